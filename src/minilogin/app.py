@@ -1,0 +1,67 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from minilogin import __version__
+from minilogin.config import Settings
+from minilogin.seed import seed_demo
+from minilogin.services import open_services
+from minilogin.web import demo, errors, login_api, miniprogram_api, oidc_api
+from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.wechat.sandbox.routes import create_sandbox_router
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    seed: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """Build the service. ``seed`` creates the demo pool, application and identity source;
+    ``clock`` is the wall clock every deadline is measured on."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        transport = None
+        if settings.sandbox and settings.wechat_api_base.startswith(settings.public_url):
+            # The sandbox is served by this very app: call it in-process, same paths and bytes
+            # as over the network, without a loopback connection per WeChat call.
+            transport = httpx.ASGITransport(app=app)
+        svc = await open_services(settings, transport, clock)
+        if seed:
+            await seed_demo(svc.durable, settings)
+        app.state.services = svc
+        app.state.origins = OriginCache(svc)
+        try:
+            yield
+        finally:
+            await svc.close()
+
+    app = FastAPI(
+        title="minilogin",
+        version=__version__,
+        summary="Log in to a PC website by scanning a WeChat mini program code.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.add_middleware(PoolCORSMiddleware)
+    app.include_router(login_api.router)
+    app.include_router(miniprogram_api.router)
+    app.include_router(oidc_api.router)
+    app.include_router(demo.router)
+    if settings.sandbox:
+        app.include_router(create_sandbox_router(settings.public_url))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

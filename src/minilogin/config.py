@@ -1,0 +1,81 @@
+"""The one settings object, read from ``MINILOGIN_*`` environment variables.
+
+Defaults are the embedded ones: a SQLite file in the data folder, the in-process ephemeral
+store, the built-in WeChat sandbox and ``http://127.0.0.1:8000``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WECHAT_API_BASE = "https://api.weixin.qq.com"
+SANDBOX_APP_ID = "wx0000000000sandbox"
+SANDBOX_APP_SECRET = "sandbox-platform-secret"  # noqa: S105 - the sandbox's public fixture
+
+
+class WeChatMode(StrEnum):
+    SANDBOX = "sandbox"
+    LIVE = "live"
+
+
+class Settings(BaseSettings):
+    """Everything that varies between a laptop and a production deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="MINILOGIN_", extra="ignore")
+
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    wechat_mode: WeChatMode | None = None
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = ""
+    secret_key: str = ""
+    admin_token: str = ""
+    pool_domain: str = ""
+    qr_expires_in: int = Field(default=120, ge=30, le=600)
+    wechat_timeout: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        self.public_url = self.public_url.rstrip("/")
+        if self.wechat_mode is None:
+            self.wechat_mode = WeChatMode.LIVE if self.wechat_app_id else WeChatMode.SANDBOX
+        if self.wechat_mode is WeChatMode.SANDBOX:
+            self.wechat_app_id = self.wechat_app_id or SANDBOX_APP_ID
+            self.wechat_app_secret = self.wechat_app_secret or SANDBOX_APP_SECRET
+        if not self.wechat_api_base:
+            self.wechat_api_base = (
+                f"{self.public_url}/_sandbox/wechat"
+                if self.wechat_mode is WeChatMode.SANDBOX
+                else WECHAT_API_BASE
+            )
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'minilogin.db'}"
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        return self.wechat_mode is WeChatMode.SANDBOX
+
+    def resolved_secret_key(self) -> str:
+        """The key that encrypts secrets at rest: the setting, else one kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def issuer(self, pool: str) -> str:
+        return f"{self.public_url}/pools/{pool}"

@@ -1,0 +1,137 @@
+"""The durable records the service keeps, as plain dataclasses shared by the core, the stores
+and the routes. Storage maps them to tables; nothing here knows how."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ApplicationType(StrEnum):
+    SPA = "spa"  # public client: PKCE, no secret
+    WEB = "web"  # confidential client: PKCE and a client secret
+
+
+class LoginMode(StrEnum):
+    LOGIN_AND_REGISTER = "login_and_register"
+    LOGIN_ONLY = "login_only"
+
+
+class Association(StrEnum):
+    OFF = "off"
+    FIELD_MATCH = "field_match"
+    ASK_BINDING = "ask_binding"
+
+
+class EnvVersion(StrEnum):
+    RELEASE = "release"
+    TRIAL = "trial"
+    DEVELOP = "develop"
+
+
+@dataclass(slots=True)
+class Pool:
+    slug: str
+    name: str
+    id: str = ""
+    logo_url: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Application:
+    pool_id: str
+    client_id: str
+    name: str
+    type: ApplicationType = ApplicationType.SPA
+    redirect_uris: list[str] = field(default_factory=list)
+    web_origins: list[str] = field(default_factory=list)
+    post_logout_redirect_uris: list[str] = field(default_factory=list)
+    client_secret_hash: str | None = None
+    id_token_lifetime: int = 3600
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 30 * 24 * 3600
+    created_at: datetime | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.type is ApplicationType.SPA
+
+
+@dataclass(slots=True)
+class IdentitySource:
+    """A "WeChat · PC mini program scan code" identity source (a connection)."""
+
+    pool_id: str
+    unique_id: str
+    display_name: str
+    id: str = ""
+    callback_url: str | None = None
+    private_deployment: bool = False
+    app_id: str | None = None
+    app_secret: str | None = None  # plaintext in memory only; the store encrypts it at rest
+    login_mode: LoginMode = LoginMode.LOGIN_AND_REGISTER
+    association: Association = Association.FIELD_MATCH
+    page: str = "pages/login/login"
+    env_version: EnvVersion = EnvVersion.RELEASE
+    qr_expires_in: int = 120
+    logo: bytes | None = None
+    logo_version: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def app_secret_set(self) -> bool:
+        return self.app_secret is not None
+
+
+@dataclass(slots=True)
+class User:
+    pool_id: str
+    id: str = ""
+    phone: str | None = None
+    phone_verified: bool = False
+    username: str | None = None
+    email: str | None = None
+    password_hash: str | None = None
+    nickname: str | None = None
+    avatar_url: str | None = None
+    blocked: bool = False
+    login_count: int = 0
+    last_login_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class WeChatIdentity:
+    """A WeChat account as one mini program (AppID) sees it, linked to a user of one pool."""
+
+    pool_id: str
+    user_id: str
+    app_id: str
+    openid: str
+    unionid: str | None = None
+    id: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class SigningKey:
+    kid: str
+    algorithm: str
+    private_jwk: str  # JSON; plaintext in memory only, the store encrypts it at rest
+    public_jwk: str  # JSON
+    active: bool = True
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    pool_id: str | None
+    action: str
+    actor: str | None = None
+    subject: str | None = None
+    detail: dict[str, object] = field(default_factory=dict)
+    ip: str | None = None
+    id: str = ""
+    created_at: datetime | None = None

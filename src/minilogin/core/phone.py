@@ -1,0 +1,23 @@
+"""Phone numbers in E.164, the one form the account system keys users on."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from minilogin.core.errors import InvalidRequest
+
+
+def to_e164(number: str, default_region: str = "CN") -> str:
+    """Parse what a person or WeChat wrote and return E.164 (``+8613800138000``)."""
+    try:
+        parsed = phonenumbers.parse(number, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidRequest("invalid_phone", str(exc)) from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidRequest("invalid_phone", "not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def from_wechat(country_code: str, pure_phone_number: str) -> str:
+    """WeChat's ``getuserphonenumber`` gives the country code and the national number apart."""
+    return to_e164(f"+{country_code.lstrip('+')}{pure_phone_number}")

@@ -1,0 +1,93 @@
+"""Finding or making the account behind a confirmed scan, under the identity source's rules
+(``core.association``), and carrying out the decision in the durable store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from minilogin.core.association import Decision, Outcome, decide
+from minilogin.core.entities import IdentitySource, User, WeChatIdentity
+from minilogin.core.errors import Conflict
+from minilogin.core.qrlogin import Scanner
+from minilogin.services import Services
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What happened: a user to log in, or why none (binding needed, or refused)."""
+
+    decision: Decision
+    user: User | None = None
+    created: bool = False
+
+
+async def linked_user(svc: Services, pool_id: str, scanner: Scanner) -> User | None:
+    """The user this WeChat identity is linked to: by unionid when WeChat gave one (it ties
+    the platform's and a private mini program together), else by openid for this AppID."""
+    identity = await svc.durable.find_identity(pool_id, scanner.app_id, scanner.openid)
+    if identity is None and scanner.unionid:
+        identity = await svc.durable.find_identity_by_unionid(pool_id, scanner.unionid)
+    if identity is None:
+        return None
+    return await svc.durable.get_user(pool_id, identity.user_id)
+
+
+def _identity(pool_id: str, user_id: str, scanner: Scanner) -> WeChatIdentity:
+    return WeChatIdentity(
+        pool_id=pool_id,
+        user_id=user_id,
+        app_id=scanner.app_id,
+        openid=scanner.openid,
+        unionid=scanner.unionid,
+    )
+
+
+async def resolve(
+    svc: Services, source: IdentitySource, scanner: Scanner, phone: str, profile: dict[str, str]
+) -> Resolution:
+    pool_id = source.pool_id
+    linked = await linked_user(svc, pool_id, scanner)
+    phone_owner = None if linked else await svc.durable.find_user_by_phone(pool_id, phone)
+    decision = decide(
+        login_mode=source.login_mode,
+        association=source.association,
+        linked=linked,
+        phone_owner=phone_owner,
+    )
+    now = datetime.fromtimestamp(svc.clock(), UTC)
+    if decision.outcome is Outcome.LOGIN and decision.user is not None:
+        user = decision.user
+        if await svc.durable.find_identity(pool_id, scanner.app_id, scanner.openid) is None:
+            # Known by unionid through another mini program: remember this AppID's openid too.
+            await svc.durable.link_identity(_identity(pool_id, user.id, scanner))
+    elif decision.outcome is Outcome.LINK and decision.user is not None:
+        user = decision.user
+        await svc.durable.link_identity(_identity(pool_id, user.id, scanner))
+    elif decision.outcome is Outcome.CREATE:
+        try:
+            user = await svc.durable.create_user(
+                User(
+                    pool_id=pool_id,
+                    phone=phone,
+                    phone_verified=True,
+                    nickname=profile.get("nickname"),
+                    avatar_url=profile.get("avatar_url"),
+                ),
+                WeChatIdentity(
+                    pool_id=pool_id,
+                    user_id="",
+                    app_id=scanner.app_id,
+                    openid=scanner.openid,
+                    unionid=scanner.unionid,
+                ),
+            )
+        except Conflict:
+            # Another scan created this phone's account a moment ago: decide again with it.
+            return await resolve(svc, source, scanner, phone, profile)
+        return Resolution(
+            decision, await svc.durable.record_login(pool_id, user.id, now, profile), True
+        )
+    else:
+        return Resolution(decision)
+    return Resolution(decision, await svc.durable.record_login(pool_id, user.id, now, profile))

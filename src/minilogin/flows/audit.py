@@ -1,0 +1,23 @@
+"""Writing security-relevant events to the audit log."""
+
+from __future__ import annotations
+
+from minilogin.core.entities import AuditEvent
+from minilogin.services import Services
+
+
+async def record(
+    svc: Services,
+    action: str,
+    *,
+    pool_id: str | None,
+    actor: str | None = None,
+    subject: str | None = None,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    await svc.durable.add_audit_event(
+        AuditEvent(
+            pool_id=pool_id, action=action, actor=actor, subject=subject, ip=ip, detail=detail
+        )
+    )

@@ -1,0 +1,197 @@
+"""The mini program's side of a QR login (API.md §3): scan, confirm, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.association import Outcome
+from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
+from minilogin.core.entities import IdentitySource
+from minilogin.core.errors import Conflict, Forbidden, Gone, NotFound
+from minilogin.core.phone import from_wechat
+from minilogin.core.qrlogin import QRLogin, Scanner, Status
+from minilogin.core.tokens import is_valid_scene, new_secret
+from minilogin.flows import accounts, audit
+from minilogin.flows.qrlogin import iso
+from minilogin.services import Services
+from minilogin.storage.ephemeral.records import (
+    AFTERLIFE,
+    AuthorizationCode,
+    MiniProgramSession,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Scanned:
+    session: str
+    login: QRLogin
+    application_name: str
+    application_logo: str | None
+    login_only: bool
+
+
+async def _source(svc: Services, login: QRLogin) -> IdentitySource:
+    source = await svc.durable.get_identity_source(login.pool_id, login.connection)
+    if source is None:
+        raise NotFound("unknown_connection")
+    return source
+
+
+async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
+    if not is_valid_scene(scene):
+        raise NotFound("scene_not_found")
+    login = await svc.qrlogins.find_by_scene(scene)
+    if login is None:
+        raise NotFound("scene_not_found")
+    if login.status is Status.EXPIRED:
+        raise Gone("qrlogin_expired")
+    source = await _source(svc, login)
+    session = await svc.wechat.code_to_session(svc.mini_program(source), js_code)
+    scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
+    login = await svc.qrlogins.update(login.id, lambda cur: machine.scan(cur, svc.clock(), scanner))
+    application = await svc.durable.get_application(login.pool_id, login.client_id)
+    pool = await svc.durable.get_pool(login.pool)
+    token = new_secret()
+    ttl = max(login.expires_at - svc.clock(), 1.0) + AFTERLIFE
+    await svc.sessions.put(token, MiniProgramSession(login.id, login.app_id, session.openid), ttl)
+    return Scanned(
+        session=token,
+        login=login,
+        application_name=application.name if application else login.client_id,
+        application_logo=pool.logo_url if pool else None,
+        login_only=source.login_mode.value == "login_only",
+    )
+
+
+def scan_body(scanned: Scanned, now: float) -> dict[str, Any]:
+    login = scanned.login
+    return {
+        "session": scanned.session,
+        "application": {"name": scanned.application_name, "logo_url": scanned.application_logo},
+        "request": {
+            "browser": login.request.browser,
+            "ip": login.request.ip,
+            "location": login.request.location,
+            "created_at": iso(login.created_at),
+        },
+        "login_only": scanned.login_only,
+        "expires_in": login.expires_in(now),
+    }
+
+
+async def _session_login(svc: Services, token: str) -> QRLogin:
+    session = await svc.sessions.get(token) if token else None
+    login = await svc.qrlogins.get(session.qrlogin_id) if session else None
+    if session is None or login is None:
+        raise NotFound("session_not_found")
+    if login.scanner is None or login.scanner.openid != session.openid:
+        raise NotFound("session_not_found")
+    return login
+
+
+def _check_confirmable(login: QRLogin) -> None:
+    if login.status is Status.EXPIRED:
+        raise Gone("qrlogin_expired")
+    if login.status is not Status.SCANNED:
+        raise Conflict(f"qrlogin_{login.status.value}")
+
+
+async def confirm(
+    svc: Services, token: str, phone_code: str, profile: dict[str, str], ip: str | None
+) -> QRLogin:
+    """Allow the phone number: WeChat tells the number, the source's rules pick the account.
+
+    Everything that can fail (the session, the login's state, WeChat) is checked before any
+    account is touched, so a failure leaves the login ``scanned`` and confirmable again.
+    """
+    login = await _session_login(svc, token)
+    _check_confirmable(login)
+    assert login.scanner is not None
+    source = await _source(svc, login)
+    number = await svc.wechat.get_phone_number(svc.mini_program(source), phone_code)
+    phone = from_wechat(number.country_code, number.pure_phone_number)
+    _check_confirmable(await _session_login(svc, token))
+    scanner = Scanner(
+        app_id=login.scanner.app_id,
+        openid=login.scanner.openid,
+        unionid=login.scanner.unionid,
+        nickname=profile.get("nickname"),
+        avatar_url=profile.get("avatar_url"),
+    )
+    resolution = await accounts.resolve(svc, source, scanner, phone, profile)
+    outcome = resolution.decision.outcome
+    if outcome is Outcome.REFUSE:
+        reason = resolution.decision.error or "account_not_found"
+        await svc.qrlogins.update(login.id, lambda cur: machine.fail(cur, svc.clock(), reason))
+        await audit.record(
+            svc,
+            "login.refused",
+            pool_id=login.pool_id,
+            subject=login.scanner.openid,
+            ip=ip,
+            reason=reason,
+            connection=login.connection,
+        )
+        raise Forbidden(reason)
+    if outcome is Outcome.ASK_BINDING:
+
+        def bind(cur: QRLogin) -> QRLogin:
+            cur = _with_profile(cur, scanner)
+            return machine.require_binding(cur, svc.clock(), phone)
+
+        return await svc.qrlogins.update(login.id, bind)
+    assert resolution.user is not None
+    user = resolution.user
+    code = new_secret()
+    now = svc.clock()
+    grant = AuthorizationCode(
+        pool=login.pool,
+        client_id=login.client_id,
+        user_id=user.id,
+        code_challenge=login.code_challenge,
+        scope=login.scope,
+        auth_time=int(now),
+        amr=[AMR_WECHAT_MP_QRCODE],
+        nonce=login.nonce,
+        qrlogin_id=login.id,
+    )
+    await svc.codes.put(code, grant, machine.CODE_LIFETIME)
+    authorized = await svc.qrlogins.update(
+        login.id,
+        lambda cur: machine.authorize(_with_profile(cur, scanner), svc.clock(), user.id, code),
+    )
+    await audit.record(
+        svc,
+        "login.authorized",
+        pool_id=login.pool_id,
+        actor=user.id,
+        subject=user.id,
+        ip=ip,
+        connection=login.connection,
+        client_id=login.client_id,
+        created=resolution.created,
+        linked=outcome is Outcome.LINK,
+    )
+    return authorized
+
+
+def _with_profile(login: QRLogin, scanner: Scanner) -> QRLogin:
+    return replace(login, scanner=scanner)
+
+
+async def cancel(svc: Services, token: str, ip: str | None) -> QRLogin:
+    login = await _session_login(svc, token)
+    cancelled = await svc.qrlogins.update(
+        login.id, lambda cur: machine.cancel(cur, svc.clock(), "cancelled_by_user")
+    )
+    await audit.record(
+        svc,
+        "login.cancelled",
+        pool_id=login.pool_id,
+        subject=login.scanner.openid if login.scanner else None,
+        ip=ip,
+        by="phone",
+    )
+    return cancelled

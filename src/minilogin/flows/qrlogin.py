@@ -1,0 +1,232 @@
+"""The browser's side of a QR login (API.md §1): create, read, wait, cancel, and the image."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.claims import normalise_scope
+from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from minilogin.core.pkce import validate_challenge
+from minilogin.core.qrlogin import QRLogin, RequestContext, Status
+from minilogin.core.tokens import digest, matches, new_id, new_scene, new_secret
+from minilogin.images import compose_code
+from minilogin.services import Services
+from minilogin.storage.ephemeral.records import status_channel
+
+MAX_WAIT = 30
+MAX_PARAM = 512
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRequest:
+    client_id: str
+    code_challenge: str
+    code_challenge_method: str
+    connection: str | None = None
+    scope: str | None = None
+    nonce: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    login: QRLogin
+    secret: str
+
+
+async def load_pool(svc: Services, slug: str) -> Pool:
+    pool = await svc.durable.get_pool(slug)
+    if pool is None:
+        raise NotFound("unknown_pool")
+    return pool
+
+
+async def load_application(svc: Services, pool: Pool, client_id: str) -> Application:
+    application = await svc.durable.get_application(pool.id, client_id)
+    if application is None:
+        raise NotFound("unknown_client")
+    return application
+
+
+async def choose_source(
+    svc: Services, pool: Pool, application: Application, unique_id: str | None
+) -> IdentitySource:
+    """The named source when the application has it enabled, else its only one."""
+    sources = await svc.durable.enabled_identity_sources(pool.id, application.client_id)
+    if unique_id is not None:
+        for source in sources:
+            if source.unique_id == unique_id:
+                return source
+        raise NotFound("unknown_connection")
+    if not sources:
+        raise NotFound("no_connection")
+    if len(sources) > 1:
+        raise InvalidRequest("connection_required")
+    return sources[0]
+
+
+def _bounded(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) > MAX_PARAM:
+        raise InvalidRequest("invalid_request", f"{name} is longer than {MAX_PARAM} characters")
+    return value
+
+
+async def create(
+    svc: Services, pool_slug: str, request: CreateRequest, context: RequestContext
+) -> Created:
+    challenge = validate_challenge(request.code_challenge, request.code_challenge_method)
+    pool = await load_pool(svc, pool_slug)
+    application = await load_application(svc, pool, request.client_id)
+    source = await choose_source(svc, pool, application, request.connection)
+    mini_program = svc.mini_program(source)
+    now = svc.clock()
+    secret = new_secret()
+    while True:
+        login = QRLogin(
+            id=new_id("qrl"),
+            pool=pool.slug,
+            pool_id=pool.id,
+            client_id=application.client_id,
+            connection=source.unique_id,
+            app_id=mini_program.app_id,
+            scene=new_scene(),
+            secret_hash=digest(secret),
+            code_challenge=challenge,
+            created_at=now,
+            expires_at=now + source.qr_expires_in,
+            scope=normalise_scope(request.scope),
+            nonce=_bounded("nonce", request.nonce),
+            state=_bounded("state", request.state),
+            request=context,
+            updated_at=now,
+        )
+        if await svc.qrlogins.create(login):
+            return Created(login, secret)
+
+
+async def authenticate(svc: Services, login_id: str, secret: str | None) -> QRLogin:
+    """The login, for the holder of its secret only; anyone else learns nothing at all."""
+    login = await svc.qrlogins.get(login_id)
+    if login is None or not matches(secret, login.secret_hash):
+        raise Unauthorized("unauthorized")
+    return login
+
+
+def status_body(login: QRLogin, now: float) -> dict[str, Any]:
+    """API.md §1 "Status": what the browser is told about its login."""
+    body: dict[str, Any] = {
+        "id": login.id,
+        "status": login.status.value,
+        "expires_in": login.expires_in(now),
+    }
+    if login.scanner is not None and login.status is not Status.PENDING:
+        body["scanned"] = {
+            "nickname": login.scanner.nickname,
+            "avatar_url": login.scanner.avatar_url,
+        }
+    if login.status is Status.AUTHORIZED and login.code is not None:
+        body["code"] = login.code
+    if login.state is not None:
+        body["state"] = login.state
+    if login.status in (Status.CANCELLED, Status.EXPIRED) and login.error:
+        body["error"] = login.error
+    return body
+
+
+async def wait_for_change(svc: Services, login: QRLogin, last: str | None, wait: float) -> QRLogin:
+    """Long poll: the login as soon as its status differs from ``last``, or after ``wait``.
+
+    The subscription opens before the read, so a change between the two is never missed; the
+    wait also ends at the login's deadline, when it turns expired without anyone writing.
+    """
+    deadline = svc.clock() + min(max(wait, 0.0), MAX_WAIT)
+    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+        while current.status.value == last:
+            now = svc.clock()
+            timeout = min(deadline, current.expires_at) - now
+            if timeout <= 0:
+                current = current.current(now)
+                break
+            message = await events.next(timeout)
+            now = svc.clock()
+            if message is not None:
+                current = svc.qrlogins.decode(message).current(now)
+            else:
+                current = current.current(now)
+                if now >= deadline:
+                    break
+        return current
+
+
+async def stream(
+    svc: Services, login: QRLogin, keepalive: float = 15.0
+) -> AsyncIterator[QRLogin | None]:
+    """Server-sent events: the login now and after every change, until it is terminal.
+    ``None`` asks the caller to send a keep-alive comment."""
+    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+        yield current
+        while not current.status.terminal:
+            now = svc.clock()
+            timeout = min(keepalive, max(current.expires_at - now, 0.0))
+            message = await events.next(timeout) if timeout > 0 else None
+            now = svc.clock()
+            if message is not None:
+                updated = svc.qrlogins.decode(message).current(now)
+            else:
+                updated = current.current(now)
+            if updated.status is current.status and updated.updated_at == current.updated_at:
+                if message is None:
+                    yield None
+                continue
+            current = updated
+            yield current
+
+
+async def cancel(svc: Services, login: QRLogin) -> None:
+    """The browser gives up. Cancelling twice is fine; cancelling a finished login is not."""
+
+    def change(current: QRLogin) -> QRLogin:
+        if current.current(svc.clock()).status is Status.CANCELLED:
+            return current
+        return machine.cancel(current, svc.clock(), "cancelled_by_browser")
+
+    await svc.qrlogins.update(login.id, change)
+
+
+def _image_key(login: QRLogin, logo_version: int) -> str:
+    return f"qrimage:{login.app_id}:{login.scene}:{logo_version}"
+
+
+async def image(svc: Services, login: QRLogin) -> bytes:
+    """The mini program code for the login's scene, with the source's logo in its centre."""
+    if login.status.terminal:
+        raise Conflict(f"qrlogin_{login.status.value}")
+    source = await svc.durable.get_identity_source(login.pool_id, login.connection)
+    if source is None:
+        raise NotFound("unknown_connection")
+    key = _image_key(login, source.logo_version)
+    cached = await svc.ephemeral.get(key)
+    if cached is not None:
+        return base64.b64decode(cached)
+    code = await svc.wechat.get_unlimited_code(
+        svc.mini_program(source),
+        login.scene,
+        page=source.page if source.private_deployment else None,
+        env_version=source.env_version.value,
+    )
+    png = compose_code(code, source.logo)
+    ttl = max(login.expires_at - svc.clock(), 1.0)
+    await svc.ephemeral.set(key, base64.b64encode(png).decode(), ttl)
+    return png
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: discovery, keys, the token endpoint and UserInfo."""

@@ -1,0 +1,26 @@
+"""The UserInfo endpoint (OpenID Connect Core §5.3), authorised by an access token this pool
+issued (RFC 6750 §2.1), answering the claims its scope releases (§5.4)."""
+
+from __future__ import annotations
+
+from minilogin.core.claims import user_claims
+from minilogin.core.errors import Unauthorized
+from minilogin.services import Services
+
+
+async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str, object]:
+    claims = svc.signer.verify(access_token)
+    issuer = svc.settings.issuer(pool_slug)
+    exp = claims.get("exp")
+    if claims.get("iss") != issuer or not isinstance(exp, int) or exp <= svc.clock():
+        raise Unauthorized("invalid_token", "the access token is expired or for another issuer")
+    token_id = claims.get("jti")
+    if not isinstance(token_id, str) or await svc.revoked.is_revoked(token_id):
+        raise Unauthorized("invalid_token", "the access token was revoked")
+    pool = await svc.durable.get_pool(pool_slug)
+    sub = claims.get("sub")
+    user = await svc.durable.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
+    if user is None or user.blocked:
+        raise Unauthorized("invalid_token", "the user no longer exists")
+    scope = claims.get("scope")
+    return user_claims(user, scope if isinstance(scope, str) else "openid")

@@ -1,0 +1,59 @@
+"""The demo seed of ``minilogin dev`` (API.md §5), safe to run at every start."""
+
+from __future__ import annotations
+
+import contextlib
+
+from minilogin.config import Settings
+from minilogin.core.entities import (
+    Application,
+    ApplicationType,
+    Association,
+    IdentitySource,
+    LoginMode,
+    Pool,
+)
+from minilogin.core.errors import Conflict
+from minilogin.storage.durable import DurableStore
+
+DEMO_POOL = "demo"
+DEMO_CLIENT = "demo"
+DEMO_CONNECTION = "wechat-mp-qrcode"
+
+
+async def seed_demo(store: DurableStore, settings: Settings) -> None:
+    """Create what is missing of the demo pool, application and identity source. Another
+    instance seeding at the same moment makes a create answer ``Conflict``: then the row is
+    there, which is all that was wanted."""
+    pool = await store.get_pool(DEMO_POOL)
+    if pool is None:
+        with contextlib.suppress(Conflict):
+            await store.create_pool(Pool(slug=DEMO_POOL, name="minilogin 演示 / demo"))
+        pool = await store.get_pool(DEMO_POOL)
+    assert pool is not None
+    if await store.get_application(pool.id, DEMO_CLIENT) is None:
+        with contextlib.suppress(Conflict):
+            await store.create_application(
+                Application(
+                    pool_id=pool.id,
+                    client_id=DEMO_CLIENT,
+                    name="演示应用 Demo app",
+                    type=ApplicationType.SPA,
+                    redirect_uris=[f"{settings.public_url}/demo/callback"],
+                    web_origins=[settings.public_url],
+                    post_logout_redirect_uris=[f"{settings.public_url}/demo/"],
+                )
+            )
+    if await store.get_identity_source(pool.id, DEMO_CONNECTION) is None:
+        with contextlib.suppress(Conflict):
+            await store.create_identity_source(
+                IdentitySource(
+                    pool_id=pool.id,
+                    unique_id=DEMO_CONNECTION,
+                    display_name="微信扫码登录",
+                    login_mode=LoginMode.LOGIN_AND_REGISTER,
+                    association=Association.FIELD_MATCH,
+                    qr_expires_in=settings.qr_expires_in,
+                )
+            )
+    await store.enable_identity_source(pool.id, DEMO_CLIENT, DEMO_CONNECTION)

@@ -1,0 +1,88 @@
+"""The service's parts, built once per process from the settings and handed to every route:
+the stores, the typed records over the ephemeral store, the WeChat client and the signer.
+
+This object is the only mutable state the application holds outside the stores themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from minilogin.config import Settings
+from minilogin.core.entities import IdentitySource
+from minilogin.oidc.keys import Signer
+from minilogin.storage.crypto import SecretBox
+from minilogin.storage.durable import DurableStore
+from minilogin.storage.ephemeral.base import EphemeralStore
+from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.storage.ephemeral.records import (
+    AuthorizationCodes,
+    MiniProgramSessions,
+    QRLogins,
+    RateLimiter,
+    RevokedTokens,
+)
+from minilogin.storage.sql.store import SqlStore
+from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.token_cache import AccessTokenCache
+
+
+@dataclass
+class Services:
+    settings: Settings
+    durable: DurableStore
+    ephemeral: EphemeralStore
+    wechat_http: httpx.AsyncClient
+    signer: Signer
+    clock: Callable[[], float] = time.time
+    qrlogins: QRLogins = field(init=False)
+    codes: AuthorizationCodes = field(init=False)
+    sessions: MiniProgramSessions = field(init=False)
+    revoked: RevokedTokens = field(init=False)
+    limiter: RateLimiter = field(init=False)
+    tokens: AccessTokenCache = field(init=False)
+    wechat: WeChatClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.qrlogins = QRLogins(self.ephemeral, self.clock)
+        self.codes = AuthorizationCodes(self.ephemeral)
+        self.sessions = MiniProgramSessions(self.ephemeral)
+        self.revoked = RevokedTokens(self.ephemeral)
+        self.limiter = RateLimiter(self.ephemeral)
+        base = self.settings.wechat_api_base
+        self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
+        self.wechat = WeChatClient(self.wechat_http, base, self.tokens)
+
+    def mini_program(self, source: IdentitySource) -> MiniProgram:
+        """The mini program whose codes a source shows: its own when privately deployed."""
+        if source.private_deployment and source.app_id and source.app_secret:
+            return MiniProgram(source.app_id, source.app_secret)
+        return MiniProgram(self.settings.wechat_app_id, self.settings.wechat_app_secret)
+
+    async def close(self) -> None:
+        await self.wechat_http.aclose()
+        await self.ephemeral.close()
+        await self.durable.close()
+
+
+async def open_services(
+    settings: Settings,
+    wechat_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Services:
+    durable = await SqlStore.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
+    http = httpx.AsyncClient(
+        transport=wechat_transport, timeout=httpx.Timeout(settings.wechat_timeout)
+    )
+    return Services(
+        settings=settings,
+        durable=durable,
+        ephemeral=MemoryStore(),
+        wechat_http=http,
+        signer=await Signer.load(durable),
+        clock=clock,
+    )

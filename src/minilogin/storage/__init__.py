@@ -1,0 +1,1 @@
+"""The two stores: durable (SQL) and ephemeral (memory or Redis), one interface each."""

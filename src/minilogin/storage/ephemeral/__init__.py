@@ -1,0 +1,1 @@
+"""Short-lived state and publish/subscribe, behind the ``EphemeralStore`` interface."""

@@ -1,0 +1,186 @@
+"""Typed records kept in the ephemeral store: QR logins (with their scene index and status
+channel), authorization codes, mini program sessions and rate-limit counters.
+
+Each record is JSON under a namespaced key. QR logins change only through ``QRLogins.update``,
+an optimistic compare-and-set loop, so two instances applying transitions to one login at once
+can never both win; every change is then published on the login's channel.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from minilogin.core.errors import NotFound
+from minilogin.core.qrlogin import QRLogin, RequestContext, Scanner, Status
+from minilogin.core.tokens import digest
+from minilogin.storage.ephemeral.base import EphemeralStore
+
+#: A QR login is kept a little past its deadline so late readers learn "expired", not "unknown".
+AFTERLIFE = 300.0
+
+
+def _qrlogin_to_json(login: QRLogin) -> str:
+    return json.dumps(asdict(login), separators=(",", ":"))
+
+
+def _qrlogin_from_json(text: str) -> QRLogin:
+    data = json.loads(text)
+    data["status"] = Status(data["status"])
+    data["request"] = RequestContext(**data["request"])
+    if data["scanner"] is not None:
+        data["scanner"] = Scanner(**data["scanner"])
+    return QRLogin(**data)
+
+
+def status_channel(login_id: str) -> str:
+    return f"qrlogin:events:{login_id}"
+
+
+class QRLogins:
+    def __init__(self, store: EphemeralStore, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._clock = clock
+
+    @staticmethod
+    def _key(login_id: str) -> str:
+        return f"qrlogin:{login_id}"
+
+    @staticmethod
+    def _scene_key(scene: str) -> str:
+        # Scenes are unique across mini programs: the mini program's scan call names only
+        # the scene, and one server may serve the platform's and several private ones.
+        return f"qrlogin:scene:{scene}"
+
+    def _ttl(self, login: QRLogin) -> float:
+        return max(1.0, login.expires_at - self._clock()) + AFTERLIFE
+
+    async def create(self, login: QRLogin) -> bool:
+        """Store a new login and claim its scene; ``False`` when the scene is taken."""
+        ttl = self._ttl(login)
+        if not await self._store.add(self._scene_key(login.scene), login.id, ttl):
+            return False
+        await self._store.set(self._key(login.id), _qrlogin_to_json(login), ttl)
+        return True
+
+    async def get(self, login_id: str) -> QRLogin | None:
+        text = await self._store.get(self._key(login_id))
+        return None if text is None else _qrlogin_from_json(text).current(self._clock())
+
+    async def find_by_scene(self, scene: str) -> QRLogin | None:
+        login_id = await self._store.get(self._scene_key(scene))
+        return None if login_id is None else await self.get(login_id)
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
+        """Apply a pure transition atomically and publish the result.
+
+        ``change`` may raise to refuse; then nothing is written. When another writer got in
+        between the read and the write, the transition is applied again to what it wrote.
+        """
+        key = self._key(login_id)
+        while True:
+            text = await self._store.get(key)
+            if text is None:
+                raise NotFound("qrlogin_not_found")
+            before = _qrlogin_from_json(text)
+            after = change(before)
+            if after == before:
+                return after
+            new_text = _qrlogin_to_json(after)
+            if await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
+                await self._store.publish(status_channel(login_id), new_text)
+                return after
+
+    @staticmethod
+    def decode(message: str) -> QRLogin:
+        return _qrlogin_from_json(message)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    """What a one-time code stands for until it is exchanged (OIDC Core §3.1.2.5)."""
+
+    pool: str
+    client_id: str
+    user_id: str
+    code_challenge: str
+    scope: str
+    auth_time: int
+    amr: list[str]
+    nonce: str | None = None
+    redirect_uri: str | None = None
+    qrlogin_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """What the first exchange of a code issued, so a replay can revoke it (RFC 6749 §4.1.2)."""
+
+    access_token_ids: list[str] = field(default_factory=list)
+    expires_at: float = 0.0
+
+
+class AuthorizationCodes:
+    def __init__(self, store: EphemeralStore) -> None:
+        self._store = store
+
+    async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
+        await self._store.set(f"authcode:{digest(code)}", json.dumps(asdict(grant)), ttl)
+
+    async def take(self, code: str) -> AuthorizationCode | None:
+        """The grant, once: a second call for the same code answers ``None``."""
+        text = await self._store.take(f"authcode:{digest(code)}")
+        return None if text is None else AuthorizationCode(**json.loads(text))
+
+    async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None:
+        await self._store.set(f"authcode:used:{digest(code)}", json.dumps(asdict(issued)), ttl)
+
+    async def issued_for_used(self, code: str) -> IssuedTokens | None:
+        text = await self._store.get(f"authcode:used:{digest(code)}")
+        return None if text is None else IssuedTokens(**json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramSession:
+    """The mini program's handle on one scanned QR login (API.md §3 ``session``)."""
+
+    qrlogin_id: str
+    app_id: str
+    openid: str
+
+
+class MiniProgramSessions:
+    def __init__(self, store: EphemeralStore) -> None:
+        self._store = store
+
+    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None:
+        await self._store.set(f"mpsession:{digest(token)}", json.dumps(asdict(session)), ttl)
+
+    async def get(self, token: str) -> MiniProgramSession | None:
+        text = await self._store.get(f"mpsession:{digest(token)}")
+        return None if text is None else MiniProgramSession(**json.loads(text))
+
+
+class RevokedTokens:
+    """Access-token ids revoked before their expiry; kept until the token would expire."""
+
+    def __init__(self, store: EphemeralStore) -> None:
+        self._store = store
+
+    async def revoke(self, token_id: str, ttl: float) -> None:
+        await self._store.set(f"revoked:{token_id}", "1", max(ttl, 1.0))
+
+    async def is_revoked(self, token_id: str) -> bool:
+        return await self._store.get(f"revoked:{token_id}") is not None
+
+
+class RateLimiter:
+    """Fixed-window counters shared by every instance that shares the store."""
+
+    def __init__(self, store: EphemeralStore) -> None:
+        self._store = store
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        """Count one attempt; ``False`` once more than ``limit`` were made in the window."""
+        return await self._store.incr(f"ratelimit:{key}", window) <= limit

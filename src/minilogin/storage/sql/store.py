@@ -1,0 +1,701 @@
+"""The durable store on SQLAlchemy (async): a SQLite file by default, PostgreSQL in production.
+
+``SqlStore`` implements ``minilogin.storage.durable.DurableStore``. Each method is one
+transaction. Uniqueness rules are checked before writing, so callers get a ``Conflict`` with
+a code they can act on; when a concurrent transaction slips in between the check and the
+write, the database's constraint refuses the row and the check runs again to name the
+conflict. Secrets are sealed with a ``SecretBox`` before they reach the database.
+
+The schema comes from the Alembic migrations (``migrate.py``), not from this module.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, event, exists, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from minilogin.core.entities import (
+    Application,
+    ApplicationType,
+    Association,
+    AuditEvent,
+    EnvVersion,
+    IdentitySource,
+    LoginMode,
+    Pool,
+    SigningKey,
+    User,
+    WeChatIdentity,
+)
+from minilogin.core.errors import Conflict, NotFound
+from minilogin.storage.crypto import SecretBox
+from minilogin.storage.sql.models import (
+    ApplicationIdentitySourceRow,
+    ApplicationRow,
+    AuditEventRow,
+    Base,
+    IdentitySourceRow,
+    PoolRow,
+    SigningKeyRow,
+    UserRow,
+    WeChatIdentityRow,
+)
+
+# The async driver for each backend, for URLs that name only the backend ("postgresql://…").
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+# An execution option telling how a connection's transactions are used; see _sqlite_begin.
+_ACCESS = "minilogin_access"
+
+
+def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An async engine for ``database_url``, with SQLite set up for concurrent use.
+
+    For SQLite: the folder of the file is created, the journal is WAL (readers don't block the
+    writer), and transactions are begun by SQLAlchemy instead of the sqlite3 driver, whose
+    legacy mode runs SELECTs and DDL outside any transaction. ``foreign_keys=False`` leaves
+    SQLite's foreign keys unenforced, which migrations need: rebuilding a table there drops
+    the old one, and with enforcement that drop would cascade into the rows pointing at it.
+    """
+    url = make_url(database_url)
+    url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url)
+
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+        # ``Any``: the DBAPI protocol doesn't declare sqlite3's ``isolation_level``.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    access = connection.get_execution_options().get(_ACCESS)
+    if access == "write":
+        # Take the write lock up front. A transaction that reads and then writes would
+        # otherwise fail at once with "database is locked" when another writer committed in
+        # between, instead of waiting its turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif access != "read":
+        connection.exec_driver_sql("BEGIN")
+    # Reads: each SELECT runs in its own implicit transaction (see for_reads).
+
+
+def for_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads that need no snapshot shared by several statements.
+
+    Each statement sees the latest committed data, without BEGIN/ROLLBACK round trips: the
+    lookups on the login path are one SELECT each.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_ACCESS: "read"})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def for_writes(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that write; on SQLite they hold the write lock throughout."""
+    return engine.execution_options(**{_ACCESS: "write"})
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(16)}"
+
+
+def _utc(when: datetime | None) -> datetime:
+    """``when`` in UTC, or now when it is None."""
+    if when is None:
+        return datetime.now(UTC)
+    if when.tzinfo is None:
+        raise ValueError(f"naive datetime {when!r}: pass a timezone-aware one")
+    return when.astimezone(UTC)
+
+
+Check = Callable[[AsyncSession], Awaitable[None]]
+
+
+class SqlStore:
+    """``DurableStore`` on a SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
+        self._engine = engine
+        self._box = box
+        self._reads = async_sessionmaker(for_reads(engine), expire_on_commit=False)
+        self._writes = async_sessionmaker(for_writes(engine), expire_on_commit=False)
+
+    @classmethod
+    async def open(cls, database_url: str, box: SecretBox) -> SqlStore:
+        """Connect to the database once, so that a wrong URL or credentials fail at start-up."""
+        engine = make_engine(database_url)
+        try:
+            async with engine.connect():
+                pass
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine, box)
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self._writes() as session, session.begin():
+            yield session
+
+    async def _insert(self, check: Check, *rows: Base) -> None:
+        """Insert ``rows`` in this order, in one transaction, unless ``check`` raises."""
+        try:
+            async with self._transaction() as session:
+                await check(session)
+                for row in rows:
+                    session.add(row)
+                    # One flush per row keeps the order: a row may refer to the one before.
+                    await session.flush()
+        except IntegrityError:
+            # A concurrent transaction wrote between our check and our insert; its row now
+            # makes the check raise the error callers understand.
+            async with self._reads() as session:
+                await check(session)
+            raise
+
+    # pools
+
+    async def create_pool(self, pool: Pool) -> Pool:
+        row = PoolRow(
+            id=pool.id or _new_id("pool"),
+            slug=pool.slug,
+            name=pool.name,
+            logo_url=pool.logo_url,
+            created_at=_utc(pool.created_at),
+        )
+
+        async def check(session: AsyncSession) -> None:
+            if await _exists(session, PoolRow.slug == row.slug):
+                raise Conflict("pool_exists")
+
+        await self._insert(check, row)
+        return _pool(row)
+
+    async def get_pool(self, slug: str) -> Pool | None:
+        async with self._reads() as session:
+            row = await session.scalar(select(PoolRow).where(PoolRow.slug == slug))
+        return None if row is None else _pool(row)
+
+    async def list_pools(self) -> list[Pool]:
+        async with self._reads() as session:
+            rows = await session.scalars(select(PoolRow).order_by(PoolRow.created_at, PoolRow.id))
+        return [_pool(row) for row in rows]
+
+    # applications
+
+    async def create_application(self, application: Application) -> Application:
+        row = ApplicationRow(
+            id=_new_id("app"),
+            pool_id=application.pool_id,
+            client_id=application.client_id,
+            name=application.name,
+            type=application.type.value,
+            redirect_uris=list(application.redirect_uris),
+            web_origins=list(application.web_origins),
+            post_logout_redirect_uris=list(application.post_logout_redirect_uris),
+            client_secret_hash=application.client_secret_hash,
+            id_token_lifetime=application.id_token_lifetime,
+            access_token_lifetime=application.access_token_lifetime,
+            refresh_token_lifetime=application.refresh_token_lifetime,
+            created_at=_utc(application.created_at),
+        )
+
+        async def check(session: AsyncSession) -> None:
+            await _require_pool(session, row.pool_id)
+            if await _exists(session, ApplicationRow.client_id == row.client_id):
+                raise Conflict("client_id_exists")
+
+        await self._insert(check, row)
+        return _application(row)
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(ApplicationRow).where(
+                    ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
+                )
+            )
+        return None if row is None else _application(row)
+
+    async def list_applications(self, pool_id: str) -> list[Application]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(ApplicationRow)
+                .where(ApplicationRow.pool_id == pool_id)
+                .order_by(ApplicationRow.created_at, ApplicationRow.id)
+            )
+        return [_application(row) for row in rows]
+
+    # identity sources
+
+    async def create_identity_source(self, source: IdentitySource) -> IdentitySource:
+        row = IdentitySourceRow(
+            id=source.id or _new_id("conn"),
+            pool_id=source.pool_id,
+            unique_id=source.unique_id,
+            display_name=source.display_name,
+            callback_url=source.callback_url,
+            private_deployment=source.private_deployment,
+            app_id=source.app_id,
+            app_secret_encrypted=(
+                None if source.app_secret is None else self._box.encrypt(source.app_secret)
+            ),
+            login_mode=source.login_mode.value,
+            association=source.association.value,
+            page=source.page,
+            env_version=source.env_version.value,
+            qr_expires_in=source.qr_expires_in,
+            logo=source.logo,
+            logo_version=source.logo_version,
+            created_at=_utc(source.created_at),
+        )
+
+        async def check(session: AsyncSession) -> None:
+            await _require_pool(session, row.pool_id)
+            if await _exists(
+                session,
+                IdentitySourceRow.pool_id == row.pool_id,
+                IdentitySourceRow.unique_id == row.unique_id,
+            ):
+                raise Conflict("connection_exists")
+
+        await self._insert(check, row)
+        return self._identity_source(row)
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(IdentitySourceRow).where(
+                    IdentitySourceRow.pool_id == pool_id, IdentitySourceRow.unique_id == unique_id
+                )
+            )
+        return None if row is None else self._identity_source(row)
+
+    async def list_identity_sources(self, pool_id: str) -> list[IdentitySource]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(IdentitySourceRow)
+                .where(IdentitySourceRow.pool_id == pool_id)
+                .order_by(IdentitySourceRow.created_at, IdentitySourceRow.id)
+            )
+        return [self._identity_source(row) for row in rows]
+
+    async def enable_identity_source(self, pool_id: str, client_id: str, unique_id: str) -> None:
+        try:
+            async with self._transaction() as session:
+                link = await _link(session, pool_id, client_id, unique_id)
+                if not await _exists(session, *_link_matches(link)):
+                    session.add(link)
+        except IntegrityError:
+            # A concurrent enable won the race, which leaves the source enabled as asked;
+            # anything else (the application or source deleted meanwhile) is re-raised.
+            async with self._reads() as session:
+                link = await _link(session, pool_id, client_id, unique_id)
+                if not await _exists(session, *_link_matches(link)):
+                    raise
+
+    async def disable_identity_source(self, pool_id: str, client_id: str, unique_id: str) -> None:
+        async with self._transaction() as session:
+            link = await _link(session, pool_id, client_id, unique_id)
+            await session.execute(delete(ApplicationIdentitySourceRow).where(*_link_matches(link)))
+
+    async def enabled_identity_sources(self, pool_id: str, client_id: str) -> list[IdentitySource]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(IdentitySourceRow)
+                .join(
+                    ApplicationIdentitySourceRow,
+                    ApplicationIdentitySourceRow.identity_source_id == IdentitySourceRow.id,
+                )
+                .join(
+                    ApplicationRow,
+                    ApplicationRow.id == ApplicationIdentitySourceRow.application_id,
+                )
+                .where(ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id)
+                .order_by(IdentitySourceRow.created_at, IdentitySourceRow.id)
+            )
+        return [self._identity_source(row) for row in rows]
+
+    # users and their WeChat identities
+
+    async def get_user(self, pool_id: str, user_id: str) -> User | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(UserRow).where(UserRow.pool_id == pool_id, UserRow.id == user_id)
+            )
+        return None if row is None else _user(row)
+
+    async def find_user_by_phone(self, pool_id: str, phone: str) -> User | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(UserRow).where(UserRow.pool_id == pool_id, UserRow.phone == phone)
+            )
+        return None if row is None else _user(row)
+
+    async def find_identity(self, pool_id: str, app_id: str, openid: str) -> WeChatIdentity | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(WeChatIdentityRow).where(
+                    WeChatIdentityRow.pool_id == pool_id,
+                    WeChatIdentityRow.app_id == app_id,
+                    WeChatIdentityRow.openid == openid,
+                )
+            )
+        return None if row is None else _identity(row)
+
+    async def find_identity_by_unionid(self, pool_id: str, unionid: str) -> WeChatIdentity | None:
+        """The oldest identity with this UnionID: one per mini program, all of the same person."""
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(WeChatIdentityRow)
+                .where(WeChatIdentityRow.pool_id == pool_id, WeChatIdentityRow.unionid == unionid)
+                .order_by(WeChatIdentityRow.created_at, WeChatIdentityRow.id)
+                .limit(1)
+            )
+        return None if row is None else _identity(row)
+
+    async def create_user(self, user: User, identity: WeChatIdentity | None = None) -> User:
+        """Create the user and, when given, link the identity to it in the same transaction.
+
+        The identity's ``user_id`` is ignored: it is linked to the new user. The username is
+        stored lowercased.
+        """
+        if identity is not None and identity.pool_id != user.pool_id:
+            raise ValueError("the identity belongs to another pool than the user")
+        created_at = _utc(user.created_at)
+        user_row = UserRow(
+            id=user.id or _new_id("usr"),
+            pool_id=user.pool_id,
+            phone=user.phone,
+            phone_verified=user.phone_verified,
+            username=None if user.username is None else user.username.lower(),
+            email=user.email,
+            password_hash=user.password_hash,
+            nickname=user.nickname,
+            avatar_url=user.avatar_url,
+            blocked=user.blocked,
+            login_count=user.login_count,
+            last_login_at=None if user.last_login_at is None else _utc(user.last_login_at),
+            created_at=created_at,
+        )
+        rows: list[Base] = [user_row]
+        identity_row = None
+        if identity is not None:
+            identity_row = _identity_row(identity, user_row.id, identity.created_at or created_at)
+            rows.append(identity_row)
+
+        async def check(session: AsyncSession) -> None:
+            await _require_pool(session, user_row.pool_id)
+            in_pool = UserRow.pool_id == user_row.pool_id
+            if user_row.phone is not None and await _exists(
+                session, in_pool, UserRow.phone == user_row.phone
+            ):
+                raise Conflict("phone_in_use")
+            if user_row.username is not None and await _exists(
+                session, in_pool, UserRow.username == user_row.username
+            ):
+                raise Conflict("username_taken")
+            if identity_row is not None:
+                await _require_unlinked(session, identity_row)
+
+        await self._insert(check, *rows)
+        return _user(user_row)
+
+    async def link_identity(self, identity: WeChatIdentity) -> WeChatIdentity:
+        row = _identity_row(identity, identity.user_id, identity.created_at)
+
+        async def check(session: AsyncSession) -> None:
+            if not await _exists(
+                session, UserRow.pool_id == row.pool_id, UserRow.id == row.user_id
+            ):
+                raise NotFound("unknown_user")
+            await _require_unlinked(session, row)
+
+        await self._insert(check, row)
+        return _identity(row)
+
+    async def record_login(
+        self, pool_id: str, user_id: str, when: datetime, profile: dict[str, str]
+    ) -> User:
+        """Count a login and fill the nickname/avatar the mini program sent, in one step.
+
+        A non-empty ``nickname``/``avatar_url`` in ``profile`` replaces the stored one: it is
+        what the person chose to share at this login.
+        """
+        values: dict[str, Any] = {
+            "login_count": UserRow.login_count + 1,
+            "last_login_at": _utc(when),
+        }
+        for key in ("nickname", "avatar_url"):
+            if profile.get(key):
+                values[key] = profile[key]
+        async with self._transaction() as session:
+            # One UPDATE … RETURNING: concurrent logins can't lose an increment.
+            row = await session.scalar(
+                update(UserRow)
+                .where(UserRow.pool_id == pool_id, UserRow.id == user_id)
+                .values(values)
+                .returning(UserRow)
+            )
+        if row is None:
+            raise NotFound("unknown_user")
+        return _user(row)
+
+    # signing keys
+
+    async def add_signing_key(self, key: SigningKey) -> SigningKey:
+        row = SigningKeyRow(
+            kid=key.kid,
+            algorithm=key.algorithm,
+            private_jwk_encrypted=self._box.encrypt(key.private_jwk),
+            public_jwk=key.public_jwk,
+            active=key.active,
+            created_at=_utc(key.created_at),
+        )
+
+        async def check(session: AsyncSession) -> None:
+            if await _exists(session, SigningKeyRow.kid == row.kid):
+                raise Conflict("signing_key_exists")
+
+        await self._insert(check, row)
+        return self._signing_key(row)
+
+    async def list_signing_keys(self) -> list[SigningKey]:
+        """Every key, oldest first."""
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(SigningKeyRow).order_by(SigningKeyRow.created_at, SigningKeyRow.kid)
+            )
+        return [self._signing_key(row) for row in rows]
+
+    # audit log
+
+    async def add_audit_event(self, event: AuditEvent) -> AuditEvent:
+        row = AuditEventRow(
+            id=event.id or _new_id("evt"),
+            pool_id=event.pool_id,
+            action=event.action,
+            actor=event.actor,
+            subject=event.subject,
+            detail=dict(event.detail),
+            ip=event.ip,
+            created_at=_utc(event.created_at),
+        )
+        async with self._transaction() as session:
+            session.add(row)
+        return _audit_event(row)
+
+    async def list_audit_events(self, pool_id: str, limit: int = 100) -> list[AuditEvent]:
+        """The pool's latest ``limit`` events, newest first."""
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(AuditEventRow)
+                .where(AuditEventRow.pool_id == pool_id)
+                .order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
+                .limit(limit)
+            )
+        return [_audit_event(row) for row in rows]
+
+    # rows with secrets
+
+    def _identity_source(self, row: IdentitySourceRow) -> IdentitySource:
+        return IdentitySource(
+            id=row.id,
+            pool_id=row.pool_id,
+            unique_id=row.unique_id,
+            display_name=row.display_name,
+            callback_url=row.callback_url,
+            private_deployment=row.private_deployment,
+            app_id=row.app_id,
+            app_secret=(
+                None
+                if row.app_secret_encrypted is None
+                else self._box.decrypt(row.app_secret_encrypted)
+            ),
+            login_mode=LoginMode(row.login_mode),
+            association=Association(row.association),
+            page=row.page,
+            env_version=EnvVersion(row.env_version),
+            qr_expires_in=row.qr_expires_in,
+            logo=row.logo,
+            logo_version=row.logo_version,
+            created_at=row.created_at,
+        )
+
+    def _signing_key(self, row: SigningKeyRow) -> SigningKey:
+        return SigningKey(
+            kid=row.kid,
+            algorithm=row.algorithm,
+            private_jwk=self._box.decrypt(row.private_jwk_encrypted),
+            public_jwk=row.public_jwk,
+            active=row.active,
+            created_at=row.created_at,
+        )
+
+
+# checks shared by several writes
+
+
+async def _exists(session: AsyncSession, *where: ColumnElement[bool]) -> bool:
+    return bool(await session.scalar(select(exists().where(*where))))
+
+
+async def _require_pool(session: AsyncSession, pool_id: str) -> None:
+    if not await _exists(session, PoolRow.id == pool_id):
+        raise NotFound("unknown_pool")
+
+
+async def _require_unlinked(session: AsyncSession, identity: WeChatIdentityRow) -> None:
+    if await _exists(
+        session,
+        WeChatIdentityRow.pool_id == identity.pool_id,
+        WeChatIdentityRow.app_id == identity.app_id,
+        WeChatIdentityRow.openid == identity.openid,
+    ):
+        raise Conflict("identity_linked")
+
+
+async def _link(
+    session: AsyncSession, pool_id: str, client_id: str, unique_id: str
+) -> ApplicationIdentitySourceRow:
+    """The (not yet stored) row enabling the source for the application, both of the pool."""
+    application_id = await session.scalar(
+        select(ApplicationRow.id).where(
+            ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
+        )
+    )
+    if application_id is None:
+        raise NotFound("unknown_client")
+    source_id = await session.scalar(
+        select(IdentitySourceRow.id).where(
+            IdentitySourceRow.pool_id == pool_id, IdentitySourceRow.unique_id == unique_id
+        )
+    )
+    if source_id is None:
+        raise NotFound("unknown_connection")
+    return ApplicationIdentitySourceRow(application_id=application_id, identity_source_id=source_id)
+
+
+def _link_matches(
+    link: ApplicationIdentitySourceRow,
+) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return (
+        ApplicationIdentitySourceRow.application_id == link.application_id,
+        ApplicationIdentitySourceRow.identity_source_id == link.identity_source_id,
+    )
+
+
+# rows to entities and back
+
+
+def _identity_row(
+    identity: WeChatIdentity, user_id: str, created_at: datetime | None
+) -> WeChatIdentityRow:
+    return WeChatIdentityRow(
+        id=identity.id or _new_id("wxid"),
+        pool_id=identity.pool_id,
+        user_id=user_id,
+        app_id=identity.app_id,
+        openid=identity.openid,
+        unionid=identity.unionid,
+        created_at=_utc(created_at),
+    )
+
+
+def _pool(row: PoolRow) -> Pool:
+    return Pool(
+        id=row.id, slug=row.slug, name=row.name, logo_url=row.logo_url, created_at=row.created_at
+    )
+
+
+def _application(row: ApplicationRow) -> Application:
+    return Application(
+        pool_id=row.pool_id,
+        client_id=row.client_id,
+        name=row.name,
+        type=ApplicationType(row.type),
+        redirect_uris=list(row.redirect_uris),
+        web_origins=list(row.web_origins),
+        post_logout_redirect_uris=list(row.post_logout_redirect_uris),
+        client_secret_hash=row.client_secret_hash,
+        id_token_lifetime=row.id_token_lifetime,
+        access_token_lifetime=row.access_token_lifetime,
+        refresh_token_lifetime=row.refresh_token_lifetime,
+        created_at=row.created_at,
+    )
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id,
+        pool_id=row.pool_id,
+        phone=row.phone,
+        phone_verified=row.phone_verified,
+        username=row.username,
+        email=row.email,
+        password_hash=row.password_hash,
+        nickname=row.nickname,
+        avatar_url=row.avatar_url,
+        blocked=row.blocked,
+        login_count=row.login_count,
+        last_login_at=row.last_login_at,
+        created_at=row.created_at,
+    )
+
+
+def _identity(row: WeChatIdentityRow) -> WeChatIdentity:
+    return WeChatIdentity(
+        id=row.id,
+        pool_id=row.pool_id,
+        user_id=row.user_id,
+        app_id=row.app_id,
+        openid=row.openid,
+        unionid=row.unionid,
+        created_at=row.created_at,
+    )
+
+
+def _audit_event(row: AuditEventRow) -> AuditEvent:
+    return AuditEvent(
+        id=row.id,
+        pool_id=row.pool_id,
+        action=row.action,
+        actor=row.actor,
+        subject=row.subject,
+        detail=dict(row.detail),
+        ip=row.ip,
+        created_at=row.created_at,
+    )

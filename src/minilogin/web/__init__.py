@@ -1,0 +1,1 @@
+"""HTTP routes: thin adapters that parse, call the flows, and answer."""

@@ -1,0 +1,94 @@
+"""Cross-origin access for browsers (API.md §1): a pool's QR login, token and UserInfo
+endpoints answer the web origins registered by that pool's applications; discovery and the
+JWKS are public documents and answer every origin.
+
+Origins are read from the durable store and kept for a few seconds, so a busy login page does
+not cost a query per request and a change in the console applies almost at once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from minilogin.services import Services
+
+_POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
+_PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
+ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
+ALLOW_HEADERS = "authorization, content-type, last-event-id, accept-language"
+CACHE_SECONDS = 5.0
+
+
+class OriginCache:
+    def __init__(self, svc: Services) -> None:
+        self._svc = svc
+        self._entries: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def allowed(self, pool_slug: str) -> frozenset[str]:
+        now = time.monotonic()
+        entry = self._entries.get(pool_slug)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        pool = await self._svc.durable.get_pool(pool_slug)
+        origins: frozenset[str] = frozenset()
+        if pool is not None:
+            applications = await self._svc.durable.list_applications(pool.id)
+            origins = frozenset(o.rstrip("/") for a in applications for o in a.web_origins)
+        self._entries[pool_slug] = (now + CACHE_SECONDS, origins)
+        return origins
+
+
+class PoolCORSMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = _POOL_PATH.match(scope["path"])
+        origin = Headers(scope=scope).get("origin")
+        if match is None or origin is None:
+            await self.app(scope, receive, send)
+            return
+        public = match["rest"] in _PUBLIC
+        cache: OriginCache = scope["app"].state.origins
+        allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+        headers = Headers(scope=scope)
+        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(allowed, origin)(scope, receive, send)
+            return
+        if not allowed:
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response_headers = MutableHeaders(scope=message)
+                response_headers["Access-Control-Allow-Origin"] = "*" if public else origin
+                response_headers.add_vary_header("Origin")
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+    @staticmethod
+    def _preflight(allowed: bool, origin: str) -> Response:
+        if not allowed:
+            return JSONResponse(
+                {"error": "origin_not_allowed", "message": "origin not registered"}, 403
+            )
+        return Response(
+            status_code=204,
+            headers={
+                "Access-Control-Allow-Origin": origin,
+                "Access-Control-Allow-Methods": ALLOW_METHODS,
+                "Access-Control-Allow-Headers": ALLOW_HEADERS,
+                "Access-Control-Max-Age": "600",
+                "Vary": "Origin",
+            },
+        )

@@ -1,0 +1,101 @@
+"""The one place where errors become HTTP answers.
+
+Every error a client can cause answers 4xx with ``{"error": code, "message": text}`` in the
+client's language (OAuth endpoints answer RFC 6749 §5.2 bodies instead, see ``oidc_api``).
+WeChat failures are 4xx too: the client may retry, and nothing is left half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from minilogin.core.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidRequest,
+    MiniloginError,
+    NotFound,
+    OAuthError,
+    RateLimited,
+    Unauthorized,
+    UpstreamError,
+)
+from minilogin.core.messages import message, negotiate
+
+log = logging.getLogger("minilogin")
+
+STATUS: dict[type[MiniloginError], int] = {
+    InvalidRequest: 400,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Gone: 410,
+    RateLimited: 429,
+}
+
+#: WeChat errors the person can fix by trying again with a new code, or that are about them.
+UPSTREAM_STATUS: dict[str, int] = {
+    "wechat_invalid_code": 400,
+    "wechat_code_used": 400,
+    "wechat_high_risk": 403,
+    "wechat_rate_limited": 429,
+    "wechat_phone_quota": 429,
+}
+#: Anything else from WeChat (busy, timeout, misconfigured AppSecret): 424 Failed Dependency,
+#: a 4xx that says "this failed because of a service we depend on; nothing changed, retry".
+UPSTREAM_DEFAULT = 424
+
+
+def status_of(error: MiniloginError) -> int:
+    if isinstance(error, OAuthError):
+        return error.status
+    if isinstance(error, UpstreamError):
+        return UPSTREAM_STATUS.get(error.code, UPSTREAM_DEFAULT)
+    for kind, status in STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 400
+
+
+def error_response(request: Request, error: MiniloginError) -> JSONResponse:
+    locale = negotiate(request.headers.get("accept-language"))
+    text = message(error.code, locale)
+    if error.detail and isinstance(error, InvalidRequest):
+        text = f"{text} ({error.detail})"
+    status = status_of(error)
+    headers = {"Retry-After": "1"} if status in (424, 429) else None
+    return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    async def on_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, MiniloginError)
+        return error_response(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = exc.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error_response(request, InvalidRequest("invalid_json"))
+        first = problems[0] if problems else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+        return error_response(request, InvalidRequest("invalid_request", detail))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
+        response = error_response(request, InvalidRequest(code))
+        response.status_code = exc.status_code
+        return response
+
+    app.add_exception_handler(MiniloginError, on_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

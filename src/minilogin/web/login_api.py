@@ -1,0 +1,126 @@
+"""The browser's QR login API (API.md §1) under ``{issuer}/api/qrcodes``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from minilogin.core.errors import Gone, NotFound
+from minilogin.core.qrlogin import Status
+from minilogin.flows import qrlogin as flow
+from minilogin.services import Services
+from minilogin.web.deps import bearer_token, request_context, services
+
+router = APIRouter(prefix="/pools/{pool}/api/qrcodes", tags=["QR login (browser)"])
+Svc = Annotated[Services, Depends(services)]
+
+
+class CreateBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: str = Field(min_length=1, max_length=128)
+    code_challenge: str
+    code_challenge_method: str = "S256"
+    connection: str | None = Field(default=None, max_length=64)
+    scope: str | None = Field(default=None, max_length=256)
+    nonce: str | None = None
+    state: str | None = None
+
+
+@router.post("", status_code=201)
+async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc) -> dict[str, Any]:
+    created = await flow.create(
+        svc,
+        pool,
+        flow.CreateRequest(
+            client_id=body.client_id,
+            code_challenge=body.code_challenge,
+            code_challenge_method=body.code_challenge_method,
+            connection=body.connection,
+            scope=body.scope,
+            nonce=body.nonce,
+            state=body.state,
+        ),
+        request_context(request),
+    )
+    login = created.login
+    now = svc.clock()
+    return {
+        "id": login.id,
+        "secret": created.secret,
+        "status": login.status.value,
+        "image_url": f"{svc.settings.issuer(pool)}/api/qrcodes/{login.id}/image.png",
+        "expires_in": login.expires_in(now),
+        "expires_at": flow.iso(login.expires_at),
+    }
+
+
+@router.get("/{login_id}")
+async def get_status(
+    pool: str,
+    login_id: str,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+    wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
+    last: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    if wait > 0 and last is not None:
+        login = await flow.wait_for_change(svc, login, last, wait)
+    return flow.status_body(login, svc.clock())
+
+
+@router.get("/{login_id}/events", response_class=StreamingResponse)
+async def events(
+    pool: str,
+    login_id: str,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+    secret: Annotated[str | None, Query()] = None,
+) -> StreamingResponse:
+    login = await flow.authenticate(svc, login_id, bearer_token(authorization) or secret)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"retry: 1000\n\n"
+        async for current in flow.stream(svc, login):
+            if current is None:
+                yield b": keep-alive\n\n"
+                continue
+            data = json.dumps(flow.status_body(current, svc.clock()), separators=(",", ":"))
+            event_id = f"{current.status.value}.{current.updated_at:.6f}"
+            yield f"id: {event_id}\nevent: status\ndata: {data}\n\n".encode()
+
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.delete("/{login_id}", status_code=204)
+async def cancel_qrlogin(
+    pool: str,
+    login_id: str,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    await flow.cancel(svc, login)
+    return Response(status_code=204)
+
+
+@router.get("/{login_id}/image.png", response_class=Response)
+async def image(pool: str, login_id: str, svc: Svc) -> Response:
+    """The code carries only the scene, so the image needs no secret: an ``<img>`` can load it."""
+    login = await svc.qrlogins.get(login_id)
+    if login is None or login.pool != pool:
+        raise NotFound("qrlogin_not_found")
+    if login.status is Status.EXPIRED:
+        raise Gone("qrlogin_expired")
+    png = await flow.image(svc, login)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})

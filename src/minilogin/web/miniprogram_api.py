@@ -1,0 +1,60 @@
+"""The mini program's API (API.md §3) under ``{public}/api/miniprogram``, for every pool."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from minilogin.flows import miniprogram as flow
+from minilogin.services import Services
+from minilogin.web.deps import client_ip, services
+
+router = APIRouter(prefix="/api/miniprogram", tags=["Mini program"])
+Svc = Annotated[Services, Depends(services)]
+
+
+class ScanBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    scene: str = Field(min_length=1, max_length=64)
+    js_code: str = Field(min_length=1, max_length=256)
+
+
+class ConfirmBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session: str = Field(min_length=1, max_length=128)
+    phone_code: str = Field(min_length=1, max_length=256)
+    nickname: str | None = Field(default=None, max_length=64)
+    avatar_url: str | None = Field(default=None, max_length=1024)
+
+
+class SessionBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session: str = Field(min_length=1, max_length=128)
+
+
+@router.post("/scan")
+async def scan(body: ScanBody, svc: Svc) -> dict[str, Any]:
+    scanned = await flow.scan(svc, body.scene, body.js_code)
+    return flow.scan_body(scanned, svc.clock())
+
+
+@router.post("/confirm")
+async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, str]:
+    profile = {
+        key: value
+        for key, value in (("nickname", body.nickname), ("avatar_url", body.avatar_url))
+        if value
+    }
+    login = await flow.confirm(svc, body.session, body.phone_code, profile, client_ip(request))
+    return {"status": login.status.value}
+
+
+@router.post("/cancel")
+async def cancel(body: SessionBody, request: Request, svc: Svc) -> dict[str, str]:
+    login = await flow.cancel(svc, body.session, client_ip(request))
+    return {"status": login.status.value}

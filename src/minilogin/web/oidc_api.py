@@ -1,0 +1,102 @@
+"""OpenID Connect endpoints under ``{issuer}`` (API.md §2): discovery, JWKS, token, UserInfo.
+
+OAuth endpoints answer errors in RFC 6749 §5.2 form (``error``, ``error_description``), and
+UserInfo with RFC 6750 §3's ``WWW-Authenticate`` header.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from minilogin.core.errors import MiniloginError, OAuthError
+from minilogin.flows.qrlogin import load_pool
+from minilogin.oidc import discovery
+from minilogin.oidc.token import exchange, oauth_error_body
+from minilogin.oidc.userinfo import userinfo
+from minilogin.services import Services
+from minilogin.web.deps import bearer_token, client_ip, services
+
+router = APIRouter(prefix="/pools/{pool}", tags=["OpenID Connect"])
+Svc = Annotated[Services, Depends(services)]
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(pool: str, svc: Svc) -> dict[str, Any]:
+    await load_pool(svc, pool)
+    return discovery.metadata(svc.settings.issuer(pool))
+
+
+@router.get("/oidc/jwks")
+async def jwks(pool: str, svc: Svc) -> dict[str, Any]:
+    await load_pool(svc, pool)
+    return svc.signer.jwks()
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise OAuthError("invalid_request", "use application/x-www-form-urlencoded")
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.post("/oidc/token")
+async def token(
+    pool: str,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    try:
+        body = await exchange(svc, pool, await _form(request), authorization, client_ip(request))
+    except OAuthError as error:
+        headers = dict(NO_STORE)
+        if error.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="token"'
+        return JSONResponse(oauth_error_body(error), error.status, headers=headers)
+    except MiniloginError as error:
+        return JSONResponse(oauth_error_body(OAuthError("invalid_request", error.code)), 400)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _invalid_token(error: str, description: str) -> JSONResponse:
+    """RFC 6750 §3: the error in the body and in ``WWW-Authenticate``."""
+    challenge = f'Bearer error="{error}", error_description="{description}"'
+    return JSONResponse(
+        {"error": error, "error_description": description},
+        401,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+async def _userinfo(pool: str, svc: Services, token: str | None) -> JSONResponse:
+    if not token:
+        return _invalid_token("invalid_request", "a Bearer access token is required")
+    try:
+        return JSONResponse(await userinfo(svc, pool, token), headers=NO_STORE)
+    except MiniloginError as error:
+        return _invalid_token("invalid_token", error.detail or error.code)
+
+
+@router.get("/oidc/userinfo")
+async def userinfo_get(
+    pool: str, svc: Svc, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    return await _userinfo(pool, svc, bearer_token(authorization))
+
+
+@router.post("/oidc/userinfo")
+async def userinfo_post(
+    pool: str,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """RFC 6750 §2.2 also allows the token as a form field of a POST."""
+    form_token = None
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        form_token = (await _form(request)).get("access_token")
+    return await _userinfo(pool, svc, bearer_token(authorization) or form_token)

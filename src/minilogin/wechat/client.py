@@ -1,0 +1,187 @@
+"""The async client of the three WeChat server APIs a scan-code login needs.
+
+- ``code2Session`` (``GET sns/jscode2session``): the ``wx.login`` code -> openid, unionid;
+- ``getPhoneNumber`` (``POST wxa/business/getuserphonenumber``): the phone-number button's
+  code -> the verified phone number;
+- ``getUnlimitedQRCode`` (``POST wxa/getwxacodeunlimit``): a mini program code for a scene.
+
+The last two take an access token from :class:`~minilogin.wechat.token_cache.AccessTokenCache`;
+when WeChat says the token is no longer good (40001, 40014, 42001) the client refreshes it
+once and retries once. Every failure is a :class:`~minilogin.wechat.errors.WeChatError`. The
+base URL is WeChat's (``https://api.weixin.qq.com``) or the sandbox's, which the client cannot
+tell apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from minilogin.wechat.errors import (
+    TOKEN_REJECTED,
+    bad_response,
+    errcode_of,
+    json_object,
+    raise_for_errcode,
+    redact_http_logs,
+    send,
+)
+
+if TYPE_CHECKING:
+    from minilogin.wechat.token_cache import AccessTokenCache
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgram:
+    """The credentials of one mini program."""
+
+    app_id: str
+    app_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    openid: str
+    session_key: str
+    unionid: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneNumber:
+    """WeChat's ``phone_info``. ``phone_number`` has the country code for numbers outside
+    mainland China; ``pure_phone_number`` never has it."""
+
+    phone_number: str
+    pure_phone_number: str
+    country_code: str
+
+
+def _is_image(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    body = response.content
+    return content_type.startswith("image/") and (
+        body.startswith(_PNG_MAGIC) or body.startswith(_JPEG_MAGIC)
+    )
+
+
+def _token_rejected(response: httpx.Response) -> bool:
+    if _is_image(response):
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and errcode_of(body) in TOKEN_REJECTED
+
+
+def _text(body: dict[str, Any], key: str, api: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise bad_response(api, f"has no {key}")
+    return value
+
+
+class WeChatClient:
+    """The three calls, for any mini program whose credentials the caller names."""
+
+    def __init__(self, http: httpx.AsyncClient, base_url: str, tokens: AccessTokenCache) -> None:
+        self._http = http
+        self._base = base_url.rstrip("/")
+        self._tokens = tokens
+        redact_http_logs()
+
+    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session:
+        """``code2Session``: who scanned, from the code ``wx.login`` gave the mini program."""
+        api = "jscode2session"
+        params = {
+            "appid": app.app_id,
+            "secret": app.app_secret,
+            "js_code": js_code,
+            "grant_type": "authorization_code",
+        }
+        response = await send(
+            self._http, "GET", f"{self._base}/sns/jscode2session", api, params=params
+        )
+        body = json_object(response, api)
+        raise_for_errcode(body, api)
+        unionid = body.get("unionid")
+        return Session(
+            openid=_text(body, "openid", api),
+            session_key=_text(body, "session_key", api),
+            unionid=unionid if isinstance(unionid, str) and unionid else None,
+        )
+
+    async def get_phone_number(self, app: MiniProgram, code: str) -> PhoneNumber:
+        """``getPhoneNumber``: the phone number WeChat verified, from the button's code."""
+        api = "getuserphonenumber"
+        url = f"{self._base}/wxa/business/getuserphonenumber"
+        response = await self._post_with_token(app, api, url, {"code": code})
+        body = json_object(response, api)
+        raise_for_errcode(body, api)
+        info = body.get("phone_info")
+        if not isinstance(info, dict):
+            raise bad_response(api, "has no phone_info")
+        country_code = info.get("countryCode")
+        # Documented as a string, shown as a number in WeChat's own example: both occur.
+        if isinstance(country_code, int) and not isinstance(country_code, bool):
+            country_code = str(country_code)
+        digits = country_code.lstrip("+") if isinstance(country_code, str) else ""
+        if not (digits.isascii() and digits.isdigit()):
+            raise bad_response(api, "has no countryCode")
+        return PhoneNumber(
+            phone_number=_text(info, "phoneNumber", api),
+            pure_phone_number=_text(info, "purePhoneNumber", api),
+            country_code=digits,
+        )
+
+    async def get_unlimited_code(
+        self,
+        app: MiniProgram,
+        scene: str,
+        *,
+        page: str | None,
+        env_version: str = "release",
+        width: int = 430,
+        check_path: bool = False,
+    ) -> bytes:
+        """``getUnlimitedQRCode``: the image (PNG or JPEG bytes) of a mini program code that
+        opens ``page`` (the home page when ``None``) with ``scene``."""
+        api = "getwxacodeunlimit"
+        payload: dict[str, Any] = {
+            "scene": scene,
+            "check_path": check_path,
+            "env_version": env_version,
+            "width": width,
+        }
+        if page is not None:
+            payload["page"] = page
+        response = await self._post_with_token(
+            app, api, f"{self._base}/wxa/getwxacodeunlimit", payload
+        )
+        if _is_image(response):
+            return response.content
+        # A failure is JSON, with HTTP 200 like a success.
+        body = json_object(response, api)
+        raise_for_errcode(body, api)
+        raise bad_response(api, "is neither an image nor an error")
+
+    async def _post_with_token(
+        self, app: MiniProgram, api: str, url: str, payload: dict[str, Any]
+    ) -> httpx.Response:
+        token = await self._tokens.get(app)
+        response = await self._post(api, url, token, payload)
+        if _token_rejected(response):
+            token = await self._tokens.get(app, force_refresh=True, rejected=token)
+            response = await self._post(api, url, token, payload)
+        return response
+
+    async def _post(
+        self, api: str, url: str, token: str, payload: dict[str, Any]
+    ) -> httpx.Response:
+        params = {"access_token": token}
+        return await send(self._http, "POST", url, api, params=params, json=payload)

@@ -1,0 +1,207 @@
+"""How WeChat's answers and failures become typed errors.
+
+WeChat's server API answers errors as ``{"errcode": n, "errmsg": "..."}``, nearly always with
+HTTP 200 ("全局返回码说明" and the error tables of ``code2Session``, ``getPhoneNumber``,
+``getUnlimitedQRCode`` and ``getStableAccessToken``). Each errcode becomes a
+:class:`WeChatError` whose ``code`` is stable and says what went wrong in our terms; the
+errcode and WeChat's errmsg ride along for the logs. Timeouts, refused connections and answers
+that are neither WeChat's JSON nor an image become errors of their own.
+
+Requests that carry the AppSecret (``jscode2session`` takes it in the query) or an access
+token must not leak them: errors never include URLs, and httpx's request log is redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import Any
+
+import httpx
+
+from minilogin.core.errors import UpstreamError
+
+#: errcodes that mean "this access token is no longer good": refresh it once and retry.
+TOKEN_REJECTED = frozenset({40001, 40014, 42001})
+
+#: errcode -> (our code, what it means to a person reading the logs).
+ERRCODES: dict[int, tuple[str, str]] = {
+    -1: ("wechat_busy", "WeChat is busy; try again in a moment"),
+    40001: (
+        "wechat_invalid_credentials",
+        "WeChat rejected the credentials: the AppSecret is wrong or the access token is not "
+        "the latest",
+    ),
+    40013: ("wechat_invalid_credentials", "WeChat does not know this AppID"),
+    40014: ("wechat_invalid_credentials", "WeChat rejected the access token as invalid"),
+    40125: ("wechat_invalid_credentials", "The AppSecret does not match the AppID"),
+    42001: ("wechat_invalid_credentials", "The access token has expired"),
+    40164: (
+        "wechat_ip_not_allowed",
+        "This server's IP address is not on the mini program's IP allowlist",
+    ),
+    61004: (
+        "wechat_ip_not_allowed",
+        "This server's IP address is not on the mini program's IP allowlist",
+    ),
+    40029: (
+        "wechat_invalid_code",
+        "The code from the phone is invalid, expired or for another AppID",
+    ),
+    40163: ("wechat_code_used", "The code from the phone was already used"),
+    40226: ("wechat_high_risk", "WeChat blocked this login: the user is rated high-risk"),
+    45009: ("wechat_rate_limited", "The mini program has used up today's quota for this API"),
+    45011: ("wechat_rate_limited", "Too many calls to this API this minute"),
+    40129: ("wechat_invalid_scene", "WeChat rejected the scene"),
+    40169: (
+        "wechat_invalid_scene",
+        "The scene is empty, longer than 32 characters or has characters WeChat does not allow",
+    ),
+    41030: (
+        "wechat_invalid_page",
+        "The page does not exist in the published mini program or is malformed",
+    ),
+    48001: (
+        "wechat_api_unauthorized",
+        "The mini program may not call this API (it may need WeChat verification)",
+    ),
+    40002: ("wechat_bad_request", "WeChat rejected the grant_type"),
+    40097: ("wechat_bad_request", "WeChat rejected an argument"),
+    41001: ("wechat_bad_request", "The access token was missing"),
+    41002: ("wechat_bad_request", "The AppID was missing"),
+    41004: ("wechat_bad_request", "The AppSecret was missing"),
+    41008: ("wechat_bad_request", "The code was missing"),
+    44002: ("wechat_bad_request", "The request body was empty"),
+    47001: ("wechat_bad_request", "WeChat could not parse the request body"),
+}
+
+#: Codes worth retrying later: nothing about the request was wrong.
+RETRYABLE = frozenset(
+    {"wechat_busy", "wechat_rate_limited", "wechat_timeout", "wechat_unreachable"}
+)
+
+_ERRMSG_LIMIT = 300
+
+
+class WeChatError(UpstreamError):
+    """WeChat answered an error, timed out, could not be reached or answered nonsense.
+
+    ``api`` names the call (``jscode2session``, ``stable_token``...), ``errcode`` and
+    ``errmsg`` are WeChat's own when it answered one."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        api: str,
+        errcode: int | None = None,
+        errmsg: str | None = None,
+    ) -> None:
+        super().__init__(code, detail, errcode=errcode, api=api, errmsg=errmsg)
+        self.api = api
+        self.errmsg = errmsg
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE
+
+
+def from_errcode(errcode: int, errmsg: str, api: str) -> WeChatError:
+    code, meaning = ERRCODES.get(errcode, ("wechat_error", "WeChat answered an error"))
+    errmsg = errmsg[:_ERRMSG_LIMIT]
+    detail = f"{meaning} ({api} errcode {errcode}: {errmsg})"
+    return WeChatError(code, detail, api=api, errcode=errcode, errmsg=errmsg)
+
+
+def bad_response(api: str, why: str) -> WeChatError:
+    return WeChatError("wechat_bad_response", f"WeChat's answer to {api} {why}", api=api)
+
+
+def errcode_of(body: dict[str, Any]) -> int:
+    """The errcode of an answer; 0 when it has none (successful answers often leave it out)."""
+    errcode = body.get("errcode", 0)
+    if isinstance(errcode, bool) or not isinstance(errcode, int):
+        return 0
+    return errcode
+
+
+def raise_for_errcode(body: dict[str, Any], api: str) -> None:
+    errcode = errcode_of(body)
+    if errcode != 0:
+        errmsg = body.get("errmsg")
+        raise from_errcode(errcode, errmsg if isinstance(errmsg, str) else "", api)
+
+
+def json_object(response: httpx.Response, api: str) -> dict[str, Any]:
+    """The answer's JSON object, whatever its Content-Type says (WeChat sometimes labels JSON
+    ``text/plain``). An answer that is not one is a bad response, or a failure of WeChat's
+    front end when the status says so."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    if response.status_code >= 500:
+        raise WeChatError(
+            "wechat_unreachable", f"WeChat answered {api} with HTTP {response.status_code}", api=api
+        )
+    raise bad_response(api, f"is not a JSON object (HTTP {response.status_code})")
+
+
+def _overall_deadline(http: httpx.AsyncClient) -> float | None:
+    # httpx's read timeout bounds each read, not the whole answer, and transports that are
+    # not sockets (an ASGI app, in the sandbox) ignore timeouts altogether: the read timeout
+    # also bounds the whole call.
+    return http.timeout.read
+
+
+async def send(
+    http: httpx.AsyncClient, method: str, url: str, api: str, **kwargs: Any
+) -> httpx.Response:
+    """One request to WeChat, with transport failures turned into ``wechat_timeout`` and
+    ``wechat_unreachable``. The causes are dropped on purpose: httpx's exceptions hold the
+    request, whose URL may carry the AppSecret or the access token."""
+    try:
+        async with asyncio.timeout(_overall_deadline(http)):
+            return await http.request(method, url, **kwargs)
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        kind = type(exc).__name__
+        timeout = WeChatError(
+            "wechat_timeout", f"WeChat did not answer {api} in time ({kind})", api=api
+        )
+        raise timeout from None
+    except httpx.TransportError as exc:
+        kind = type(exc).__name__
+        unreachable = WeChatError(
+            "wechat_unreachable", f"Could not reach WeChat for {api} ({kind})", api=api
+        )
+        raise unreachable from None
+
+
+_SENSITIVE = re.compile(r"((?:secret|access_token)=)[^&#\s\"']+")
+
+
+class RedactCredentials(logging.Filter):
+    """Hides ``secret=`` and ``access_token=`` values in log records (httpx logs every request
+    URL at INFO, and ``jscode2session`` carries the AppSecret in its query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _SENSITIVE.sub(r"\1***", record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SENSITIVE.sub(r"\1***", str(arg)) if isinstance(arg, str | httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def redact_http_logs() -> None:
+    """Install :class:`RedactCredentials` on httpx's logger, once."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactCredentials) for f in logger.filters):
+        logger.addFilter(RedactCredentials())

@@ -1,0 +1,96 @@
+"""The migrations: they bring an empty database to the schema of the models, can run again,
+and keep the data already there."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+
+from minilogin.core.entities import Pool
+from minilogin.storage.crypto import SecretBox
+from minilogin.storage.sql import SqlStore, make_engine, upgrade, upgrade_async
+from minilogin.storage.sql.migrate import MIGRATIONS, alembic_config
+from minilogin.storage.sql.models import Base
+
+HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names())
+
+
+def _schema_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def _on(database_url: str, inspect_with: object) -> object:
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(inspect_with)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+
+
+async def test_an_empty_database_is_migrated_to_the_models(database_url: str) -> None:
+    await upgrade_async(database_url)
+    assert await _on(database_url, _revision) == HEAD
+    assert await _on(database_url, _schema_diff) == []
+    assert await _on(database_url, _tables) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+async def test_upgrading_again_changes_nothing_and_keeps_the_data(
+    database_url: str, secret_box: SecretBox
+) -> None:
+    await upgrade_async(database_url)
+    store = await SqlStore.open(database_url, secret_box)
+    try:
+        await store.create_pool(Pool(slug="demo", name="Demo"))
+        await upgrade_async(database_url)
+        assert await _on(database_url, _revision) == HEAD
+        assert await store.get_pool("demo") is not None
+    finally:
+        await store.close()
+
+
+async def test_the_synchronous_upgrade_is_for_callers_without_an_event_loop(
+    database_url: str,
+) -> None:
+    # In a thread, as the command line would: asyncio.run needs a thread without a loop.
+    await asyncio.to_thread(upgrade, database_url)
+    await asyncio.to_thread(upgrade, database_url)
+    assert await _on(database_url, _revision) == HEAD
+
+
+async def test_the_schema_downgrades_to_nothing_and_back(database_url: str) -> None:
+    await upgrade_async(database_url)
+    engine = make_engine(database_url, foreign_keys=False)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), "base"))
+    finally:
+        await engine.dispose()
+    assert await _on(database_url, _tables) == {"alembic_version"}
+    await upgrade_async(database_url)
+    assert await _on(database_url, _schema_diff) == []
+
+
+def test_the_migrations_refuse_to_run_without_a_connection() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with pytest.raises(RuntimeError, match=r"minilogin\.storage\.sql\.migrate"):
+        command.upgrade(config, "head")

@@ -1,0 +1,74 @@
+"""A real minilogin server process on a free port, as an operator would start it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningServer:
+    public: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def issuer(self, pool: str = "demo") -> str:
+        return f"{self.public}/pools/{pool}"
+
+
+@contextmanager
+def minilogin_dev(data_dir: Path, **env: str) -> Iterator[RunningServer]:
+    """``minilogin dev`` in a child process; stopped and reaped when the block ends."""
+    port = free_port()
+    log = data_dir / "server.log"
+    environment = {
+        **os.environ,
+        "MINILOGIN_DATA_DIR": str(data_dir),
+        "MINILOGIN_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **env,
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minilogin", "dev", "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    public = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()}")
+            try:
+                if httpx.get(f"{public}/pools/demo/.well-known/openid-configuration").is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()}")
+            time.sleep(0.1)
+        yield RunningServer(public, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,191 @@
+"""The mini program's API (API.md §3), driven as the mini login mini program drives it,
+against the WeChat sandbox."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from tests.conftest import PUBLIC
+from tests.support.actors import Browser, BrowserLogin, Phone
+
+
+async def scanned(browser: Browser, phone: Phone) -> tuple[BrowserLogin, str, str]:
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+    response = await phone.scan(appid, scene)
+    assert response.status_code == 200, response.text
+    return login, appid, response.json()["session"]
+
+
+async def test_scan_shows_who_asks(browser: Browser, phone: Phone) -> None:
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+    response = await phone.scan(appid, scene)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["application"]["name"] == "演示应用 Demo app"
+    assert body["request"]["browser"] == "Chrome · Windows"
+    assert body["request"]["ip"] == "203.0.113.7"
+    assert body["request"]["created_at"].endswith("Z")
+    assert body["login_only"] is False
+    assert 0 < body["expires_in"] <= 120
+    assert (await browser.status(login))["status"] == "scanned"
+
+
+async def test_the_first_scanner_wins(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+    assert (await phone.scan(appid, scene)).status_code == 200
+    again = await phone.scan(appid, scene)
+    assert again.status_code == 200, "the same person reopening the mini program goes on"
+    bob = Phone(http, PUBLIC, "bob")
+    second = await bob.scan(appid, scene)
+    assert (second.status_code, second.json()["error"]) == (409, "already_scanned")
+
+
+@pytest.mark.parametrize("scene", ["unknown0123456789", "has space", "x" * 40])
+async def test_unknown_scenes(phone: Phone, scene: str) -> None:
+    response = await phone.scan("wx0000000000sandbox", scene)
+    assert response.status_code in (400, 404)
+    assert response.json()["error"] in ("scene_not_found", "invalid_request")
+
+
+async def test_a_reused_js_code_is_refused_and_the_login_stays_pending(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+    js_code = await phone.wx_login(appid)
+    other = await browser.create()
+    _, other_scene = await browser.read_code(other)
+    first = await http.post(
+        f"{PUBLIC}/api/miniprogram/scan", json={"scene": other_scene, "js_code": js_code}
+    )
+    assert first.status_code == 200
+    reused = await http.post(
+        f"{PUBLIC}/api/miniprogram/scan", json={"scene": scene, "js_code": js_code}
+    )
+    assert reused.status_code == 400
+    assert reused.json()["error"].startswith("wechat_")
+    assert (await browser.status(login))["status"] == "pending"
+
+
+async def test_wechat_failing_during_scan_leaves_the_login_pending(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+    fault = {"path": "sns/jscode2session", "errcode": -1, "times": 1}
+    assert (await http.post(f"{PUBLIC}/_sandbox/wechat/faults", json=fault)).is_success
+    failed = await phone.scan(appid, scene)
+    assert (failed.status_code, failed.json()["error"]) == (424, "wechat_busy")
+    assert (await browser.status(login))["status"] == "pending"
+    assert (await phone.scan(appid, scene)).status_code == 200
+
+
+async def test_confirm_authorizes_and_the_code_is_exchanged(browser: Browser, phone: Phone) -> None:
+    login, appid, session = await scanned(browser, phone)
+    confirmed = await phone.confirm(appid, session, nickname="Alice")
+    assert confirmed.json() == {"status": "authorized"}
+    status = await browser.status(login)
+    assert status["status"] == "authorized"
+    assert status["scanned"]["nickname"] == "Alice"
+    tokens = await browser.exchange(login, status["code"])
+    assert tokens.status_code == 200, tokens.text
+    assert (await browser.status(login))["status"] == "consumed"
+
+
+async def test_a_failed_confirm_leaves_the_login_scanned_and_confirmable(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    login, appid, session = await scanned(browser, phone)
+    fault = {"path": "wxa/business/getuserphonenumber", "errcode": -1, "times": 1}
+    assert (await http.post(f"{PUBLIC}/_sandbox/wechat/faults", json=fault)).is_success
+    failed = await phone.confirm(appid, session)
+    assert (failed.status_code, failed.json()["error"]) == (424, "wechat_busy")
+    assert (await browser.status(login))["status"] == "scanned"
+    used = await phone.phone_code(appid)
+    body = {"session": session, "phone_code": used}
+    assert (await http.post(f"{PUBLIC}/api/miniprogram/confirm", json=body)).status_code == 200
+    twice = await http.post(f"{PUBLIC}/api/miniprogram/confirm", json=body)
+    assert (twice.status_code, twice.json()["error"]) == (409, "qrlogin_authorized")
+
+
+async def test_a_reused_phone_code_is_refused(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    _, appid, first_session = await scanned(browser, phone)
+    code = await phone.phone_code(appid)
+    body = {"session": first_session, "phone_code": code}
+    assert (await http.post(f"{PUBLIC}/api/miniprogram/confirm", json=body)).status_code == 200
+    login, _, session = await scanned(browser, phone)
+    reused = await http.post(
+        f"{PUBLIC}/api/miniprogram/confirm", json={"session": session, "phone_code": code}
+    )
+    assert reused.status_code == 400
+    assert reused.json()["error"].startswith("wechat_")
+    assert (await browser.status(login))["status"] == "scanned"
+
+
+async def test_confirm_with_an_unknown_session(http: httpx.AsyncClient) -> None:
+    response = await http.post(
+        f"{PUBLIC}/api/miniprogram/confirm", json={"session": "nope", "phone_code": "x"}
+    )
+    assert (response.status_code, response.json()["error"]) == (404, "session_not_found")
+
+
+async def test_the_phone_cancels(browser: Browser, phone: Phone) -> None:
+    login, appid, session = await scanned(browser, phone)
+    response = await phone.cancel(session)
+    assert response.json() == {"status": "cancelled"}
+    status = await browser.status(login)
+    assert (status["status"], status["error"]) == ("cancelled", "cancelled_by_user")
+    late = await phone.confirm(appid, session)
+    assert (late.status_code, late.json()["error"]) == (409, "qrlogin_cancelled")
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("scan", {"scene": 1, "js_code": "x"}),
+        ("scan", {"js_code": "x"}),
+        ("confirm", {"session": "x"}),
+        ("confirm", {"session": ["x"], "phone_code": "y"}),
+        ("cancel", {}),
+    ],
+)
+async def test_malformed_bodies(http: httpx.AsyncClient, path: str, body: object) -> None:
+    response = await http.post(f"{PUBLIC}/api/miniprogram/{path}", json=body)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+async def test_returning_and_matching_users(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    """The first form of the account system: keyed on the verified phone (field match)."""
+
+    async def login_as(person: Phone) -> dict[str, object]:
+        login, appid, session = await scanned(browser, person)
+        assert (await person.confirm(appid, session)).status_code == 200
+        status = await browser.status(login)
+        tokens = (await browser.exchange(login, status["code"])).json()
+        info = await http.get(
+            f"{PUBLIC}/pools/demo/oidc/userinfo",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        result: dict[str, object] = info.json()
+        return result
+
+    await phone.set_profile(phone="+8613800138000")
+    first = await login_as(phone)
+    assert first["phone_number"] == "+8613800138000"
+    assert first["phone_number_verified"] is True
+    assert (await login_as(phone))["sub"] == first["sub"], "a returning WeChat identity"
+    other_wechat = Phone(http, PUBLIC, "alice-second-wechat")
+    await other_wechat.set_profile(phone="+8613800138000")
+    assert (await login_as(other_wechat))["sub"] == first["sub"], "matched on the verified phone"
+    stranger = Phone(http, PUBLIC, "carol")
+    await stranger.set_profile(phone="+8613900139000")
+    assert (await login_as(stranger))["sub"] != first["sub"]

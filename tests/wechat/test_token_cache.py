@@ -1,0 +1,205 @@
+"""The access-token cache against the sandbox: one token per mini program shared through the
+ephemeral store, refreshed before it expires, one refresh in flight however many ask."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from minilogin.wechat.client import MiniProgram
+from minilogin.wechat.errors import WeChatError
+from minilogin.wechat.token_cache import AccessTokenCache, lock_key, token_key
+
+BASE = "http://sandbox.test/_sandbox/wechat"
+
+
+async def test_a_token_is_fetched_once_and_kept_in_the_store(
+    tokens, program, store, wx, clock
+) -> None:
+    first = await tokens.get(program)
+    second = await tokens.get(program)
+
+    assert token_key(program).startswith(f"wechat:token:{program.app_id}:")
+    assert program.app_secret not in token_key(program)
+    cached = json.loads(await store.get(token_key(program)))
+    assert first == second == cached["token"]
+    assert cached["expires_at"] == clock() + 7200
+    assert tokens.fetches == 1
+    assert await wx.calls("cgi-bin/stable_token") == 1
+
+
+async def test_the_cached_entry_lives_as_long_as_the_token(tokens, program, store, clock) -> None:
+    await tokens.get(program)
+    clock.advance(7200)
+
+    assert await store.get(token_key(program)) is None
+
+
+async def test_many_concurrent_callers_cause_one_fetch(tokens, program, wx) -> None:
+    await wx.fault("cgi-bin/stable_token", 0, delay_ms=50)
+
+    got = await asyncio.gather(*(tokens.get(program) for _ in range(50)))
+
+    assert len(set(got)) == 1
+    assert tokens.fetches == 1
+    assert await wx.calls("cgi-bin/stable_token") == 1
+
+
+async def test_instances_sharing_a_store_fetch_once_between_them(
+    store, http, program, wx, clock
+) -> None:
+    instances = [
+        AccessTokenCache(store, http, BASE, clock=clock, poll_interval=0.01) for _ in range(3)
+    ]
+    await wx.fault("cgi-bin/stable_token", 0, delay_ms=100)
+
+    got = await asyncio.gather(*(cache.get(program) for cache in instances for _ in range(5)))
+
+    assert len(set(got)) == 1
+    assert sum(cache.fetches for cache in instances) == 1
+    assert await wx.calls("cgi-bin/stable_token") == 1
+
+
+async def test_a_token_is_refreshed_before_it_expires(tokens, program, clock, client, wx) -> None:
+    first = await tokens.get(program)
+    clock.advance(7200 - 300 - 1)
+    assert await tokens.get(program) == first
+    assert tokens.fetches == 1
+
+    clock.advance(1)
+    second = await tokens.get(program)
+
+    assert second != first
+    assert tokens.fetches == 2
+    assert await client.get_phone_number(program, await wx.phone_code())
+
+
+async def test_the_refresh_margin_is_configurable(store, http, program, clock) -> None:
+    cache = AccessTokenCache(store, http, BASE, clock=clock, refresh_margin=600)
+    await cache.get(program)
+    clock.advance(7200 - 600)
+
+    await cache.get(program)
+
+    assert cache.fetches == 2
+
+
+async def test_an_expired_or_damaged_entry_is_replaced(tokens, program, store, clock) -> None:
+    await store.set(token_key(program), "{not json", 60)
+    await tokens.get(program)
+    assert tokens.fetches == 1
+
+    clock.advance(7200)
+    await tokens.get(program)
+
+    assert tokens.fetches == 2
+
+
+async def test_a_forced_refresh_replaces_the_token(tokens, program, http) -> None:
+    old = await tokens.get(program)
+
+    new = await tokens.get(program, force_refresh=True)
+
+    assert new != old
+    assert tokens.fetches == 2
+    used = await http.post(
+        "/_sandbox/wechat/wxa/getwxacodeunlimit",
+        params={"access_token": old},
+        json={"scene": "abc", "check_path": False},
+    )
+    assert used.json()["errcode"] == 40001
+
+
+async def test_concurrent_forced_refreshes_replace_the_token_once(tokens, program, wx) -> None:
+    old = await tokens.get(program)
+    await wx.fault("cgi-bin/stable_token", 0, delay_ms=50)
+
+    got = await asyncio.gather(
+        *(tokens.get(program, force_refresh=True, rejected=old) for _ in range(20))
+    )
+
+    assert len(set(got)) == 1
+    assert got[0] != old
+    assert tokens.fetches == 2
+
+
+async def test_a_forced_refresh_for_an_already_replaced_token_asks_nobody(tokens, program) -> None:
+    old = await tokens.get(program)
+    new = await tokens.get(program, force_refresh=True, rejected=old)
+
+    again = await tokens.get(program, force_refresh=True, rejected=old)
+
+    assert again == new
+    assert tokens.fetches == 2
+
+
+async def test_an_instance_waits_for_the_one_holding_the_lock(
+    tokens, program, store, clock
+) -> None:
+    await store.add(lock_key(program), "another-instance", 15)
+    waiting = asyncio.create_task(tokens.get(program))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+
+    entry = {"token": "from-the-other-instance", "expires_at": clock() + 7200}
+    entry["refresh_at"] = entry["expires_at"] - 300
+    await store.set(token_key(program), json.dumps(entry), 7200)
+
+    assert await waiting == "from-the-other-instance"
+    assert tokens.fetches == 0
+
+
+async def test_a_lock_left_behind_does_not_stop_the_refresh(tokens, program, store) -> None:
+    lock = lock_key(program)
+    await store.add(lock, "an-instance-that-died", 15)
+    waiting = asyncio.create_task(tokens.get(program))
+    await asyncio.sleep(0.05)
+
+    await store.delete(lock)  # what the lock's time to live does in the end
+
+    assert await waiting
+    assert tokens.fetches == 1
+    assert await store.get(lock) is None
+
+
+async def test_a_live_token_serves_while_another_instance_refreshes(
+    tokens, program, store, clock
+) -> None:
+    current = await tokens.get(program)
+    clock.advance(7200 - 100)  # due for a refresh, still alive
+    await store.add(lock_key(program), "another-instance", 15)
+
+    assert await tokens.get(program) == current
+    assert tokens.fetches == 1
+
+
+async def test_a_failed_refresh_fails_every_waiter_with_one_call(tokens, program, wx) -> None:
+    await wx.fault("cgi-bin/stable_token", -1, delay_ms=50)
+
+    results = await asyncio.gather(
+        *(tokens.get(program) for _ in range(10)), return_exceptions=True
+    )
+
+    assert all(isinstance(r, WeChatError) and r.code == "wechat_busy" for r in results)
+    assert await wx.calls("cgi-bin/stable_token") == 1
+    assert await tokens.get(program)
+
+
+async def test_a_wrong_secret_is_refused_while_the_right_ones_token_is_cached(
+    tokens, program
+) -> None:
+    await tokens.get(program)
+
+    with pytest.raises(WeChatError) as caught:
+        await tokens.get(MiniProgram(program.app_id, "wrong"))
+
+    assert (caught.value.code, caught.value.errcode) == ("wechat_invalid_credentials", 40125)
+
+
+async def test_each_mini_program_has_its_own_token(tokens, program) -> None:
+    other = MiniProgram("wx_other", "other-secret")
+
+    assert await tokens.get(program) != await tokens.get(other)
+    assert tokens.fetches == 2

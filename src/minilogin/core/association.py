@@ -26,6 +26,9 @@ class Decision:
     outcome: Outcome
     user: User | None = None
     error: str | None = None
+    #: With ``CREATE``: the account that holds the phone number without ever having verified
+    #: it. The person WeChat verified the number for takes it over.
+    unverified_holder: User | None = None
 
 
 def decide(
@@ -52,6 +55,8 @@ def decide(
         return Decision(Outcome.LINK, user=match)
     if login_only:
         return Decision(Outcome.REFUSE, error="account_not_found")
-    if phone_owner is not None:
-        return Decision(Outcome.REFUSE, error="phone_in_use")
-    return Decision(Outcome.CREATE)
+    if phone_owner is None:
+        return Decision(Outcome.CREATE)
+    if association is Association.FIELD_MATCH and not phone_owner.phone_verified:
+        return Decision(Outcome.CREATE, unverified_holder=phone_owner)
+    return Decision(Outcome.REFUSE, error="phone_in_use")

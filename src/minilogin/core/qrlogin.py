@@ -90,6 +90,7 @@ class QRLogin:
     expires_at: float
     status: Status = Status.PENDING
     scope: str = "openid"
+    login_only: bool = False  # while binding: only an existing account may be linked
     nonce: str | None = None
     state: str | None = None
     request: RequestContext = RequestContext()
@@ -146,9 +147,10 @@ def authorize(login: QRLogin, now: float, user_id: str, code: str) -> QRLogin:
     )
 
 
-def require_binding(login: QRLogin, now: float, phone: str) -> QRLogin:
-    """No account could be chosen automatically: the PC must bind or create one."""
-    return _move(login, now, Status.NEEDS_BINDING, phone=phone)
+def require_binding(login: QRLogin, now: float, phone: str, *, login_only: bool) -> QRLogin:
+    """No account could be chosen automatically: the PC must bind an existing account, or
+    create one unless the source is login-only."""
+    return _move(login, now, Status.NEEDS_BINDING, phone=phone, login_only=login_only)
 
 
 def consume(login: QRLogin, now: float) -> QRLogin:

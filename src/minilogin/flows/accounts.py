@@ -10,6 +10,7 @@ from minilogin.core.association import Decision, Outcome, decide
 from minilogin.core.entities import IdentitySource, User, WeChatIdentity
 from minilogin.core.errors import Conflict
 from minilogin.core.qrlogin import Scanner
+from minilogin.flows import audit
 from minilogin.services import Services
 
 
@@ -33,7 +34,7 @@ async def linked_user(svc: Services, pool_id: str, scanner: Scanner) -> User | N
     return await svc.durable.get_user(pool_id, identity.user_id)
 
 
-def _identity(pool_id: str, user_id: str, scanner: Scanner) -> WeChatIdentity:
+def identity_of(pool_id: str, user_id: str, scanner: Scanner) -> WeChatIdentity:
     return WeChatIdentity(
         pool_id=pool_id,
         user_id=user_id,
@@ -41,6 +42,50 @@ def _identity(pool_id: str, user_id: str, scanner: Scanner) -> WeChatIdentity:
         openid=scanner.openid,
         unionid=scanner.unionid,
     )
+
+
+def _now(svc: Services) -> datetime:
+    return datetime.fromtimestamp(svc.clock(), UTC)
+
+
+async def log_in(svc: Services, user: User, profile: dict[str, str]) -> User:
+    """Count the login and keep the nickname and avatar the mini program sent."""
+    return await svc.durable.record_login(user.pool_id, user.id, _now(svc), profile)
+
+
+async def link(svc: Services, user: User, scanner: Scanner) -> None:
+    """Remember this AppID's openid for the user, unless it already is."""
+    known = await svc.durable.find_identity(user.pool_id, scanner.app_id, scanner.openid)
+    if known is None:
+        await svc.durable.link_identity(identity_of(user.pool_id, user.id, scanner))
+
+
+async def create(
+    svc: Services,
+    pool_id: str,
+    scanner: Scanner,
+    phone: str,
+    profile: dict[str, str],
+    *,
+    take_from: User | None = None,
+) -> User:
+    """A new account with the phone number WeChat verified, linked to the scanner."""
+    user = await svc.durable.create_user(
+        User(
+            pool_id=pool_id,
+            phone=phone,
+            phone_verified=True,
+            nickname=profile.get("nickname"),
+            avatar_url=profile.get("avatar_url"),
+        ),
+        identity_of(pool_id, "", scanner),
+        take_unverified_phone=take_from is not None,
+    )
+    if take_from is not None:
+        await audit.record(
+            svc, "user.phone_released", pool_id=pool_id, subject=take_from.id, to=user.id
+        )
+    return user
 
 
 async def resolve(
@@ -55,39 +100,17 @@ async def resolve(
         linked=linked,
         phone_owner=phone_owner,
     )
-    now = datetime.fromtimestamp(svc.clock(), UTC)
-    if decision.outcome is Outcome.LOGIN and decision.user is not None:
-        user = decision.user
-        if await svc.durable.find_identity(pool_id, scanner.app_id, scanner.openid) is None:
-            # Known by unionid through another mini program: remember this AppID's openid too.
-            await svc.durable.link_identity(_identity(pool_id, user.id, scanner))
-    elif decision.outcome is Outcome.LINK and decision.user is not None:
-        user = decision.user
-        await svc.durable.link_identity(_identity(pool_id, user.id, scanner))
-    elif decision.outcome is Outcome.CREATE:
+    if decision.outcome in (Outcome.LOGIN, Outcome.LINK) and decision.user is not None:
+        # LOGIN through a unionid known from another mini program also remembers this openid.
+        await link(svc, decision.user, scanner)
+        return Resolution(decision, await log_in(svc, decision.user, profile))
+    if decision.outcome is Outcome.CREATE:
         try:
-            user = await svc.durable.create_user(
-                User(
-                    pool_id=pool_id,
-                    phone=phone,
-                    phone_verified=True,
-                    nickname=profile.get("nickname"),
-                    avatar_url=profile.get("avatar_url"),
-                ),
-                WeChatIdentity(
-                    pool_id=pool_id,
-                    user_id="",
-                    app_id=scanner.app_id,
-                    openid=scanner.openid,
-                    unionid=scanner.unionid,
-                ),
+            user = await create(
+                svc, pool_id, scanner, phone, profile, take_from=decision.unverified_holder
             )
         except Conflict:
             # Another scan created this phone's account a moment ago: decide again with it.
             return await resolve(svc, source, scanner, phone, profile)
-        return Resolution(
-            decision, await svc.durable.record_login(pool_id, user.id, now, profile), True
-        )
-    else:
-        return Resolution(decision)
-    return Resolution(decision, await svc.durable.record_login(pool_id, user.id, now, profile))
+        return Resolution(decision, await log_in(svc, user, profile), created=True)
+    return Resolution(decision)

@@ -7,20 +7,15 @@ from typing import Any
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.association import Outcome
-from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
-from minilogin.core.entities import IdentitySource
+from minilogin.core.entities import IdentitySource, LoginMode
 from minilogin.core.errors import Conflict, Forbidden, Gone, NotFound
 from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
-from minilogin.flows import accounts, audit
+from minilogin.flows import accounts, audit, authorization
 from minilogin.flows.qrlogin import iso
 from minilogin.services import Services
-from minilogin.storage.ephemeral.records import (
-    AFTERLIFE,
-    AuthorizationCode,
-    MiniProgramSession,
-)
+from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +56,7 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
         login=login,
         application_name=application.name if application else login.client_id,
         application_logo=pool.logo_url if pool else None,
-        login_only=source.login_mode.value == "login_only",
+        login_only=source.login_mode is LoginMode.LOGIN_ONLY,
     )
 
 
@@ -138,30 +133,17 @@ async def confirm(
     if outcome is Outcome.ASK_BINDING:
 
         def bind(cur: QRLogin) -> QRLogin:
-            cur = _with_profile(cur, scanner)
-            return machine.require_binding(cur, svc.clock(), phone)
+            return machine.require_binding(
+                replace(cur, scanner=scanner),
+                svc.clock(),
+                phone,
+                login_only=source.login_mode is LoginMode.LOGIN_ONLY,
+            )
 
         return await svc.qrlogins.update(login.id, bind)
     assert resolution.user is not None
     user = resolution.user
-    code = new_secret()
-    now = svc.clock()
-    grant = AuthorizationCode(
-        pool=login.pool,
-        client_id=login.client_id,
-        user_id=user.id,
-        code_challenge=login.code_challenge,
-        scope=login.scope,
-        auth_time=int(now),
-        amr=[AMR_WECHAT_MP_QRCODE],
-        nonce=login.nonce,
-        qrlogin_id=login.id,
-    )
-    await svc.codes.put(code, grant, machine.CODE_LIFETIME)
-    authorized = await svc.qrlogins.update(
-        login.id,
-        lambda cur: machine.authorize(_with_profile(cur, scanner), svc.clock(), user.id, code),
-    )
+    authorized = await authorization.authorize(svc, login, user, scanner)
     await audit.record(
         svc,
         "login.authorized",
@@ -175,10 +157,6 @@ async def confirm(
         linked=outcome is Outcome.LINK,
     )
     return authorized
-
-
-def _with_profile(login: QRLogin, scanner: Scanner) -> QRLogin:
-    return replace(login, scanner=scanner)
 
 
 async def cancel(svc: Services, token: str, ip: str | None) -> QRLogin:

@@ -12,6 +12,7 @@ from minilogin.core import qrlogin as machine
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, IdentitySource, Pool
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthorized
+from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_scene, new_secret
@@ -129,6 +130,11 @@ def status_body(login: QRLogin, now: float) -> dict[str, Any]:
         body["scanned"] = {
             "nickname": login.scanner.nickname,
             "avatar_url": login.scanner.avatar_url,
+        }
+    if login.status is Status.NEEDS_BINDING:
+        body["binding"] = {
+            "login_only": login.login_only,
+            "phone": masked(login.phone) if login.phone else None,
         }
     if login.status is Status.AUTHORIZED and login.code is not None:
         body["code"] = login.code

@@ -8,10 +8,13 @@ sees a database error. Each method is one transaction: nothing is ever left half
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 from minilogin.core.entities import (
+    Admin,
+    ApiToken,
     Application,
     AuditEvent,
     IdentitySource,
@@ -20,6 +23,30 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    """A refresh token as the store keeps it: its hash only, never the token itself.
+
+    Each rotation marks the token ``used`` and adds its successor to the same ``family_id``;
+    the ``access_token_id`` issued alongside is revoked when its family is."""
+
+    pool_id: str
+    client_id: str
+    user_id: str
+    family_id: str
+    token_hash: str
+    scope: str
+    auth_time: int
+    expires_at: datetime
+    amr: list[str] = field(default_factory=list)
+    access_token_id: str | None = None
+    access_expires_at: datetime | None = None
+    id: str = ""
+    created_at: datetime | None = None
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
 
 
 class DurableStore(Protocol):
@@ -50,14 +77,27 @@ class DurableStore(Protocol):
     # users and their WeChat identities
     async def get_user(self, pool_id: str, user_id: str) -> User | None: ...
     async def find_user_by_phone(self, pool_id: str, phone: str) -> User | None: ...
+    async def find_user_by_username(self, pool_id: str, username: str) -> User | None:
+        """Usernames are case-insensitive."""
+        ...
+
     async def find_identity(
         self, pool_id: str, app_id: str, openid: str
     ) -> WeChatIdentity | None: ...
+    async def list_identities(self, pool_id: str, user_id: str) -> list[WeChatIdentity]: ...
     async def find_identity_by_unionid(
         self, pool_id: str, unionid: str
     ) -> WeChatIdentity | None: ...
-    async def create_user(self, user: User, identity: WeChatIdentity | None = None) -> User:
-        """Create the user and, when given, link the identity to it in the same transaction."""
+    async def create_user(
+        self,
+        user: User,
+        identity: WeChatIdentity | None = None,
+        *,
+        take_unverified_phone: bool = False,
+    ) -> User:
+        """Create the user and, when given, link the identity to it in the same transaction.
+        With ``take_unverified_phone``, an account holding the (verified) phone number without
+        having verified it loses the number to the new user, in the same transaction."""
         ...
 
     async def link_identity(self, identity: WeChatIdentity) -> WeChatIdentity: ...
@@ -67,6 +107,26 @@ class DurableStore(Protocol):
         """Count a login and fill the nickname/avatar the mini program sent, in one step."""
         ...
 
+    # refresh tokens
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken: ...
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+    async def rotate_refresh_token(
+        self, used_id: str, replacement: RefreshToken, when: datetime
+    ) -> RefreshToken | None:
+        """Mark ``used_id`` used and add its successor, in one transaction; ``None`` (and
+        nothing written) when it was already used or revoked: someone replays it."""
+        ...
+
+    async def revoke_refresh_family(self, family_id: str, when: datetime) -> list[RefreshToken]:
+        """Revoke every token of the family; answers the family's tokens."""
+        ...
+
+    async def revoke_user_refresh_tokens(
+        self, pool_id: str, user_id: str, client_id: str, when: datetime
+    ) -> list[RefreshToken]:
+        """Revoke every token the client holds for the user; answers them."""
+        ...
+
     # signing keys
     async def add_signing_key(self, key: SigningKey) -> SigningKey: ...
     async def list_signing_keys(self) -> list[SigningKey]: ...
@@ -74,5 +134,77 @@ class DurableStore(Protocol):
     # audit log
     async def add_audit_event(self, event: AuditEvent) -> AuditEvent: ...
     async def list_audit_events(self, pool_id: str, limit: int = 100) -> list[AuditEvent]: ...
+
+    # ---- administration: the console and the admin API (API.md §6) ----------------------
+
+    # administrators and their API tokens
+    async def create_admin(self, admin: Admin) -> Admin:
+        """``Conflict("admin_exists")`` when the username (case-insensitive) is taken."""
+        ...
+
+    async def find_admin(self, username: str) -> Admin | None: ...
+    async def get_admin(self, admin_id: str) -> Admin | None: ...
+    async def set_admin_password(self, admin_id: str, password_hash: str) -> None: ...
+    async def create_api_token(self, token: ApiToken) -> ApiToken: ...
+    async def find_api_token(self, token_hash: str) -> ApiToken | None: ...
+    async def touch_api_token(self, token_id: str, when: datetime) -> None: ...
+
+    # changing and deleting pools, applications and identity sources
+    async def update_pool(self, pool: Pool) -> Pool:
+        """Store the pool's name and logo URL; the slug never changes."""
+        ...
+
+    async def delete_pool(self, pool_id: str) -> None:
+        """Delete the pool with everything in it (applications, sources, users)."""
+        ...
+
+    async def update_application(self, application: Application) -> Application:
+        """Store everything but the client_id, the type and the creation time."""
+        ...
+
+    async def delete_application(self, pool_id: str, client_id: str) -> None: ...
+    async def update_identity_source(self, source: IdentitySource) -> IdentitySource:
+        """Store everything but the unique ID, the logo and the creation time; the AppSecret
+        is kept as it is when ``source.app_secret`` is None."""
+        ...
+
+    async def set_identity_source_logo(
+        self, pool_id: str, unique_id: str, logo: bytes | None
+    ) -> IdentitySource:
+        """Replace (or remove) the logo and bump ``logo_version`` in one step."""
+        ...
+
+    async def delete_identity_source(self, pool_id: str, unique_id: str) -> None: ...
+    async def applications_using(self, pool_id: str, unique_id: str) -> list[Application]:
+        """The applications the source is enabled for."""
+        ...
+
+    # users, for administrators
+    async def search_users(
+        self, pool_id: str, query: str | None, limit: int, offset: int
+    ) -> tuple[list[User], int]:
+        """Newest first, the page asked for and how many match in all; ``query`` matches part
+        of the phone, username, nickname or email, case-insensitively."""
+        ...
+
+    async def update_user(self, user: User) -> User:
+        """Store the user's fields; ``Conflict`` when the phone or username is another's."""
+        ...
+
+    async def delete_user(self, pool_id: str, user_id: str) -> None: ...
+    async def unlink_identity(self, pool_id: str, user_id: str, identity_id: str) -> None: ...
+
+    # the audit log, filtered
+    async def search_audit_events(
+        self,
+        pool_id: str,
+        *,
+        action_prefixes: tuple[str, ...] = (),
+        subject: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEvent]:
+        """Newest first; an action matches when it starts with one of ``action_prefixes``."""
+        ...
 
     async def close(self) -> None: ...

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from minilogin.core.errors import Gone, NotFound
-from minilogin.core.qrlogin import Status
+from minilogin.core.errors import Gone, InvalidRequest, NotFound
+from minilogin.core.messages import message, negotiate
+from minilogin.core.qrlogin import QRLogin, Status
+from minilogin.flows import binding as binding_flow
 from minilogin.flows import qrlogin as flow
 from minilogin.services import Services
-from minilogin.web.deps import bearer_token, request_context, services
+from minilogin.web.deps import bearer_token, client_ip, request_context, services
 
 router = APIRouter(prefix="/pools/{pool}/api/qrcodes", tags=["QR login (browser)"])
 Svc = Annotated[Services, Depends(services)]
+
+
+class BindingBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    action: Literal["bind", "create"]
+    username: str | None = Field(default=None, min_length=1, max_length=128)
+    password: str | None = Field(default=None, min_length=1, max_length=256)
 
 
 class CreateBody(BaseModel):
@@ -30,6 +40,14 @@ class CreateBody(BaseModel):
     scope: str | None = Field(default=None, max_length=256)
     nonce: str | None = None
     state: str | None = None
+
+
+def _status(request: Request, svc: Services, login: QRLogin) -> dict[str, Any]:
+    """The status body, with the reason a login ended in words the person understands."""
+    body = flow.status_body(login, svc.clock())
+    if "error" in body:
+        body["message"] = message(body["error"], negotiate(request.headers.get("accept-language")))
+    return body
 
 
 @router.post("", status_code=201)
@@ -64,6 +82,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
 async def get_status(
     pool: str,
     login_id: str,
+    request: Request,
     svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
@@ -72,13 +91,14 @@ async def get_status(
     login = await flow.authenticate(svc, login_id, bearer_token(authorization))
     if wait > 0 and last is not None:
         login = await flow.wait_for_change(svc, login, last, wait)
-    return flow.status_body(login, svc.clock())
+    return _status(request, svc, login)
 
 
 @router.get("/{login_id}/events", response_class=StreamingResponse)
 async def events(
     pool: str,
     login_id: str,
+    request: Request,
     svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
     secret: Annotated[str | None, Query()] = None,
@@ -91,7 +111,7 @@ async def events(
             if current is None:
                 yield b": keep-alive\n\n"
                 continue
-            data = json.dumps(flow.status_body(current, svc.clock()), separators=(",", ":"))
+            data = json.dumps(_status(request, svc, current), separators=(",", ":"))
             event_id = f"{current.status.value}.{current.updated_at:.6f}"
             yield f"id: {event_id}\nevent: status\ndata: {data}\n\n".encode()
 
@@ -112,6 +132,29 @@ async def cancel_qrlogin(
     login = await flow.authenticate(svc, login_id, bearer_token(authorization))
     await flow.cancel(svc, login)
     return Response(status_code=204)
+
+
+@router.post("/{login_id}/binding")
+async def binding(
+    pool: str,
+    login_id: str,
+    body: BindingBody,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> dict[str, Any]:
+    """In ``needs_binding``: link an existing account (its username or phone, and password)
+    or create a new one (API.md §1 "Bind")."""
+    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    if body.action == "bind":
+        if body.username is None or body.password is None:
+            raise InvalidRequest("invalid_request", "username and password are required")
+        login = await binding_flow.bind(
+            svc, login, body.username, body.password, client_ip(request)
+        )
+    else:
+        login = await binding_flow.create(svc, login, client_ip(request))
+    return _status(request, svc, login)
 
 
 @router.get("/{login_id}/image.png", response_class=Response)

@@ -43,6 +43,7 @@ from minilogin.core.entities import (
 )
 from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.crypto import SecretBox
+from minilogin.storage.durable import RefreshToken
 from minilogin.storage.sql.models import (
     ApplicationIdentitySourceRow,
     ApplicationRow,
@@ -50,6 +51,7 @@ from minilogin.storage.sql.models import (
     Base,
     IdentitySourceRow,
     PoolRow,
+    RefreshTokenRow,
     SigningKeyRow,
     UserRow,
     WeChatIdentityRow,
@@ -365,6 +367,15 @@ class SqlStore:
             )
         return None if row is None else _user(row)
 
+    async def find_user_by_username(self, pool_id: str, username: str) -> User | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(UserRow).where(
+                    UserRow.pool_id == pool_id, UserRow.username == username.lower()
+                )
+            )
+        return None if row is None else _user(row)
+
     async def find_identity(self, pool_id: str, app_id: str, openid: str) -> WeChatIdentity | None:
         async with self._reads() as session:
             row = await session.scalar(
@@ -375,6 +386,15 @@ class SqlStore:
                 )
             )
         return None if row is None else _identity(row)
+
+    async def list_identities(self, pool_id: str, user_id: str) -> list[WeChatIdentity]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(WeChatIdentityRow)
+                .where(WeChatIdentityRow.pool_id == pool_id, WeChatIdentityRow.user_id == user_id)
+                .order_by(WeChatIdentityRow.created_at)
+            )
+            return [_identity(row) for row in rows]
 
     async def find_identity_by_unionid(self, pool_id: str, unionid: str) -> WeChatIdentity | None:
         """The oldest identity with this UnionID: one per mini program, all of the same person."""
@@ -387,11 +407,18 @@ class SqlStore:
             )
         return None if row is None else _identity(row)
 
-    async def create_user(self, user: User, identity: WeChatIdentity | None = None) -> User:
+    async def create_user(
+        self,
+        user: User,
+        identity: WeChatIdentity | None = None,
+        *,
+        take_unverified_phone: bool = False,
+    ) -> User:
         """Create the user and, when given, link the identity to it in the same transaction.
 
         The identity's ``user_id`` is ignored: it is linked to the new user. The username is
-        stored lowercased.
+        stored lowercased. With ``take_unverified_phone`` a verified phone number is taken from
+        an account that holds it unverified, in the same transaction.
         """
         if identity is not None and identity.pool_id != user.pool_id:
             raise ValueError("the identity belongs to another pool than the user")
@@ -420,6 +447,16 @@ class SqlStore:
         async def check(session: AsyncSession) -> None:
             await _require_pool(session, user_row.pool_id)
             in_pool = UserRow.pool_id == user_row.pool_id
+            if take_unverified_phone and user_row.phone_verified and user_row.phone is not None:
+                await session.execute(
+                    update(UserRow)
+                    .where(
+                        in_pool,
+                        UserRow.phone == user_row.phone,
+                        UserRow.phone_verified.is_(False),
+                    )
+                    .values(phone=None)
+                )
             if user_row.phone is not None and await _exists(
                 session, in_pool, UserRow.phone == user_row.phone
             ):
@@ -473,6 +510,74 @@ class SqlStore:
         if row is None:
             raise NotFound("unknown_user")
         return _user(row)
+
+    # refresh tokens
+
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken:
+        row = _refresh_token_row(token)
+
+        async def check(session: AsyncSession) -> None:
+            if await _exists(session, RefreshTokenRow.token_hash == row.token_hash):
+                raise Conflict("refresh_token_exists")
+
+        await self._insert(check, row)
+        return _refresh_token(row)
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(RefreshTokenRow).where(RefreshTokenRow.token_hash == token_hash)
+            )
+        return None if row is None else _refresh_token(row)
+
+    async def rotate_refresh_token(
+        self, used_id: str, replacement: RefreshToken, when: datetime
+    ) -> RefreshToken | None:
+        row = _refresh_token_row(replacement)
+        async with self._transaction() as session:
+            # The conditional UPDATE is the one place a token turns used: of two concurrent
+            # rotations of the same token only one finds it unused.
+            marked = await session.scalar(
+                update(RefreshTokenRow)
+                .where(
+                    RefreshTokenRow.id == used_id,
+                    RefreshTokenRow.used_at.is_(None),
+                    RefreshTokenRow.revoked_at.is_(None),
+                )
+                .values(used_at=_utc(when))
+                .returning(RefreshTokenRow.id)
+            )
+            if marked is None:
+                return None
+            session.add(row)
+        return _refresh_token(row)
+
+    async def revoke_refresh_family(self, family_id: str, when: datetime) -> list[RefreshToken]:
+        return await self._revoke_refresh(RefreshTokenRow.family_id == family_id, when=when)
+
+    async def revoke_user_refresh_tokens(
+        self, pool_id: str, user_id: str, client_id: str, when: datetime
+    ) -> list[RefreshToken]:
+        return await self._revoke_refresh(
+            RefreshTokenRow.pool_id == pool_id,
+            RefreshTokenRow.user_id == user_id,
+            RefreshTokenRow.client_id == client_id,
+            when=when,
+        )
+
+    async def _revoke_refresh(
+        self, *where: ColumnElement[bool], when: datetime
+    ) -> list[RefreshToken]:
+        async with self._transaction() as session:
+            await session.execute(
+                update(RefreshTokenRow)
+                .where(*where, RefreshTokenRow.revoked_at.is_(None))
+                .values(revoked_at=_utc(when))
+            )
+            rows = await session.scalars(
+                select(RefreshTokenRow).where(*where).order_by(RefreshTokenRow.created_at)
+            )
+            return [_refresh_token(row) for row in rows]
 
     # signing keys
 
@@ -698,4 +803,48 @@ def _audit_event(row: AuditEventRow) -> AuditEvent:
         detail=dict(row.detail),
         ip=row.ip,
         created_at=row.created_at,
+    )
+
+
+def _utc_or_none(when: datetime | None) -> datetime | None:
+    return None if when is None else _utc(when)
+
+
+def _refresh_token_row(token: RefreshToken) -> RefreshTokenRow:
+    return RefreshTokenRow(
+        id=token.id or _new_id("rt"),
+        pool_id=token.pool_id,
+        client_id=token.client_id,
+        user_id=token.user_id,
+        family_id=token.family_id,
+        token_hash=token.token_hash,
+        scope=token.scope,
+        auth_time=token.auth_time,
+        amr=list(token.amr),
+        access_token_id=token.access_token_id,
+        access_expires_at=_utc_or_none(token.access_expires_at),
+        expires_at=_utc(token.expires_at),
+        created_at=_utc(token.created_at),
+        used_at=_utc_or_none(token.used_at),
+        revoked_at=_utc_or_none(token.revoked_at),
+    )
+
+
+def _refresh_token(row: RefreshTokenRow) -> RefreshToken:
+    return RefreshToken(
+        id=row.id,
+        pool_id=row.pool_id,
+        client_id=row.client_id,
+        user_id=row.user_id,
+        family_id=row.family_id,
+        token_hash=row.token_hash,
+        scope=row.scope,
+        auth_time=row.auth_time,
+        amr=list(row.amr),
+        access_token_id=row.access_token_id,
+        access_expires_at=row.access_expires_at,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        used_at=row.used_at,
+        revoked_at=row.revoked_at,
     )

@@ -1,0 +1,41 @@
+"""The last step of every successful QR login, whichever way the account was found: a
+one-time authorization code for the browser, and the login moved to ``authorized``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
+from minilogin.core.entities import User
+from minilogin.core.qrlogin import QRLogin, Scanner
+from minilogin.core.tokens import new_secret
+from minilogin.services import Services
+from minilogin.storage.ephemeral.records import AuthorizationCode
+
+
+async def authorize(
+    svc: Services, login: QRLogin, user: User, scanner: Scanner | None = None
+) -> QRLogin:
+    """Issue the code (OIDC Core §3.1.2.5) and hand it to the login; ``scanner`` replaces the
+    recorded one when the phone sent a nickname or avatar with its confirmation."""
+    code = new_secret()
+    grant = AuthorizationCode(
+        pool=login.pool,
+        client_id=login.client_id,
+        user_id=user.id,
+        code_challenge=login.code_challenge,
+        scope=login.scope,
+        auth_time=int(svc.clock()),
+        amr=[AMR_WECHAT_MP_QRCODE],
+        nonce=login.nonce,
+        qrlogin_id=login.id,
+    )
+    await svc.codes.put(code, grant, machine.CODE_LIFETIME)
+
+    def change(current: QRLogin) -> QRLogin:
+        if scanner is not None:
+            current = replace(current, scanner=scanner)
+        return machine.authorize(current, svc.clock(), user.id, code)
+
+    return await svc.qrlogins.update(login.id, change)

@@ -1,0 +1,130 @@
+"""The binding step (account identity association "ask binding"): the PC links the scanned
+WeChat identity to an existing account, proven by its password, or creates a new account.
+
+Wrong passwords don't end the QR login, but the fifth one cancels it; attempts against one
+account are also limited across QR logins, so no one can guess a password by making codes.
+"""
+
+from __future__ import annotations
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.entities import User
+from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, RateLimited
+from minilogin.core.phone import to_e164
+from minilogin.core.qrlogin import QRLogin, Status
+from minilogin.flows import accounts, audit, authorization
+from minilogin.services import Services
+from minilogin.storage.crypto import hash_password, verify_password
+
+MAX_WRONG_PASSWORDS = 5
+ACCOUNT_ATTEMPTS = 10
+ACCOUNT_WINDOW = 15 * 60.0
+#: Checked when no account matches, so a wrong name costs as long as a wrong password.
+_DECOY_HASH = hash_password("minilogin-decoy-password")
+
+
+def _require_binding_state(login: QRLogin) -> None:
+    if login.status is Status.EXPIRED:
+        raise Gone("qrlogin_expired")
+    if login.status is not Status.NEEDS_BINDING:
+        raise Conflict(f"qrlogin_{login.status.value}")
+
+
+async def _find_account(svc: Services, pool_id: str, identifier: str) -> User | None:
+    """An account by username, else by phone number (any common way of writing it)."""
+    user = await svc.durable.find_user_by_username(pool_id, identifier)
+    if user is not None:
+        return user
+    try:
+        phone = to_e164(identifier)
+    except InvalidRequest:
+        return None
+    return await svc.durable.find_user_by_phone(pool_id, phone)
+
+
+async def _wrong_password(svc: Services, login: QRLogin, ip: str | None) -> None:
+    wrong = await svc.ephemeral.incr(f"binding:wrong:{login.id}", login.expires_at - svc.clock())
+    await audit.record(
+        svc, "binding.failed", pool_id=login.pool_id, ip=ip, qrlogin=login.id, attempt=wrong
+    )
+    if wrong >= MAX_WRONG_PASSWORDS:
+        await svc.qrlogins.update(
+            login.id, lambda cur: machine.cancel(cur, svc.clock(), "too_many_attempts")
+        )
+        await audit.record(svc, "binding.locked", pool_id=login.pool_id, ip=ip, qrlogin=login.id)
+        raise Forbidden("too_many_attempts")
+    raise InvalidRequest("invalid_credentials", remaining=MAX_WRONG_PASSWORDS - wrong)
+
+
+async def bind(
+    svc: Services, login: QRLogin, identifier: str, password: str, ip: str | None
+) -> QRLogin:
+    """Link the scanner to the account ``identifier`` names, if ``password`` is its password."""
+    _require_binding_state(login)
+    assert login.scanner is not None
+    identifier = identifier.strip()
+    allowed = await svc.limiter.hit(
+        f"binding:{login.pool_id}:{identifier.lower()}", ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW
+    )
+    if not allowed:
+        raise RateLimited("rate_limited")
+    user = await _find_account(svc, login.pool_id, identifier)
+    stored_hash = user.password_hash if user is not None and user.password_hash else _DECOY_HASH
+    if not verify_password(stored_hash, password) or user is None or not user.password_hash:
+        await _wrong_password(svc, login, ip)
+    assert user is not None
+    if user.blocked:
+        raise Forbidden("account_blocked")
+    for identity in await svc.durable.list_identities(login.pool_id, user.id):
+        if identity.app_id == login.scanner.app_id and identity.openid != login.scanner.openid:
+            raise Conflict("account_already_linked")
+    await accounts.link(svc, user, login.scanner)
+    user = await accounts.log_in(svc, user, _profile(login))
+    authorized = await authorization.authorize(svc, login, user)
+    await audit.record(
+        svc,
+        "binding.linked",
+        pool_id=login.pool_id,
+        actor=user.id,
+        subject=user.id,
+        ip=ip,
+        connection=login.connection,
+        client_id=login.client_id,
+    )
+    return authorized
+
+
+async def create(svc: Services, login: QRLogin, ip: str | None) -> QRLogin:
+    """A new account with the verified phone, unless the source lets only existing ones in."""
+    _require_binding_state(login)
+    assert login.scanner is not None
+    assert login.phone is not None
+    if login.login_only:
+        raise Forbidden("login_only")
+    if await svc.durable.find_user_by_phone(login.pool_id, login.phone) is not None:
+        raise Conflict("phone_in_use")
+    user = await accounts.create(svc, login.pool_id, login.scanner, login.phone, _profile(login))
+    user = await accounts.log_in(svc, user, _profile(login))
+    authorized = await authorization.authorize(svc, login, user)
+    await audit.record(
+        svc,
+        "binding.created",
+        pool_id=login.pool_id,
+        actor=user.id,
+        subject=user.id,
+        ip=ip,
+        connection=login.connection,
+        client_id=login.client_id,
+    )
+    return authorized
+
+
+def _profile(login: QRLogin) -> dict[str, str]:
+    scanner = login.scanner
+    if scanner is None:
+        return {}
+    return {
+        key: value
+        for key, value in (("nickname", scanner.nickname), ("avatar_url", scanner.avatar_url))
+        if value
+    }

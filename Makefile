@@ -24,8 +24,8 @@ dev: install
 	$(BIN)/minilogin dev
 
 lint:
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples miniprogram
+	$(BIN)/ruff format --check src tests bench examples miniprogram
 
 typecheck:
 	$(BIN)/mypy
@@ -33,7 +33,10 @@ typecheck:
 pytest:
 	$(BIN)/pytest -q
 
-test: install-test lint typecheck pytest
+node-test:
+	./scripts/node-test.sh
+
+test: install-test lint typecheck node-test pytest
 
 bench: install-test
 	$(BIN)/python bench/run.py

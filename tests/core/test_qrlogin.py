@@ -94,6 +94,10 @@ def new_login(**changes: object) -> QRLogin:
     return replace(login, **changes)  # type: ignore[arg-type]
 
 
+def needs_binding(login: QRLogin, now: float) -> QRLogin:
+    return qrlogin.require_binding(login, now, PHONE, login_only=False)
+
+
 def login_in(status: Status) -> QRLogin:
     """A login brought to ``status`` through the real transitions (at T0 + 10 s)."""
     now = T0 + 10
@@ -108,7 +112,7 @@ def login_in(status: Status) -> QRLogin:
     if status is S:
         return scanned
     if status is NB:
-        return qrlogin.require_binding(scanned, now, PHONE)
+        return needs_binding(scanned, now)
     authorized = qrlogin.authorize(scanned, now, "user-1", "code-1")
     if status is A:
         return authorized
@@ -122,7 +126,7 @@ NOW = T0 + 20  # when the tests act on a login from ``login_in``; before every d
 OPERATIONS: dict[str, tuple[Status, Callable[[QRLogin, float], QRLogin]]] = {
     "scan": (S, lambda login, now: qrlogin.scan(login, now, BOB)),
     "authorize": (A, lambda login, now: qrlogin.authorize(login, now, "user-2", "code-2")),
-    "require_binding": (NB, lambda login, now: qrlogin.require_binding(login, now, PHONE)),
+    "require_binding": (NB, needs_binding),
     "consume": (C, qrlogin.consume),
     "cancel": (X, lambda login, now: qrlogin.cancel(login, now, "browser_cancelled")),
     "fail": (X, lambda login, now: qrlogin.fail(login, now, "account_not_found")),
@@ -376,11 +380,13 @@ def test_cancel_and_fail_record_the_reason(
     assert login.error is None
 
 
-def test_require_binding_keeps_the_phone_and_the_scanner_and_sets_no_code() -> None:
+@pytest.mark.parametrize("login_only", [False, True])
+def test_require_binding_keeps_phone_mode_and_scanner_and_sets_no_code(login_only: bool) -> None:
     scanned = login_in(S)
-    needs = qrlogin.require_binding(scanned, NOW, "+8613900139000")
+    needs = qrlogin.require_binding(scanned, NOW, "+8613900139000", login_only=login_only)
     assert needs.status is NB
     assert needs.phone == "+8613900139000"
+    assert needs.login_only is login_only
     assert scanned.phone is None
     assert needs.scanner == ALICE
     assert needs.code is None
@@ -473,13 +479,17 @@ class QRLoginMachine(RuleBasedStateMachine):
             assert (after.status, after.user_id, after.code) == (A, user, code)
             assert after.expires_at == self.now + CODE_LIFETIME
 
-    @rule()
-    def require_binding(self) -> None:
+    @rule(login_only=st.booleans())
+    def require_binding(self, login_only: bool = False) -> None:
         allowed = self.seen().status is S
-        after = self.apply(lambda login: qrlogin.require_binding(login, self.now, PHONE), allowed)
+        after = self.apply(
+            lambda login: qrlogin.require_binding(login, self.now, PHONE, login_only=login_only),
+            allowed,
+        )
         if after is not None:
             assert after.status is NB
             assert after.phone == PHONE
+            assert after.login_only is login_only
 
     @rule()
     def consume(self) -> None:
@@ -518,8 +528,10 @@ class QRLoginMachine(RuleBasedStateMachine):
             self.require_binding()
         elif status in (S, NB):
             self.authorize("user-1")
-        elif status is A:
+        elif status is A and pick == 0:
             self.consume()
+        elif status is A:
+            self.now = self.login.expires_at  # the code runs out unused
 
     @precondition(lambda self: self.seen().status.terminal)
     @rule()
@@ -583,7 +595,7 @@ class QRLoginMachine(RuleBasedStateMachine):
 
 
 QRLoginMachine.TestCase.settings = settings(
-    max_examples=200,
+    max_examples=100,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -608,7 +620,7 @@ def reachable_logins(draw: st.DrawFn) -> tuple[QRLogin, float]:
             elif name == "authorize":
                 login = qrlogin.authorize(login, now, "user-1", "code")
             elif name == "require_binding":
-                login = qrlogin.require_binding(login, now, PHONE)
+                login = needs_binding(login, now)
             elif name == "consume":
                 login = qrlogin.consume(login, now)
             else:

@@ -132,7 +132,6 @@ class Phone:
             json={"session": session, "phone_code": phone_code, **profile},
         )
 
-    async def cancel(self, session: str) -> httpx.Response:
-        return await self.http.post(
-            f"{self.public}/api/miniprogram/cancel", json={"session": session}
-        )
+    async def cancel(self, session: str, reason: str | None = None) -> httpx.Response:
+        body = {"session": session} if reason is None else {"session": session, "reason": reason}
+        return await self.http.post(f"{self.public}/api/miniprogram/cancel", json=body)

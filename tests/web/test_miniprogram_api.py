@@ -146,6 +146,22 @@ async def test_the_phone_cancels(browser: Browser, phone: Phone) -> None:
     assert (late.status_code, late.json()["error"]) == (409, "qrlogin_cancelled")
 
 
+@pytest.mark.parametrize("reason", ["phone_denied", "phone_quota"])
+async def test_the_phone_says_why_it_cancelled(browser: Browser, phone: Phone, reason: str) -> None:
+    login, _, session = await scanned(browser, phone)
+    assert (await phone.cancel(session, reason)).json() == {"status": "cancelled"}
+    status = await browser.status(login)
+    assert (status["status"], status["error"]) == ("cancelled", reason)
+    assert status["message"]
+
+
+async def test_an_unknown_cancel_reason_is_refused(browser: Browser, phone: Phone) -> None:
+    login, _, session = await scanned(browser, phone)
+    answer = await phone.cancel(session, "because")
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    assert (await browser.status(login))["status"] == "scanned"
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [

@@ -30,9 +30,9 @@ def validate_challenge(challenge: object, method: object) -> str:
     return challenge
 
 
-def verify(verifier: str | None, challenge: str) -> None:
+def verify(verifier: object, challenge: str) -> None:
     """RFC 7636 §4.6: the server recomputes the challenge from the verifier and compares."""
-    if not verifier or not _VERIFIER.fullmatch(verifier):
+    if not isinstance(verifier, str) or not _VERIFIER.fullmatch(verifier):
         raise OAuthError("invalid_grant", "code_verifier is missing or malformed")
     if not hmac.compare_digest(s256(verifier), challenge):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")

@@ -46,6 +46,14 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
     session = await svc.wechat.code_to_session(svc.mini_program(source), js_code)
     scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
     login = await svc.qrlogins.update(login.id, lambda cur: machine.scan(cur, svc.clock(), scanner))
+    await audit.record(
+        svc,
+        "qrlogin.scanned",
+        pool_id=login.pool_id,
+        subject=session.openid,
+        qrlogin=login.id,
+        connection=login.connection,
+    )
     application = await svc.durable.get_application(login.pool_id, login.client_id)
     pool = await svc.durable.get_pool(login.pool)
     token = new_secret()
@@ -128,6 +136,7 @@ async def confirm(
             ip=ip,
             reason=reason,
             connection=login.connection,
+            qrlogin=login.id,
         )
         raise Forbidden(reason)
     if outcome is Outcome.ASK_BINDING:
@@ -140,7 +149,16 @@ async def confirm(
                 login_only=source.login_mode is LoginMode.LOGIN_ONLY,
             )
 
-        return await svc.qrlogins.update(login.id, bind)
+        binding = await svc.qrlogins.update(login.id, bind)
+        await audit.record(
+            svc,
+            "login.needs_binding",
+            pool_id=login.pool_id,
+            subject=scanner.openid,
+            ip=ip,
+            connection=login.connection,
+        )
+        return binding
     assert resolution.user is not None
     user = resolution.user
     authorized = await authorization.authorize(svc, login, user, scanner)
@@ -155,14 +173,19 @@ async def confirm(
         client_id=login.client_id,
         created=resolution.created,
         linked=outcome is Outcome.LINK,
+        qrlogin=login.id,
     )
     return authorized
 
 
-async def cancel(svc: Services, token: str, ip: str | None) -> QRLogin:
+async def cancel(
+    svc: Services, token: str, ip: str | None, reason: str = "cancelled_by_user"
+) -> QRLogin:
+    """The person on the phone said no: tapped "Deny", declined the phone number, or the mini
+    program has no phone-number quota left."""
     login = await _session_login(svc, token)
     cancelled = await svc.qrlogins.update(
-        login.id, lambda cur: machine.cancel(cur, svc.clock(), "cancelled_by_user")
+        login.id, lambda cur: machine.cancel(cur, svc.clock(), reason)
     )
     await audit.record(
         svc,
@@ -171,5 +194,6 @@ async def cancel(svc: Services, token: str, ip: str | None) -> QRLogin:
         subject=login.scanner.openid if login.scanner else None,
         ip=ip,
         by="phone",
+        qrlogin=login.id,
     )
     return cancelled

@@ -16,7 +16,9 @@ from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_scene, new_secret
+from minilogin.flows import audit
 from minilogin.images import compose_code
+from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import status_channel
 
@@ -33,6 +35,8 @@ class CreateRequest:
     scope: str | None = None
     nonce: str | None = None
     state: str | None = None
+    #: The hosted page's authorization request this login answers (``oidc/authorize.py``).
+    authorization_request: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,13 @@ async def create(
     pool = await load_pool(svc, pool_slug)
     application = await load_application(svc, pool, request.client_id)
     source = await choose_source(svc, pool, application, request.connection)
+    bound = (
+        await authorize.load_for_client(
+            svc, pool.slug, application.client_id, request.authorization_request
+        )
+        if request.authorization_request is not None
+        else None
+    )
     mini_program = svc.mini_program(source)
     now = svc.clock()
     secret = new_secret()
@@ -108,6 +119,19 @@ async def create(
             updated_at=now,
         )
         if await svc.qrlogins.create(login):
+            if bound is not None:
+                await authorize.bind(svc, login, bound)
+            # The dashboard's funnel starts here (flows/admin/activity.py).
+            await audit.record(
+                svc,
+                "qrlogin.created",
+                pool_id=pool.id,
+                actor=application.client_id,
+                ip=context.ip,
+                qrlogin=login.id,
+                connection=source.unique_id,
+                expires_at=login.expires_at,
+            )
             return Created(login, secret)
 
 
@@ -205,6 +229,9 @@ async def cancel(svc: Services, login: QRLogin) -> None:
         return machine.cancel(current, svc.clock(), "cancelled_by_browser")
 
     await svc.qrlogins.update(login.id, change)
+    await audit.record(
+        svc, "login.cancelled", pool_id=login.pool_id, by="browser", qrlogin=login.id
+    )
 
 
 def _image_key(login: QRLogin, logo_version: int) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,10 +31,12 @@ class ConfirmBody(BaseModel):
     avatar_url: str | None = Field(default=None, max_length=1024)
 
 
-class SessionBody(BaseModel):
+class CancelBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     session: str = Field(min_length=1, max_length=128)
+    #: Why the phone ended the login, so the PC can say it (a contract addition).
+    reason: Literal["cancelled_by_user", "phone_denied", "phone_quota"] = "cancelled_by_user"
 
 
 @router.post("/scan")
@@ -55,6 +57,6 @@ async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, st
 
 
 @router.post("/cancel")
-async def cancel(body: SessionBody, request: Request, svc: Svc) -> dict[str, str]:
-    login = await flow.cancel(svc, body.session, client_ip(request))
+async def cancel(body: CancelBody, request: Request, svc: Svc) -> dict[str, str]:
+    login = await flow.cancel(svc, body.session, client_ip(request), body.reason)
     return {"status": login.status.value}

@@ -3,7 +3,7 @@
 Written once, run against every implementation. To run it against a new one, subclass
 ``EphemeralStoreContract`` in a ``test_*.py`` module and provide the ``store`` fixture::
 
-    from .contract import EphemeralStoreContract
+    from tests.storage.ephemeral.contract import EphemeralStoreContract
 
     class TestRedisStore(EphemeralStoreContract):
         @pytest.fixture
@@ -16,6 +16,12 @@ The tests make their own key and channel names (``key``, ``channel`` fixtures, u
 test), so a store shared between tests (one Redis database) is fine. Timing tests use real
 short TTLs and poll, so a server-side clock works as well as an in-process one; the whole
 suite stays under a few seconds.
+
+Points an implementation might otherwise get wrong: values and messages are any ``str``
+(empty, non-ASCII, large); an empty string is a value, not an absence; ``subscribe`` returns
+only once the subscription is live (a message published right after entering the context
+is delivered); channel names are literal, never patterns; and a subscription whose context
+has been left answers ``next`` with ``None`` (it receives nothing more) rather than raising.
 """
 
 from __future__ import annotations
@@ -28,12 +34,12 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from minilogin.storage.ephemeral.base import EphemeralStore
+from minilogin.storage.ephemeral.base import EphemeralStore, Subscription
 
 #: A time to live that has surely not run out between two back-to-back calls.
 LONG = 30.0
 #: Short TTLs for expiry tests; their sum over the suite stays around a second.
-SHORT = 0.1
+SHORT = 0.15
 #: How long to wait for something that must happen "soon" before failing.
 PATIENCE = 2.0
 #: A subscriber that must not receive anything waits this long to make sure.
@@ -61,7 +67,7 @@ async def expiry_time(store: EphemeralStore, key: str, started: float) -> float:
 
 
 class EphemeralStoreContract:
-    """Subclasses provide a ``store`` fixture yielding a fresh, working store."""
+    """Subclasses provide a ``store`` fixture yielding a working store (fresh or shared)."""
 
     @pytest.fixture
     def store(self) -> EphemeralStore:
@@ -135,15 +141,16 @@ class EphemeralStoreContract:
     async def test_overwriting_replaces_the_ttl(
         self, store: EphemeralStore, key: Callable[[str], str]
     ) -> None:
+        started = time.monotonic()
         # A longer TTL outlives the first one...
-        await store.set(key("longer"), "first", 0.05)
+        await store.set(key("longer"), "first", SHORT)
         await store.set(key("longer"), "second", LONG)
         # ...and a shorter TTL cuts a long one short.
-        started = time.monotonic()
         await store.set(key("shorter"), "first", LONG)
-        await store.set(key("shorter"), "second", 0.05)
+        await store.set(key("shorter"), "second", SHORT)
         lived = await expiry_time(store, key("shorter"), started)
         assert lived < 1.0
+        # "longer" was first set earlier with the same short TTL: it would be gone by now.
         assert await store.get(key("longer")) == "second"
 
     async def test_keys_expire_independently(
@@ -247,12 +254,14 @@ class EphemeralStoreContract:
     async def test_compare_and_set_sets_the_new_ttl(
         self, store: EphemeralStore, key: Callable[[str], str]
     ) -> None:
-        await store.set(key("extended"), "a", 0.05)
-        assert await store.compare_and_set(key("extended"), "a", "b", LONG) is True
         started = time.monotonic()
+        await store.set(key("extended"), "a", SHORT)
+        assert await store.compare_and_set(key("extended"), "a", "b", LONG) is True
         await store.set(key("shortened"), "a", LONG)
-        assert await store.compare_and_set(key("shortened"), "a", "b", 0.05) is True
+        assert await store.compare_and_set(key("shortened"), "a", "b", SHORT) is True
         assert await expiry_time(store, key("shortened"), started) < 1.0
+        # "extended" was set first with the same short TTL: without the new TTL it would
+        # be gone by now.
         assert await store.get(key("extended")) == "b"
 
     async def test_concurrent_compare_and_sets_have_one_winner(
@@ -333,17 +342,18 @@ class EphemeralStoreContract:
         self, store: EphemeralStore, key: Callable[[str], str]
     ) -> None:
         """A rate-limit window: later increments do not push the window's end back."""
-        ttl = 0.2
+        ttl = 0.3
         started = time.monotonic()
         assert await store.incr(key("n"), ttl) == 1
         await asyncio.sleep(ttl / 2)
         second = time.monotonic()
         assert await store.incr(key("n"), ttl) == 2
+        assert await store.get(key("n")) == "2"
         lived = await expiry_time(store, key("n"), started)
         assert lived >= ttl * 0.9
         # Had the second increment restarted the window, the count would live until
         # ``second + ttl``; it ended well before that.
-        assert lived < (second - started) + ttl - 0.02
+        assert lived < (second - started) + ttl - 0.05
         assert await store.incr(key("n"), ttl) == 1
         assert await store.incr(key("n"), ttl) == 2
 
@@ -471,14 +481,18 @@ class EphemeralStoreContract:
         class Boom(Exception):
             pass
 
-        left = None
-        with pytest.raises(Boom):
+        left: list[Subscription] = []
+
+        async def fail_inside() -> None:
             async with store.subscribe(channel("c")) as subscription:
-                left = subscription
+                left.append(subscription)
                 raise Boom
-        assert left is not None
+
+        with pytest.raises(Boom):
+            await fail_inside()
+        assert len(left) == 1
         await store.publish(channel("c"), "after the error")
-        assert await left.next(QUIET) is None
+        assert await left[0].next(QUIET) is None
 
     async def test_subscribing_again_and_again_keeps_working(
         self, store: EphemeralStore, channel: Callable[[str], str]

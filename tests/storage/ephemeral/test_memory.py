@@ -3,13 +3,14 @@ sweep of expired keys, its bookkeeping of subscribers)."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 
 import pytest
+from tests.storage.ephemeral.contract import EphemeralStoreContract
 
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
-from tests.storage.ephemeral.contract import EphemeralStoreContract
 
 
 class TestMemoryStore(EphemeralStoreContract):
@@ -20,21 +21,17 @@ class TestMemoryStore(EphemeralStoreContract):
         await store.close()
 
 
-def test_memory_store_satisfies_the_protocol() -> None:
-    store: EphemeralStore = MemoryStore()  # checked by mypy as well
-    for name in (
-        "get",
-        "set",
-        "add",
-        "compare_and_set",
-        "take",
-        "delete",
-        "incr",
-        "publish",
-        "subscribe",
-        "close",
-    ):
-        assert callable(getattr(store, name))
+def test_memory_store_has_the_shape_of_the_protocol() -> None:
+    """Every coroutine of ``EphemeralStore`` is a coroutine here, and ``subscribe`` gives an
+    async context manager (mypy checks the signatures; this checks the kinds)."""
+    store = MemoryStore()
+    for name in ("get", "set", "add", "compare_and_set", "take", "delete", "incr", "publish"):
+        assert inspect.iscoroutinefunction(getattr(store, name)), name
+        assert inspect.iscoroutinefunction(getattr(EphemeralStore, name)), name
+    assert inspect.iscoroutinefunction(store.close)
+    manager = store.subscribe("c")
+    assert hasattr(manager, "__aenter__")
+    assert hasattr(manager, "__aexit__")
 
 
 class Clock:

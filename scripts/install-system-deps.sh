@@ -5,8 +5,17 @@ set -euo pipefail
 needed=()
 command -v chromium >/dev/null 2>&1 || needed+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || needed+=(fonts-noto-cjk)
-[ ${#needed[@]} -eq 0 ] && exit 0
+# Redis and PostgreSQL 15 for the multi-instance tests, which start servers of their own.
+command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || needed+=(postgresql-15)
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${needed[@]}" >/dev/null
+if [ ${#needed[@]} -gt 0 ]; then
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${needed[@]}" >/dev/null
+fi
+# PostgreSQL refuses to run as root: tests running as root give their cluster to an
+# unprivileged user (tests/support/postgres_server.py), postgres or else this one.
+if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1 && ! id minilogin-test >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin minilogin-test
+fi

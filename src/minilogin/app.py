@@ -15,8 +15,19 @@ from minilogin import __version__
 from minilogin.config import Settings
 from minilogin.seed import seed_demo
 from minilogin.services import open_services
-from minilogin.web import demo, errors, login_api, miniprogram_api, oidc_api
+from minilogin.web import (
+    admin_api,
+    applications_api,
+    console,
+    demo,
+    errors,
+    hosted,
+    login_api,
+    miniprogram_api,
+    oidc_api,
+)
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.pool_domain import PoolDomainMiddleware
 from minilogin.wechat.sandbox.routes import create_sandbox_router
 
 STATIC = Path(__file__).parent / "static"
@@ -57,10 +68,18 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
+    if settings.pool_domain:
+        # Outermost: the path is rewritten before CORS and the routes see it.
+        app.add_middleware(PoolDomainMiddleware, domain=settings.pool_domain)
     app.include_router(login_api.router)
     app.include_router(miniprogram_api.router)
     app.include_router(oidc_api.router)
+    app.include_router(hosted.router)
+    app.include_router(applications_api.router)
     app.include_router(demo.router)
+    app.include_router(admin_api.router)
+    app.include_router(admin_api.public_router)
+    app.include_router(console.router)
     if settings.sandbox:
         app.include_router(create_sandbox_router(settings.public_url))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

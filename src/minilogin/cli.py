@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from minilogin.app import create_app
 from minilogin.config import Settings
-from minilogin.seed import DEMO_POOL
+from minilogin.core.errors import MiniloginError
+from minilogin.core.messages import message, negotiate
+from minilogin.flows.admin import Actor, access, applications, connections, pools
+from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
+from minilogin.services import Services, open_services
+from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
+from minilogin.storage.sql.store import SqlStore
 
 cli = typer.Typer(help="minilogin: log in to a PC website by scanning a WeChat mini program code.")
 
@@ -35,6 +45,7 @@ def migrate() -> None:
 def dev(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Migrate, seed the demo and serve it, with the WeChat sandbox unless an AppID is set."""
     settings = _settings_for(host, port)
@@ -44,12 +55,259 @@ def dev(
     typer.echo(f"  demo:            {public}/demo/")
     typer.echo(f"  issuer:          {settings.issuer(DEMO_POOL)}  (client_id demo)")
     typer.echo(f"  API docs:        {public}/docs")
+    password = asyncio.run(_seed_admin(settings))
+    if password is not None:
+        typer.echo(f"  console:         {public}/console/  (user {DEV_ADMIN}, password {password})")
+    else:
+        typer.echo(
+            f"  console:         {public}/console/  (user {DEV_ADMIN}; its password was changed: "
+            f"minilogin admin set-password {DEV_ADMIN})"
+        )
     if settings.sandbox:
         typer.echo(
             f"  phone simulator: {public}/_sandbox/phone  (or scan the code on the demo page)"
         )
-    uvicorn.run(create_app(settings, seed=True), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, seed=True), host=host, port=port, log_level=log_level)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; more than one needs Redis.")
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Serve in production: migrate the database, then serve with ``workers`` processes,
+    seeding nothing. Every setting comes from MINILOGIN_* (MINILOGIN_PUBLIC_URL: the address
+    browsers use; MINILOGIN_DATABASE_URL, MINILOGIN_REDIS_URL for several instances)."""
+    settings = _settings_for(host, port)
+    if workers > 1 and not settings.redis_url:
+        # Each worker is a process: without Redis, each would hold its own QR logins.
+        raise typer.BadParameter(
+            "several workers share QR logins only through Redis: set MINILOGIN_REDIS_URL",
+            param_hint="--workers",
+        )
+    upgrade(settings.database_url)
+    # Workers read their settings from the environment; resolve what they must agree on
+    # here, once: the public URL, and the key sealing secrets (made now if it is missing,
+    # so that two workers never make two).
+    os.environ["MINILOGIN_PUBLIC_URL"] = settings.public_url
+    settings.resolved_secret_key()
+    ephemeral = "Redis" if settings.redis_url else "memory"
+    typer.echo(
+        f"minilogin serve · {workers} worker(s) · WeChat {settings.wechat_mode} · "
+        f"{make_url(settings.database_url).render_as_string(hide_password=True)} · {ephemeral}"
+    )
+    typer.echo(f"  public URL: {settings.public_url}")
+    uvicorn.run(
+        "minilogin.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+    )
+
+
+async def _seed_admin(settings: Settings) -> str | None:
+    store = await SqlStore.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
+    try:
+        return await seed_admin(store, settings)
+    finally:
+        await store.close()
 
 
 def main() -> None:
     cli()
+
+
+# ---- minilogin admin …: pools, applications, identity sources, administrators, API tokens ---
+
+admin = typer.Typer(
+    help="Administer pools, applications, identity sources, administrators and API tokens "
+    "(the same rules and audit log as the admin API).",
+    no_args_is_help=True,
+)
+cli.add_typer(admin, name="admin")
+
+T = TypeVar("T")
+
+
+def _cli_actor() -> Actor:
+    return Actor(f"cli:{os.environ.get('USER') or 'unknown'}")
+
+
+def _administer(work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run ``work`` against the configured database (migrated first); a refused change
+    prints its reason and exits with status 1."""
+    settings = Settings()
+    upgrade(settings.database_url)
+
+    async def run() -> T:
+        svc = await open_services(settings)
+        try:
+            return await work(svc)
+        finally:
+            await svc.close()
+
+    try:
+        return asyncio.run(run())
+    except MiniloginError as error:
+        locale = negotiate(os.environ.get("LANG", "").replace("_", "-"))
+        typer.echo(f"error: {error.code}: {message(error.code, locale)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _print(body: object) -> None:
+    typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@admin.command("create-pool")
+def create_pool(
+    slug: Annotated[str, typer.Argument(help="Lowercase letters, digits and -; the issuer path.")],
+    name: Annotated[str, typer.Argument(help="The pool's name.")],
+) -> None:
+    """Create a user pool."""
+    pool = _administer(
+        lambda svc: pools.create_pool(svc, _cli_actor(), {"slug": slug, "name": name})
+    )
+    _print({"slug": pool.slug, "name": pool.name, "issuer": Settings().issuer(pool.slug)})
+
+
+@admin.command("create-app")
+def create_app_command(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    name: Annotated[str, typer.Argument(help="The application's name.")],
+    kind: Annotated[
+        str, typer.Option("--type", help="spa (public, PKCE) or web (with a secret).")
+    ] = "spa",
+    redirect_uri: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+    web_origin: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+    post_logout_redirect_uri: Annotated[list[str] | None, typer.Option(help="Repeatable.")] = None,
+) -> None:
+    """Create an application; a web application's client_secret is printed this once."""
+    fields = {
+        "name": name,
+        "type": kind,
+        "redirect_uris": redirect_uri or [],
+        "web_origins": web_origin or [],
+        "post_logout_redirect_uris": post_logout_redirect_uri or [],
+    }
+    application, secret = _administer(
+        lambda svc: applications.create_application(svc, _cli_actor(), pool, fields)
+    )
+    _print(applications.application_body(application, [], secret))
+
+
+@admin.command("create-source")
+def create_source(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    unique_id: Annotated[str, typer.Argument(help="Lowercase letters, digits and -, 1–31.")],
+    display_name: Annotated[str, typer.Argument(help="Shown on the login button or tab.")],
+    callback_url: Annotated[str | None, typer.Option(help="Absolute http(s) URL.")] = None,
+    private: Annotated[bool, typer.Option(help="Use the pool's own mini program.")] = False,
+    app_id: Annotated[str | None, typer.Option(help="The mini program's AppID.")] = None,
+    app_secret: Annotated[
+        str | None,
+        typer.Option(help="The mini program's AppSecret.", envvar="MINILOGIN_SOURCE_APP_SECRET"),
+    ] = None,
+    login_mode: Annotated[str, typer.Option(help="login_and_register or login_only.")] = (
+        "login_and_register"
+    ),
+    association: Annotated[str, typer.Option(help="off, field_match or ask_binding.")] = (
+        "field_match"
+    ),
+    page: Annotated[str, typer.Option(help="The page the code opens.")] = "pages/login/login",
+    env_version: Annotated[str, typer.Option(help="release, trial or develop.")] = "release",
+    qr_expires_in: Annotated[int | None, typer.Option(help="Seconds, 30–600.")] = None,
+) -> None:
+    """Create a "WeChat · PC mini program scan code" identity source."""
+    fields: dict[str, object] = {
+        "unique_id": unique_id,
+        "display_name": display_name,
+        "callback_url": callback_url,
+        "private_deployment": private,
+        "app_id": app_id,
+        "app_secret": app_secret,
+        "login_mode": login_mode,
+        "association": association,
+        "page": page,
+        "env_version": env_version,
+    }
+    if qr_expires_in is not None:
+        fields["qr_expires_in"] = qr_expires_in
+
+    async def work(svc: Services) -> dict[str, object]:
+        source = await connections.create_connection(svc, _cli_actor(), pool, fields)
+        return connections.connection_body(svc, pool, source, [])
+
+    _print(_administer(work))
+
+
+@admin.command("enable-source")
+def enable_source(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    client_id: Annotated[str, typer.Argument(help="The application.")],
+    unique_id: Annotated[str, typer.Argument(help="The identity source.")],
+    disable: Annotated[bool, typer.Option("--disable", help="Switch it off instead.")] = False,
+) -> None:
+    """Switch an identity source on (or off) for an application."""
+    _administer(
+        lambda svc: applications.switch_connection(
+            svc, _cli_actor(), pool, client_id, unique_id, enabled=not disable
+        )
+    )
+    typer.echo(f"{unique_id} {'off' if disable else 'on'} for {client_id}")
+
+
+@admin.command("create-admin")
+def create_admin(
+    username: Annotated[str, typer.Argument(help="Starts with a letter, 3–32 characters.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="MINILOGIN_NEW_ADMIN_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ],
+) -> None:
+    """Create a console administrator."""
+    created = _administer(lambda svc: access.create_admin(svc, _cli_actor(), username, password))
+    typer.echo(f"created administrator {created.username}")
+
+
+@admin.command("set-password")
+def set_password(
+    username: Annotated[str, typer.Argument(help="The administrator.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="MINILOGIN_NEW_ADMIN_PASSWORD",
+            help="Asked for when not given.",
+        ),
+    ],
+) -> None:
+    """Set an administrator's password (the way to reset the one ``dev`` generated)."""
+    _administer(lambda svc: access.set_admin_password(svc, _cli_actor(), username, password))
+    typer.echo(f"password of {username} changed")
+
+
+@admin.command("token")
+def token(
+    admin_name: Annotated[
+        str | None, typer.Option("--admin", help="Act as this administrator.")
+    ] = None,
+    description: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+) -> None:
+    """Make an admin API token (``Authorization: Bearer …``); it is printed only now."""
+    typer.echo(
+        _administer(lambda svc: access.create_api_token(svc, _cli_actor(), admin_name, description))
+    )

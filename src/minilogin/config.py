@@ -7,6 +7,7 @@ store, the built-in WeChat sandbox and ``http://127.0.0.1:8000``.
 from __future__ import annotations
 
 import secrets
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 
@@ -16,6 +17,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 WECHAT_API_BASE = "https://api.weixin.qq.com"
 SANDBOX_APP_ID = "wx0000000000sandbox"
 SANDBOX_APP_SECRET = "sandbox-platform-secret"  # noqa: S105 - the sandbox's public fixture
+
+
+#: The pool whose own subdomain (``MINILOGIN_POOL_DOMAIN``) the request being served came in
+#: on; set for the request by ``web/pool_domain.py``. A context variable, so that concurrent
+#: requests each see their own.
+pool_host: ContextVar[str | None] = ContextVar("minilogin_pool_host", default=None)
 
 
 class WeChatMode(StrEnum):
@@ -41,6 +48,19 @@ class Settings(BaseSettings):
     pool_domain: str = ""
     qr_expires_in: int = Field(default=120, ge=30, le=600)
     wechat_timeout: float = Field(default=5.0, gt=0)
+    # Redis (``redis_url``): the namespace of every key and channel, so deployments can share
+    # a server, and the most connections one process opens for commands.
+    redis_prefix: str = "minilogin:"
+    redis_max_connections: int = Field(default=64, ge=1, le=10_000)
+    # The code pool (flows/codepool.py): its bounds per generation, the headroom over the
+    # recent load, the quarantine of a scene after its login ends (seconds), and the
+    # getwxacodeunlimit calls per minute and AppID all instances together may make (WeChat
+    # allows 5000).
+    code_pool_min_size: int = Field(default=2, ge=0)
+    code_pool_max_size: int = Field(default=5000, ge=1)
+    code_pool_headroom: float = Field(default=1.5, ge=1.0)
+    code_pool_quarantine: int = Field(default=600, ge=1)
+    code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -78,4 +98,8 @@ class Settings(BaseSettings):
         return key
 
     def issuer(self, pool: str) -> str:
+        """The pool's issuer as the current request knows it: ``https://{pool}.{domain}`` for
+        a request that came in on the pool's subdomain, else ``{public}/pools/{pool}``."""
+        if self.pool_domain and pool_host.get() == pool:
+            return f"https://{pool}.{self.pool_domain}"
         return f"{self.public_url}/pools/{pool}"

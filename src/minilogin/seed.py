@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 
 from minilogin.config import Settings
 from minilogin.core.entities import (
+    Admin,
     Application,
     ApplicationType,
     Association,
@@ -14,11 +16,15 @@ from minilogin.core.entities import (
     Pool,
 )
 from minilogin.core.errors import Conflict
+from minilogin.storage.crypto import hash_password, verify_password
 from minilogin.storage.durable import DurableStore
 
 DEMO_POOL = "demo"
 DEMO_CLIENT = "demo"
 DEMO_CONNECTION = "wechat-mp-qrcode"
+DEV_ADMIN = "admin"
+#: Where ``minilogin dev`` keeps the password it generated for ``admin`` (like ``secret.key``).
+DEV_ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name
 
 
 async def seed_demo(store: DurableStore, settings: Settings) -> None:
@@ -57,3 +63,26 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
                 )
             )
     await store.enable_identity_source(pool.id, DEMO_CLIENT, DEMO_CONNECTION)
+
+
+async def seed_admin(store: DurableStore, settings: Settings) -> str | None:
+    """Create the console's ``admin`` when there is none, with a generated password kept in
+    the data folder. Answers that password while it is still the admin's, else None: one
+    changed since (``minilogin admin set-password``) is not ours to print."""
+    path = settings.data_dir / DEV_ADMIN_PASSWORD_FILE
+    admin = await store.find_admin(DEV_ADMIN)
+    if admin is None:
+        password = secrets.token_urlsafe(12)
+        try:
+            admin = await store.create_admin(
+                Admin(username=DEV_ADMIN, password_hash=hash_password(password))
+            )
+        except Conflict:
+            # Another instance seeded it a moment ago, and keeps the password itself.
+            return None
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(password)
+        path.chmod(0o600)
+        return password
+    known = path.read_text().strip() if path.exists() else ""
+    return known if known and verify_password(admin.password_hash, known) else None

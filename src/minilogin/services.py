@@ -14,6 +14,8 @@ import httpx
 
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
+from minilogin.core.qrlogin import QRLogin
+from minilogin.flows.codepool import CodePool
 from minilogin.oidc.keys import Signer
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.durable import DurableStore
@@ -26,6 +28,7 @@ from minilogin.storage.ephemeral.records import (
     RateLimiter,
     RevokedTokens,
 )
+from minilogin.storage.ephemeral.redis import RedisStore
 from minilogin.storage.sql.store import SqlStore
 from minilogin.wechat.client import MiniProgram, WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
@@ -46,9 +49,10 @@ class Services:
     limiter: RateLimiter = field(init=False)
     tokens: AccessTokenCache = field(init=False)
     wechat: WeChatClient = field(init=False)
+    codepool: CodePool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.qrlogins = QRLogins(self.ephemeral, self.clock)
+        self.qrlogins = QRLogins(self.ephemeral, self.clock, ended=self._login_ended)
         self.codes = AuthorizationCodes(self.ephemeral)
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
@@ -56,14 +60,38 @@ class Services:
         base = self.settings.wechat_api_base
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
         self.wechat = WeChatClient(self.wechat_http, base, self.tokens)
+        self.codepool = CodePool(
+            self.ephemeral,
+            self.durable,
+            self.wechat,
+            self.limiter,
+            self.qrlogins,
+            self.settings,
+            self.clock,
+            self.mini_program,
+        )
 
-    def mini_program(self, source: IdentitySource) -> MiniProgram:
-        """The mini program whose codes a source shows: its own when privately deployed."""
-        if source.private_deployment and source.app_id and source.app_secret:
-            return MiniProgram(source.app_id, source.app_secret)
-        return MiniProgram(self.settings.wechat_app_id, self.settings.wechat_app_secret)
+    async def _login_ended(self, login: QRLogin) -> None:
+        await self.codepool.release(login)
+
+    def mini_program(self, source: IdentitySource, app_id: str | None = None) -> MiniProgram:
+        """The mini program whose codes a source shows: its own when privately deployed.
+
+        With ``app_id``, the one a code already on screen was made for: a source switched
+        between the platform's and its own mini program keeps its earlier codes working.
+        """
+        own = (
+            MiniProgram(source.app_id, source.app_secret)
+            if source.private_deployment and source.app_id and source.app_secret
+            else None
+        )
+        platform = MiniProgram(self.settings.wechat_app_id, self.settings.wechat_app_secret)
+        if app_id == platform.app_id:
+            return platform
+        return own or platform
 
     async def close(self) -> None:
+        await self.codepool.close()
         await self.wechat_http.aclose()
         await self.ephemeral.close()
         await self.durable.close()
@@ -78,11 +106,22 @@ async def open_services(
     http = httpx.AsyncClient(
         transport=wechat_transport, timeout=httpx.Timeout(settings.wechat_timeout)
     )
-    return Services(
+    ephemeral: EphemeralStore = (
+        RedisStore(
+            settings.redis_url,
+            prefix=settings.redis_prefix,
+            max_connections=settings.redis_max_connections,
+        )
+        if settings.redis_url
+        else MemoryStore()
+    )
+    services = Services(
         settings=settings,
         durable=durable,
-        ephemeral=MemoryStore(),
+        ephemeral=ephemeral,
         wechat_http=http,
         signer=await Signer.load(durable),
         clock=clock,
     )
+    services.codepool.start()
+    return services

@@ -135,3 +135,26 @@ class AuditEvent:
     ip: str | None = None
     id: str = ""
     created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Admin:
+    """A console administrator; the password is kept only as an Argon2id hash."""
+
+    username: str
+    password_hash: str
+    id: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ApiToken:
+    """An admin API token, kept only as a SHA-256 hash. ``admin_id`` is None for tokens made
+    for automation rather than for one administrator."""
+
+    token_hash: str
+    admin_id: str | None = None
+    description: str | None = None
+    id: str = ""
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None

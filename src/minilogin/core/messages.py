@@ -83,13 +83,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "你拒绝了使用手机号，登录已取消。",
         "You declined to share your phone number; the login was cancelled.",
     ),
-    "phone_quota": ("该小程序的手机号验证次数已用完，本次登录已取消。", "The mini program has used up its phone-number verifications; this login was cancelled."),
+    "phone_quota": (
+        "该小程序的手机号验证次数已用完，本次登录已取消。",
+        "The mini program has used up its phone-number verifications; this login was cancelled.",
+    ),
     "cancelled_by_user": ("你已取消本次登录。", "You cancelled this login."),
     "cancelled_by_browser": ("电脑端已取消本次登录。", "The computer cancelled this login."),
     "invalid_credentials": ("账号或密码错误。", "The account or password is wrong."),
-    "too_many_attempts": ("密码错误次数过多，本次登录已取消，请刷新二维码重试。", "Too many wrong passwords: this login was cancelled. Refresh the code to try again."),
-    "login_only": ("本站只允许已有账号登录，无法创建新账号。", "This site only lets existing accounts log in; no new account can be created."),
-    "account_already_linked": ("该账号已绑定了另一个微信。", "This account is already linked to another WeChat account."),
+    "too_many_attempts": (
+        "密码错误次数过多，本次登录已取消，请刷新二维码重试。",
+        "Too many wrong passwords: this login was cancelled. Refresh the code to try again.",
+    ),
+    "login_only": (
+        "本站只允许已有账号登录，无法创建新账号。",
+        "This site only lets existing accounts log in; no new account can be created.",
+    ),
+    "account_already_linked": (
+        "该账号已绑定了另一个微信。",
+        "This account is already linked to another WeChat account.",
+    ),
     "redirect_uri_mismatch": (
         "redirect_uri 与应用登记的回调地址不一致，无法返回应用。",
         "The redirect_uri does not match any the application registered, so nothing is sent back.",
@@ -111,6 +123,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The id_token_hint is not valid.",
     ),
     "rate_limited": ("操作太频繁，请稍后再试。", "Too many attempts. Try again later."),
+    "qrcode_budget_exhausted": (
+        "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
+        "Too many logins right now: no new mini program code can be made. Try again shortly.",
+    ),
     "not_found": ("资源不存在。", "Not found."),
     "method_not_allowed": ("不支持该请求方法。", "This method is not allowed here."),
     "wechat_invalid_code": (

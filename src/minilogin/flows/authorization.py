@@ -10,6 +10,7 @@ from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
+from minilogin.oidc.authorize import bound_grant
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AuthorizationCode
 
@@ -31,6 +32,8 @@ async def authorize(
         nonce=login.nonce,
         qrlogin_id=login.id,
     )
+    # A login of the hosted page answers the relying party's authorization request.
+    grant = await bound_grant(svc, login.id, grant)
     await svc.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:

@@ -13,6 +13,7 @@ from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
 from minilogin.flows import accounts, audit, authorization
+from minilogin.flows.admin.connections import logo_url
 from minilogin.flows.qrlogin import iso
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
@@ -43,7 +44,7 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
     if login.status is Status.EXPIRED:
         raise Gone("qrlogin_expired")
     source = await _source(svc, login)
-    session = await svc.wechat.code_to_session(svc.mini_program(source), js_code)
+    session = await svc.wechat.code_to_session(svc.mini_program(source, login.app_id), js_code)
     scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
     login = await svc.qrlogins.update(login.id, lambda cur: machine.scan(cur, svc.clock(), scanner))
     await audit.record(
@@ -63,7 +64,7 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
         session=token,
         login=login,
         application_name=application.name if application else login.client_id,
-        application_logo=pool.logo_url if pool else None,
+        application_logo=logo_url(svc, login.pool, source) or (pool.logo_url if pool else None),
         login_only=source.login_mode is LoginMode.LOGIN_ONLY,
     )
 
@@ -113,7 +114,7 @@ async def confirm(
     _check_confirmable(login)
     assert login.scanner is not None
     source = await _source(svc, login)
-    number = await svc.wechat.get_phone_number(svc.mini_program(source), phone_code)
+    number = await svc.wechat.get_phone_number(svc.mini_program(source, login.app_id), phone_code)
     phone = from_wechat(number.country_code, number.pure_phone_number)
     _check_confirmable(await _session_login(svc, token))
     scanner = Scanner(

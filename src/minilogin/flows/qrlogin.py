@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,9 +14,8 @@ from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthoriz
 from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
-from minilogin.core.tokens import digest, matches, new_id, new_scene, new_secret
+from minilogin.core.tokens import digest, matches, new_id, new_secret
 from minilogin.flows import audit
-from minilogin.images import compose_code
 from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import status_channel
@@ -100,14 +98,17 @@ async def create(
     now = svc.clock()
     secret = new_secret()
     while True:
+        # A scene from the code pool; leased to this login id, so no other login can show it.
+        login_id = new_id("qrl")
+        scene = await svc.codepool.lease(source, login_id)
         login = QRLogin(
-            id=new_id("qrl"),
+            id=login_id,
             pool=pool.slug,
             pool_id=pool.id,
             client_id=application.client_id,
             connection=source.unique_id,
             app_id=mini_program.app_id,
-            scene=new_scene(),
+            scene=scene,
             secret_hash=digest(secret),
             code_challenge=challenge,
             created_at=now,
@@ -234,10 +235,6 @@ async def cancel(svc: Services, login: QRLogin) -> None:
     )
 
 
-def _image_key(login: QRLogin, logo_version: int) -> str:
-    return f"qrimage:{login.app_id}:{login.scene}:{logo_version}"
-
-
 async def image(svc: Services, login: QRLogin) -> bytes:
     """The mini program code for the login's scene, with the source's logo in its centre."""
     if login.status.terminal:
@@ -245,20 +242,7 @@ async def image(svc: Services, login: QRLogin) -> bytes:
     source = await svc.durable.get_identity_source(login.pool_id, login.connection)
     if source is None:
         raise NotFound("unknown_connection")
-    key = _image_key(login, source.logo_version)
-    cached = await svc.ephemeral.get(key)
-    if cached is not None:
-        return base64.b64decode(cached)
-    code = await svc.wechat.get_unlimited_code(
-        svc.mini_program(source),
-        login.scene,
-        page=source.page if source.private_deployment else None,
-        env_version=source.env_version.value,
-    )
-    png = compose_code(code, source.logo)
-    ttl = max(login.expires_at - svc.clock(), 1.0)
-    await svc.ephemeral.set(key, base64.b64encode(png).decode(), ttl)
-    return png
+    return await svc.codepool.image(source, login)
 
 
 def iso(ts: float) -> str:

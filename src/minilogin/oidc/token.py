@@ -1,5 +1,6 @@
 """The token endpoint (RFC 6749 §3.2, §4.1.3; OpenID Connect Core §3.1.3) for the
-``authorization_code`` grant, with PKCE (RFC 7636) and client authentication (§2.3.1).
+``authorization_code`` grant, with PKCE (RFC 7636) and client authentication (§2.3.1), and
+the ``refresh_token`` grant (``refresh.py``). Both answer a rotating refresh token.
 
 Codes are single-use: a second use fails with ``invalid_grant`` and revokes the access tokens
 the first use issued (RFC 6749 §4.1.2).
@@ -14,16 +15,18 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from minilogin.core import qrlogin as machine
-from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
+from minilogin.core.claims import TokenContext
 from minilogin.core.entities import Application
 from minilogin.core.errors import Conflict, Gone, MiniloginError, NotFound, OAuthError
 from minilogin.core.pkce import verify
-from minilogin.core.tokens import matches, new_id
+from minilogin.core.tokens import matches
 from minilogin.flows import audit
+from minilogin.oidc.issue import family_for_code, mint, revoke_family
+from minilogin.oidc.refresh import refresh
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import IssuedTokens
 
-SUPPORTED_GRANTS = ("authorization_code",)
+SUPPORTED_GRANTS = ("authorization_code", "refresh_token")
 
 
 def client_credentials(
@@ -76,6 +79,8 @@ async def exchange(
         raise OAuthError("invalid_request", "unknown pool")
     client_id, secret = client_credentials(form, authorization)
     application = await authenticate_client(svc, pool.id, client_id, secret)
+    if grant_type == "refresh_token":
+        return await refresh(svc, pool, application, form, ip)
     code = form.get("code")
     if not code:
         raise OAuthError("invalid_request", "code is required")
@@ -88,7 +93,11 @@ async def exchange(
         raise OAuthError("invalid_grant", "the code was issued to another client")
     if grant.redirect_uri is not None and form.get("redirect_uri") != grant.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
-    verify(form.get("code_verifier"), grant.code_challenge)
+    if grant.code_challenge is not None:
+        verify(form.get("code_verifier"), grant.code_challenge)
+    elif "code_verifier" in form:
+        # Security BCP §4.8.2: a verifier for a code issued without a challenge is a downgrade.
+        raise OAuthError("invalid_grant", "the code was issued without a code_challenge")
     user = await svc.durable.get_user(pool.id, grant.user_id)
     if user is None or user.blocked:
         raise OAuthError("invalid_grant", "the user can no longer log in")
@@ -109,14 +118,11 @@ async def exchange(
         amr=tuple(grant.amr),
         nonce=grant.nonce,
     )
-    token_id = new_id("at")
-    access_token = svc.signer.sign(
-        access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
-    )
-    id_token = svc.signer.sign(id_token_claims(user, ctx, application.id_token_lifetime))
+    minted = mint(svc, pool.id, application, user, ctx, family_for_code(code))
+    await svc.durable.add_refresh_token(minted.refresh)
     await svc.codes.remember_issued(
         code,
-        IssuedTokens([token_id], float(now + application.access_token_lifetime)),
+        IssuedTokens([minted.access_token_id], float(now + application.access_token_lifetime)),
         application.access_token_lifetime,
     )
     await audit.record(
@@ -127,20 +133,16 @@ async def exchange(
         subject=user.id,
         ip=ip,
         grant_type=grant_type,
+        qrlogin=grant.qrlogin_id,
     )
-    return {
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": application.access_token_lifetime,
-        "id_token": id_token,
-        "scope": grant.scope,
-    }
+    return minted.body
 
 
 async def _revoke_replayed(svc: Services, code: str) -> None:
     issued = await svc.codes.issued_for_used(code)
     if issued is None:
         return
+    await revoke_family(svc, family_for_code(code))
     ttl = issued.expires_at - svc.clock()
     for token_id in issued.access_token_ids:
         await svc.revoked.revoke(token_id, ttl)

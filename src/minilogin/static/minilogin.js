@@ -5,7 +5,12 @@
 //   const ml = new MiniLogin({ issuer: '{public}/pools/acme', clientId: 'web' });
 //   const result = await ml.startScanning('#qrcode', { onScanned, onSuccess });
 //
-// The QR login contract is API.md §1; the code exchange is OpenID Connect (API.md §2).
+// From a classic <script>: import('{public}/static/minilogin.js').then(({ MiniLogin }) => …).
+// The same module defines the <minilogin-login> element wherever custom elements exist.
+//
+// The QR login contract is API.md §1; tokens are OpenID Connect (API.md §2). The logic
+// (PKCE, JWT decoding, tokens, the scan state machine) needs no DOM, so node can test it;
+// only ScanView and the element touch the document.
 
 const TEXT = {
   'zh-CN': {
@@ -18,6 +23,23 @@ const TEXT = {
     cancelled: '已取消，点击刷新',
     error: '出错了，点击重试',
     refresh: '刷新',
+    bindingTitle: '绑定账号',
+    bindingPhone: '微信手机号 {phone} 还没有关联账号。登录已有账号以绑定，或创建新账号。',
+    bindingPhoneLoginOnly: '微信手机号 {phone} 还没有关联账号。请登录已有账号以绑定。',
+    username: '用户名或手机号',
+    password: '密码',
+    bindSubmit: '绑定并登录',
+    createAccount: '创建新账号',
+    required: '请填写账号和密码',
+    reasons: {
+      cancelled_by_user: '你已在手机上取消本次登录',
+      cancelled_by_browser: '本次登录已取消',
+      phone_denied: '你拒绝了使用手机号，登录已取消',
+      too_many_attempts: '密码错误次数过多，本次登录已取消',
+      account_not_found: '没有与该手机号对应的账号，本站只允许已有账号登录',
+      phone_in_use: '该手机号已属于另一个账号，请联系网站开启账号关联',
+      account_blocked: '该账号已被停用',
+    },
   },
   en: {
     loading: 'Preparing the code…',
@@ -29,24 +51,64 @@ const TEXT = {
     cancelled: 'Cancelled. Click to refresh',
     error: 'Something went wrong. Click to retry',
     refresh: 'Refresh',
+    bindingTitle: 'Link your account',
+    bindingPhone:
+      'No account is linked to the WeChat phone number {phone} yet. Log in to an existing account to link it, or create a new one.',
+    bindingPhoneLoginOnly:
+      'No account is linked to the WeChat phone number {phone} yet. Log in to an existing account to link it.',
+    username: 'Username or phone number',
+    password: 'Password',
+    bindSubmit: 'Link and log in',
+    createAccount: 'Create a new account',
+    required: 'Enter the account and the password',
+    reasons: {
+      cancelled_by_user: 'You cancelled this login on the phone',
+      cancelled_by_browser: 'This login was cancelled',
+      phone_denied: 'You declined to share your phone number; the login was cancelled',
+      too_many_attempts: 'Too many wrong passwords: this login was cancelled',
+      account_not_found: 'No account matches this phone number, and this site only lets existing accounts log in',
+      phone_in_use: 'This phone number belongs to another account. Ask the site to enable account association',
+      account_blocked: 'This account has been blocked',
+    },
   },
 };
 
+const TERMINAL = ['authorized', 'consumed', 'cancelled', 'expired'];
+/** How long an ordinary request may take before it fails with `timeout`. */
+export const REQUEST_TIMEOUT_MS = 15000;
+/** Seconds a long poll waits on the server (API.md §1 allows up to 30). */
+export const LONG_POLL_SECONDS = 25;
+/** An access token this close to its expiry is refreshed before it is handed out. */
+export const REFRESH_LEEWAY_MS = 60000;
+
 /** Every error the SDK raises: `code` is stable, `message` is for people. */
 export class MiniLoginError extends Error {
-  /** @param {string} code @param {string} [message] */
-  constructor(code, message) {
+  /** @param {string} code @param {string} [message] @param {number} [status] */
+  constructor(code, message, status) {
     super(message || code);
     this.name = 'MiniLoginError';
     this.code = code;
+    if (status !== undefined) this.status = status;
   }
 }
 
+/** @param {unknown} error @returns {MiniLoginError} */
+function asMiniLoginError(error) {
+  if (error instanceof MiniLoginError) return error;
+  if (error && error.name === 'AbortError') return new MiniLoginError('timeout', 'the request took too long');
+  return new MiniLoginError('network_error', String(error && error.message ? error.message : error));
+}
+
 /** @param {Uint8Array} bytes */
-function base64url(bytes) {
+export function base64url(bytes) {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** A random URL-safe string of `bytes` random bytes (for state, nonce and verifiers). */
+export function randomString(bytes = 32) {
+  return base64url(globalThis.crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 // SHA-256 for pages that are not a secure context (a LAN address during development), where
@@ -98,27 +160,117 @@ export function sha256Fallback(message) {
   return out;
 }
 
-/** RFC 7636 §4.1–4.2: a random verifier and its S256 challenge. */
-export async function createPkcePair() {
-  const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
+/** RFC 7636 §4.2: BASE64URL(SHA256(verifier)), with the fallback where crypto.subtle is missing. */
+export async function s256(verifier) {
   const data = new TextEncoder().encode(verifier);
   const digest = globalThis.crypto?.subtle
-    ? new Uint8Array(await crypto.subtle.digest('SHA-256', data))
+    ? new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data))
     : sha256Fallback(data);
-  return { verifier, challenge: base64url(digest) };
+  return base64url(digest);
+}
+
+/** RFC 7636 §4.1–4.2: a random verifier and its S256 challenge. */
+export async function createPkcePair() {
+  const verifier = randomString(32);
+  return { verifier, challenge: await s256(verifier) };
 }
 
 /** The payload of a JWT, without verifying it (the backend verifies; the page only shows). */
 export function decodeJwtPayload(token) {
-  const part = token.split('.')[1] || '';
-  const padded = part.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((part.length + 3) % 4);
-  const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
-  return JSON.parse(new TextDecoder().decode(bytes));
+  const part = (typeof token === 'string' && token.split('.')[1]) || '';
+  try {
+    const padded = part.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((part.length + 3) % 4);
+    const bytes = Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+    const payload = JSON.parse(new TextDecoder().decode(bytes));
+    if (payload && typeof payload === 'object') return payload;
+  } catch {
+    // fall through: not a JWT
+  }
+  throw new MiniLoginError('invalid_token', 'the token is not a JWT');
 }
 
-function pickLang(lang) {
+/** `en` for any English tag, else Simplified Chinese (the default). */
+export function pickLang(lang) {
   const wanted = lang || globalThis.navigator?.language || 'zh-CN';
-  return wanted.toLowerCase().startsWith('en') ? 'en' : 'zh-CN';
+  return String(wanted).toLowerCase().startsWith('en') ? 'en' : 'zh-CN';
+}
+
+/** The SDK's result from a token response (RFC 6749 §5.1). */
+export function tokensFromResponse(body, now = Date.now()) {
+  if (!body || typeof body.access_token !== 'string' || typeof body.id_token !== 'string') {
+    throw new MiniLoginError('invalid_token_response', 'the token response lacks its tokens');
+  }
+  return {
+    idToken: body.id_token,
+    accessToken: body.access_token,
+    refreshToken: body.refresh_token,
+    expiresAt: now + Number(body.expires_in || 0) * 1000,
+    user: decodeJwtPayload(body.id_token),
+  };
+}
+
+/** Whether an access token must be refreshed before use. */
+export function needsRefresh(tokens, now = Date.now(), leeway = REFRESH_LEEWAY_MS) {
+  return !tokens || !tokens.accessToken || tokens.expiresAt - leeway <= now;
+}
+
+/** Runs tasks one after another: no two requests of one instance ever overlap. */
+export class SerialQueue {
+  constructor() {
+    this._tail = Promise.resolve();
+  }
+
+  /** @template T @param {() => Promise<T>} task @returns {Promise<T>} */
+  run(task) {
+    const result = this._tail.then(task, task);
+    this._tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+}
+
+/** Key/value storage for tokens: memory, or a Web Storage (sessionStorage/localStorage). */
+export class TokenStore {
+  constructor(storage, key) {
+    this._storage = storage;
+    this._key = key;
+    this._memory = null;
+  }
+
+  get() {
+    if (!this._storage) return this._memory;
+    try {
+      const text = this._storage.getItem(this._key);
+      return text ? JSON.parse(text) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  set(tokens) {
+    if (!this._storage) {
+      this._memory = tokens;
+      return;
+    }
+    this._storage.setItem(this._key, JSON.stringify(tokens));
+  }
+
+  clear() {
+    this._memory = null;
+    this._storage?.removeItem(this._key);
+  }
+}
+
+function webStorage(name) {
+  try {
+    const storage = globalThis[name];
+    if (storage) return storage;
+  } catch {
+    // storage denied (privacy settings, sandboxed frames): fall back to memory
+  }
+  return null;
 }
 
 /** @param {Response} response */
@@ -129,34 +281,53 @@ async function failure(response) {
   } catch {
     // a body that is not JSON still yields an error with the HTTP status as its code
   }
-  return new MiniLoginError(body.error || `http_${response.status}`, body.message || body.error_description);
+  return new MiniLoginError(
+    body.error || `http_${response.status}`,
+    body.message || body.error_description,
+    response.status,
+  );
+}
+
+/** Errors that another try can't fix: the page's configuration is wrong. */
+function isFatal(error) {
+  return [400, 401, 403, 404].includes(error.status);
 }
 
 export class MiniLogin {
   /**
-   * @param {{issuer: string, clientId: string, scope?: string, lang?: string}} options
+   * @param {{issuer: string, clientId: string, scope?: string, redirectUri?: string, lang?: string,
+   *   cacheLocation?: 'memory'|'sessionStorage'|'localStorage', fetch?: typeof fetch, EventSource?: any}} options
    */
-  constructor({ issuer, clientId, scope = 'openid profile phone', lang } = {}) {
+  constructor(options = {}) {
+    const { issuer, clientId, scope = 'openid profile phone', redirectUri, lang, cacheLocation = 'memory' } = options;
     if (!issuer || !clientId) throw new MiniLoginError('invalid_options', 'issuer and clientId are required');
     this.issuer = issuer.replace(/\/$/, '');
     this.clientId = clientId;
     this.scope = scope;
+    this.redirectUri = redirectUri;
     this.lang = pickLang(lang);
+    this._fetch = options.fetch || globalThis.fetch?.bind(globalThis);
+    this._EventSource = 'EventSource' in options ? options.EventSource : globalThis.EventSource;
+    this._queue = new SerialQueue();
+    this._refreshing = null;
     this._run = null;
+    const storage = cacheLocation === 'memory' ? null : webStorage(cacheLocation);
+    this._tokens = new TokenStore(storage, `minilogin:${this.clientId}:${this.issuer}`);
   }
 
   /**
    * Show a mini program code in `target` and resolve with the tokens once the person has
    * scanned and allowed on their phone.
-   * @returns {Promise<{idToken: string, accessToken: string, refreshToken?: string, expiresAt: number, user: object}>}
    */
   startScanning(target, options = {}) {
     this.stop();
-    const element = typeof target === 'string' ? document.querySelector(target) : target;
+    const element = typeof target === 'string' ? globalThis.document?.querySelector(target) : target;
     if (!element) return Promise.reject(new MiniLoginError('invalid_target', `no element ${target}`));
-    const run = new ScanRun(this, element, options);
-    this._run = run;
-    return run.promise;
+    const controller = new ScanController(this, options);
+    new ScanView(element, controller, options);
+    this._run = controller;
+    controller.start();
+    return controller.promise;
   }
 
   /** Stop listening, cancel the QR login on the server, and reject the pending promise. */
@@ -167,163 +338,323 @@ export class MiniLogin {
     }
   }
 
-  async _post(path, body, headers = {}) {
-    const response = await fetch(`${this.issuer}${path}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'Accept-Language': this.lang, ...headers },
-      body: JSON.stringify(body),
+  /** Tokens of the last login, or null. */
+  getTokens() {
+    return this._tokens.get();
+  }
+
+  /** The claims of the last login's ID token, or null. */
+  getUser() {
+    return this._tokens.get()?.user || null;
+  }
+
+  /** A valid access token, refreshed (with the rotating refresh token) when near expiry. */
+  async getAccessToken() {
+    const tokens = this._tokens.get();
+    if (!tokens) throw new MiniLoginError('login_required', 'nobody is logged in');
+    if (!needsRefresh(tokens)) return tokens.accessToken;
+    if (!tokens.refreshToken) throw new MiniLoginError('login_required', 'the session has expired');
+    // Concurrent callers share one refresh: a rotated token must never be presented twice.
+    if (!this._refreshing) {
+      this._refreshing = this._refresh(tokens.refreshToken).finally(() => {
+        this._refreshing = null;
+      });
+    }
+    return (await this._refreshing).accessToken;
+  }
+
+  async _refresh(refreshToken) {
+    try {
+      const body = await this._form('/oidc/token', {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: this.clientId,
+      });
+      const tokens = tokensFromResponse(body);
+      this._tokens.set(tokens);
+      return tokens;
+    } catch (error) {
+      const failed = asMiniLoginError(error);
+      if (failed.code === 'invalid_grant') this._tokens.clear();
+      throw failed;
+    }
+  }
+
+  /** The URL of the hosted login page (`{issuer}/oidc/auth`) for an authorization request. */
+  authorizeUrl({ redirectUri, state, nonce, challenge, responseMode, prompt, uiLocales, connection }) {
+    const params = new URLSearchParams({
+      response_type: 'code',
+      client_id: this.clientId,
+      redirect_uri: redirectUri,
+      scope: this.scope,
+      state,
+      nonce,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      ui_locales: uiLocales || this.lang,
     });
-    if (!response.ok) throw await failure(response);
-    return response.json();
+    if (responseMode) params.set('response_mode', responseMode);
+    if (prompt) params.set('prompt', prompt);
+    if (connection) params.set('connection', connection);
+    return `${this.issuer}/oidc/auth?${params}`;
+  }
+
+  async _transaction(options) {
+    const redirectUri = options.redirectUri || this.redirectUri;
+    if (!redirectUri) throw new MiniLoginError('invalid_options', 'redirectUri is required');
+    const pkce = await createPkcePair();
+    return { redirectUri, state: randomString(16), nonce: randomString(16), ...pkce };
+  }
+
+  /** Go to the hosted login page; `handleRedirectCallback()` on `redirectUri` finishes. */
+  async loginWithRedirect(options = {}) {
+    const tx = await this._transaction(options);
+    const store = webStorage('sessionStorage');
+    if (!store) throw new MiniLoginError('storage_unavailable', 'sessionStorage is needed across the redirect');
+    store.setItem(`minilogin:tx:${tx.state}`, JSON.stringify({ ...tx, issuer: this.issuer, clientId: this.clientId }));
+    globalThis.location.assign(this.authorizeUrl({ ...options, ...tx }));
+  }
+
+  /** On the redirect URI: exchange the code in the URL and clean the URL. */
+  async handleRedirectCallback(url = globalThis.location.href) {
+    const params = new URL(url).searchParams;
+    const state = params.get('state');
+    const store = webStorage('sessionStorage');
+    const key = `minilogin:tx:${state}`;
+    const saved = state && store ? store.getItem(key) : null;
+    if (!saved) throw new MiniLoginError('invalid_state', 'no login was started with this state');
+    store.removeItem(key);
+    const tx = JSON.parse(saved);
+    if (globalThis.history?.replaceState) {
+      const clean = new URL(url);
+      for (const name of ['code', 'state', 'iss', 'error', 'error_description']) clean.searchParams.delete(name);
+      globalThis.history.replaceState(null, '', clean.toString());
+    }
+    return this._finishAuthorization(Object.fromEntries(params), tx);
+  }
+
+  async _finishAuthorization(response, tx) {
+    if (response.error) throw new MiniLoginError(response.error, response.error_description);
+    if (response.iss && response.iss !== this.issuer) {
+      throw new MiniLoginError('invalid_issuer', 'the response comes from another issuer');
+    }
+    if (!response.code) throw new MiniLoginError('invalid_response', 'the response has no code');
+    return this.exchangeCode(response.code, tx.verifier, { redirectUri: tx.redirectUri, nonce: tx.nonce });
+  }
+
+  /**
+   * The hosted login page in a popup (`response_mode=web_message`). Call it from a click:
+   * browsers only let a user gesture open windows.
+   */
+  loginWithPopup(options = {}) {
+    // A window name of its own: two instances' popups must never share a window.
+    const popup = globalThis.open('about:blank', `minilogin-${randomString(6)}`, 'width=480,height=640');
+    if (!popup) return Promise.reject(new MiniLoginError('popup_blocked', 'the browser blocked the popup'));
+    const origin = new URL(this.issuer).origin;
+    const timeoutMs = (options.timeoutInSeconds || 600) * 1000;
+    return this._transaction(options).then(
+      (tx) =>
+        new Promise((resolve, reject) => {
+          const cleanup = () => {
+            globalThis.removeEventListener('message', onMessage);
+            clearInterval(watcher);
+            clearTimeout(timer);
+          };
+          const onMessage = (event) => {
+            const data = event.data;
+            if (event.origin !== origin || event.source !== popup) return;
+            if (!data || data.type !== 'authorization_response' || data.response?.state !== tx.state) return;
+            cleanup();
+            this._finishAuthorization(data.response, tx).then(resolve, reject);
+          };
+          const watcher = setInterval(() => {
+            if (popup.closed) {
+              cleanup();
+              reject(new MiniLoginError('popup_closed', 'the login window was closed'));
+            }
+          }, 500);
+          const timer = setTimeout(() => {
+            cleanup();
+            popup.close();
+            reject(new MiniLoginError('timeout', 'the login window took too long'));
+          }, timeoutMs);
+          globalThis.addEventListener('message', onMessage);
+          popup.location.href = this.authorizeUrl({ ...options, ...tx, responseMode: 'web_message' });
+        }),
+      (error) => {
+        popup.close();
+        throw asMiniLoginError(error);
+      },
+    );
+  }
+
+  /**
+   * Forget the tokens and revoke the refresh token; with `returnTo` (a registered
+   * post-logout redirect URI) the browser also goes through the provider's logout.
+   */
+  async logout({ returnTo } = {}) {
+    const tokens = this._tokens.get();
+    this.stop();
+    this._tokens.clear();
+    if (tokens?.refreshToken) {
+      await this._form('/oidc/revoke', {
+        token: tokens.refreshToken,
+        token_type_hint: 'refresh_token',
+        client_id: this.clientId,
+      }).catch(() => undefined);
+    }
+    if (returnTo) {
+      const params = new URLSearchParams({ client_id: this.clientId, post_logout_redirect_uri: returnTo });
+      if (tokens?.idToken) params.set('id_token_hint', tokens.idToken);
+      globalThis.location.assign(`${this.issuer}/oidc/session/end?${params}`);
+    }
   }
 
   /** RFC 6749 §4.1.3 with the PKCE verifier; public clients send no secret. */
-  async exchangeCode(code, verifier) {
-    const response = await fetch(`${this.issuer}/oidc/token`, {
+  async exchangeCode(code, verifier, { redirectUri, nonce } = {}) {
+    const form = { grant_type: 'authorization_code', code, code_verifier: verifier, client_id: this.clientId };
+    if (redirectUri) form.redirect_uri = redirectUri;
+    const tokens = tokensFromResponse(await this._form('/oidc/token', form));
+    if (nonce !== undefined && tokens.user.nonce !== nonce) {
+      throw new MiniLoginError('invalid_nonce', 'the ID token was not issued for this login');
+    }
+    this._tokens.set(tokens);
+    return tokens;
+  }
+
+  /** One request at a time, failing with `timeout` instead of hanging. */
+  _request(path, init, timeoutMs = REQUEST_TIMEOUT_MS) {
+    return this._queue.run(() => this._send(path, init, timeoutMs));
+  }
+
+  async _send(path, init, timeoutMs, signal) {
+    const controller = new AbortController();
+    const abort = () => controller.abort();
+    signal?.addEventListener('abort', abort);
+    const timer = setTimeout(abort, timeoutMs);
+    try {
+      const response = await this._fetch(`${this.issuer}${path}`, {
+        ...init,
+        headers: { 'Accept-Language': this.lang, ...(init.headers || {}) },
+        signal: controller.signal,
+      });
+      if (!response.ok) throw await failure(response);
+      return response.status === 204 ? null : await response.json().catch(() => null);
+    } catch (error) {
+      throw asMiniLoginError(error);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  _json(path, body, headers = {}) {
+    return this._request(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  _form(path, fields) {
+    return this._request(path, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code,
-        code_verifier: verifier,
-        client_id: this.clientId,
-      }),
+      body: new URLSearchParams(fields).toString(),
     });
-    if (!response.ok) throw await failure(response);
-    const tokens = await response.json();
-    return {
-      idToken: tokens.id_token,
-      accessToken: tokens.access_token,
-      refreshToken: tokens.refresh_token,
-      expiresAt: Date.now() + tokens.expires_in * 1000,
-      user: decodeJwtPayload(tokens.id_token),
-    };
   }
 }
 
-/** One `startScanning` call: a QR login, its view and its listener, refreshed as needed. */
-class ScanRun {
-  constructor(client, element, options) {
+/**
+ * One `startScanning` call, without any DOM: a QR login, its listener (SSE, else long
+ * polling), its refreshes, the binding step and the code exchange. What it shows goes to the
+ * `view` through `onChange(state)`; a view calls `start()`, `bind()` and `createAccount()`.
+ */
+export class ScanController {
+  constructor(client, options = {}) {
     this.client = client;
-    this.element = element;
     this.options = options;
     this.lang = options.lang ? pickLang(options.lang) : client.lang;
     this.text = TEXT[this.lang];
     this.stopped = false;
-    this.controller = null;
-    this.source = null;
+    this.settled = false;
     this.login = null;
+    this.lastStatus = undefined;
+    this.source = null;
+    this.listening = null;
+    this.expiryTimer = null;
+    this.views = [];
+    this.state = { status: 'loading' };
     this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
+      this._resolve = resolve;
+      this._reject = reject;
     });
-    this.render();
-    this.start();
+    // A rejected promise nobody awaits (after stop()) must not be reported as unhandled.
+    this.promise.catch(() => undefined);
   }
 
-  render() {
-    const size = this.options.size || 240;
-    this.element.innerHTML = '';
-    const box = document.createElement('div');
-    box.className = 'minilogin-qrcode';
-    box.style.cssText = `position:relative;width:${size}px;height:${size}px;display:inline-block`;
-    this.img = document.createElement('img');
-    this.img.alt = this.text.scan;
-    this.img.width = size;
-    this.img.height = size;
-    this.img.style.cssText = 'display:block;width:100%;height:100%';
-    this.img.addEventListener('error', () => {
-      if (this.img.getAttribute('src')) this.fail(new MiniLoginError('image_failed', this.text.error));
-    });
-    this.overlay = document.createElement('button');
-    this.overlay.type = 'button';
-    this.overlay.className = 'minilogin-overlay';
-    this.overlay.style.cssText =
-      'position:absolute;inset:0;display:none;flex-direction:column;align-items:center;justify-content:center;' +
-      'gap:8px;border:0;background:rgba(255,255,255,.94);font:14px/1.4 system-ui,sans-serif;color:#222;cursor:default';
-    this.overlay.addEventListener('click', () => {
-      if (this.overlay.dataset.refresh === '1') this.start();
-    });
-    this.caption = document.createElement('div');
-    this.caption.className = 'minilogin-caption';
-    this.caption.style.cssText = 'text-align:center;font:14px/1.6 system-ui,sans-serif;margin-top:8px';
-    box.append(this.img, this.overlay);
-    this.element.append(box, this.caption);
-    this.element.dataset.status = 'loading';
-    this.caption.textContent = this.text.loading;
+  onChange(listener) {
+    this.views.push(listener);
+    listener(this.state);
   }
 
-  show(status, login) {
-    this.element.dataset.status = status;
-    const overlay = this.overlay;
-    overlay.innerHTML = '';
-    overlay.dataset.refresh = '';
-    overlay.style.cursor = 'default';
-    if (status === 'pending') {
-      overlay.style.display = 'none';
-      this.caption.textContent = this.text.scan;
-      return;
-    }
-    overlay.style.display = 'flex';
-    const label = document.createElement('div');
-    if (status === 'scanned' || status === 'needs_binding') {
-      const avatarUrl = login?.scanned?.avatar_url;
-      if (avatarUrl) {
-        const avatar = document.createElement('img');
-        avatar.src = avatarUrl;
-        avatar.alt = login.scanned.nickname || '';
-        avatar.style.cssText = 'width:56px;height:56px;border-radius:50%;object-fit:cover';
-        overlay.append(avatar);
-      }
-      label.textContent = status === 'scanned' ? this.text.scanned : this.text.binding;
-    } else if (status === 'authorized') {
-      label.textContent = this.text.authorized;
-    } else {
-      label.textContent = this.text[status] || this.text.error;
-      overlay.dataset.refresh = '1';
-      overlay.style.cursor = 'pointer';
-    }
-    overlay.append(label);
-    this.caption.textContent = label.textContent;
+  emit(state) {
+    this.state = state;
+    for (const listener of this.views) listener(state);
   }
 
+  /** Create a new QR login (also: refresh after expiry, cancel or an error). */
   async start() {
     this.close();
-    if (this.stopped) return;
-    this.controller = new AbortController();
-    this.show('pending');
-    this.element.dataset.status = 'loading';
-    this.caption.textContent = this.text.loading;
+    if (this.stopped || this.settled) return;
+    this.emit({ status: 'loading' });
+    const generation = (this.generation = (this.generation || 0) + 1);
     try {
       this.pkce = await createPkcePair();
+      this.nonce = randomString(16);
       const body = {
         client_id: this.client.clientId,
         code_challenge: this.pkce.challenge,
         code_challenge_method: 'S256',
         scope: this.client.scope,
+        nonce: this.nonce,
       };
       if (this.options.connection) body.connection = this.options.connection;
-      this.login = await this.client._post('/api/qrcodes', body);
-      if (this.stopped) return;
-      this.img.src = this.login.image_url;
-      this.element.dataset.qrloginId = this.login.id;
-      this.show('pending');
-      this.options.onQRCode?.({ ...this.login });
-      this.listen(this.login);
+      if (this.options.authorizationRequest) body.authorization_request = this.options.authorizationRequest;
+      const login = await this.client._json('/api/qrcodes', body);
+      if (this.stopped || generation !== this.generation) return;
+      this.login = login;
+      this.emit({ status: 'pending', login });
+      this.options.onQRCode?.({ ...login });
+      this.watchExpiry(login);
+      this.listen(login);
     } catch (error) {
-      this.fail(error);
+      if (generation === this.generation) this.fail(error);
     }
   }
 
+  /** Ask once more when the code should have expired: nothing waits on a silent stream. */
+  watchExpiry(login) {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = setTimeout(() => {
+      if (this.login !== login || this.stopped) return;
+      this.client
+        ._send(`/api/qrcodes/${login.id}`, { headers: { Authorization: `Bearer ${login.secret}` } }, REQUEST_TIMEOUT_MS)
+        .then((status) => this.onStatus(status))
+        .catch((error) => this.login === login && this.fail(error));
+    }, (Number(login.expires_in) || 0) * 1000 + 500);
+  }
+
   listen(login) {
-    const url = `${this.client.issuer}/api/qrcodes/${login.id}/events?secret=${encodeURIComponent(login.secret)}`;
-    if (typeof EventSource === 'undefined' || this.options.transport === 'poll') {
+    const EventSourceImpl = this.client._EventSource;
+    if (!EventSourceImpl || this.options.transport === 'poll') {
       this.poll(login, 'pending');
       return;
     }
     let last = 'pending';
     let opened = false;
-    const source = new EventSource(url);
+    const url = `${this.client.issuer}/api/qrcodes/${login.id}/events?secret=${encodeURIComponent(login.secret)}`;
+    const source = new EventSourceImpl(url);
     this.source = source;
     source.addEventListener('open', () => {
       opened = true;
@@ -339,78 +670,123 @@ class ScanRun {
       this.source = null;
       // Without SSE (a proxy that buffers, a browser without it) fall back to long polling;
       // a stream that worked and then dropped resumes the same way.
-      if (!this.stopped && !['authorized', 'consumed', 'cancelled', 'expired'].includes(last)) {
-        this.poll(login, opened ? last : 'pending');
-      }
+      if (!this.stopped && !TERMINAL.includes(last)) this.poll(login, opened ? last : 'pending');
     });
   }
 
   async poll(login, last) {
-    const signal = this.controller?.signal;
-    while (!this.stopped && this.login === login) {
+    const listening = new AbortController();
+    this.listening = listening;
+    while (!this.stopped && this.login === login && !listening.signal.aborted) {
       try {
-        const response = await fetch(
-          `${this.client.issuer}/api/qrcodes/${login.id}?wait=25&last=${encodeURIComponent(last)}`,
-          { headers: { Authorization: `Bearer ${login.secret}` }, signal },
+        const status = await this.client._send(
+          `/api/qrcodes/${login.id}?wait=${LONG_POLL_SECONDS}&last=${encodeURIComponent(last)}`,
+          { headers: { Authorization: `Bearer ${login.secret}` } },
+          (LONG_POLL_SECONDS + 15) * 1000,
+          listening.signal,
         );
-        if (!response.ok) throw await failure(response);
-        const status = await response.json();
+        if (listening.signal.aborted) return;
         last = status.status;
         this.onStatus(status);
-        if (['authorized', 'consumed', 'cancelled', 'expired'].includes(last)) return;
+        if (TERMINAL.includes(last) || last === 'consumed') return;
       } catch (error) {
-        if (error.name === 'AbortError' || this.stopped) return;
-        this.fail(error instanceof MiniLoginError ? error : new MiniLoginError('network_error', String(error)));
+        if (this.stopped || listening.signal.aborted || this.login !== login) return;
+        this.fail(error);
         return;
       }
     }
   }
 
   onStatus(status) {
-    if (this.stopped || !this.login || status.id !== this.login.id) return;
+    if (this.stopped || !this.login || !status || status.id !== this.login.id) return;
+    if (status.status === this.lastStatus) return;
+    this.lastStatus = status.status;
     const handler = {
       scanned: this.options.onScanned,
       needs_binding: this.options.onNeedsBinding,
       cancelled: this.options.onCancel,
       expired: this.options.onExpired,
     }[status.status];
-    if (status.status === this.lastStatus) return;
-    this.lastStatus = status.status;
-    this.show(status.status, status);
+    this.emit({ status: status.status, login: this.login, body: status });
     this.options.onStatus?.(status);
     handler?.(status);
     if (status.status === 'authorized' && status.code) {
-      this.finish(status.code);
-    } else if (['cancelled', 'expired'].includes(status.status)) {
+      this.finish(status);
+    } else if (status.status === 'cancelled' || status.status === 'expired') {
       this.close();
       if (this.options.autoRefresh) this.start();
     }
   }
 
-  async finish(code) {
+  async finish(status) {
+    const login = this.login;
     this.close();
+    this.settled = true;
     try {
-      const result = await this.client.exchangeCode(code, this.pkce.verifier);
-      this.element.dataset.status = 'authorized';
+      const result =
+        this.options.exchange === false
+          ? { id: login.id, secret: login.secret, code: status.code, state: status.state }
+          : await this.client.exchangeCode(status.code, this.pkce.verifier, { nonce: this.nonce });
+      this.emit({ status: 'authorized', login, body: status, result });
       this.options.onSuccess?.(result);
-      this.resolve(result);
+      this._resolve(result);
     } catch (error) {
+      this.settled = false;
       this.fail(error);
     }
   }
 
+  /** The binding step: link an existing account with its password. */
+  async bind(username, password) {
+    if (!username || !password) {
+      this.emit({ ...this.state, bindingError: new MiniLoginError('invalid_request', this.text.required) });
+      return;
+    }
+    await this._binding({ action: 'bind', username, password });
+  }
+
+  /** The binding step: create a new account (not offered in login-only mode). */
+  async createAccount() {
+    await this._binding({ action: 'create' });
+  }
+
+  async _binding(body) {
+    const login = this.login;
+    if (!login || this.lastStatus !== 'needs_binding') return;
+    this.emit({ ...this.state, busy: true, bindingError: null });
+    try {
+      const status = await this.client._json(`/api/qrcodes/${login.id}/binding`, body, {
+        Authorization: `Bearer ${login.secret}`,
+      });
+      if (this.login !== login) return;
+      this.emit({ ...this.state, busy: false });
+      this.onStatus(status);
+    } catch (error) {
+      if (this.login !== login) return;
+      const failed = asMiniLoginError(error);
+      this.emit({ ...this.state, busy: false, bindingError: failed });
+      this.options.onError?.(failed);
+    }
+  }
+
   fail(error) {
-    const failure = error instanceof MiniLoginError ? error : new MiniLoginError('network_error', String(error));
+    const failed = asMiniLoginError(error);
     this.close();
-    this.show('error');
-    this.options.onError?.(failure);
+    this.emit({ status: 'error', login: this.login, error: failed });
+    this.options.onError?.(failed);
+    if (isFatal(failed) && !this.login) {
+      this.settled = true;
+      this._reject(failed);
+    }
   }
 
   close() {
     this.source?.close();
     this.source = null;
-    this.controller?.abort();
-    this.controller = null;
+    this.listening?.abort();
+    this.listening = null;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     this.lastStatus = undefined;
   }
 
@@ -419,12 +795,269 @@ class ScanRun {
     const login = this.login;
     this.stopped = true;
     this.close();
-    if (login && !['authorized', 'consumed'].includes(this.element.dataset.status)) {
-      fetch(`${this.client.issuer}/api/qrcodes/${login.id}`, {
-        method: 'DELETE',
-        headers: { Authorization: `Bearer ${login.secret}` },
-      }).catch(() => {});
+    if (login && !this.settled) {
+      this.client
+        ._request(`/api/qrcodes/${login.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${login.secret}` } })
+        .catch(() => undefined);
     }
-    this.reject(new MiniLoginError('stopped', 'the scan was stopped'));
+    if (!this.settled) this._reject(new MiniLoginError('stopped', 'the scan was stopped'));
+    this.settled = true;
   }
 }
+
+const STYLE = `
+.minilogin { font: 14px/1.6 var(--minilogin-font, system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", sans-serif);
+  color: var(--minilogin-text, #1f2329); text-align: center; }
+.minilogin-box { position: relative; display: inline-block; border-radius: var(--minilogin-radius, 12px); overflow: hidden;
+  background: var(--minilogin-background, #fff); }
+.minilogin-box > img { display: block; width: 100%; height: 100%; }
+.minilogin-overlay { position: absolute; inset: 0; display: none; flex-direction: column; align-items: center;
+  justify-content: center; gap: 8px; border: 0; padding: 12px; font: inherit; color: inherit;
+  background: color-mix(in srgb, var(--minilogin-background, #fff) 94%, transparent); cursor: default; }
+.minilogin-overlay[data-refresh="1"] { cursor: pointer; }
+.minilogin-overlay .minilogin-avatar { width: 56px; height: 56px; border-radius: 50%; object-fit: cover; }
+.minilogin-overlay .minilogin-refresh { color: var(--minilogin-accent, #07c160); font-weight: 600; }
+.minilogin-caption { margin-top: 8px; color: var(--minilogin-muted, #646a73); }
+.minilogin-binding[hidden] { display: none; }
+.minilogin-binding { margin: 12px auto 0; max-width: 300px; text-align: left; display: grid; gap: 8px; }
+.minilogin-binding h3 { margin: 0; font-size: 15px; }
+.minilogin-binding p { margin: 0; color: var(--minilogin-muted, #646a73); font-size: 13px; }
+.minilogin-binding input { font: inherit; padding: 7px 10px; border: 1px solid var(--minilogin-line, #d0d3d9);
+  border-radius: 6px; }
+.minilogin-binding button { font: inherit; padding: 7px 10px; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--minilogin-accent, #07c160); }
+.minilogin-binding button[type="submit"] { background: var(--minilogin-accent, #07c160); color: #fff; }
+.minilogin-binding button[type="button"] { background: transparent; color: var(--minilogin-accent, #07c160); }
+.minilogin-binding [data-testid="binding-error"] { color: var(--minilogin-danger, #d54941); font-size: 13px; min-height: 1em; }
+`;
+
+/** The DOM of one scan: the code as a real <img>, its overlay, its caption, the binding form. */
+export class ScanView {
+  constructor(element, controller, options = {}) {
+    const doc = element.ownerDocument;
+    const make = (tag, props = {}) => Object.assign(doc.createElement(tag), props);
+    this.controller = controller;
+    this.text = controller.text;
+    const size = Number(options.size) || 240;
+    element.replaceChildren();
+    this.root = make('div', { className: 'minilogin' });
+    this.box = make('div', { className: 'minilogin-box' });
+    this.box.style.width = `${size}px`;
+    this.box.style.height = `${size}px`;
+    this.img = make('img', { alt: this.text.scan, width: size, height: size });
+    this.img.dataset.testid = 'qrcode-image';
+    this.img.addEventListener('error', () => {
+      if (this.img.getAttribute('src')) controller.fail(new MiniLoginError('image_failed', this.text.error));
+    });
+    this.overlay = make('button', { type: 'button', className: 'minilogin-overlay' });
+    this.overlay.dataset.testid = 'qrcode-overlay';
+    this.overlay.addEventListener('click', () => {
+      if (this.overlay.dataset.refresh === '1') controller.start();
+    });
+    this.caption = make('div', { className: 'minilogin-caption' });
+    this.caption.dataset.testid = 'qrcode-caption';
+    this.binding = this.bindingForm(make);
+    this.box.append(this.img, this.overlay);
+    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.binding);
+    element.append(this.root);
+    this.element = element;
+    controller.onChange((state) => this.update(state));
+  }
+
+  bindingForm(make) {
+    const form = make('form', { className: 'minilogin-binding', hidden: true, noValidate: true });
+    form.dataset.testid = 'binding';
+    this.bindingText = make('p');
+    this.username = make('input', { name: 'username', autocomplete: 'username', placeholder: this.text.username });
+    this.username.dataset.testid = 'binding-username';
+    this.username.setAttribute('aria-label', this.text.username);
+    this.password = make('input', { name: 'password', type: 'password', autocomplete: 'current-password', placeholder: this.text.password });
+    this.password.dataset.testid = 'binding-password';
+    this.password.setAttribute('aria-label', this.text.password);
+    const submit = make('button', { type: 'submit', textContent: this.text.bindSubmit });
+    submit.dataset.testid = 'binding-submit';
+    this.create = make('button', { type: 'button', textContent: this.text.createAccount });
+    this.create.dataset.testid = 'binding-create';
+    this.bindingError = make('div', { role: 'alert' });
+    this.bindingError.dataset.testid = 'binding-error';
+    this.bindingButtons = [submit, this.create];
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.controller.bind(this.username.value.trim(), this.password.value);
+    });
+    this.create.addEventListener('click', () => this.controller.createAccount());
+    form.append(make('h3', { textContent: this.text.bindingTitle }), this.bindingText, this.username, this.password, submit, this.create, this.bindingError);
+    return form;
+  }
+
+  update(state) {
+    const { status, login, body } = state;
+    this.element.dataset.status = status;
+    if (login) {
+      this.element.dataset.qrloginId = login.id;
+      if (this.img.getAttribute('src') !== login.image_url) this.img.src = login.image_url;
+    }
+    this.showBinding(state);
+    const overlay = this.overlay;
+    overlay.replaceChildren();
+    overlay.dataset.refresh = '';
+    if (status === 'loading' || status === 'pending') {
+      overlay.style.display = status === 'loading' ? 'flex' : 'none';
+      this.caption.textContent = status === 'loading' ? this.text.loading : this.text.scan;
+      return;
+    }
+    overlay.style.display = 'flex';
+    const doc = this.element.ownerDocument;
+    const label = doc.createElement('div');
+    if (status === 'scanned' || status === 'needs_binding') {
+      const avatarUrl = body?.scanned?.avatar_url;
+      if (avatarUrl) {
+        overlay.append(Object.assign(doc.createElement('img'), { src: avatarUrl, alt: body.scanned.nickname || '', className: 'minilogin-avatar' }));
+      }
+      label.textContent = status === 'scanned' ? this.text.scanned : this.text.binding;
+    } else if (status === 'authorized' || status === 'consumed') {
+      label.textContent = this.text.authorized;
+    } else {
+      // The SDK's own words for the outcomes it knows, in its language; the server's otherwise.
+      const reason = body?.error && this.text.reasons[body.error];
+      label.textContent = (status === 'error' && state.error?.message) || reason || body?.message || this.text[status] || this.text.error;
+      const again = Object.assign(doc.createElement('div'), { className: 'minilogin-refresh', textContent: this.text.refresh });
+      overlay.dataset.refresh = '1';
+      overlay.append(label, again);
+      this.caption.textContent = this.text[status] || this.text.error;
+      return;
+    }
+    overlay.append(label);
+    this.caption.textContent = label.textContent;
+  }
+
+  showBinding(state) {
+    const active = state.status === 'needs_binding';
+    this.binding.hidden = !active;
+    if (!active) return;
+    const info = state.body?.binding || {};
+    const template = info.login_only ? this.text.bindingPhoneLoginOnly : this.text.bindingPhone;
+    this.bindingText.textContent = template.replace('{phone}', info.phone || '');
+    this.create.hidden = Boolean(info.login_only);
+    for (const button of this.bindingButtons) button.disabled = Boolean(state.busy);
+    this.bindingError.textContent = state.bindingError ? state.bindingError.message : '';
+  }
+}
+
+const ELEMENT_STYLE = `
+:host { display: inline-block; color: var(--minilogin-text, #1f2329); }
+.tabs { display: flex; justify-content: center; gap: 4px; margin-bottom: 12px; border-bottom: 1px solid var(--minilogin-line, #e5e6eb); }
+.tabs[hidden] { display: none; }
+.tabs button { font: inherit; border: 0; background: none; padding: 6px 12px; cursor: pointer; color: var(--minilogin-muted, #646a73);
+  border-bottom: 2px solid transparent; margin-bottom: -1px; }
+.tabs button[aria-selected="true"] { color: var(--minilogin-accent, #07c160); border-bottom-color: var(--minilogin-accent, #07c160); font-weight: 600; }
+.failure { color: var(--minilogin-danger, #d54941); font-size: 13px; }
+`;
+
+/** `<minilogin-login issuer client-id lang connection>`, defined where custom elements exist. */
+function defineElement() {
+  if (!globalThis.customElements || !globalThis.HTMLElement || customElements.get('minilogin-login')) return;
+
+  class MiniLoginElement extends HTMLElement {
+    static get observedAttributes() {
+      return ['issuer', 'client-id', 'lang', 'connection', 'scope', 'size', 'authorization-request'];
+    }
+
+    constructor() {
+      super();
+      this.attachShadow({ mode: 'open' });
+      this.client = null;
+      this._version = 0;
+    }
+
+    connectedCallback() {
+      // Attributes set right after creation arrive before this microtask runs.
+      queueMicrotask(() => this.isConnected && this.restart());
+    }
+
+    disconnectedCallback() {
+      this.client?.stop();
+    }
+
+    attributeChangedCallback(name, before, after) {
+      if (this.client && before !== after && this.isConnected) this.restart();
+    }
+
+    /** Start over: list the application's identity sources and show the first one's code. */
+    async restart() {
+      const version = ++this._version;
+      this.client?.stop();
+      const issuer = this.getAttribute('issuer');
+      const clientId = this.getAttribute('client-id');
+      const lang = pickLang(this.getAttribute('lang') || undefined);
+      this.shadowRoot.replaceChildren();
+      const style = Object.assign(document.createElement('style'), { textContent: ELEMENT_STYLE });
+      this.tabs = Object.assign(document.createElement('div'), { className: 'tabs', hidden: true });
+      this.tabs.setAttribute('role', 'tablist');
+      this.body = document.createElement('div');
+      this.body.dataset.testid = 'qrcode';
+      this.shadowRoot.append(style, this.tabs, this.body);
+      if (!issuer || !clientId) {
+        this.showFailure(new MiniLoginError('invalid_options', 'issuer and client-id are required'));
+        return;
+      }
+      this.client = new MiniLogin({ issuer, clientId, lang, scope: this.getAttribute('scope') || undefined });
+      let connections;
+      try {
+        connections = await this.client._request(`/api/applications/${encodeURIComponent(clientId)}/connections`, {});
+      } catch (error) {
+        if (version === this._version) this.showFailure(error);
+        return;
+      }
+      if (version !== this._version) return;
+      const wanted = this.getAttribute('connection');
+      const shown = wanted ? connections.filter((c) => c.unique_id === wanted) : connections;
+      if (!shown.length) {
+        this.showFailure(new MiniLoginError('no_connection', 'no identity source is enabled'));
+        return;
+      }
+      for (const connection of shown) {
+        const tab = Object.assign(document.createElement('button'), { type: 'button', textContent: connection.display_name });
+        tab.setAttribute('role', 'tab');
+        tab.dataset.testid = `tab-${connection.unique_id}`;
+        tab.dataset.connection = connection.unique_id;
+        tab.addEventListener('click', () => this.select(connection.unique_id));
+        this.tabs.append(tab);
+      }
+      this.tabs.hidden = false;
+      this.select(shown[0].unique_id);
+    }
+
+    select(connection) {
+      for (const tab of this.tabs.children) tab.setAttribute('aria-selected', String(tab.dataset.connection === connection));
+      const authorizationRequest = this.getAttribute('authorization-request') || undefined;
+      const client = this.client;
+      const run = client.startScanning(this.body, {
+        connection,
+        size: this.getAttribute('size') || 220,
+        autoRefresh: this.hasAttribute('auto-refresh'),
+        authorizationRequest,
+        exchange: !authorizationRequest,
+        onStatus: (status) => this.dispatchEvent(new CustomEvent('status', { detail: status })),
+        onError: (error) => this.dispatchEvent(new CustomEvent('error', { detail: error })),
+      });
+      run.then(
+        (result) => {
+          const type = authorizationRequest ? 'authorized' : 'login';
+          this.dispatchEvent(new CustomEvent(type, { detail: result, bubbles: true, composed: true }));
+        },
+        () => undefined,
+      );
+    }
+
+    showFailure(error) {
+      const failed = asMiniLoginError(error);
+      this.body.replaceChildren(Object.assign(document.createElement('p'), { className: 'failure', textContent: failed.message }));
+      this.dispatchEvent(new CustomEvent('error', { detail: failed }));
+    }
+  }
+
+  customElements.define('minilogin-login', MiniLoginElement);
+}
+
+defineElement();

@@ -197,14 +197,15 @@ class DurableStore(Protocol):
     # the audit log, filtered
     async def search_audit_events(
         self,
-        pool_id: str,
+        pool_id: str | None,
         *,
         action_prefixes: tuple[str, ...] = (),
         subject: str | None = None,
         since: datetime | None = None,
         limit: int | None = 100,
     ) -> list[AuditEvent]:
-        """Newest first; an action matches when it starts with one of ``action_prefixes``."""
+        """Newest first; an action matches when it starts with one of ``action_prefixes``.
+        ``pool_id`` None asks for the events of no pool (administrators, API tokens)."""
         ...
 
     async def close(self) -> None: ...

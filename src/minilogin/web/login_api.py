@@ -40,6 +40,7 @@ class CreateBody(BaseModel):
     scope: str | None = Field(default=None, max_length=256)
     nonce: str | None = None
     state: str | None = None
+    authorization_request: str | None = Field(default=None, max_length=64)
 
 
 def _status(request: Request, svc: Services, login: QRLogin) -> dict[str, Any]:
@@ -63,6 +64,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
             scope=body.scope,
             nonce=body.nonce,
             state=body.state,
+            authorization_request=body.authorization_request,
         ),
         request_context(request),
     )

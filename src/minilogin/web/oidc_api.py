@@ -1,4 +1,5 @@
-"""OpenID Connect endpoints under ``{issuer}`` (API.md §2): discovery, JWKS, token, UserInfo.
+"""OpenID Connect endpoints under ``{issuer}`` (API.md §2): discovery, JWKS, token, UserInfo,
+revocation and introspection. (The authorization endpoint and logout are pages: ``hosted.py``.)
 
 OAuth endpoints answer errors in RFC 6749 §5.2 form (``error``, ``error_description``), and
 UserInfo with RFC 6750 §3's ``WWW-Authenticate`` header.
@@ -9,12 +10,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from minilogin.core.errors import MiniloginError, OAuthError
 from minilogin.flows.qrlogin import load_pool
 from minilogin.oidc import discovery
-from minilogin.oidc.token import exchange, oauth_error_body
+from minilogin.oidc.introspection import introspect
+from minilogin.oidc.revocation import revoke
+from minilogin.oidc.token import (
+    authenticate_client,
+    client_credentials,
+    exchange,
+    oauth_error_body,
+)
 from minilogin.oidc.userinfo import userinfo
 from minilogin.services import Services
 from minilogin.web.deps import bearer_token, client_ip, services
@@ -59,6 +67,58 @@ async def token(
         return JSONResponse(oauth_error_body(error), error.status, headers=headers)
     except MiniloginError as error:
         return JSONResponse(oauth_error_body(OAuthError("invalid_request", error.code)), 400)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _oauth_error(error: MiniloginError) -> JSONResponse:
+    """RFC 6749 §5.2, with RFC 6749 §2.3.1's challenge when the client failed to authenticate."""
+    if not isinstance(error, OAuthError):
+        error = OAuthError("invalid_request", error.code)
+    headers = dict(NO_STORE)
+    if error.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="token"'
+    return JSONResponse(oauth_error_body(error), error.status, headers=headers)
+
+
+@router.post("/oidc/revoke")
+async def revoke_token(
+    pool: str,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    """RFC 7009: 200 with an empty body, whether or not the token was known."""
+    try:
+        known = await svc.durable.get_pool(pool)
+        if known is None:
+            raise OAuthError("invalid_request", "unknown pool")
+        form = await _form(request)
+        client_id, secret = client_credentials(form, authorization)
+        application = await authenticate_client(svc, known.id, client_id, secret)
+        await revoke(svc, known, application, form, client_ip(request))
+    except MiniloginError as error:
+        return _oauth_error(error)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+@router.post("/oidc/introspect")
+async def introspect_token(
+    pool: str,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """RFC 7662: the token's state, for a confidential client (a resource server)."""
+    try:
+        known = await svc.durable.get_pool(pool)
+        if known is None:
+            raise OAuthError("invalid_request", "unknown pool")
+        form = await _form(request)
+        client_id, secret = client_credentials(form, authorization)
+        application = await authenticate_client(svc, known.id, client_id, secret)
+        body = await introspect(svc, known, application, form)
+    except MiniloginError as error:
+        return _oauth_error(error)
     return JSONResponse(body, headers=NO_STORE)
 
 

@@ -11,12 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from tests.support.actors import decode_qr
 from tests.support.server import RunningServer, minilogin_dev
 
 from minilogin.core.pkce import s256
 from minilogin.wechat.sandbox.routes import create_sandbox_router
+
+pytest_plugins = ["tests.support.chromium"]
 
 APPID = "wx1234567890abcdef"
 SECRET = "0123456789abcdef0123456789abcdef"
@@ -304,14 +306,6 @@ async def test_each_router_has_its_own_sandbox() -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with minilogin_dev(tmp_path_factory.mktemp("phone-page")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[PlaywrightBrowser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        yield browser
-        browser.close()
 
 
 def pc_login(server: RunningServer) -> tuple[str, str, str]:

@@ -9,7 +9,7 @@ can never both win; every change is then published on the login's channel.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
 from minilogin.core.errors import NotFound
@@ -39,9 +39,18 @@ def status_channel(login_id: str) -> str:
 
 
 class QRLogins:
-    def __init__(self, store: EphemeralStore, clock: Callable[[], float]) -> None:
+    """``ended`` is awaited once for each login that a transition makes terminal (consumed or
+    cancelled; expiry is lazy and fires nothing): the code pool takes its scene back there."""
+
+    def __init__(
+        self,
+        store: EphemeralStore,
+        clock: Callable[[], float],
+        ended: Callable[[QRLogin], Awaitable[None]] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._ended = ended
 
     @staticmethod
     def _key(login_id: str) -> str:
@@ -90,7 +99,14 @@ class QRLogins:
             new_text = _qrlogin_to_json(after)
             if await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
                 await self._store.publish(status_channel(login_id), new_text)
+                if self._ended is not None and after.status.terminal:
+                    await self._ended(after)
                 return after
+
+    async def retire_scene(self, login: QRLogin, ttl: float) -> None:
+        """Keep the scene's index to ``login`` only ``ttl`` more seconds, so that a scan of
+        its code reaches no login afterwards; unless the index already names another."""
+        await self._store.compare_and_set(self._scene_key(login.scene), login.id, login.id, ttl)
 
     @staticmethod
     def decode(message: str) -> QRLogin:
@@ -104,7 +120,7 @@ class AuthorizationCode:
     pool: str
     client_id: str
     user_id: str
-    code_challenge: str
+    code_challenge: str | None  # None: a confidential client that sent no PKCE
     scope: str
     auth_time: int
     amr: list[str]

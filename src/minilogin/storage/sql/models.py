@@ -233,3 +233,31 @@ class ApiTokenRow(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RefreshTokenRow(Base):
+    """A refresh token, kept only as a hash. Tokens rotated from one another share a family,
+    so that a reused one can revoke all of them (OAuth 2.0 Security BCP §4.14)."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (
+        Index("ix_refresh_tokens_family_id", "family_id"),
+        Index("ix_refresh_tokens_pool_id_user_id_client_id", "pool_id", "user_id", "client_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    pool_id: Mapped[str] = mapped_column(ID, ForeignKey("pools.id", ondelete="CASCADE"))
+    client_id: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(ID, ForeignKey("users.id", ondelete="CASCADE"))
+    family_id: Mapped[str] = mapped_column(ID)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    scope: Mapped[str] = mapped_column(Text)
+    auth_time: Mapped[int] = mapped_column(Integer)
+    amr: Mapped[list[str]] = mapped_column(JSON)
+    # The access token issued with this refresh token, revoked with its family.
+    access_token_id: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

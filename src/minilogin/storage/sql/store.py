@@ -18,7 +18,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, event, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    delete,
+    event,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -29,6 +41,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from minilogin.core.entities import (
+    Admin,
+    ApiToken,
     Application,
     ApplicationType,
     Association,
@@ -45,6 +59,8 @@ from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.durable import RefreshToken
 from minilogin.storage.sql.models import (
+    AdminRow,
+    ApiTokenRow,
     ApplicationIdentitySourceRow,
     ApplicationRow,
     AuditEventRow,
@@ -634,6 +650,332 @@ class SqlStore:
             )
         return [_audit_event(row) for row in rows]
 
+    # ---- administration: the console and the admin API (API.md §6) ----------------------
+
+    # administrators and their API tokens
+
+    async def create_admin(self, admin: Admin) -> Admin:
+        row = AdminRow(
+            id=admin.id or _new_id("adm"),
+            username=admin.username.lower(),
+            password_hash=admin.password_hash,
+            created_at=_utc(admin.created_at),
+        )
+
+        async def check(session: AsyncSession) -> None:
+            if await _exists(session, AdminRow.username == row.username):
+                raise Conflict("admin_exists")
+
+        await self._insert(check, row)
+        return _admin(row)
+
+    async def find_admin(self, username: str) -> Admin | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(AdminRow).where(AdminRow.username == username.lower())
+            )
+        return None if row is None else _admin(row)
+
+    async def get_admin(self, admin_id: str) -> Admin | None:
+        async with self._reads() as session:
+            row = await session.scalar(select(AdminRow).where(AdminRow.id == admin_id))
+        return None if row is None else _admin(row)
+
+    async def set_admin_password(self, admin_id: str, password_hash: str) -> None:
+        async with self._transaction() as session:
+            changed = await session.scalar(
+                update(AdminRow)
+                .where(AdminRow.id == admin_id)
+                .values(password_hash=password_hash)
+                .returning(AdminRow.id)
+            )
+        if changed is None:
+            raise NotFound("unknown_admin")
+
+    async def create_api_token(self, token: ApiToken) -> ApiToken:
+        row = ApiTokenRow(
+            id=token.id or _new_id("tok"),
+            token_hash=token.token_hash,
+            admin_id=token.admin_id,
+            description=token.description,
+            created_at=_utc(token.created_at),
+            last_used_at=None,
+        )
+
+        async def check(session: AsyncSession) -> None:
+            if row.admin_id is not None and not await _exists(session, AdminRow.id == row.admin_id):
+                raise NotFound("unknown_admin")
+            if await _exists(session, ApiTokenRow.token_hash == row.token_hash):
+                raise Conflict("api_token_exists")
+
+        await self._insert(check, row)
+        return _api_token(row)
+
+    async def find_api_token(self, token_hash: str) -> ApiToken | None:
+        async with self._reads() as session:
+            row = await session.scalar(
+                select(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash)
+            )
+        return None if row is None else _api_token(row)
+
+    async def touch_api_token(self, token_id: str, when: datetime) -> None:
+        async with self._transaction() as session:
+            await session.execute(
+                update(ApiTokenRow)
+                .where(ApiTokenRow.id == token_id)
+                .values(last_used_at=_utc(when))
+            )
+
+    # changing and deleting pools, applications and identity sources
+
+    async def update_pool(self, pool: Pool) -> Pool:
+        async with self._transaction() as session:
+            row = await session.scalar(
+                update(PoolRow)
+                .where(PoolRow.id == pool.id)
+                .values(name=pool.name, logo_url=pool.logo_url)
+                .returning(PoolRow)
+            )
+        if row is None:
+            raise NotFound("unknown_pool")
+        return _pool(row)
+
+    async def delete_pool(self, pool_id: str) -> None:
+        # Foreign keys cascade to the pool's applications, sources, users and identities.
+        await self._delete_one(delete(PoolRow).where(PoolRow.id == pool_id), "unknown_pool")
+
+    async def update_application(self, application: Application) -> Application:
+        async with self._transaction() as session:
+            row = await session.scalar(
+                update(ApplicationRow)
+                .where(
+                    ApplicationRow.pool_id == application.pool_id,
+                    ApplicationRow.client_id == application.client_id,
+                )
+                .values(
+                    name=application.name,
+                    redirect_uris=list(application.redirect_uris),
+                    web_origins=list(application.web_origins),
+                    post_logout_redirect_uris=list(application.post_logout_redirect_uris),
+                    client_secret_hash=application.client_secret_hash,
+                    id_token_lifetime=application.id_token_lifetime,
+                    access_token_lifetime=application.access_token_lifetime,
+                    refresh_token_lifetime=application.refresh_token_lifetime,
+                )
+                .returning(ApplicationRow)
+            )
+        if row is None:
+            raise NotFound("unknown_client")
+        return _application(row)
+
+    async def delete_application(self, pool_id: str, client_id: str) -> None:
+        await self._delete_one(
+            delete(ApplicationRow).where(
+                ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
+            ),
+            "unknown_client",
+        )
+
+    async def update_identity_source(self, source: IdentitySource) -> IdentitySource:
+        values: dict[str, Any] = {
+            "display_name": source.display_name,
+            "callback_url": source.callback_url,
+            "private_deployment": source.private_deployment,
+            "app_id": source.app_id,
+            "login_mode": source.login_mode.value,
+            "association": source.association.value,
+            "page": source.page,
+            "env_version": source.env_version.value,
+            "qr_expires_in": source.qr_expires_in,
+        }
+        if source.app_secret is not None:
+            values["app_secret_encrypted"] = self._box.encrypt(source.app_secret)
+        return await self._update_source(source.pool_id, source.unique_id, values)
+
+    async def set_identity_source_logo(
+        self, pool_id: str, unique_id: str, logo: bytes | None
+    ) -> IdentitySource:
+        # One UPDATE: two uploads at once can't end with the same version for different logos.
+        return await self._update_source(
+            pool_id,
+            unique_id,
+            {"logo": logo, "logo_version": IdentitySourceRow.logo_version + 1},
+        )
+
+    async def _update_source(
+        self, pool_id: str, unique_id: str, values: dict[str, Any]
+    ) -> IdentitySource:
+        async with self._transaction() as session:
+            row = await session.scalar(
+                update(IdentitySourceRow)
+                .where(
+                    IdentitySourceRow.pool_id == pool_id,
+                    IdentitySourceRow.unique_id == unique_id,
+                )
+                .values(values)
+                .returning(IdentitySourceRow)
+            )
+        if row is None:
+            raise NotFound("unknown_connection")
+        return self._identity_source(row)
+
+    async def delete_identity_source(self, pool_id: str, unique_id: str) -> None:
+        await self._delete_one(
+            delete(IdentitySourceRow).where(
+                IdentitySourceRow.pool_id == pool_id, IdentitySourceRow.unique_id == unique_id
+            ),
+            "unknown_connection",
+        )
+
+    async def applications_using(self, pool_id: str, unique_id: str) -> list[Application]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(ApplicationRow)
+                .join(
+                    ApplicationIdentitySourceRow,
+                    ApplicationIdentitySourceRow.application_id == ApplicationRow.id,
+                )
+                .join(
+                    IdentitySourceRow,
+                    IdentitySourceRow.id == ApplicationIdentitySourceRow.identity_source_id,
+                )
+                .where(
+                    IdentitySourceRow.pool_id == pool_id,
+                    IdentitySourceRow.unique_id == unique_id,
+                )
+                .order_by(ApplicationRow.created_at, ApplicationRow.id)
+            )
+        return [_application(row) for row in rows]
+
+    # users, for administrators
+
+    async def search_users(
+        self, pool_id: str, query: str | None, limit: int, offset: int
+    ) -> tuple[list[User], int]:
+        where: list[ColumnElement[bool]] = [UserRow.pool_id == pool_id]
+        text = (query or "").strip().lower()
+        if text:
+            where.append(
+                or_(
+                    UserRow.phone.contains(text, autoescape=True),
+                    # Usernames are stored lowercased already.
+                    UserRow.username.contains(text, autoescape=True),
+                    func.lower(UserRow.nickname).contains(text, autoescape=True),
+                    func.lower(UserRow.email).contains(text, autoescape=True),
+                )
+            )
+        async with self._reads() as session:
+            total = await session.scalar(select(func.count()).select_from(UserRow).where(*where))
+            rows = await session.scalars(
+                select(UserRow)
+                .where(*where)
+                .order_by(UserRow.created_at.desc(), UserRow.id.desc())
+                .limit(limit)
+                .offset(offset)
+            )
+            users = [_user(row) for row in rows]
+        return users, int(total or 0)
+
+    async def update_user(self, user: User) -> User:
+        username = None if user.username is None else user.username.lower()
+
+        async def check(session: AsyncSession) -> None:
+            others = (UserRow.pool_id == user.pool_id, UserRow.id != user.id)
+            if user.phone is not None and await _exists(
+                session, *others, UserRow.phone == user.phone
+            ):
+                raise Conflict("phone_in_use")
+            if username is not None and await _exists(
+                session, *others, UserRow.username == username
+            ):
+                raise Conflict("username_taken")
+
+        statement = (
+            update(UserRow)
+            .where(UserRow.pool_id == user.pool_id, UserRow.id == user.id)
+            .values(
+                phone=user.phone,
+                phone_verified=user.phone_verified,
+                username=username,
+                email=user.email,
+                password_hash=user.password_hash,
+                nickname=user.nickname,
+                avatar_url=user.avatar_url,
+                blocked=user.blocked,
+            )
+            .returning(UserRow)
+        )
+        try:
+            async with self._transaction() as session:
+                await check(session)
+                row = await session.scalar(statement)
+        except IntegrityError:
+            # A concurrent write took the phone or username between the check and the update.
+            async with self._reads() as session:
+                await check(session)
+            raise
+        if row is None:
+            raise NotFound("unknown_user")
+        return _user(row)
+
+    async def delete_user(self, pool_id: str, user_id: str) -> None:
+        await self._delete_one(
+            delete(UserRow).where(UserRow.pool_id == pool_id, UserRow.id == user_id),
+            "unknown_user",
+        )
+
+    async def unlink_identity(self, pool_id: str, user_id: str, identity_id: str) -> None:
+        await self._delete_one(
+            delete(WeChatIdentityRow).where(
+                WeChatIdentityRow.pool_id == pool_id,
+                WeChatIdentityRow.user_id == user_id,
+                WeChatIdentityRow.id == identity_id,
+            ),
+            "unknown_identity",
+        )
+
+    async def _delete_one(self, statement: Delete, not_found: str) -> None:
+        async with self._transaction() as session:
+            deleted = (await session.execute(statement.returning(literal(1)))).first()
+        if deleted is None:
+            raise NotFound(not_found)
+
+    # the audit log, filtered
+
+    async def search_audit_events(
+        self,
+        pool_id: str | None,
+        *,
+        action_prefixes: tuple[str, ...] = (),
+        subject: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEvent]:
+        statement = select(AuditEventRow).where(
+            AuditEventRow.pool_id.is_(None) if pool_id is None else AuditEventRow.pool_id == pool_id
+        )
+        if action_prefixes:
+            statement = statement.where(
+                or_(
+                    *(
+                        AuditEventRow.action.startswith(prefix, autoescape=True)
+                        for prefix in action_prefixes
+                    )
+                )
+            )
+        if subject is not None:
+            statement = statement.where(AuditEventRow.subject == subject)
+        if since is not None:
+            statement = statement.where(AuditEventRow.created_at >= _utc(since))
+        statement = statement.order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
+        if limit is not None:
+            statement = statement.limit(limit)
+        async with self._reads() as session:
+            rows = await session.scalars(statement)
+            return [_audit_event(row) for row in rows]
+
+    # ---- end of administration ------------------------------------------------------------
+
     # rows with secrets
 
     def _identity_source(self, row: IdentitySourceRow) -> IdentitySource:
@@ -847,4 +1189,24 @@ def _refresh_token(row: RefreshTokenRow) -> RefreshToken:
         created_at=row.created_at,
         used_at=row.used_at,
         revoked_at=row.revoked_at,
+    )
+
+
+# administration rows to entities
+
+
+def _admin(row: AdminRow) -> Admin:
+    return Admin(
+        id=row.id, username=row.username, password_hash=row.password_hash, created_at=row.created_at
+    )
+
+
+def _api_token(row: ApiTokenRow) -> ApiToken:
+    return ApiToken(
+        id=row.id,
+        token_hash=row.token_hash,
+        admin_id=row.admin_id,
+        description=row.description,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
     )

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every JavaScript test file with node's own test runner (node --test): the SDK's
+# (tests/js) and the mini program's (miniprogram/test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(find tests/js miniprogram/test -name '*.test.js' -o -name '*.test.mjs' 2>/dev/null | sort)
+if [ ${#files[@]} -eq 0 ]; then
+  echo "no JavaScript tests"
+  exit 0
+fi
+exec node --test "${files[@]}"

@@ -1,0 +1,149 @@
+"""Identity sources ("WeChat · PC mini program scan code") of a pool, and their logos.
+
+A new logo or AppID applies to the codes generated after the change: each QR login keeps the
+AppID it was made for, and its image is cached under the logo version it was drawn with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from minilogin.core.connection import changed_fields, changed_source, new_source
+from minilogin.core.entities import Application, IdentitySource
+from minilogin.core.errors import NotFound
+from minilogin.flows.admin import Actor, record
+from minilogin.flows.qrlogin import iso, load_pool
+from minilogin.images import normalise_logo
+from minilogin.services import Services
+
+#: Logos larger than this are refused before they are decoded (``images.normalise_logo``).
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+
+def logo_url(svc: Services, pool_slug: str, source: IdentitySource) -> str | None:
+    if source.logo is None:
+        return None
+    base = f"{svc.settings.issuer(pool_slug)}/connections/{source.unique_id}/logo.png"
+    # The version in the URL lets browsers cache each logo for as long as they like.
+    return f"{base}?v={source.logo_version}"
+
+
+def connection_body(
+    svc: Services, pool_slug: str, source: IdentitySource, applications: list[Application]
+) -> dict[str, Any]:
+    return {
+        "unique_id": source.unique_id,
+        "display_name": source.display_name,
+        "callback_url": source.callback_url,
+        "private_deployment": source.private_deployment,
+        "app_id": source.app_id,
+        "app_secret_set": source.app_secret_set,
+        "login_mode": source.login_mode.value,
+        "association": source.association.value,
+        "page": source.page,
+        "env_version": source.env_version.value,
+        "qr_expires_in": source.qr_expires_in,
+        "logo_url": logo_url(svc, pool_slug, source),
+        "applications": [application.client_id for application in applications],
+        "created_at": iso(source.created_at.timestamp()) if source.created_at else None,
+    }
+
+
+async def load_source(svc: Services, pool_id: str, unique_id: str) -> IdentitySource:
+    source = await svc.durable.get_identity_source(pool_id, unique_id)
+    if source is None:
+        raise NotFound("unknown_connection")
+    return source
+
+
+async def list_connections(
+    svc: Services, pool_slug: str
+) -> list[tuple[IdentitySource, list[Application]]]:
+    pool = await load_pool(svc, pool_slug)
+    sources = await svc.durable.list_identity_sources(pool.id)
+    return [
+        (source, await svc.durable.applications_using(pool.id, source.unique_id))
+        for source in sources
+    ]
+
+
+async def get_connection(
+    svc: Services, pool_slug: str, unique_id: str
+) -> tuple[IdentitySource, list[Application]]:
+    """The source and the applications it is enabled for."""
+    pool = await load_pool(svc, pool_slug)
+    source = await load_source(svc, pool.id, unique_id)
+    return source, await svc.durable.applications_using(pool.id, unique_id)
+
+
+async def create_connection(
+    svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
+) -> IdentitySource:
+    pool = await load_pool(svc, pool_slug)
+    source = new_source(pool.id, fields)
+    if "qr_expires_in" not in fields:
+        source.qr_expires_in = svc.settings.qr_expires_in
+    source = await svc.durable.create_identity_source(source)
+    await record(
+        svc,
+        actor,
+        "connection.created",
+        pool_id=pool.id,
+        subject=source.unique_id,
+        private_deployment=source.private_deployment,
+        app_id=source.app_id,
+    )
+    return source
+
+
+async def update_connection(
+    svc: Services, actor: Actor, pool_slug: str, unique_id: str, fields: Mapping[str, object]
+) -> IdentitySource:
+    pool = await load_pool(svc, pool_slug)
+    current = await load_source(svc, pool.id, unique_id)
+    source = changed_source(current, fields)
+    changed = changed_fields(current, source)
+    if not changed:
+        return current
+    source = await svc.durable.update_identity_source(source)
+    await record(
+        svc, actor, "connection.updated", pool_id=pool.id, subject=unique_id, changed=changed
+    )
+    return source
+
+
+async def delete_connection(svc: Services, actor: Actor, pool_slug: str, unique_id: str) -> None:
+    pool = await load_pool(svc, pool_slug)
+    await svc.durable.delete_identity_source(pool.id, unique_id)
+    await record(svc, actor, "connection.deleted", pool_id=pool.id, subject=unique_id)
+
+
+async def set_logo(
+    svc: Services, actor: Actor, pool_slug: str, unique_id: str, image: bytes | None
+) -> IdentitySource:
+    """Store the logo, decoded and re-encoded (``None`` removes it)."""
+    pool = await load_pool(svc, pool_slug)
+    await load_source(svc, pool.id, unique_id)
+    # Decoding and resampling take a while for a large picture: not on the event loop.
+    logo = None if image is None else await asyncio.to_thread(normalise_logo, image, MAX_LOGO_BYTES)
+    source = await svc.durable.set_identity_source_logo(pool.id, unique_id, logo)
+    await record(
+        svc,
+        actor,
+        "connection.logo_changed" if logo is not None else "connection.logo_removed",
+        pool_id=pool.id,
+        subject=unique_id,
+        logo_version=source.logo_version,
+    )
+    return source
+
+
+async def logo(svc: Services, pool_slug: str, unique_id: str) -> IdentitySource:
+    """The source whose logo is asked for; ``NotFound`` when it has none."""
+    pool = await load_pool(svc, pool_slug)
+    source = await load_source(svc, pool.id, unique_id)
+    if source.logo is None:
+        raise NotFound("no_logo")
+    return source

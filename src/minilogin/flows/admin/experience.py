@@ -1,0 +1,73 @@
+""" "Experience login" for a confidential (web) application.
+
+A single page application's experience runs exactly as its integration would: the SDK in the
+console's popup exchanges the code at the token endpoint. A web application's code can only
+be exchanged with its client secret, which nobody but its backend knows, so for those the
+console shows what the exchange would give instead: the administrator's session stands in for
+client authentication, the PKCE check and the single use of the code still apply, and the
+answer is the user and the ID token's claims — no token is signed or issued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.claims import TokenContext, id_token_claims
+from minilogin.core.errors import Conflict, Gone, InvalidRequest, NotFound, OAuthError
+from minilogin.core.pkce import verify
+from minilogin.flows.admin import Actor, record
+from minilogin.flows.admin.users import user_body
+from minilogin.flows.qrlogin import load_application, load_pool
+from minilogin.services import Services
+
+
+async def preview(
+    svc: Services, actor: Actor, pool_slug: str, client_id: str, code: object, verifier: object
+) -> dict[str, Any]:
+    pool = await load_pool(svc, pool_slug)
+    application = await load_application(svc, pool, client_id)
+    grant = await svc.codes.take(code) if isinstance(code, str) and code else None
+    if (
+        grant is None
+        or grant.pool != pool.slug
+        or grant.client_id != application.client_id
+        or grant.code_challenge is None
+    ):
+        raise InvalidRequest("invalid_experience_code")
+    try:
+        verify(verifier if isinstance(verifier, str) else None, grant.code_challenge)
+    except OAuthError:
+        raise InvalidRequest("invalid_experience_code") from None
+    user = await svc.durable.get_user(pool.id, grant.user_id)
+    if user is None:
+        raise NotFound("unknown_user")
+    if grant.qrlogin_id is not None:
+        with contextlib.suppress(Conflict, Gone, NotFound):
+            await svc.qrlogins.update(
+                grant.qrlogin_id, lambda cur: machine.consume(cur, svc.clock())
+            )
+    now = int(svc.clock())
+    context = TokenContext(
+        issuer=svc.settings.issuer(pool.slug),
+        client_id=application.client_id,
+        scope=grant.scope,
+        auth_time=grant.auth_time,
+        now=now,
+        amr=tuple(grant.amr),
+        nonce=grant.nonce,
+    )
+    await record(
+        svc,
+        actor,
+        "experience_login",
+        pool_id=pool.id,
+        subject=user.id,
+        client_id=application.client_id,
+        qrlogin=grant.qrlogin_id,
+    )
+    return {
+        "user": user_body(user),
+        "claims": id_token_claims(user, context, application.id_token_lifetime),
+    }

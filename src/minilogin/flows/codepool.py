@@ -1,0 +1,498 @@
+"""The code pool: mini program codes made ahead of time and lent to QR logins.
+
+A mini program code from ``getwxacodeunlimit`` is permanent, and WeChat allows 5000 such calls
+a minute per AppID (errcode 45009 beyond). So codes are made once and reused: each QR login
+**leases** a scene whose code was made earlier, and gives it back when the login ends, after a
+**quarantine** long enough that a photo of the old code cannot reach the next login that shows
+it. Only when no code is free is one made on demand, within a per-minute **budget** that all
+instances share. A background filler keeps the pool at its **target**: the leases of the
+recent past (how many logins a lease's lifetime holds at once) times a headroom factor,
+between the settings' bounds, so the pool follows the load.
+
+One pool per **generation** = (AppID, page, env version, identity source, logo version):
+changing the logo or the AppID starts a new generation for the next logins, while the codes
+already on screen keep their images until their logins end.
+
+Everything shared lives in the ephemeral store, so instances cooperate through it:
+
+- ``codepool:{gen}:size`` how many slots the ring has (grown by compare-and-set);
+- ``codepool:{gen}:slot:{i}`` the scene in slot ``i`` and when it was made;
+- ``codepool:{gen}:cursor`` a counter: each lease starts probing where the last one stopped,
+  so the ring is walked in order and the slot tried first is the one leased longest ago;
+- ``codepool:image:{appid}:{scene}`` the composed PNG (logo applied once, not per request);
+- ``codepool:lease:{appid}:{scene}`` the QR login holding the scene, taken with ``add`` (so
+  two instances can never lease one scene) for the login's longest life plus the quarantine,
+  and shortened to the quarantine when the login is consumed or cancelled. A login that just
+  expires fires no event (expiry is lazy), so its lease simply runs out.
+
+Codes live ``RETENTION`` in the store; a periodic sweep renews the ones in use (rewriting
+what is stored costs no WeChat call) and remakes any that the store lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import logging
+import math
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from minilogin.config import Settings
+from minilogin.core.entities import IdentitySource
+from minilogin.core.errors import RateLimited
+from minilogin.core.qrlogin import CODE_LIFETIME, QRLogin, Status
+from minilogin.core.tokens import new_scene
+from minilogin.images import compose_code
+from minilogin.storage.durable import DurableStore
+from minilogin.storage.ephemeral.base import EphemeralStore
+from minilogin.storage.ephemeral.records import AFTERLIFE, QRLogins, RateLimiter
+from minilogin.wechat.client import MiniProgram, WeChatClient
+
+log = logging.getLogger("minilogin.codepool")
+
+#: How long a made code is kept in the store without being renewed by a sweep.
+RETENTION = 7 * 24 * 3600.0
+#: How often one instance sweeps a generation (renews old slots, remakes lost ones, shrinks).
+SWEEP_INTERVAL = 3600.0
+#: How many slots a lease tries before it makes a code on demand.
+PROBES = 8
+#: How many codes the filler makes at once.
+FILL_BATCH = 4
+#: The filler's pause between passes when nothing wakes it sooner.
+FILL_INTERVAL = 2.0
+#: How long the filler's lock on a generation lasts unless renewed.
+FILL_LOCK_TTL = 30.0
+#: A lease outlives the scene index of its login by this much, so a new login never finds the
+#: index of the previous holder still there.
+LEASE_MARGIN = 1.0
+#: How long a lease reads the pool's size from memory before asking the store again.
+SIZE_CACHE = 1.0
+#: Leases are counted per bucket of this many seconds, to measure the recent load.
+BUCKET = 60.0
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+#: The share of the per-minute budget the filler may use; the rest stays for logins that
+#: find the pool dry.
+FILLER_SHARE = 0.5
+
+
+@dataclass(slots=True)
+class Generation:
+    """What this instance knows of one generation: whose codes they are, when it first and
+    last leased from it, and the pool's size as last read."""
+
+    key: str
+    pool_id: str
+    connection: str
+    app_id: str
+    first_used: float
+    last_used: float
+    size: int = 0
+    size_read_at: float = -math.inf
+
+
+def generation_key(source: IdentitySource, app: MiniProgram, page: str | None) -> str:
+    """Codes of one generation are interchangeable: same mini program, page, version and
+    badge."""
+    parts = [
+        app.app_id,
+        page or "",
+        source.env_version.value,
+        source.pool_id,
+        source.unique_id,
+        str(source.logo_version),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+def code_page(source: IdentitySource) -> str | None:
+    """The page a code opens: the source's own for a private deployment, else the platform
+    mini program's home page."""
+    return source.page if source.private_deployment else None
+
+
+class CodePool:
+    """Leases scenes to QR logins and keeps the pool filled; one per ``Services``."""
+
+    def __init__(
+        self,
+        store: EphemeralStore,
+        durable: DurableStore,
+        wechat: WeChatClient,
+        limiter: RateLimiter,
+        qrlogins: QRLogins,
+        settings: Settings,
+        clock: Callable[[], float],
+        mini_program: Callable[[IdentitySource], MiniProgram],
+    ) -> None:
+        self._store = store
+        self._durable = durable
+        self._wechat = wechat
+        self._limiter = limiter
+        self._qrlogins = qrlogins
+        self._settings = settings
+        self._clock = clock
+        self._mini_program = mini_program
+        self._generations: dict[str, Generation] = {}
+        self._wakeup = asyncio.Event()
+        self._filler: asyncio.Task[None] | None = None
+        self._owner = secrets.token_hex(8)
+
+    # Leasing -------------------------------------------------------------------------------
+
+    def hold(self, source: IdentitySource) -> float:
+        """How long a lease lasts when nothing shortens it: the login's longest life (the
+        code's lifetime added at authorization) plus the quarantine, and never less than
+        the scene index of an expired login lives on."""
+        quarantine = max(float(self._settings.code_pool_quarantine), AFTERLIFE)
+        return source.qr_expires_in + CODE_LIFETIME + quarantine + LEASE_MARGIN
+
+    async def lease(self, source: IdentitySource, login_id: str) -> str:
+        """A scene for ``login_id``: a free one from the pool, else one made now."""
+        app = self._mini_program(source)
+        generation = self._register(source, app)
+        hold = self.hold(source)
+        bucket = int(self._clock() // BUCKET)
+        await self._store.incr(_leases_key(generation.key, bucket), hold + BUCKET)
+        start = await self._store.incr(_cursor_key(generation.key), RETENTION)
+        size = await self._size(generation)
+        for offset in range(min(size, PROBES)):
+            slot = await self._store.get(_slot_key(generation.key, (start + offset) % size))
+            if slot is None:
+                continue
+            scene = _Slot.parse(slot).scene
+            if await self._store.add(_lease_key(app.app_id, scene), login_id, hold):
+                return scene
+        # Dry, or every slot tried is lent out: the pool is behind the load. The filler is
+        # woken once this code is in the pool, so that it counts it.
+        scene = await self._make(source, app, generation, on_demand=True)
+        await self._store.set(_lease_key(app.app_id, scene), login_id, hold)
+        self._wakeup.set()
+        return scene
+
+    async def release(self, login: QRLogin) -> None:
+        """The login ended (consumed or cancelled): its scene returns to the pool once the
+        quarantine has passed. Nothing changes when the lease already went to someone else."""
+        if login.status not in (Status.CONSUMED, Status.CANCELLED):
+            return
+        quarantine = float(self._settings.code_pool_quarantine)
+        await self._qrlogins.retire_scene(login, quarantine)
+        await self._store.compare_and_set(
+            _lease_key(login.app_id, login.scene),
+            login.id,
+            login.id,
+            quarantine + LEASE_MARGIN,
+        )
+
+    async def image(self, source: IdentitySource, login: QRLogin) -> bytes:
+        """The composed code of the login's scene: from the pool, or made now (within the
+        budget) when the store no longer has it."""
+        cached = await self._store.get(_image_key(login.app_id, login.scene))
+        if cached is not None:
+            return base64.b64decode(cached)
+        png = await self._render(source, self._mini_program(source), login.scene, self._budget())
+        await self._store.set(_image_key(login.app_id, login.scene), _encode(png), RETENTION)
+        return png
+
+    async def size(self, source: IdentitySource) -> int:
+        """How many codes the pool of the source's current generation holds (lent or free),
+        as all instances see it: for operators' metrics and the benchmarks."""
+        app = self._mini_program(source)
+        key = generation_key(source, app, code_page(source))
+        raw = await self._store.get(_size_key(key))
+        return int(raw) if raw is not None else 0
+
+    # Making codes ------------------------------------------------------------------------
+
+    def _budget(self) -> int:
+        return self._settings.code_pool_budget_per_minute
+
+    def _filler_budget(self) -> int:
+        return max(1, int(self._budget() * FILLER_SHARE))
+
+    async def _render(
+        self, source: IdentitySource, app: MiniProgram, scene: str, budget: int
+    ) -> bytes:
+        """One ``getwxacodeunlimit`` call, counted against the shared per-minute budget, and
+        the logo composed in (off the event loop: it is pixel work)."""
+        if not await self._limiter.hit(f"codepool:budget:{app.app_id}", budget, 60.0):
+            raise RateLimited("qrcode_budget_exhausted")
+        code = await self._wechat.get_unlimited_code(
+            app, scene, page=code_page(source), env_version=source.env_version.value
+        )
+        if source.logo is None and code.startswith(PNG_MAGIC):
+            return code  # nothing to compose: WeChat's PNG is served as it came
+        return await asyncio.to_thread(compose_code, code, source.logo)
+
+    async def _make(
+        self,
+        source: IdentitySource,
+        app: MiniProgram,
+        generation: Generation,
+        *,
+        on_demand: bool,
+        index: int | None = None,
+    ) -> str:
+        """A new code in the pool: at the end of the ring, or in slot ``index`` when that one
+        was lost. Beyond the pool's maximum an on-demand code serves its login only."""
+        budget = self._budget() if on_demand else self._filler_budget()
+        scene = new_scene()
+        png = await self._render(source, app, scene, budget)
+        if index is None:
+            index = await self._append(generation)
+        # A code beyond the maximum is kept only as long as its login can show it.
+        ttl = RETENTION if index is not None else self.hold(source)
+        await self._store.set(_image_key(app.app_id, scene), _encode(png), ttl)
+        if index is not None:
+            # Written last: a lease that finds the slot finds its image too.
+            slot = _Slot(scene, self._clock()).dump()
+            await self._store.set(_slot_key(generation.key, index), slot, RETENTION)
+        return scene
+
+    async def _append(self, generation: Generation) -> int | None:
+        """The index of a new slot at the end of the ring, or ``None`` at the maximum."""
+        key = _size_key(generation.key)
+        while True:
+            raw = await self._store.get(key)
+            size = int(raw) if raw is not None else 0
+            if size >= self._settings.code_pool_max_size:
+                return None
+            if raw is None:
+                grown = await self._store.add(key, "1", RETENTION)
+            else:
+                grown = await self._store.compare_and_set(key, raw, str(size + 1), RETENTION)
+            if grown:
+                generation.size, generation.size_read_at = size + 1, self._clock()
+                return size
+
+    async def _size(self, generation: Generation) -> int:
+        now = self._clock()
+        if now - generation.size_read_at >= SIZE_CACHE:
+            raw = await self._store.get(_size_key(generation.key))
+            generation.size = int(raw) if raw is not None else 0
+            generation.size_read_at = now
+        return generation.size
+
+    def _register(self, source: IdentitySource, app: MiniProgram) -> Generation:
+        key = generation_key(source, app, code_page(source))
+        generation = self._generations.get(key)
+        now = self._clock()
+        if generation is None:
+            generation = Generation(key, source.pool_id, source.unique_id, app.app_id, now, now)
+            self._generations[key] = generation
+        generation.last_used = now
+        return generation
+
+    # The background filler -----------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the filler on the running event loop; ``close`` stops it."""
+        if self._filler is None:
+            self._filler = asyncio.create_task(self._run(), name="codepool-filler")
+
+    async def close(self) -> None:
+        if self._filler is not None:
+            self._filler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._filler
+            self._filler = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), FILL_INTERVAL)
+            self._wakeup.clear()
+            try:
+                await self.refill()
+            except Exception:
+                # The filler must outlive a WeChat outage or a store hiccup: the next pass
+                # tries again, and logins meanwhile make codes on demand.
+                log.exception("the code pool's filler failed; it will try again")
+
+    async def refill(self) -> None:
+        """One pass of the filler over the generations this instance has leased from
+        recently: bring each to its target, and sweep it when a sweep is due."""
+        now = self._clock()
+        for key, generation in list(self._generations.items()):
+            source = await self._durable.get_identity_source(
+                generation.pool_id, generation.connection
+            )
+            if source is None or now - generation.last_used > self.hold(source):
+                del self._generations[key]
+                continue
+            app = self._mini_program(source)
+            if generation_key(source, app, code_page(source)) != key:
+                # The logo or the mini program changed: new logins use a new generation.
+                del self._generations[key]
+                continue
+            try:
+                await self._fill(source, app, generation)
+            except RateLimited:
+                log.info("code pool %s: the filler's share of the budget is spent", key)
+
+    async def target(self, source: IdentitySource, generation: Generation) -> int:
+        """How many codes the generation should have: the leases of the last lease lifetime
+        (an upper bound of how many are held at once, counted by all instances in buckets
+        of ``BUCKET`` seconds), times the headroom, within the bounds."""
+        now = self._clock()
+        last = int(now // BUCKET)
+        first = int((now - self.hold(source)) // BUCKET) + 1
+        counts = [
+            await self._store.get(_leases_key(generation.key, bucket))
+            for bucket in range(first, last + 1)
+        ]
+        leases = sum(int(count) for count in counts if count is not None)
+        wanted = math.ceil(leases * self._settings.code_pool_headroom)
+        low, high = self._settings.code_pool_min_size, self._settings.code_pool_max_size
+        return min(high, max(low, wanted))
+
+    async def _fill(self, source: IdentitySource, app: MiniProgram, generation: Generation) -> None:
+        target = await self.target(source, generation)
+        lock = _lock_key(generation.key)
+        if not await self._store.add(lock, self._owner, FILL_LOCK_TTL):
+            return  # another instance is filling this generation
+        try:
+            await self._sweep_if_due(source, app, generation, target)
+            size = await self._current_size(generation)
+            while size < target:
+                batch = min(FILL_BATCH, target - size)
+                await asyncio.gather(
+                    *(self._make(source, app, generation, on_demand=False) for _ in range(batch))
+                )
+                await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
+                grown = await self._current_size(generation)
+                if grown <= size:
+                    break  # at the maximum: what was just made serves no slot
+                size = grown
+        finally:
+            if await self._store.get(lock) == self._owner:
+                await self._store.delete(lock)
+
+    async def _current_size(self, generation: Generation) -> int:
+        generation.size_read_at = -math.inf
+        return await self._size(generation)
+
+    async def _sweep_if_due(
+        self, source: IdentitySource, app: MiniProgram, generation: Generation, target: int
+    ) -> None:
+        """Once an interval per generation, across instances: renew the slots that passed
+        half their retention, remake the ones the store lost, and shrink a ring that has
+        grown far beyond a target measured over a whole lease lifetime."""
+        swept_key = _swept_key(generation.key)
+        now = self._clock()
+        last = await self._store.get(swept_key)
+        if last is not None and now - float(last) < SWEEP_INTERVAL:
+            return
+        if last is None:
+            claimed = await self._store.add(swept_key, str(now), RETENTION)
+        else:
+            claimed = await self._store.compare_and_set(swept_key, last, str(now), RETENTION)
+        size_key = _size_key(generation.key)
+        raw = await self._store.get(size_key)
+        if not claimed or raw is None:
+            return
+        size = int(raw)
+        # Shrink only on a target this instance has watched a whole lease lifetime for.
+        measured = now - generation.first_used >= self.hold(source)
+        if measured and size > 2 * target:
+            if await self._store.compare_and_set(size_key, raw, str(target), RETENTION):
+                await self._drop(app, generation, range(target, size))
+                size = target
+        else:
+            await self._store.compare_and_set(size_key, raw, raw, RETENTION)
+        generation.size_read_at = -math.inf
+        lock = _lock_key(generation.key)
+        for index in range(size):
+            await self._renew(source, app, generation, index, now)
+            if index % 100 == 99:
+                await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
+
+    async def _drop(self, app: MiniProgram, generation: Generation, indexes: range) -> None:
+        """Forget the codes of slots past the end of a shrunk ring, except those a login
+        still shows: their images stay until they expire on their own."""
+        for index in indexes:
+            key = _slot_key(generation.key, index)
+            raw = await self._store.get(key)
+            if raw is None:
+                continue
+            scene = _Slot.parse(raw).scene
+            await self._store.delete(key)
+            if await self._store.get(_lease_key(app.app_id, scene)) is None:
+                await self._store.delete(_image_key(app.app_id, scene))
+
+    async def _renew(
+        self,
+        source: IdentitySource,
+        app: MiniProgram,
+        generation: Generation,
+        index: int,
+        now: float,
+    ) -> None:
+        key = _slot_key(generation.key, index)
+        raw = await self._store.get(key)
+        if raw is None:
+            await self._make(source, app, generation, on_demand=False, index=index)
+            return
+        slot = _Slot.parse(raw)
+        image_key = _image_key(app.app_id, slot.scene)
+        image = await self._store.get(image_key)
+        if image is None:
+            png = await self._render(source, app, slot.scene, self._filler_budget())
+            image = _encode(png)
+        elif now - slot.made_at < RETENTION / 2:
+            return
+        await self._store.set(image_key, image, RETENTION)
+        await self._store.set(key, _Slot(slot.scene, now).dump(), RETENTION)
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    scene: str
+    made_at: float
+
+    def dump(self) -> str:
+        return f"{self.scene} {self.made_at:.3f}"
+
+    @classmethod
+    def parse(cls, raw: str) -> _Slot:
+        scene, _, made_at = raw.partition(" ")
+        return cls(scene, float(made_at or 0))
+
+
+def _encode(png: bytes) -> str:
+    return base64.b64encode(png).decode()
+
+
+def _size_key(generation: str) -> str:
+    return f"codepool:{generation}:size"
+
+
+def _slot_key(generation: str, index: int) -> str:
+    return f"codepool:{generation}:slot:{index}"
+
+
+def _cursor_key(generation: str) -> str:
+    return f"codepool:{generation}:cursor"
+
+
+def _leases_key(generation: str, bucket: int) -> str:
+    return f"codepool:{generation}:leases:{bucket}"
+
+
+def _lock_key(generation: str) -> str:
+    return f"codepool:{generation}:fill-lock"
+
+
+def _swept_key(generation: str) -> str:
+    return f"codepool:{generation}:swept"
+
+
+def _image_key(app_id: str, scene: str) -> str:
+    return f"codepool:image:{app_id}:{scene}"
+
+
+def _lease_key(app_id: str, scene: str) -> str:
+    return f"codepool:lease:{app_id}:{scene}"

@@ -1,0 +1,76 @@
+"""Token introspection (RFC 7662) for resource servers: is this token of this pool active,
+and for whom. Only confidential clients may ask (§2.1: the endpoint requires the caller's
+authorization); a token that is unknown, expired, revoked, rotated away or another pool's is
+``{"active": false}`` and nothing more (§2.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from minilogin.core.entities import Application, Pool
+from minilogin.core.errors import OAuthError, Unauthorized
+from minilogin.core.tokens import digest
+from minilogin.services import Services
+
+INACTIVE: dict[str, object] = {"active": False}
+MAX_TOKEN = 4096
+
+
+async def introspect(
+    svc: Services, pool: Pool, application: Application, form: Mapping[str, str]
+) -> dict[str, object]:
+    if application.is_public:
+        raise OAuthError("invalid_client", "introspection needs a confidential client", status=401)
+    token = form.get("token")
+    if not token:
+        raise OAuthError("invalid_request", "token is required")
+    if len(token) > MAX_TOKEN:
+        return INACTIVE
+    hint = form.get("token_type_hint")
+    lookups = (_refresh, _access) if hint == "refresh_token" else (_access, _refresh)
+    for lookup in lookups:
+        answer = await lookup(svc, pool, token)
+        if answer is not None:
+            return answer
+    return INACTIVE
+
+
+async def _access(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:
+    try:
+        claims = svc.signer.verify(token)
+    except Unauthorized:
+        return None
+    issuer = svc.settings.issuer(pool.slug)
+    exp, token_id = claims.get("exp"), claims.get("jti")
+    if claims.get("iss") != issuer or not isinstance(exp, int) or not isinstance(token_id, str):
+        return INACTIVE
+    if exp <= svc.clock() or await svc.revoked.is_revoked(token_id):
+        return INACTIVE
+    answer: dict[str, object] = {"active": True, "token_type": "Bearer"}
+    for name in ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time"):
+        if name in claims:
+            answer[name] = claims[name]
+    return answer
+
+
+async def _refresh(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:
+    stored = await svc.durable.find_refresh_token(digest(token))
+    if stored is None or stored.pool_id != pool.id:
+        return None
+    now = svc.clock()
+    if stored.used_at or stored.revoked_at or stored.expires_at.timestamp() <= now:
+        return INACTIVE
+    answer: dict[str, object] = {
+        "active": True,
+        "token_type": "refresh_token",
+        "scope": stored.scope,
+        "client_id": stored.client_id,
+        "sub": stored.user_id,
+        "exp": int(stored.expires_at.timestamp()),
+        "iss": svc.settings.issuer(pool.slug),
+        "auth_time": stored.auth_time,
+    }
+    if stored.created_at is not None:
+        answer["iat"] = int(stored.created_at.timestamp())
+    return answer

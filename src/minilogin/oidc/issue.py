@@ -1,0 +1,93 @@
+"""Minting the tokens of a successful grant (RFC 6749 §5.1, OpenID Connect Core §3.1.3.3):
+a JWT access token, an ID token and a refresh token of a rotation family.
+
+Shared by the ``authorization_code`` and ``refresh_token`` grants, so both answer the same
+shape and every refresh token is recorded the same way: only its hash, its family, and the
+access token issued beside it (revoked with the family).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
+from minilogin.core.entities import Application, User
+from minilogin.core.tokens import digest, new_id, new_secret
+from minilogin.services import Services
+from minilogin.storage.durable import RefreshToken
+
+
+@dataclass(frozen=True, slots=True)
+class Minted:
+    body: dict[str, object]
+    access_token_id: str
+    refresh: RefreshToken
+    refresh_token: str
+
+
+def _at(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def mint(
+    svc: Services,
+    pool_id: str,
+    application: Application,
+    user: User,
+    ctx: TokenContext,
+    family_id: str,
+) -> Minted:
+    """The token response; the caller stores ``refresh`` (added or rotated in)."""
+    token_id = new_id("at")
+    access_token = svc.signer.sign(
+        access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
+    )
+    id_token = svc.signer.sign(id_token_claims(user, ctx, application.id_token_lifetime))
+    refresh_token = new_secret()
+    refresh = RefreshToken(
+        pool_id=pool_id,
+        client_id=application.client_id,
+        user_id=user.id,
+        family_id=family_id,
+        token_hash=digest(refresh_token),
+        scope=ctx.scope,
+        auth_time=ctx.auth_time,
+        amr=list(ctx.amr),
+        access_token_id=token_id,
+        access_expires_at=_at(ctx.now + application.access_token_lifetime),
+        expires_at=_at(ctx.now + application.refresh_token_lifetime),
+        created_at=_at(ctx.now),
+    )
+    body: dict[str, object] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": application.access_token_lifetime,
+        "id_token": id_token,
+        "refresh_token": refresh_token,
+        "scope": ctx.scope,
+    }
+    return Minted(body, token_id, refresh, refresh_token)
+
+
+def family_for_code(code: str) -> str:
+    """The refresh family an authorization code starts. Derived from the code, so that a
+    replayed code finds the family to revoke without any record of its own."""
+    return f"rtf_{digest(code)[:32]}"
+
+
+async def revoke_family(svc: Services, family_id: str) -> int:
+    """Revoke a family's refresh tokens and the access tokens issued with them that are still
+    alive; answers how many refresh tokens the family had."""
+    tokens = await svc.durable.revoke_refresh_family(family_id, _at(svc.clock()))
+    await revoke_access_tokens(svc, tokens)
+    return len(tokens)
+
+
+async def revoke_access_tokens(svc: Services, tokens: list[RefreshToken]) -> None:
+    now = svc.clock()
+    for token in tokens:
+        if token.access_token_id and token.access_expires_at:
+            ttl = token.access_expires_at.timestamp() - now
+            if ttl > 0:
+                await svc.revoked.revoke(token.access_token_id, ttl)

@@ -1,0 +1,541 @@
+"""The admin API (API.md §6) under ``{public}/admin/api``, and the public logo of each
+identity source at ``{issuer}/connections/{unique_id}/logo.png``.
+
+Callers authenticate with ``Authorization: Bearer`` (a token from ``minilogin admin token`` or
+``MINILOGIN_ADMIN_TOKEN``) or, from the console, with its session cookie; then every change
+also needs the session's CSRF token in ``X-CSRF-Token`` and, when the browser names one, the
+service's own ``Origin``.
+
+Errors: a field that breaks its rule answers 400 ``invalid_<field>`` (``invalid_unique_id``,
+``invalid_callback_url``…) whose message states the rule; a uniqueness clash answers 409
+(``connection_exists``, ``pool_exists``, ``username_taken``, ``phone_taken``); an unknown pool,
+application, source or user 404; a body that is not JSON 400 ``invalid_json``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.types import Message
+
+from minilogin.core.connection import is_loopback_url
+from minilogin.core.errors import Forbidden, InvalidRequest, Unauthorized
+from minilogin.flows.admin import Actor, access, activity, applications, connections, pools, users
+from minilogin.flows.admin.experience import preview
+from minilogin.services import Services
+from minilogin.web.deps import client_ip, services
+
+SESSION_COOKIE = "minilogin_console"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_JSON_BYTES = 64 * 1024
+#: Room for the multipart envelope around a logo of the largest size allowed.
+MAX_LOGO_UPLOAD = connections.MAX_LOGO_BYTES + 64 * 1024
+
+router = APIRouter(prefix="/admin/api", tags=["Admin"])
+public_router = APIRouter(tags=["Identity sources"])
+Svc = Annotated[Services, Depends(services)]
+
+_bearer = HTTPBearer(auto_error=False, description="A token from `minilogin admin token`.")
+_session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The console's session.")
+
+
+def public_origin(svc: Services) -> str:
+    scheme, rest = svc.settings.public_url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}".lower()
+
+
+def session_cookie_secure(svc: Services) -> bool:
+    """Secure everywhere but on this computer, where the console is plain http."""
+    return not is_loopback_url(svc.settings.public_url)
+
+
+def check_same_origin(request: Request, svc: Services) -> None:
+    """A browser names the page that sent a POST; only the console's own may change things."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin.lower() != public_origin(svc):
+        raise Forbidden("csrf_failed")
+
+
+async def administrator(
+    request: Request,
+    svc: Svc,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    session_id: Annotated[str | None, Depends(_session)],
+) -> Actor:
+    """Who is calling: a token's holder, or a console session (with CSRF checks on changes)."""
+    ip = client_ip(request)
+    if bearer is not None:
+        return await access.authenticate_token(svc, bearer.credentials, ip)
+    if request.headers.get("authorization"):
+        raise Unauthorized("unauthorized")
+    session = await access.console_session(svc, session_id)
+    if session is None:
+        raise Unauthorized("unauthorized")
+    if request.method not in SAFE_METHODS:
+        check_same_origin(request, svc)
+        access.check_csrf(session, request.headers.get(CSRF_HEADER))
+    return Actor(session.username, ip)
+
+
+AdminActor = Annotated[Actor, Depends(administrator)]
+
+
+async def json_object(request: Request) -> dict[str, object]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise InvalidRequest("invalid_request", f"the body is larger than {MAX_JSON_BYTES}")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidRequest("invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("invalid_json")
+    return data
+
+
+def documented(model: type[BaseModel]) -> dict[str, Any]:
+    """The request body's schema for OpenAPI; the body itself is checked by the core, which
+    names the field that breaks a rule (``invalid_<field>``)."""
+    schema = model.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+
+
+# Request bodies, for the documentation (see ``documented``).
+
+
+class PoolIn(BaseModel):
+    slug: str
+    name: str
+    logo_url: str | None = None
+
+
+class PoolChanges(BaseModel):
+    name: str | None = None
+    logo_url: str | None = None
+
+
+class ApplicationIn(BaseModel):
+    name: str
+    type: Literal["spa", "web"] = "spa"
+    redirect_uris: list[str] = []
+    web_origins: list[str] = []
+    post_logout_redirect_uris: list[str] = []
+    id_token_lifetime: int = 3600
+    access_token_lifetime: int = 3600
+    refresh_token_lifetime: int = 30 * 24 * 3600
+
+
+class ApplicationChanges(BaseModel):
+    name: str | None = None
+    redirect_uris: list[str] | None = None
+    web_origins: list[str] | None = None
+    post_logout_redirect_uris: list[str] | None = None
+    id_token_lifetime: int | None = None
+    access_token_lifetime: int | None = None
+    refresh_token_lifetime: int | None = None
+
+
+LoginModeName = Literal["login_and_register", "login_only"]
+AssociationName = Literal["off", "field_match", "ask_binding"]
+EnvVersionName = Literal["release", "trial", "develop"]
+
+
+class ConnectionIn(BaseModel):
+    unique_id: str
+    display_name: str
+    callback_url: str | None = None
+    private_deployment: bool = False
+    app_id: str | None = None
+    app_secret: str | None = None
+    login_mode: LoginModeName = "login_and_register"
+    association: AssociationName = "field_match"
+    page: str = "pages/login/login"
+    env_version: EnvVersionName = "release"
+    qr_expires_in: int = 120
+
+
+class ConnectionChanges(BaseModel):
+    display_name: str | None = None
+    callback_url: str | None = None
+    private_deployment: bool | None = None
+    app_id: str | None = None
+    app_secret: str | None = None
+    login_mode: LoginModeName | None = None
+    association: AssociationName | None = None
+    page: str | None = None
+    env_version: EnvVersionName | None = None
+    qr_expires_in: int | None = None
+
+
+class UserIn(BaseModel):
+    username: str | None = None
+    phone: str | None = None
+    phone_verified: bool = False
+    email: str | None = None
+    password: str | None = None
+    nickname: str | None = None
+
+
+class UserChanges(UserIn):
+    blocked: bool | None = None
+
+
+class ExperienceIn(BaseModel):
+    code: str
+    code_verifier: str
+
+
+# pools
+
+
+@router.get("/pools")
+async def list_pools(svc: Svc, _: AdminActor) -> dict[str, Any]:
+    return {"pools": [pools.pool_body(svc, pool) for pool in await pools.list_pools(svc)]}
+
+
+@router.post("/pools", status_code=201, openapi_extra=documented(PoolIn))
+async def create_pool(request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
+    pool = await pools.create_pool(svc, actor, await json_object(request))
+    return pools.pool_body(svc, pool)
+
+
+@router.get("/pools/{pool}")
+async def get_pool(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    return pools.pool_body(svc, await pools.get_pool(svc, pool))
+
+
+@router.patch("/pools/{pool}", openapi_extra=documented(PoolChanges))
+async def update_pool(pool: str, request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
+    changed = await pools.update_pool(svc, actor, pool, await json_object(request))
+    return pools.pool_body(svc, changed)
+
+
+@router.delete("/pools/{pool}", status_code=204)
+async def delete_pool(pool: str, svc: Svc, actor: AdminActor) -> Response:
+    """Deletes the pool with its applications, identity sources and users."""
+    await pools.delete_pool(svc, actor, pool)
+    return Response(status_code=204)
+
+
+# applications
+
+
+@router.get("/pools/{pool}/applications")
+async def list_applications(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    found = await applications.list_applications(svc, pool)
+    return {
+        "applications": [
+            applications.application_body(a, await applications.enabled_connections(svc, a))
+            for a in found
+        ]
+    }
+
+
+@router.post("/pools/{pool}/applications", status_code=201, openapi_extra=documented(ApplicationIn))
+async def create_application(
+    pool: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """A web application's ``client_secret`` is in this answer and nowhere else, ever."""
+    application, secret = await applications.create_application(
+        svc, actor, pool, await json_object(request)
+    )
+    return applications.application_body(application, [], secret)
+
+
+@router.get("/pools/{pool}/applications/{client_id}")
+async def get_application(pool: str, client_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    application = await applications.get_application(svc, pool, client_id)
+    enabled = await applications.enabled_connections(svc, application)
+    return applications.application_body(application, enabled)
+
+
+@router.patch(
+    "/pools/{pool}/applications/{client_id}", openapi_extra=documented(ApplicationChanges)
+)
+async def update_application(
+    pool: str, client_id: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    application = await applications.update_application(
+        svc, actor, pool, client_id, await json_object(request)
+    )
+    enabled = await applications.enabled_connections(svc, application)
+    return applications.application_body(application, enabled)
+
+
+@router.delete("/pools/{pool}/applications/{client_id}", status_code=204)
+async def delete_application(pool: str, client_id: str, svc: Svc, actor: AdminActor) -> Response:
+    await applications.delete_application(svc, actor, pool, client_id)
+    return Response(status_code=204)
+
+
+@router.post("/pools/{pool}/applications/{client_id}/secret")
+async def rotate_client_secret(
+    pool: str, client_id: str, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """A web application's new ``client_secret``, shown once; the old one stops working."""
+    application, secret = await applications.rotate_secret(svc, actor, pool, client_id)
+    enabled = await applications.enabled_connections(svc, application)
+    return applications.application_body(application, enabled, secret)
+
+
+@router.put("/pools/{pool}/applications/{client_id}/connections/{unique_id}", status_code=204)
+async def enable_connection(
+    pool: str, client_id: str, unique_id: str, svc: Svc, actor: AdminActor
+) -> Response:
+    """Offer the identity source to the application's users."""
+    await applications.switch_connection(svc, actor, pool, client_id, unique_id, enabled=True)
+    return Response(status_code=204)
+
+
+@router.delete("/pools/{pool}/applications/{client_id}/connections/{unique_id}", status_code=204)
+async def disable_connection(
+    pool: str, client_id: str, unique_id: str, svc: Svc, actor: AdminActor
+) -> Response:
+    await applications.switch_connection(svc, actor, pool, client_id, unique_id, enabled=False)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/pools/{pool}/applications/{client_id}/experience", openapi_extra=documented(ExperienceIn)
+)
+async def experience_login(
+    pool: str, client_id: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """The console's "Experience login" for a web application: exchanges a QR login's code
+    (with its PKCE verifier) for the user and the ID token claims it would give, without
+    issuing any token."""
+    body = await json_object(request)
+    return await preview(svc, actor, pool, client_id, body.get("code"), body.get("code_verifier"))
+
+
+# identity sources
+
+
+@router.get("/pools/{pool}/connections")
+async def list_connections(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    found = await connections.list_connections(svc, pool)
+    return {
+        "connections": [
+            connections.connection_body(svc, pool, source, used) for source, used in found
+        ]
+    }
+
+
+@router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
+async def create_connection(
+    pool: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    source = await connections.create_connection(svc, actor, pool, await json_object(request))
+    return connections.connection_body(svc, pool, source, [])
+
+
+@router.get("/pools/{pool}/connections/{unique_id}")
+async def get_connection(pool: str, unique_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    source, used = await connections.get_connection(svc, pool, unique_id)
+    return connections.connection_body(svc, pool, source, used)
+
+
+@router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
+async def update_connection(
+    pool: str, unique_id: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
+    await connections.update_connection(svc, actor, pool, unique_id, await json_object(request))
+    source, used = await connections.get_connection(svc, pool, unique_id)
+    return connections.connection_body(svc, pool, source, used)
+
+
+@router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)
+async def delete_connection(pool: str, unique_id: str, svc: Svc, actor: AdminActor) -> Response:
+    await connections.delete_connection(svc, actor, pool, unique_id)
+    return Response(status_code=204)
+
+
+_LOGO_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"logo": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+}
+
+
+async def _logo_upload(request: Request) -> bytes:
+    """The image: the raw body, or the one file of a multipart form. Reading stops as soon as
+    the upload is larger than any acceptable logo."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGO_UPLOAD:
+            raise InvalidRequest("invalid_logo", "the logo is larger than 2 MiB")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return bytes(body)
+
+    async def replay() -> Message:
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    except (HTTPException, MultiPartException):
+        raise InvalidRequest("invalid_logo", "not a readable multipart form") from None
+    try:
+        files = [value for value in form.values() if not isinstance(value, str)]
+        if not files:
+            raise InvalidRequest("invalid_logo", "the form has no file")
+        return await files[0].read()
+    finally:
+        await form.close()
+
+
+@router.put("/pools/{pool}/connections/{unique_id}/logo", openapi_extra=_LOGO_BODY)
+async def put_logo(
+    pool: str, unique_id: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """A PNG, JPEG or WebP of at most 2 MiB, as the body or as the file of a multipart form.
+    It is decoded and re-encoded; the next codes show it in their centre."""
+    await connections.set_logo(svc, actor, pool, unique_id, await _logo_upload(request))
+    source, used = await connections.get_connection(svc, pool, unique_id)
+    return connections.connection_body(svc, pool, source, used)
+
+
+@router.delete("/pools/{pool}/connections/{unique_id}/logo", status_code=204)
+async def delete_logo(pool: str, unique_id: str, svc: Svc, actor: AdminActor) -> Response:
+    await connections.set_logo(svc, actor, pool, unique_id, None)
+    return Response(status_code=204)
+
+
+# users
+
+
+@router.get("/pools/{pool}/users")
+async def list_users(
+    pool: str,
+    svc: Svc,
+    _: AdminActor,
+    q: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Newest first; ``q`` matches part of the phone number, username, nickname or email."""
+    found, total = await users.search(svc, pool, q, limit, offset)
+    return {"users": [users.user_body(user) for user in found], "total": total}
+
+
+@router.post("/pools/{pool}/users", status_code=201, openapi_extra=documented(UserIn))
+async def create_user(pool: str, request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
+    """The answer's ``id`` is the ``sub`` of the user's tokens."""
+    user = await users.create_user(svc, actor, pool, await json_object(request))
+    return users.user_body(user)
+
+
+@router.get("/pools/{pool}/users/{user_id}")
+async def get_user(pool: str, user_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+    """The user with its linked WeChat identities and its recent logins."""
+    return users.details_body(await users.details(svc, pool, user_id))
+
+
+@router.patch("/pools/{pool}/users/{user_id}", openapi_extra=documented(UserChanges))
+async def update_user(
+    pool: str, user_id: str, request: Request, svc: Svc, actor: AdminActor
+) -> dict[str, Any]:
+    """``{"blocked": true}`` blocks the user: no new login, no token exchange."""
+    await users.update_user(svc, actor, pool, user_id, await json_object(request))
+    return users.details_body(await users.details(svc, pool, user_id))
+
+
+@router.delete("/pools/{pool}/users/{user_id}", status_code=204)
+async def delete_user(pool: str, user_id: str, svc: Svc, actor: AdminActor) -> Response:
+    await users.delete_user(svc, actor, pool, user_id)
+    return Response(status_code=204)
+
+
+@router.delete("/pools/{pool}/users/{user_id}/identities/{identity_id}", status_code=204)
+async def unlink_identity(
+    pool: str, user_id: str, identity_id: str, svc: Svc, actor: AdminActor
+) -> Response:
+    await users.unlink_identity(svc, actor, pool, user_id, identity_id)
+    return Response(status_code=204)
+
+
+# dashboard and audit log
+
+
+@router.get("/pools/{pool}/stats")
+async def stats(
+    pool: str,
+    svc: Svc,
+    _: AdminActor,
+    days: int = 14,
+    tz_offset: int = activity.DEFAULT_TZ_OFFSET,
+) -> dict[str, Any]:
+    """Per identity source and day (of the last ``days``, in the time zone ``tz_offset``
+    minutes east of UTC): codes shown, scanned, authorized, consumed, cancelled, expired."""
+    return await activity.stats(svc, pool, days, tz_offset)
+
+
+@router.get("/pools/{pool}/audit")
+async def audit_log(
+    pool: str,
+    svc: Svc,
+    _: AdminActor,
+    action: Annotated[list[str] | None, Query()] = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """Newest first. ``action`` (repeatable) keeps the events whose action starts with it,
+    e.g. ``admin.`` for configuration changes or ``login.`` for logins."""
+    events = await activity.audit_log(svc, pool, tuple(action or ()), limit)
+    return {"events": [activity.event_body(event) for event in events]}
+
+
+@router.get("/audit")
+async def service_audit_log(
+    svc: Svc,
+    _: AdminActor,
+    action: Annotated[list[str] | None, Query()] = None,
+    limit: int = 100,
+) -> dict[str, Any]:
+    """The events of no pool: administrators created, console logins and failures, API
+    tokens made. Newest first, narrowed by ``action`` prefixes like the pool's log."""
+    events = await activity.audit_log(svc, None, tuple(action or ()), limit)
+    return {"events": [activity.event_body(event) for event in events]}
+
+
+# the logo, for every page and mini program that shows the source
+
+
+@public_router.get("/pools/{pool}/connections/{unique_id}/logo.png", response_class=Response)
+async def logo(pool: str, unique_id: str, svc: Svc) -> Response:
+    source = await connections.logo(svc, pool, unique_id)
+    assert source.logo is not None
+    return Response(
+        source.logo,
+        media_type="image/png",
+        headers={
+            "Cache-Control": "public, max-age=300",
+            "ETag": f'"{source.id}.{source.logo_version}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

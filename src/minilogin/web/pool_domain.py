@@ -1,0 +1,59 @@
+"""Each pool on its own subdomain (``MINILOGIN_POOL_DOMAIN``, API.md: "also
+``https://{pool}.{that domain}``, same paths at its root").
+
+An ASGI middleware, outermost, turns a request for ``{pool}.{domain}/oidc/token`` into one
+for ``/pools/{pool}/oidc/token`` and marks the request as having come in on that subdomain
+(``config.pool_host``), so that ``settings.issuer(pool)`` answers the subdomain issuer
+everywhere while it is served: in discovery, in the tokens' ``iss``, in image URLs. Paths
+that belong to no pool (the SDK under ``/static``, the mini program's API, the sandbox) are
+served as they are on every host.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from minilogin.config import pool_host
+
+SHARED_PREFIXES = ("/static/", "/api/miniprogram/", "/_sandbox/", "/admin/", "/docs", "/openapi")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def pool_of_host(host: str, domain: str) -> str | None:
+    """``acme`` for ``acme.login.example.com[:port]`` when the domain is ``login.example.com``."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    suffix = "." + domain.lower().strip(".")
+    name = name.lower()
+    if not name.endswith(suffix):
+        return None
+    label = name[: -len(suffix)]
+    return label if _LABEL.fullmatch(label) else None
+
+
+class PoolDomainMiddleware:
+    def __init__(self, app: ASGIApp, domain: str) -> None:
+        self.app = app
+        self.domain = domain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        pool = pool_of_host(Headers(scope=scope).get("host", ""), self.domain)
+        path: str = scope["path"]
+        if pool is None or path.startswith("/pools/") or path.startswith(SHARED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        prefix = f"/pools/{pool}"
+        rewritten = dict(scope)
+        rewritten["path"] = prefix + path
+        if "raw_path" in scope and scope["raw_path"] is not None:
+            rewritten["raw_path"] = prefix.encode() + scope["raw_path"]
+        token = pool_host.set(pool)
+        try:
+            await self.app(rewritten, receive, send)
+        finally:
+            pool_host.reset(token)

@@ -1,0 +1,316 @@
+"""The code pool, as the browser, the phone and WeChat see it: logins are served codes made
+earlier (WeChat's ``getwxacodeunlimit`` is not called per login), a code is shown by one login
+at a time and returns after a quarantine, the pool follows the load, a new logo starts new
+codes while those on screen keep theirs, and the per-minute budget is never exceeded.
+
+WeChat calls are counted by the sandbox (``GET /_sandbox/wechat/stats``). Most tests stop the
+background filler and run its passes by hand (``refill()``), so each count is exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from tests.conftest import PUBLIC, Clock
+from tests.support.actors import Browser, BrowserLogin, Phone
+from tests.support.redis_server import RedisServer, redis_server
+
+from minilogin.app import create_app
+from minilogin.config import Settings
+from minilogin.core.entities import IdentitySource
+from minilogin.flows.codepool import SWEEP_INTERVAL
+from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
+from minilogin.services import Services, open_services
+from minilogin.storage.sql.migrate import upgrade_async
+
+CODE_CALLS = "wxa/getwxacodeunlimit"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """The suite's settings, with the pool settings a test names through ``indirect``."""
+    overrides: dict[str, Any] = {"code_pool_min_size": 0, **getattr(request, "param", {})}
+    return Settings(public_url=PUBLIC, data_dir=tmp_path, **overrides)
+
+
+def pool_settings(**values: Any) -> Any:
+    return pytest.mark.parametrize("settings", [values], indirect=True, ids=["pool"])
+
+
+@pytest.fixture
+async def by_hand(services: Services) -> Services:
+    """The services with the background filler stopped: passes run when the test says."""
+    await services.codepool.close()
+    return services
+
+
+async def code_calls(http: httpx.AsyncClient) -> int:
+    response = await http.get(f"{PUBLIC}/_sandbox/wechat/stats")
+    assert response.status_code == 200
+    calls: int = response.json()["calls"].get(CODE_CALLS, 0)
+    return calls
+
+
+async def demo_source(services: Services) -> IdentitySource:
+    pool = await services.durable.get_pool(DEMO_POOL)
+    assert pool is not None
+    source = await services.durable.get_identity_source(pool.id, DEMO_CONNECTION)
+    assert source is not None
+    return source
+
+
+async def scene_shown(browser: Browser, login: BrowserLogin) -> str:
+    return (await browser.read_code(login))[1]
+
+
+@pool_settings(code_pool_min_size=5)
+async def test_a_warm_pool_serves_logins_without_calling_wechat(
+    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+) -> None:
+    first = await browser.create()
+    assert await code_calls(http) == 1  # the pool was empty: one code made on demand
+    await by_hand.codepool.refill()
+    assert await code_calls(http) == 5
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 5
+
+    logins = [first, *[await browser.create() for _ in range(4)]]
+    scenes = [await scene_shown(browser, login) for login in logins]
+    assert await code_calls(http) == 5  # four more logins and their images: no call
+    assert len(set(scenes)) == 5  # each code is shown by one login only
+
+
+@pool_settings(code_pool_min_size=3)
+async def test_the_filler_fills_the_pool_in_the_background(
+    http: httpx.AsyncClient, browser: Browser
+) -> None:
+    await browser.create()
+    deadline = time.monotonic() + 10
+    while await code_calls(http) < 3:
+        assert time.monotonic() < deadline, "the filler never filled the pool"
+        await asyncio.sleep(0.05)
+    assert await code_calls(http) == 3
+
+
+@pool_settings(code_pool_max_size=1, code_pool_quarantine=1)
+async def test_a_scene_is_lent_once_and_returns_after_the_quarantine(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone, by_hand: Services
+) -> None:
+    ended = await browser.create()
+    appid, scene = await browser.read_code(ended)
+    other = await browser.create()
+    assert await scene_shown(browser, other) != scene  # lent out: a new code on demand
+
+    cancel = await http.delete(f"{browser.issuer}/api/qrcodes/{ended.id}", headers=ended.auth)
+    assert cancel.status_code == 204
+    cancelled_at = time.monotonic()
+    during = await browser.create()
+    assert await scene_shown(browser, during) != scene  # quarantined
+    # A photo of the old code reaches the login that ended, never a newer one.
+    late = await phone.scan(appid, scene)
+    assert late.status_code == 409
+    assert late.json()["error"] == "qrlogin_cancelled"
+
+    deadline = cancelled_at + 10
+    while True:
+        again = await browser.create()
+        if await scene_shown(browser, again) == scene:
+            break
+        assert time.monotonic() < deadline, "the scene never came back"
+        await asyncio.sleep(0.1)
+    assert time.monotonic() - cancelled_at >= 1.0
+    scanned = await phone.scan(appid, scene)
+    assert scanned.status_code == 200, scanned.text
+    assert (await browser.status(again))["status"] == "scanned"
+
+
+@pool_settings(code_pool_max_size=1)
+async def test_an_expired_login_keeps_its_scene_until_its_lease_runs_out(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone, clock: Clock, by_hand: Services
+) -> None:
+    expired = await browser.create()
+    appid, scene = await browser.read_code(expired)
+    clock.advance(expired.body["expires_in"] + 1)
+    assert (await browser.status(expired))["status"] == "expired"
+    newer = await browser.create()
+    assert await scene_shown(browser, newer) != scene
+    late = await phone.scan(appid, scene)
+    assert late.status_code == 410
+    assert late.json()["error"] == "qrlogin_expired"
+
+
+@pool_settings(code_pool_max_size=12)
+async def test_the_pool_follows_the_load(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    await pool.refill()  # nothing leased yet: nothing made
+    assert await code_calls(http) == 0
+    for _ in range(2):
+        await browser.create()
+    source = await demo_source(by_hand)
+    assert await pool.size(source) == 2  # made on demand, kept for later logins
+    await pool.refill()
+    assert await pool.size(source) == 3  # 2 leases × 1.5 headroom
+    for _ in range(4):
+        await browser.create()  # one free code, three made on demand
+    assert await code_calls(http) == 6
+    await pool.refill()
+    assert await pool.size(source) == 9  # 6 leases × 1.5
+    for _ in range(8):
+        await browser.create()  # three free, five on demand of which three fit the maximum
+    assert await pool.size(source) == 12
+    assert await code_calls(http) == 14
+    await pool.refill()
+    assert await pool.size(source) == 12  # bounded
+
+    # A whole lease lifetime and a sweep interval later, the load has fallen to one login
+    # (whose code is made on demand: all twelve are still lent out).
+    clock.advance(pool.hold(source) + SWEEP_INTERVAL)
+    await browser.create()
+    assert await code_calls(http) == 15
+    await pool.refill()
+    assert await pool.size(source) == 2  # 1 lease × 1.5, rounded up
+    assert await code_calls(http) == 15
+
+
+async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(
+    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+) -> None:
+    shown = await browser.create()
+    before = (await http.get(shown.image_url)).content
+    source = await demo_source(by_hand)
+    logo = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(logo, format="PNG")
+    await by_hand.durable.set_identity_source_logo(
+        source.pool_id, source.unique_id, logo.getvalue()
+    )
+
+    fresh = await browser.create()
+    assert await code_calls(http) == 2  # the new logo's pool starts empty
+    after = (await http.get(fresh.image_url)).content
+    assert after != before
+    assert await scene_shown(browser, fresh) != await scene_shown(browser, shown)
+    # The code already on screen is served as it was, logo and all.
+    assert (await http.get(shown.image_url)).content == before
+    assert await code_calls(http) == 2
+
+
+@pool_settings(code_pool_budget_per_minute=2)
+async def test_a_dry_pool_never_exceeds_the_budget(
+    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+) -> None:
+    for _ in range(2):
+        await browser.create()
+    body = {"client_id": "demo", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+    refused = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"]
+    assert refused.json() == {
+        "error": "qrcode_budget_exhausted",
+        "message": "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
+    }
+    english = await http.post(
+        f"{browser.issuer}/api/qrcodes", json=body, headers={"Accept-Language": "en"}
+    )
+    assert english.json()["message"].startswith("Too many logins right now")
+    assert await code_calls(http) == 2
+
+
+async def test_wechat_failing_to_make_a_code_leaves_nothing_behind(
+    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+) -> None:
+    fault = {"path": CODE_CALLS, "errcode": -1, "times": 1}
+    assert (await http.post(f"{PUBLIC}/_sandbox/wechat/faults", json=fault)).status_code == 200
+    body = {"client_id": "demo", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+    failed = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
+    assert failed.status_code == 424
+    assert failed.json()["error"] == "wechat_busy"
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 0
+    working = await browser.create()
+    assert await scene_shown(browser, working)
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 1
+
+
+# Several instances on one Redis -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def two_instances(
+    tmp_path: Path, redis: RedisServer
+) -> AsyncIterator[tuple[Services, Services]]:
+    """Two instances' services on one Redis and one database, calling one WeChat sandbox."""
+    settings = Settings(
+        public_url=PUBLIC,
+        data_dir=tmp_path,
+        redis_url=redis.url(),
+        redis_prefix=f"codepool-{uuid.uuid4().hex[:8]}:",
+        code_pool_min_size=10,
+    )
+    await upgrade_async(settings.database_url)
+    wechat = httpx.ASGITransport(app=create_app(settings))
+    first = await open_services(settings, wechat)
+    second = await open_services(settings, wechat)
+    for instance in (first, second):
+        await instance.codepool.close()
+    await seed_demo(first.durable, settings)
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def sandbox_code_calls(services: Services) -> int:
+    response = await services.wechat_http.get(f"{PUBLIC}/_sandbox/wechat/stats")
+    calls: int = response.json()["calls"].get(CODE_CALLS, 0)
+    return calls
+
+
+async def test_instances_sharing_redis_share_one_pool_and_never_lend_a_scene_twice(
+    two_instances: tuple[Services, Services],
+) -> None:
+    first, second = two_instances
+    source = await demo_source(first)
+    await first.codepool.lease(source, "qrl_first")
+    await second.codepool.lease(source, "qrl_second")
+    # Both fill at once; one holds the generation's lock, the other leaves it alone.
+    await asyncio.gather(first.codepool.refill(), second.codepool.refill())
+    assert await first.codepool.size(source) == 10
+    assert await sandbox_code_calls(first) == 10
+
+    scenes = await asyncio.gather(
+        *(
+            instance.codepool.lease(source, f"qrl_{n}_{index}")
+            for n in range(15)
+            for index, instance in enumerate(two_instances)
+        )
+    )
+    assert len(set(scenes)) == len(scenes) == 30
+    # The pool grew by the codes made on demand, every one of them kept for later logins.
+    assert await sandbox_code_calls(first) == await second.codepool.size(source) >= 30
+
+
+@pool_settings(code_pool_min_size=5, code_pool_max_size=2)
+async def test_the_maximum_bounds_the_filler_whatever_the_minimum(
+    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+) -> None:
+    await browser.create()
+    await by_hand.codepool.refill()
+    await by_hand.codepool.refill()
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 2
+    assert await code_calls(http) == 2

@@ -1,0 +1,333 @@
+"""The ``minilogin`` command as an operator runs it: ``minilogin migrate`` and ``minilogin dev``
+in real processes, and the whole QR login driven over real HTTP the way the PC page and the
+mini program drive it, server-sent events included (an in-process transport would buffer the
+stream, so only a real server shows that events arrive while the request is still open)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet, KeySetSerialization
+
+from tests.support.actors import Browser, BrowserLogin, Phone
+from tests.support.server import RunningServer, minilogin_dev
+from tests.support.sse import ServerSentEvent, server_sent_events
+
+pytestmark = pytest.mark.slow
+
+CHROME_ON_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/130.0"
+TIMEOUT = httpx.Timeout(10.0, read=35.0)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with minilogin_dev(tmp_path_factory.mktemp("dev")) as running:
+        yield running
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[httpx.AsyncClient]:
+    """Plain HTTP over the network, as a browser or a phone sends it."""
+    async with httpx.AsyncClient(
+        timeout=TIMEOUT, headers={"User-Agent": CHROME_ON_WINDOWS}
+    ) as client:
+        yield client
+
+
+@asynccontextmanager
+async def status_events(
+    web: httpx.AsyncClient, login: BrowserLogin, issuer: str, **headers: str
+) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
+    """The login's event stream, opened as ``EventSource`` opens it (the secret in the query)."""
+    async with web.stream(
+        "GET",
+        f"{issuer}/api/qrcodes/{login.id}/events",
+        params={"secret": login.secret},
+        headers={"Accept": "text/event-stream", **headers},
+    ) as response:
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["cache-control"] == "no-cache"
+        yield server_sent_events(response)
+
+
+async def next_status(events: AsyncIterator[ServerSentEvent]) -> ServerSentEvent:
+    event = await anext(events)
+    assert event.event == "status"
+    assert event.id
+    return event
+
+
+async def assert_ended(events: AsyncIterator[ServerSentEvent]) -> None:
+    with pytest.raises(StopAsyncIteration):
+        await anext(events)
+
+
+def verified_claims(id_token: str, jwks: KeySetSerialization, **expected: str) -> dict[str, Any]:
+    """The ID token's claims once its signature checks out against the JWKS and its
+    registered claims hold, as a relying party's OIDC library checks them."""
+    token = jwt.decode(id_token, KeySet.import_key_set(jwks))
+    options: dict[str, jwt.ClaimsOption] = {
+        "exp": {"essential": True},
+        "iat": {"essential": True},
+        "sub": {"essential": True},
+    }
+    for name, value in expected.items():
+        options[name] = {"essential": True, "value": value}
+    # ``now`` (the wall clock) and ``leeway`` (5 s) positionally: no claim can stand for them.
+    registry = jwt.JWTClaimsRegistry(None, 5, **options)
+    registry.validate(token.claims)
+    claims: dict[str, Any] = token.claims
+    return claims
+
+
+async def log_in(
+    web: httpx.AsyncClient, server: RunningServer, user: str, phone_number: str
+) -> dict[str, Any]:
+    """One whole login, the short way: its verified ID token claims."""
+    browser = Browser(web, server.issuer())
+    phone = Phone(web, server.public, user)
+    await phone.set_profile(phone=phone_number)
+    login = await browser.create(nonce=f"nonce-{user}")
+    appid, scene = await browser.read_code(login)
+    session = (await phone.scan(appid, scene)).json()["session"]
+    assert (await phone.confirm(appid, session)).json() == {"status": "authorized"}
+    code = (await browser.status(login))["code"]
+    tokens = (await browser.exchange(login, code)).json()
+    jwks = (await web.get(f"{server.issuer()}/oidc/jwks")).json()
+    return verified_claims(tokens["id_token"], jwks, nonce=f"nonce-{user}")
+
+
+async def test_the_whole_login_over_http(server: RunningServer, web: httpx.AsyncClient) -> None:
+    issuer = server.issuer()
+    browser = Browser(web, issuer)
+    phone = Phone(web, server.public, "alice")
+    await phone.set_profile(phone="+8613800138000", nickname="Alice")
+
+    async with asyncio.timeout(20):
+        login = await browser.create(nonce="n-0S6_WzA2Mj", state="af0ifjsldkj")
+        appid, scene = await browser.read_code(login)
+        assert appid == "wx0000000000sandbox"
+
+        scan = await phone.scan(appid, scene)
+        assert scan.status_code == 200, scan.text
+        shown = scan.json()
+        assert shown["application"]["name"] == "演示应用 Demo app"
+        assert shown["request"]["browser"] == "Chrome · Windows"
+        assert shown["request"]["ip"] == "127.0.0.1"
+
+        long_poll = asyncio.create_task(browser.status(login, wait=25, last="scanned"))
+        async with status_events(web, login, issuer) as events:
+            now = await next_status(events)
+            assert now.json()["status"] == "scanned"
+            assert not long_poll.done(), "the long poll waits while nothing changes"
+
+            confirmed = await phone.confirm(appid, shown["session"], nickname="Alice")
+            assert confirmed.json() == {"status": "authorized"}
+
+            pushed = (await next_status(events)).json()
+            polled = await long_poll
+            assert pushed["status"] == polled["status"] == "authorized"
+            assert pushed["code"] == polled["code"]
+            assert pushed["state"] == polled["state"] == "af0ifjsldkj"
+            assert pushed["scanned"] == {"nickname": "Alice", "avatar_url": None}
+
+            exchanged = await browser.exchange(login, pushed["code"])
+            assert exchanged.status_code == 200, exchanged.text
+            consumed = await next_status(events)
+            assert consumed.json()["status"] == "consumed"
+            assert "code" not in consumed.json()
+            await assert_ended(events)
+
+        tokens = exchanged.json()
+        discovery = (await web.get(f"{issuer}/.well-known/openid-configuration")).json()
+        assert discovery["issuer"] == issuer
+        jwks = (await web.get(discovery["jwks_uri"])).json()
+        claims = verified_claims(
+            tokens["id_token"],
+            jwks,
+            iss=issuer,
+            aud="demo",
+            nonce="n-0S6_WzA2Mj",
+            phone_number="+8613800138000",
+        )
+        assert claims["amr"] == ["wechat_mp_qrcode"]
+        assert claims["phone_number_verified"] is True
+        assert claims["name"] == "Alice"
+
+        userinfo = await web.get(
+            discovery["userinfo_endpoint"],
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert userinfo.status_code == 200
+        assert userinfo.json()["sub"] == claims["sub"]
+        assert userinfo.json()["phone_number"] == "+8613800138000"
+
+
+async def test_events_start_with_the_current_status_and_end_when_terminal(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    issuer = server.issuer()
+    browser = Browser(web, issuer)
+    login = await browser.create(state="kept")
+
+    async with asyncio.timeout(10), status_events(web, login, issuer) as events:
+        first = await next_status(events)
+        assert first.retry == 1000
+        assert first.json() == {
+            "id": login.id,
+            "status": "pending",
+            "expires_in": first.json()["expires_in"],
+            "state": "kept",
+        }
+
+        cancelled = await web.delete(f"{issuer}/api/qrcodes/{login.id}", headers=login.auth)
+        assert cancelled.status_code == 204
+
+        last = await next_status(events)
+        assert last.json()["status"] == "cancelled"
+        assert last.json()["error"] == "cancelled_by_browser"
+        assert last.id != first.id
+        await assert_ended(events)
+
+
+async def test_a_stream_opened_after_the_end_sends_the_end_and_closes(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    issuer = server.issuer()
+    login = await Browser(web, issuer).create()
+    await web.delete(f"{issuer}/api/qrcodes/{login.id}", headers=login.auth)
+
+    async with asyncio.timeout(10), status_events(web, login, issuer) as events:
+        assert (await next_status(events)).json()["status"] == "cancelled"
+        await assert_ended(events)
+
+
+async def test_reconnecting_with_last_event_id_loses_nothing(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    issuer = server.issuer()
+    browser = Browser(web, issuer)
+    phone = Phone(web, server.public, "reconnecting")
+    login = await browser.create()
+    appid, scene = await browser.read_code(login)
+
+    async with asyncio.timeout(10):
+        async with status_events(web, login, issuer) as events:
+            seen = await next_status(events)
+            assert seen.json()["status"] == "pending"
+        # The connection dropped; the phone scans before the browser is back.
+        assert (await phone.scan(appid, scene)).status_code == 200
+
+        async with status_events(web, login, issuer, **{"Last-Event-ID": seen.id or ""}) as events:
+            resumed = await next_status(events)
+            assert resumed.json()["status"] == "scanned"
+            assert resumed.id != seen.id
+
+
+async def test_events_need_the_secret(server: RunningServer, web: httpx.AsyncClient) -> None:
+    issuer = server.issuer()
+    login = await Browser(web, issuer).create()
+    url = f"{issuer}/api/qrcodes/{login.id}/events"
+
+    for params in ({}, {"secret": "wrong"}, {"secret": login.secret + "x"}):
+        response = await web.get(url, params=params)
+        assert response.status_code == 401
+        assert response.json()["error"] == "unauthorized"
+        assert response.json()["message"]
+    async with asyncio.timeout(10), web.stream("GET", url, headers=login.auth) as in_header:
+        assert in_header.status_code == 200
+        first = await next_status(server_sent_events(in_header))
+        assert first.json()["status"] == "pending"
+
+
+async def test_dev_prints_the_demo_url_and_serves_it(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    printed = server.log.read_text()
+    demo = f"{server.public}/demo/"
+    assert re.search(rf"demo:\s+{re.escape(demo)}\n", printed), printed
+    assert f"{server.issuer()}" in printed
+    assert f"{server.public}/_sandbox/phone" in printed
+
+    page = await web.get(demo)
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "/static/minilogin.js" in page.text
+    assert (await web.get(f"{server.public}/static/minilogin.js")).status_code == 200
+
+
+def run_cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "minilogin", *args],
+        env={"PATH": "/usr/bin:/bin", "MINILOGIN_DATA_DIR": str(data_dir)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def tables(database: Path) -> set[str]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+
+
+def test_migrate_creates_the_schema_in_a_fresh_data_folder(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh" / "data"
+
+    first = run_cli("migrate", data_dir=data_dir)
+    assert first.returncode == 0, first.stderr
+    assert f"migrated sqlite+aiosqlite:///{data_dir / 'minilogin.db'}" in first.stdout
+    created = tables(data_dir / "minilogin.db")
+    assert {
+        "alembic_version",
+        "pools",
+        "applications",
+        "identity_sources",
+        "application_identity_sources",
+        "users",
+        "wechat_identities",
+        "signing_keys",
+    } <= created
+
+    again = run_cli("migrate", data_dir=data_dir)
+    assert again.returncode == 0, again.stderr
+    assert tables(data_dir / "minilogin.db") == created
+
+
+def count_demo_rows(database: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(database) as connection:
+        counts = [
+            connection.execute(query).fetchone()[0]
+            for query in (
+                "SELECT count(*) FROM pools WHERE slug = 'demo'",
+                "SELECT count(*) FROM applications WHERE client_id = 'demo'",
+                "SELECT count(*) FROM identity_sources WHERE unique_id = 'wechat-mp-qrcode'",
+            )
+        ]
+    return counts[0], counts[1], counts[2]
+
+
+async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -> None:
+    async with httpx.AsyncClient(timeout=TIMEOUT) as web:
+        with minilogin_dev(tmp_path) as first:
+            before = await log_in(web, first, "returning", "+8613700137000")
+            jwks = (await web.get(f"{first.issuer()}/oidc/jwks")).json()
+        with minilogin_dev(tmp_path) as second:
+            after = await log_in(web, second, "returning", "+8613700137000")
+            assert (await web.get(f"{second.issuer()}/oidc/jwks")).json() == jwks
+
+    assert after["sub"] == before["sub"], "the same person is the same user after a restart"
+    assert count_demo_rows(tmp_path / "minilogin.db") == (1, 1, 1)

@@ -1,0 +1,155 @@
+"""The demo page ``{public}/demo/`` in headless Chromium, with the sandbox's phone simulator in a
+second tab, used as a person would: the PC tab shows a code, the phone tab opens what the code
+holds (read from a screenshot, as a camera reads the screen), scans, allows or denies, and the
+PC tab follows live until it shows the ID token's claims.
+
+With ``MINILOGIN_SCREENSHOTS=1`` the run also saves the README's pictures in
+``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
+from tests.support.chromium import read_qr, screenshot_for_docs
+from tests.support.server import RunningServer, minilogin_dev
+
+pytest_plugins = ["tests.support.chromium"]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The SDK draws a code in the container and keeps its status in ``data-status``; the code is
+# on screen once the image of the container's current QR login has loaded.
+CODE_SHOWN = """() => {
+  const box = document.querySelector('[data-testid=qrcode]');
+  const image = box && box.querySelector('img');
+  return box.dataset.status === 'pending' && image !== null && image.complete
+    && image.naturalWidth > 0 && image.src.includes(`/${box.dataset.qrloginId}/image.png`);
+}"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with minilogin_dev(tmp_path_factory.mktemp("demo")) as running:
+        yield running
+
+
+@dataclass
+class Tabs:
+    """The computer's tab on the demo page and the phone simulator beside it."""
+
+    pc: Page
+    phone: Page
+
+    @property
+    def code(self) -> Locator:
+        return self.pc.get_by_test_id("qrcode")
+
+    def shown_code(self) -> str:
+        """What the code on the PC tab holds, once it is on screen."""
+        self.pc.wait_for_function(CODE_SHOWN)
+        return read_qr(self.code.locator("img").first)
+
+    def scan(self, phone_url: str, user: str, phone_number: str) -> None:
+        self.phone.bring_to_front()
+        self.phone.goto(phone_url)
+        self.phone.get_by_test_id("user").fill(user)
+        self.phone.get_by_test_id("user").press("Tab")
+        # The page fills in the phone number the sandbox knows for the user; typing before it
+        # has would mix the two numbers.
+        number = self.phone.get_by_test_id("phone")
+        expect(number).not_to_have_value("")
+        number.fill(phone_number)
+        self.phone.get_by_test_id("scan").click()
+        expect(self.phone.get_by_test_id("app-name")).to_have_text("演示应用 Demo app")
+
+    def allow(self) -> None:
+        self.phone.get_by_test_id("allow").click()
+        expect(self.phone.get_by_test_id("result")).to_have_attribute("data-status", "authorized")
+
+    def logged_in_claims(self) -> dict[str, object]:
+        expect(self.pc.get_by_test_id("result")).to_be_visible()
+        expect(self.code).to_have_attribute("data-status", "authorized")
+        claims: dict[str, object] = json.loads(self.pc.get_by_test_id("claims").inner_text())
+        return claims
+
+
+@pytest.fixture
+def tabs(chromium: Browser) -> Iterator[Tabs]:
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1200, "height": 700})
+    pc = context.new_page()
+    phone = context.new_page()
+    phone.set_viewport_size({"width": 390, "height": 844})
+    yield Tabs(pc, phone)
+    context.close()
+
+
+def test_logging_in_on_the_demo_page_with_the_phone_simulator(
+    server: RunningServer, tabs: Tabs
+) -> None:
+    tabs.pc.goto(f"{server.public}/demo/")
+    phone_url = tabs.shown_code()
+    assert re.fullmatch(
+        rf"{re.escape(server.public)}/_sandbox/phone\?appid=wx0000000000sandbox&scene=\w+",
+        phone_url,
+    )
+    expect(tabs.code).to_contain_text("请使用微信扫一扫登录")
+    sandbox_links = tabs.pc.locator("a.phone-link")
+    expect(sandbox_links).to_have_count(2)
+    for link in sandbox_links.all():
+        expect(link).to_have_attribute("href", phone_url)
+    screenshot_for_docs(tabs.pc, "demo-code")
+
+    tabs.scan(phone_url, "alice", "+8613900139000")
+    expect(tabs.phone.get_by_test_id("browser")).to_contain_text("Chrome")
+    expect(tabs.phone.get_by_test_id("ip")).to_have_text("127.0.0.1")
+    expect(tabs.code).to_have_attribute("data-status", "scanned")
+    expect(tabs.code).to_contain_text("扫码成功，请在手机上确认")
+    tabs.phone.get_by_test_id("nickname").fill("Alice")
+    screenshot_for_docs(tabs.phone, "phone-request")
+    screenshot_for_docs(tabs.pc, "demo-scanned")
+
+    tabs.allow()
+
+    claims = tabs.logged_in_claims()
+    assert claims["phone_number"] == "+8613900139000"
+    assert claims["phone_number_verified"] is True
+    assert claims["iss"] == server.issuer()
+    assert claims["aud"] == "demo"
+    assert claims["amr"] == ["wechat_mp_qrcode"]
+    assert claims["name"] == "Alice"
+    expect(tabs.pc.get_by_test_id("phone")).to_have_text("+8613900139000")
+    userinfo = json.loads(tabs.pc.get_by_test_id("userinfo").inner_text())
+    assert userinfo["sub"] == claims["sub"]
+    assert userinfo["phone_number"] == "+8613900139000"
+    screenshot_for_docs(tabs.pc, "demo-logged-in")
+
+
+def test_a_denied_code_is_refreshed_by_a_click_and_the_new_one_logs_in(
+    server: RunningServer, tabs: Tabs
+) -> None:
+    tabs.pc.goto(f"{server.public}/demo/")
+    denied_url = tabs.shown_code()
+    tabs.scan(denied_url, "bob", "+8613700137001")
+    expect(tabs.code).to_have_attribute("data-status", "scanned")
+
+    tabs.phone.get_by_test_id("deny").click()
+
+    expect(tabs.phone.get_by_test_id("result")).to_have_attribute("data-status", "cancelled")
+    expect(tabs.code).to_have_attribute("data-status", "cancelled")
+    expect(tabs.code).to_contain_text("已取消，点击刷新")
+    over_the_code = tabs.code.get_by_role("button")
+    expect(over_the_code).to_contain_text("刷新")
+
+    over_the_code.click()
+
+    fresh_url = tabs.shown_code()
+    assert fresh_url != denied_url
+    tabs.scan(fresh_url, "bob", "+8613700137001")
+    expect(tabs.code).to_have_attribute("data-status", "scanned")
+    tabs.allow()
+    assert tabs.logged_in_claims()["phone_number"] == "+8613700137001"

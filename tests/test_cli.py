@@ -320,12 +320,23 @@ def count_demo_rows(database: Path) -> tuple[int, int, int]:
     return counts[0], counts[1], counts[2]
 
 
+def printed_admin_password(server: RunningServer) -> str:
+    printed = server.log.read_text()
+    found = re.search(
+        rf"console:\s+{re.escape(server.public)}/console/\s+\(user admin, password (\S+)\)", printed
+    )
+    assert found, printed
+    return found.group(1)
+
+
 async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -> None:
     async with httpx.AsyncClient(timeout=TIMEOUT) as web:
         with minilogin_dev(tmp_path) as first:
+            password = printed_admin_password(first)
             before = await log_in(web, first, "returning", "+8613700137000")
             jwks = (await web.get(f"{first.issuer()}/oidc/jwks")).json()
         with minilogin_dev(tmp_path) as second:
+            assert printed_admin_password(second) == password
             after = await log_in(web, second, "returning", "+8613700137000")
             assert (await web.get(f"{second.issuer()}/oidc/jwks")).json() == jwks
 

@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from minilogin.app import create_app
 from minilogin.config import Settings
@@ -33,11 +34,20 @@ def _settings_for(host: str, port: int) -> Settings:
     return Settings(public_url=f"http://{shown}:{port}")
 
 
+def _migrate(settings: Settings) -> None:
+    """Bring the database to the current schema, or stop with one line saying why not."""
+    try:
+        upgrade(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        typer.echo(f"minilogin: cannot migrate {settings.database_url}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
 @cli.command()
 def migrate() -> None:
     """Apply the database migrations."""
     settings = Settings()
-    upgrade(settings.database_url)
+    _migrate(settings)
     typer.echo(f"migrated {settings.database_url}")
 
 
@@ -49,7 +59,7 @@ def dev(
 ) -> None:
     """Migrate, seed the demo and serve it, with the WeChat sandbox unless an AppID is set."""
     settings = _settings_for(host, port)
-    upgrade(settings.database_url)
+    _migrate(settings)
     public = settings.public_url
     typer.echo(f"minilogin dev · WeChat {settings.wechat_mode} · {settings.database_url}")
     typer.echo(f"  demo:            {public}/demo/")
@@ -89,7 +99,7 @@ def serve(
             "several workers share QR logins only through Redis: set MINILOGIN_REDIS_URL",
             param_hint="--workers",
         )
-    upgrade(settings.database_url)
+    _migrate(settings)
     # Workers read their settings from the environment; resolve what they must agree on
     # here, once: the public URL, and the key sealing secrets (made now if it is missing,
     # so that two workers never make two).
@@ -143,7 +153,7 @@ def _administer(work: Callable[[Services], Awaitable[T]]) -> T:
     """Run ``work`` against the configured database (migrated first); a refused change
     prints its reason and exits with status 1."""
     settings = Settings()
-    upgrade(settings.database_url)
+    _migrate(settings)
 
     async def run() -> T:
         svc = await open_services(settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from dataclasses import replace
 
 from minilogin.config import Settings
 from minilogin.core.entities import (
@@ -37,7 +38,11 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
             await store.create_pool(Pool(slug=DEMO_POOL, name="minilogin 演示 / demo"))
         pool = await store.get_pool(DEMO_POOL)
     assert pool is not None
-    if await store.get_application(pool.id, DEMO_CLIENT) is None:
+    redirect_uris = [f"{settings.public_url}/demo/callback"]
+    web_origins = [settings.public_url]
+    logout_uris = [f"{settings.public_url}/demo/"]
+    application = await store.get_application(pool.id, DEMO_CLIENT)
+    if application is None:
         with contextlib.suppress(Conflict):
             await store.create_application(
                 Application(
@@ -45,11 +50,21 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
                     client_id=DEMO_CLIENT,
                     name="演示应用 Demo app",
                     type=ApplicationType.SPA,
-                    redirect_uris=[f"{settings.public_url}/demo/callback"],
-                    web_origins=[settings.public_url],
-                    post_logout_redirect_uris=[f"{settings.public_url}/demo/"],
+                    redirect_uris=redirect_uris,
+                    web_origins=web_origins,
+                    post_logout_redirect_uris=logout_uris,
                 )
             )
+    elif (application.redirect_uris, application.web_origins) != (redirect_uris, web_origins):
+        # Started again on another address: the demo page must be its own app's origin.
+        await store.update_application(
+            replace(
+                application,
+                redirect_uris=redirect_uris,
+                web_origins=web_origins,
+                post_logout_redirect_uris=logout_uris,
+            )
+        )
     if await store.get_identity_source(pool.id, DEMO_CONNECTION) is None:
         with contextlib.suppress(Conflict):
             await store.create_identity_source(

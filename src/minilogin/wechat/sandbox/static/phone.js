@@ -484,7 +484,8 @@ async function loadUser() {
   if (userName() !== name) return;
   state.savedPhone = user.phone || "";
   state.savedNickname = user.nickname || "";
-  if (!$("phone").value) $("phone").value = state.savedPhone;
+  // A number the person is already typing wins over the saved one.
+  if (!$("phone").value && document.activeElement !== $("phone")) $("phone").value = state.savedPhone;
 }
 
 async function saveUser(name, changes) {

@@ -74,6 +74,8 @@ const TEXT = {
 };
 
 const TERMINAL = ['authorized', 'consumed', 'cancelled', 'expired'];
+// How long a login window may be seen closed before its answer is given up on.
+const POPUP_CLOSE_GRACE_MS = 1500;
 /** How long an ordinary request may take before it fails with `timeout`. */
 export const REQUEST_TIMEOUT_MS = 15000;
 /** Seconds a long poll waits on the server (API.md §1 allows up to 30). */
@@ -467,12 +469,16 @@ export class MiniLogin {
             cleanup();
             this._finishAuthorization(data.response, tx).then(resolve, reject);
           };
+          let closedSince = 0;
           const watcher = setInterval(() => {
-            if (popup.closed) {
-              cleanup();
-              reject(new MiniLoginError('popup_closed', 'the login window was closed'));
-            }
-          }, 500);
+            if (!popup.closed) return;
+            // The popup posts its answer and then closes itself: under load the opener can see
+            // it closed before the already-sent message is delivered, so give that a moment.
+            closedSince = closedSince || Date.now();
+            if (Date.now() - closedSince < POPUP_CLOSE_GRACE_MS) return;
+            cleanup();
+            reject(new MiniLoginError('popup_closed', 'the login window was closed'));
+          }, 250);
           const timer = setTimeout(() => {
             cleanup();
             popup.close();

@@ -10,16 +10,24 @@ from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
+from minilogin.flows import audit
 from minilogin.oidc.authorize import bound_grant
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AuthorizationCode
 
 
 async def authorize(
-    svc: Services, login: QRLogin, user: User, scanner: Scanner | None = None
+    svc: Services,
+    login: QRLogin,
+    user: User,
+    scanner: Scanner | None = None,
+    *,
+    ip: str | None,
+    **detail: object,
 ) -> QRLogin:
-    """Issue the code (OIDC Core §3.1.2.5) and hand it to the login; ``scanner`` replaces the
-    recorded one when the phone sent a nickname or avatar with its confirmation."""
+    """Issue the code (OIDC Core §3.1.2.5), hand it to the login and write
+    ``login.authorized`` to the audit log with ``detail``; ``scanner`` replaces the recorded
+    one when the phone sent a nickname or avatar with its confirmation."""
     code = new_secret()
     grant = AuthorizationCode(
         pool=login.pool,
@@ -41,4 +49,17 @@ async def authorize(
             current = replace(current, scanner=scanner)
         return machine.authorize(current, svc.clock(), user.id, code)
 
-    return await svc.qrlogins.update(login.id, change)
+    authorized = await svc.qrlogins.update(login.id, change)
+    await audit.record(
+        svc,
+        "login.authorized",
+        pool_id=login.pool_id,
+        actor=user.id,
+        subject=user.id,
+        ip=ip,
+        connection=login.connection,
+        client_id=login.client_id,
+        qrlogin=login.id,
+        **detail,
+    )
+    return authorized

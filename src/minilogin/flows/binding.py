@@ -80,17 +80,10 @@ async def bind(
             raise Conflict("account_already_linked")
     await accounts.link(svc, user, login.scanner)
     user = await accounts.log_in(svc, user, _profile(login))
-    authorized = await authorization.authorize(svc, login, user)
-    await audit.record(
-        svc,
-        "binding.linked",
-        pool_id=login.pool_id,
-        actor=user.id,
-        subject=user.id,
-        ip=ip,
-        connection=login.connection,
-        client_id=login.client_id,
+    authorized = await authorization.authorize(
+        svc, login, user, ip=ip, created=False, linked=True, via="binding"
     )
+    await audit.record(svc, "binding.linked", pool_id=login.pool_id, subject=user.id, ip=ip)
     return authorized
 
 
@@ -105,17 +98,10 @@ async def create(svc: Services, login: QRLogin, ip: str | None) -> QRLogin:
         raise Conflict("phone_in_use")
     user = await accounts.create(svc, login.pool_id, login.scanner, login.phone, _profile(login))
     user = await accounts.log_in(svc, user, _profile(login))
-    authorized = await authorization.authorize(svc, login, user)
-    await audit.record(
-        svc,
-        "binding.created",
-        pool_id=login.pool_id,
-        actor=user.id,
-        subject=user.id,
-        ip=ip,
-        connection=login.connection,
-        client_id=login.client_id,
+    authorized = await authorization.authorize(
+        svc, login, user, ip=ip, created=True, linked=False, via="binding"
     )
+    await audit.record(svc, "binding.created", pool_id=login.pool_id, subject=user.id, ip=ip)
     return authorized
 
 

@@ -19,6 +19,8 @@ Everything shared lives in the ephemeral store, so instances cooperate through i
 - ``codepool:{gen}:slot:{i}`` the scene in slot ``i`` and when it was made;
 - ``codepool:{gen}:cursor`` a counter: each lease starts probing where the last one stopped,
   so the ring is walked in order and the slot tried first is the one leased longest ago;
+- ``codepool:{gen}:leases:{minute}`` leases per minute, all instances together: the load the
+  target follows;
 - ``codepool:image:{appid}:{scene}`` the composed PNG (logo applied once, not per request);
 - ``codepool:lease:{appid}:{scene}`` the QR login holding the scene, taken with ``add`` (so
   two instances can never lease one scene) for the login's longest life plus the quarantine,
@@ -73,6 +75,7 @@ LEASE_MARGIN = 1.0
 SIZE_CACHE = 1.0
 #: Leases are counted per bucket of this many seconds, to measure the recent load.
 BUCKET = 60.0
+#: How a PNG starts: WeChat may answer JPEG, which is converted even when there is no logo.
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 #: The share of the per-minute budget the filler may use; the rest stays for logins that
 #: find the pool dry.
@@ -168,8 +171,7 @@ class CodePool:
                 return scene
         # Dry, or every slot tried is lent out: the pool is behind the load. The filler is
         # woken once this code is in the pool, so that it counts it.
-        scene = await self._make(source, app, generation, on_demand=True)
-        await self._store.set(_lease_key(app.app_id, scene), login_id, hold)
+        scene = await self._make(source, app, generation, lent_to=(login_id, hold))
         self._wakeup.set()
         return scene
 
@@ -233,14 +235,18 @@ class CodePool:
         app: MiniProgram,
         generation: Generation,
         *,
-        on_demand: bool,
+        lent_to: tuple[str, float] | None = None,
         index: int | None = None,
     ) -> str:
         """A new code in the pool: at the end of the ring, or in slot ``index`` when that one
-        was lost. Beyond the pool's maximum an on-demand code serves its login only."""
-        budget = self._budget() if on_demand else self._filler_budget()
+        was lost. Made on demand, it is ``lent_to`` (login id, hold) a login before anyone can
+        find it, and beyond the pool's maximum it serves that login only."""
+        budget = self._budget() if lent_to is not None else self._filler_budget()
         scene = new_scene()
         png = await self._render(source, app, scene, budget)
+        if lent_to is not None:
+            login_id, hold = lent_to
+            await self._store.set(_lease_key(app.app_id, scene), login_id, hold)
         if index is None:
             index = await self._append(generation)
         # A code beyond the maximum is kept only as long as its login can show it.
@@ -359,9 +365,7 @@ class CodePool:
             size = await self._current_size(generation)
             while size < target:
                 batch = min(FILL_BATCH, target - size)
-                await asyncio.gather(
-                    *(self._make(source, app, generation, on_demand=False) for _ in range(batch))
-                )
+                await asyncio.gather(*(self._make(source, app, generation) for _ in range(batch)))
                 await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
                 grown = await self._current_size(generation)
                 if grown <= size:
@@ -434,7 +438,7 @@ class CodePool:
         key = _slot_key(generation.key, index)
         raw = await self._store.get(key)
         if raw is None:
-            await self._make(source, app, generation, on_demand=False, index=index)
+            await self._make(source, app, generation, index=index)
             return
         slot = _Slot.parse(raw)
         image_key = _image_key(app.app_id, slot.scene)

@@ -162,21 +162,15 @@ async def confirm(
         return binding
     assert resolution.user is not None
     user = resolution.user
-    authorized = await authorization.authorize(svc, login, user, scanner)
-    await audit.record(
+    return await authorization.authorize(
         svc,
-        "login.authorized",
-        pool_id=login.pool_id,
-        actor=user.id,
-        subject=user.id,
+        login,
+        user,
+        scanner,
         ip=ip,
-        connection=login.connection,
-        client_id=login.client_id,
         created=resolution.created,
         linked=outcome is Outcome.LINK,
-        qrlogin=login.id,
     )
-    return authorized
 
 
 async def cancel(

@@ -11,6 +11,8 @@ The schema comes from the Alembic migrations (``migrate.py``), not from this mod
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -108,6 +110,9 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Under WAL, NORMAL syncs at checkpoints rather than at every commit: the database
+        # can't be corrupted, and only the last commits before a power cut can be lost.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.close()
 
@@ -167,6 +172,10 @@ class SqlStore:
         self._box = box
         self._reads = async_sessionmaker(for_reads(engine), expire_on_commit=False)
         self._writes = async_sessionmaker(for_writes(engine), expire_on_commit=False)
+        # SQLite lets one transaction write at a time. Queueing this process's writers here
+        # keeps them from waking in SQLite's busy handler, whose growing sleeps (up to 100 ms
+        # each) stalled logins and, past the busy timeout, failed them with "database is locked".
+        self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> SqlStore:
@@ -185,7 +194,11 @@ class SqlStore:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self._writes() as session, session.begin():
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(self._writes())
+            await stack.enter_async_context(session.begin())
             yield session
 
     async def _insert(self, check: Check, *rows: Base) -> None:

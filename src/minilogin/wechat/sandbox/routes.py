@@ -28,6 +28,8 @@ from minilogin.wechat.sandbox.emulator import Answer, WeChatEmulator
 _STATIC = {"phone.js": "text/javascript", "phone.css": "text/css"}
 
 Handler = Callable[[Mapping[str, str], bytes], Answer]
+#: The calls whose answer is an image drawn on request.
+_DRAWING = frozenset({"wxa/getwxacodeunlimit"})
 
 
 def create_sandbox_router(public_url: str, clock: Callable[[], float] = time.time) -> APIRouter:
@@ -137,7 +139,12 @@ def _wechat_endpoint(
                 return _wechat(emulator.error(fault.errcode))
         if request.method != method:
             return _wechat(emulator.error(43001 if method == "GET" else 43002))
-        answer = handler(request.query_params, await request.body())
+        if path in _DRAWING:
+            # Drawing a QR code is pure-Python work: off the event loop, so the browsers and
+            # phones this process serves are not kept waiting while the code pool fills.
+            answer = await asyncio.to_thread(handler, request.query_params, await request.body())
+        else:
+            answer = handler(request.query_params, await request.body())
         if isinstance(answer, bytes):
             return Response(answer, media_type="image/png")
         return _wechat(answer)

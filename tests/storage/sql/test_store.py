@@ -758,7 +758,8 @@ async def test_a_url_without_the_async_driver_is_accepted(
         await store.close()
 
 
-async def test_sqlite_runs_in_wal_mode(durable_store: SqlStore, database_url: str) -> None:
-    if make_url(database_url).get_backend_name() != "sqlite":
-        pytest.skip("a SQLite setting")
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'wal.db'}"
+    store = await SqlStore.open(database_url, SecretBox("k" * 32))
+    await store.close()
     assert await _raw_rows(database_url, "PRAGMA journal_mode") == [("wal",)]

@@ -24,6 +24,8 @@ from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
 
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 cli = typer.Typer(help="minilogin: log in to a PC website by scanning a WeChat mini program code.")
 
 
@@ -77,7 +79,13 @@ def dev(
         typer.echo(
             f"  phone simulator: {public}/_sandbox/phone  (or scan the code on the demo page)"
         )
-    uvicorn.run(create_app(settings, seed=True), host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        create_app(settings, seed=True),
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
 
 
 @cli.command()
@@ -118,6 +126,8 @@ def serve(
         port=port,
         workers=workers,
         log_level=log_level,
+        # An open event stream would otherwise hold a stopping server for as long as it lasts.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

@@ -8,7 +8,9 @@ from minilogin.core.qrlogin import RequestContext
 from minilogin.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The app's services. ``async`` so FastAPI calls it on the event loop: a plain function
+    dependency would cost a hop to a worker thread on every request."""
     svc: Services = request.app.state.services
     return svc
 

@@ -1,0 +1,118 @@
+"""The benchmarks run: ``bench/run.py --quick`` runs every script in ``bench/`` in a tiny
+configuration and each prints its table. Figures from such a run mean nothing, so nothing here
+is timed; the real figures are in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+QUICK_LOGINS = 6  # bench/push_latency.py's --quick configuration
+MODES = ("long poll", "SSE", "poll every 800 ms")
+ROW = re.compile(
+    r"^(?P<mode>long poll|SSE|poll every 800 ms)\s+(?P<n>\d+)"
+    r"\s+(?P<p50>[\d.]+)\s+(?P<p90>[\d.]+)\s+(?P<p99>[\d.]+)\s+(?P<max>[\d.]+)"
+    r"\s+(?P<vs50>\d+)×\s+(?P<vs99>\d+)×\s",
+    re.MULTILINE,
+)
+
+
+def bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def latency_rows(output: str) -> dict[str, re.Match[str]]:
+    return {row["mode"]: row for row in ROW.finditer(output)}
+
+
+@pytest.fixture(scope="module")
+def quick_run() -> str:
+    done = bench("bench/run.py", "--quick")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_run_lists_every_benchmark_script() -> None:
+    done = bench("bench/run.py", "--list")
+
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[0] for line in done.stdout.splitlines()}
+    scripts = {
+        path.stem for path in (ROOT / "bench").glob("*.py") if not path.stem.startswith("_")
+    } - {"run", "common"}
+    assert listed == scripts
+    assert "push_latency" in listed
+
+
+def test_run_runs_each_benchmark_and_reports_the_machine(quick_run: str) -> None:
+    names = bench("bench/run.py", "--list").stdout.split("\n")
+    for name in (line.split()[0] for line in names if line.strip()):
+        assert f"=== {name}: ok" in quick_run
+    assert re.search(r"^machine: .*\d+ cores \(\d+ usable\)", quick_run, re.MULTILINE)
+
+
+def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) -> None:
+    rows = latency_rows(quick_run)
+
+    assert set(rows) == set(MODES)
+    for row in rows.values():
+        assert int(row["n"]) == QUICK_LOGINS
+        figures = [float(row[name]) for name in ("p50", "p90", "p99", "max")]
+        assert figures == sorted(figures)
+        assert figures[0] > 0
+    poll = rows["poll every 800 ms"]
+    assert (poll["vs50"], poll["vs99"]) == ("1", "1")
+    assert "scene:    read via GET /demo/api/phone-url/{id}" in quick_run
+    assert re.search(r"^poll every 800 ms .* \d+$", quick_run, re.MULTILINE), "codes made"
+    assert "target (issue 2): push p99 < 20 ms" in quick_run
+
+
+def test_push_latency_reads_the_png_after_prefilling_the_code_pool() -> None:
+    done = bench(
+        "bench/push_latency.py",
+        "--quick",
+        "--scene-from",
+        "png",
+        "--prefill-codes",
+        "5",
+        "--logins",
+        "2",
+        "--warmup",
+        "0",
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the code's PNG decoded with zxing-cpp" in done.stdout
+    assert "code pool: 5 codes made before measuring" in done.stdout
+    assert "MINILOGIN_CODE_POOL_MIN_SIZE=5" in done.stdout
+    rows = latency_rows(done.stdout)
+    assert {mode: int(row["n"]) for mode, row in rows.items()} == dict.fromkeys(MODES, 2)
+
+
+@pytest.mark.parametrize(
+    ("args", "complaint"),
+    [
+        (["--logins", "0"], "--logins and --browsers must be ≥ 1"),
+        (["--rate", "0"], "--rate > 0"),
+        (["--server-env", "DEBUG=1"], "--server-env takes MINILOGIN_NAME=VALUE"),
+    ],
+)
+def test_push_latency_refuses_nonsense_settings(args: list[str], complaint: str) -> None:
+    done = bench("bench/push_latency.py", *args)
+
+    assert done.returncode == 2
+    assert complaint in done.stderr

@@ -27,7 +27,7 @@ from tests.support.redis_server import RedisServer, redis_server
 from minilogin.app import create_app
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
-from minilogin.flows.codepool import SWEEP_INTERVAL
+from minilogin.flows.codepool import SWEEP_INTERVAL, code_page, generation_key
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
@@ -314,3 +314,22 @@ async def test_the_maximum_bounds_the_filler_whatever_the_minimum(
     await by_hand.codepool.refill()
     assert await by_hand.codepool.size(await demo_source(by_hand)) == 2
     assert await code_calls(http) == 2
+
+
+@pool_settings(code_pool_min_size=3)
+async def test_a_code_the_store_lost_is_made_again_by_the_sweep(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    await browser.create()
+    await by_hand.codepool.refill()
+    assert await code_calls(http) == 3
+    source = await demo_source(by_hand)
+    generation = generation_key(source, by_hand.mini_program(source), code_page(source))
+    await by_hand.ephemeral.delete(f"codepool:{generation}:slot:1")  # evicted, say
+    await by_hand.codepool.refill()
+    assert await code_calls(http) == 3  # the sweep is not due yet
+    clock.advance(SWEEP_INTERVAL)
+    await browser.create()  # the generation is in use
+    await by_hand.codepool.refill()
+    assert await code_calls(http) == 4
+    assert await by_hand.codepool.size(source) == 3

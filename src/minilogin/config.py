@@ -48,19 +48,28 @@ class Settings(BaseSettings):
     pool_domain: str = ""
     qr_expires_in: int = Field(default=120, ge=30, le=600)
     wechat_timeout: float = Field(default=5.0, gt=0)
+    # How long an instance keeps the pools, applications and identity sources it read
+    # (storage/config_cache.py); the admin API's changes reach every instance at once.
+    config_cache_ttl: float = Field(default=5.0, ge=0)
+    # Audit events are written in batches after answering (storage/audit_log.py): how long a batch
+    # gathers, and how many events may wait before a request waits for them to be written.
+    audit_flush_interval: float = Field(default=0.05, gt=0)
+    audit_max_pending: int = Field(default=10_000, ge=1)
     # Redis (``redis_url``): the namespace of every key and channel, so deployments can share
     # a server, and the most connections one process opens for commands.
     redis_prefix: str = "minilogin:"
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
     # The code pool (flows/codepool.py): its bounds per generation, the headroom over the
-    # recent load, the quarantine of a scene after its login ends (seconds), and the
+    # recent load, the quarantine of a scene after its login ends (seconds), the
     # getwxacodeunlimit calls per minute and AppID all instances together may make (WeChat
-    # allows 5000).
+    # allows 5000), and the most codes a second the background filler makes for one
+    # generation (its pace below the minimum size; above it, the load sets a slower one).
     code_pool_min_size: int = Field(default=2, ge=0)
     code_pool_max_size: int = Field(default=5000, ge=1)
     code_pool_headroom: float = Field(default=1.5, ge=1.0)
     code_pool_quarantine: int = Field(default=600, ge=1)
     code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
+    code_pool_fill_rate: float = Field(default=20.0, gt=0)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

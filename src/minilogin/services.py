@@ -17,6 +17,8 @@ from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
 from minilogin.flows.codepool import CodePool
 from minilogin.oidc.keys import Signer
+from minilogin.storage.audit_log import AuditLog
+from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.durable import DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -50,8 +52,16 @@ class Services:
     tokens: AccessTokenCache = field(init=False)
     wechat: WeChatClient = field(init=False)
     codepool: CodePool = field(init=False)
+    config: ConfigCache = field(init=False)
+    audit: AuditLog = field(init=False)
 
     def __post_init__(self) -> None:
+        self.config = ConfigCache(
+            self.durable, self.ephemeral, self.settings.config_cache_ttl, self.clock
+        )
+        self.audit = AuditLog(
+            self.durable, self.settings.audit_flush_interval, self.settings.audit_max_pending
+        )
         self.qrlogins = QRLogins(self.ephemeral, self.clock, ended=self._login_ended)
         self.codes = AuthorizationCodes(self.ephemeral)
         self.sessions = MiniProgramSessions(self.ephemeral)
@@ -90,8 +100,17 @@ class Services:
             return platform
         return own or platform
 
+    async def start(self) -> None:
+        """Start the background work: the code pool's filler, the audit writer and the
+        configuration cache's listener."""
+        await self.config.start()
+        self.audit.start()
+        self.codepool.start()
+
     async def close(self) -> None:
         await self.codepool.close()
+        await self.config.close()
+        await self.audit.close()
         await self.wechat_http.aclose()
         await self.ephemeral.close()
         await self.durable.close()
@@ -123,5 +142,5 @@ async def open_services(
         signer=await Signer.load(durable),
         clock=clock,
     )
-    services.codepool.start()
+    await services.start()
     return services

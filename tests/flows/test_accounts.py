@@ -249,6 +249,7 @@ async def test_every_outcome_is_in_the_audit_log(
     appid, scene = await browser.read_code(login)
     session = (await phone.scan(appid, scene)).json()["session"]
     assert (await phone.confirm(appid, session)).status_code == 403
+    await services.audit.flush()  # events are written after answering
     refused = [
         e for e in await services.durable.list_audit_events(pool.id) if e.action == "login.refused"
     ]

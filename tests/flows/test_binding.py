@@ -94,6 +94,7 @@ async def test_link_an_existing_account(
         f"{ISSUER}/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
     assert info.json()["sub"] == existing.id
+    await services.audit.flush()  # events are written after answering
     events = [e.action for e in await services.durable.list_audit_events(pool_id)]
     assert "binding.linked" in events
 
@@ -113,6 +114,7 @@ async def test_wrong_passwords_then_lockout(
     assert (status["status"], status["error"]) == ("cancelled", "too_many_attempts")
     late = await bind(http, login, action="bind", username="xiaoming", password="correct horse")
     assert (late.status_code, late.json()["error"]) == (409, "qrlogin_cancelled")
+    await services.audit.flush()  # events are written after answering
     actions = [e.action for e in await services.durable.list_audit_events(pool_id)]
     assert actions.count("binding.failed") == 5
     assert "binding.locked" in actions
@@ -149,6 +151,7 @@ async def test_create_a_new_account(
     user = await services.durable.find_user_by_phone(pool_id, PHONE)
     assert user is not None
     assert user.phone_verified
+    await services.audit.flush()  # events are written after answering
     assert "binding.created" in [
         e.action for e in await services.durable.list_audit_events(pool_id)
     ]

@@ -76,6 +76,7 @@ async def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(
     assert await userinfo_status(http, second["access_token"]) == 401
     pool = await services.durable.get_pool("demo")
     assert pool is not None
+    await services.audit.flush()  # events are written after answering
     actions = [e.action for e in await services.durable.list_audit_events(pool.id)]
     assert "token.refresh_reused" in actions
 

@@ -1,6 +1,8 @@
-"""Writing security-relevant events to the audit log."""
+"""Writing security-relevant events to the audit log (queued: ``storage/audit_log.py``)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from minilogin.core.entities import AuditEvent
 from minilogin.services import Services
@@ -16,8 +18,14 @@ async def record(
     ip: str | None = None,
     **detail: object,
 ) -> None:
-    await svc.durable.add_audit_event(
+    await svc.audit.add(
         AuditEvent(
-            pool_id=pool_id, action=action, actor=actor, subject=subject, ip=ip, detail=detail
+            pool_id=pool_id,
+            action=action,
+            actor=actor,
+            subject=subject,
+            ip=ip,
+            detail=detail,
+            created_at=datetime.now(UTC),
         )
     )

@@ -29,7 +29,7 @@ class Scanned:
 
 
 async def _source(svc: Services, login: QRLogin) -> IdentitySource:
-    source = await svc.durable.get_identity_source(login.pool_id, login.connection)
+    source = await svc.config.get_identity_source(login.pool_id, login.connection)
     if source is None:
         raise NotFound("unknown_connection")
     return source
@@ -55,8 +55,8 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
         qrlogin=login.id,
         connection=login.connection,
     )
-    application = await svc.durable.get_application(login.pool_id, login.client_id)
-    pool = await svc.durable.get_pool(login.pool)
+    application = await svc.config.get_application(login.pool_id, login.client_id)
+    pool = await svc.config.get_pool(login.pool)
     token = new_secret()
     ttl = max(login.expires_at - svc.clock(), 1.0) + AFTERLIFE
     await svc.sessions.put(token, MiniProgramSession(login.id, login.app_id, session.openid), ttl)

@@ -18,6 +18,7 @@ from minilogin.core.tokens import digest, matches, new_id, new_secret
 from minilogin.flows import audit
 from minilogin.oidc import authorize
 from minilogin.services import Services
+from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.records import status_channel
 
 MAX_WAIT = 30
@@ -43,15 +44,21 @@ class Created:
     secret: str
 
 
-async def load_pool(svc: Services, slug: str) -> Pool:
-    pool = await svc.durable.get_pool(slug)
+async def load_pool(svc: Services, slug: str, *, fresh: bool = False) -> Pool:
+    """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
+    (the admin flows, which change what they read, always do)."""
+    reader: ConfigReader = svc.durable if fresh else svc.config
+    pool = await reader.get_pool(slug)
     if pool is None:
         raise NotFound("unknown_pool")
     return pool
 
 
-async def load_application(svc: Services, pool: Pool, client_id: str) -> Application:
-    application = await svc.durable.get_application(pool.id, client_id)
+async def load_application(
+    svc: Services, pool: Pool, client_id: str, *, fresh: bool = False
+) -> Application:
+    reader: ConfigReader = svc.durable if fresh else svc.config
+    application = await reader.get_application(pool.id, client_id)
     if application is None:
         raise NotFound("unknown_client")
     return application
@@ -61,7 +68,7 @@ async def choose_source(
     svc: Services, pool: Pool, application: Application, unique_id: str | None
 ) -> IdentitySource:
     """The named source when the application has it enabled, else its only one."""
-    sources = await svc.durable.enabled_identity_sources(pool.id, application.client_id)
+    sources = await svc.config.enabled_identity_sources(pool.id, application.client_id)
     if unique_id is not None:
         for source in sources:
             if source.unique_id == unique_id:
@@ -239,7 +246,7 @@ async def image(svc: Services, login: QRLogin) -> bytes:
     """The mini program code for the login's scene, with the source's logo in its centre."""
     if login.status.terminal:
         raise Conflict(f"qrlogin_{login.status.value}")
-    source = await svc.durable.get_identity_source(login.pool_id, login.connection)
+    source = await svc.config.get_identity_source(login.pool_id, login.connection)
     if source is None:
         raise NotFound("unknown_connection")
     return await svc.codepool.image(source, login)

@@ -118,7 +118,7 @@ async def _client(svc: Services, pool: Pool, params: Mapping[str, str]) -> Appli
     client_id = params.get("client_id")
     if not client_id:
         raise InvalidRequest("invalid_request", "client_id is required")
-    application = await svc.durable.get_application(pool.id, client_id)
+    application = await svc.config.get_application(pool.id, client_id)
     if application is None:
         raise NotFound("unknown_client")
     return application
@@ -131,7 +131,7 @@ async def _redirect_uri(svc: Services, application: Application, given: str | No
         if given not in application.redirect_uris:
             raise InvalidRequest("redirect_uri_mismatch")
         return given
-    sources = await svc.durable.enabled_identity_sources(application.pool_id, application.client_id)
+    sources = await svc.config.enabled_identity_sources(application.pool_id, application.client_id)
     if not any(source.callback_url for source in sources):
         raise InvalidRequest("redirect_uri_required")
     return None
@@ -284,8 +284,8 @@ async def reply_for(svc: Services, request: AuthorizationRequest, connection: st
     issuer = svc.settings.issuer(request.pool)
     if request.redirect_uri is not None:
         return request.reply(issuer, request.redirect_uri)
-    pool = await svc.durable.get_pool(request.pool)
-    source = await svc.durable.get_identity_source(pool.id, connection) if pool else None
+    pool = await svc.config.get_pool(request.pool)
+    source = await svc.config.get_identity_source(pool.id, connection) if pool else None
     if source is None or not source.callback_url:
         raise InvalidRequest("redirect_uri_required")
     return request.reply(issuer, source.callback_url)

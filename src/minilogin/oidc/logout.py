@@ -58,7 +58,7 @@ async def end_session(
     if client_id is not None and audience is not None and client_id != audience:
         raise InvalidRequest("invalid_id_token_hint")
     client_id = client_id or (audience if isinstance(audience, str) else None)
-    application = await svc.durable.get_application(pool.id, client_id) if client_id else None
+    application = await svc.config.get_application(pool.id, client_id) if client_id else None
     if client_id is not None and application is None:
         raise InvalidRequest("unknown_client")
     redirect = params.get("post_logout_redirect_uri")

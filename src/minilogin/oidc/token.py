@@ -51,7 +51,7 @@ async def authenticate_client(
 ) -> Application:
     if not client_id:
         raise OAuthError("invalid_client", "client_id is required", status=401)
-    application = await svc.durable.get_application(pool_id, client_id)
+    application = await svc.config.get_application(pool_id, client_id)
     if application is None:
         raise OAuthError("invalid_client", "unknown client", status=401)
     if not application.is_public and (
@@ -74,7 +74,7 @@ async def exchange(
         raise OAuthError("invalid_request", "grant_type is required")
     if grant_type not in SUPPORTED_GRANTS:
         raise OAuthError("unsupported_grant_type", f"{grant_type} is not supported")
-    pool = await svc.durable.get_pool(pool_slug)
+    pool = await svc.config.get_pool(pool_slug)
     if pool is None:
         raise OAuthError("invalid_request", "unknown pool")
     client_id, secret = client_credentials(form, authorization)

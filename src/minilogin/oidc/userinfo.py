@@ -17,7 +17,7 @@ async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str
     token_id = claims.get("jti")
     if not isinstance(token_id, str) or await svc.revoked.is_revoked(token_id):
         raise Unauthorized("invalid_token", "the access token was revoked")
-    pool = await svc.durable.get_pool(pool_slug)
+    pool = await svc.config.get_pool(pool_slug)
     sub = claims.get("sub")
     user = await svc.durable.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
     if user is None or user.blocked:

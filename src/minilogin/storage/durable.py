@@ -8,6 +8,7 @@ sees a database error. Each method is one transaction: nothing is ever left half
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -132,7 +133,10 @@ class DurableStore(Protocol):
     async def list_signing_keys(self) -> list[SigningKey]: ...
 
     # audit log
-    async def add_audit_event(self, event: AuditEvent) -> AuditEvent: ...
+    async def add_audit_events(self, events: Sequence[AuditEvent]) -> None:
+        """Write ``events`` in one transaction, in this order."""
+        ...
+
     async def list_audit_events(self, pool_id: str, limit: int = 100) -> list[AuditEvent]: ...
 
     # ---- administration: the console and the admin API (API.md §6) ----------------------

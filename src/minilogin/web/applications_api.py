@@ -24,5 +24,5 @@ Svc = Annotated[Services, Depends(services)]
 async def connections(pool: str, client_id: str, svc: Svc) -> list[dict[str, str]]:
     known = await load_pool(svc, pool)
     application = await load_application(svc, known, client_id)
-    sources = await svc.durable.enabled_identity_sources(known.id, application.client_id)
+    sources = await svc.config.enabled_identity_sources(known.id, application.client_id)
     return [{"unique_id": s.unique_id, "display_name": s.display_name} for s in sources]

@@ -34,7 +34,7 @@ class OriginCache:
         entry = self._entries.get(pool_slug)
         if entry is not None and entry[0] > now:
             return entry[1]
-        pool = await self._svc.durable.get_pool(pool_slug)
+        pool = await self._svc.config.get_pool(pool_slug)
         origins: frozenset[str] = frozenset()
         if pool is not None:
             applications = await self._svc.durable.list_applications(pool.id)

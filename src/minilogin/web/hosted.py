@@ -115,7 +115,7 @@ def _respond(request: Request, locale: Locale, reply: Reply, **values: str) -> R
 
 
 async def _pool(svc: Services, slug: str) -> Pool:
-    pool = await svc.durable.get_pool(slug)
+    pool = await svc.config.get_pool(slug)
     if pool is None:
         raise NotFound("unknown_pool")
     return pool
@@ -134,7 +134,7 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
         )
     except MiniloginError as error:
         return _error_page(request, locale, error)
-    application = await svc.durable.get_application(known.id, auth_request.client_id)
+    application = await svc.config.get_application(known.id, auth_request.client_id)
     return _page(
         request,
         "login.html",

@@ -89,7 +89,7 @@ async def revoke_token(
 ) -> Response:
     """RFC 7009: 200 with an empty body, whether or not the token was known."""
     try:
-        known = await svc.durable.get_pool(pool)
+        known = await svc.config.get_pool(pool)
         if known is None:
             raise OAuthError("invalid_request", "unknown pool")
         form = await _form(request)
@@ -110,7 +110,7 @@ async def introspect_token(
 ) -> JSONResponse:
     """RFC 7662: the token's state, for a confidential client (a resource server)."""
     try:
-        known = await svc.durable.get_pool(pool)
+        known = await svc.config.get_pool(pool)
         if known is None:
             raise OAuthError("invalid_request", "unknown pool")
         form = await _form(request)

@@ -634,16 +634,18 @@ async def test_a_kid_is_unique(durable_store: SqlStore) -> None:
 
 async def test_audit_events_are_listed_per_pool_newest_first(durable_store: SqlStore) -> None:
     pool = await a_pool(durable_store)
-    for minutes in (0, 2, 1):
-        await durable_store.add_audit_event(
+    await durable_store.add_audit_events(
+        [
             AuditEvent(
                 pool_id=pool.id,
                 action=f"login.{minutes}",
                 created_at=T0 + timedelta(minutes=minutes),
             )
-        )
-    await durable_store.add_audit_event(AuditEvent(pool_id="pool_other", action="elsewhere"))
-    await durable_store.add_audit_event(AuditEvent(pool_id=None, action="pool.created"))
+            for minutes in (0, 2, 1)
+        ]
+    )
+    await durable_store.add_audit_events([AuditEvent(pool_id="pool_other", action="elsewhere")])
+    await durable_store.add_audit_events([AuditEvent(pool_id=None, action="pool.created")])
     listed = await durable_store.list_audit_events(pool.id)
     assert [event.action for event in listed] == ["login.2", "login.1", "login.0"]
     limited = await durable_store.list_audit_events(pool.id, limit=2)
@@ -660,11 +662,19 @@ async def test_an_audit_event_keeps_every_field(durable_store: SqlStore) -> None
         ip="203.0.113.7",
         created_at=T0,
     )
-    created = await durable_store.add_audit_event(given)
-    assert created.id.startswith("evt_")
-    given.id = created.id
-    assert created == given
-    assert await durable_store.list_audit_events("pool_x") == [given]
+    await durable_store.add_audit_events([given])
+    [stored] = await durable_store.list_audit_events("pool_x")
+    assert stored.id.startswith("evt_")
+    given.id = stored.id
+    assert stored == given
+
+
+async def test_a_batch_of_audit_events_is_written_whole(durable_store: SqlStore) -> None:
+    batch = [AuditEvent(pool_id="pool_b", action=f"step.{n}", created_at=T0) for n in range(5)]
+    await durable_store.add_audit_events(batch)
+    listed = await durable_store.list_audit_events("pool_b")
+    assert sorted(event.action for event in listed) == [f"step.{n}" for n in range(5)]
+    assert len({event.id for event in listed}) == 5
 
 
 # the database underneath
@@ -725,7 +735,7 @@ async def test_deleting_a_pool_deletes_everything_in_it(
     await a_source(durable_store, pool)
     await durable_store.enable_identity_source(pool.id, "a", "wechat-mp-qrcode")
     await durable_store.create_user(User(pool_id=pool.id), an_identity(pool))
-    await durable_store.add_audit_event(AuditEvent(pool_id=pool.id, action="kept"))
+    await durable_store.add_audit_events([AuditEvent(pool_id=pool.id, action="kept")])
 
     engine = make_engine(database_url)
     try:

@@ -113,11 +113,12 @@ async def stats(
     days (in the time zone ``tz_offset`` minutes east of UTC) and in total."""
     count = integer(days, "invalid_days", 1, MAX_DAYS)
     offset = integer(tz_offset, "invalid_tz_offset", -14 * 60, 14 * 60)
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     tz = timezone(timedelta(minutes=offset))
     now = svc.clock()
     today = datetime.fromtimestamp(now, tz).date()
     first = today - timedelta(days=count - 1)
+    await svc.audit.flush()  # this instance's latest events count too
     events = await svc.durable.search_audit_events(
         pool.id,
         action_prefixes=FUNNEL_PREFIXES,
@@ -169,12 +170,13 @@ async def audit_log(
 ) -> list[AuditEvent]:
     """The newest events first; ``action_prefixes`` (``admin.``, ``login.``) narrow it. Without
     a pool: the events of the service itself (administrators, their logins, API tokens)."""
-    pool_id = None if pool_slug is None else (await load_pool(svc, pool_slug)).id
+    pool_id = None if pool_slug is None else (await load_pool(svc, pool_slug, fresh=True)).id
     count = integer(limit, "invalid_limit", 1, MAX_EVENTS)
     if len(action_prefixes) > MAX_FILTERS or any(
         not 0 < len(prefix) <= MAX_FILTER_LENGTH for prefix in action_prefixes
     ):
         raise InvalidRequest("invalid_action")
+    await svc.audit.flush()  # this instance's latest events count too
     return await svc.durable.search_audit_events(
         pool_id, action_prefixes=action_prefixes, limit=count
     )

@@ -46,19 +46,19 @@ async def enabled_connections(svc: Services, application: Application) -> list[s
 
 
 async def list_applications(svc: Services, pool_slug: str) -> list[Application]:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     return await svc.durable.list_applications(pool.id)
 
 
 async def get_application(svc: Services, pool_slug: str, client_id: str) -> Application:
-    return await load_application(svc, await load_pool(svc, pool_slug), client_id)
+    return await load_application(svc, await load_pool(svc, pool_slug, fresh=True), client_id)
 
 
 async def create_application(
     svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
 ) -> tuple[Application, str | None]:
     """The new application and, for a web application, its client secret (shown only now)."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     # 24 hexadecimal digits: unguessable enough to keep pools apart, short enough to paste.
     application = new_application(pool.id, secrets.token_hex(12), fields)
     secret = None
@@ -66,6 +66,7 @@ async def create_application(
         secret = new_secret()
         application.client_secret_hash = digest(secret)
     application = await svc.durable.create_application(application)
+    await svc.config.changed()
     await record(
         svc,
         actor,
@@ -80,13 +81,14 @@ async def create_application(
 async def update_application(
     svc: Services, actor: Actor, pool_slug: str, client_id: str, fields: Mapping[str, object]
 ) -> Application:
-    pool = await load_pool(svc, pool_slug)
-    current = await load_application(svc, pool, client_id)
+    pool = await load_pool(svc, pool_slug, fresh=True)
+    current = await load_application(svc, pool, client_id, fresh=True)
     application = changed_application(current, fields)
     changed = changed_fields(current, application)
     if not changed:
         return current
     application = await svc.durable.update_application(application)
+    await svc.config.changed()
     await record(
         svc, actor, "application.updated", pool_id=pool.id, subject=client_id, changed=changed
     )
@@ -97,20 +99,22 @@ async def rotate_secret(
     svc: Services, actor: Actor, pool_slug: str, client_id: str
 ) -> tuple[Application, str]:
     """A new client secret; the old one stops working at once."""
-    pool = await load_pool(svc, pool_slug)
-    application = await load_application(svc, pool, client_id)
+    pool = await load_pool(svc, pool_slug, fresh=True)
+    application = await load_application(svc, pool, client_id, fresh=True)
     if application.type is not ApplicationType.WEB:
         raise InvalidRequest("no_client_secret")
     secret = new_secret()
     application.client_secret_hash = digest(secret)
     application = await svc.durable.update_application(application)
+    await svc.config.changed()
     await record(svc, actor, "application.secret_rotated", pool_id=pool.id, subject=client_id)
     return application, secret
 
 
 async def delete_application(svc: Services, actor: Actor, pool_slug: str, client_id: str) -> None:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     await svc.durable.delete_application(pool.id, client_id)
+    await svc.config.changed()
     await record(svc, actor, "application.deleted", pool_id=pool.id, subject=client_id)
 
 
@@ -118,11 +122,13 @@ async def switch_connection(
     svc: Services, actor: Actor, pool_slug: str, client_id: str, unique_id: str, enabled: bool
 ) -> None:
     """Offer (or stop offering) the identity source to the application's users."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     if enabled:
         await svc.durable.enable_identity_source(pool.id, client_id, unique_id)
+        await svc.config.changed()
     else:
         await svc.durable.disable_identity_source(pool.id, client_id, unique_id)
+        await svc.config.changed()
     await record(
         svc,
         actor,

@@ -61,7 +61,7 @@ async def load_source(svc: Services, pool_id: str, unique_id: str) -> IdentitySo
 async def list_connections(
     svc: Services, pool_slug: str
 ) -> list[tuple[IdentitySource, list[Application]]]:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     sources = await svc.durable.list_identity_sources(pool.id)
     return [
         (source, await svc.durable.applications_using(pool.id, source.unique_id))
@@ -73,7 +73,7 @@ async def get_connection(
     svc: Services, pool_slug: str, unique_id: str
 ) -> tuple[IdentitySource, list[Application]]:
     """The source and the applications it is enabled for."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     source = await load_source(svc, pool.id, unique_id)
     return source, await svc.durable.applications_using(pool.id, unique_id)
 
@@ -81,11 +81,12 @@ async def get_connection(
 async def create_connection(
     svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
 ) -> IdentitySource:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     source = new_source(pool.id, fields)
     if "qr_expires_in" not in fields:
         source.qr_expires_in = svc.settings.qr_expires_in
     source = await svc.durable.create_identity_source(source)
+    await svc.config.changed()
     await record(
         svc,
         actor,
@@ -101,13 +102,14 @@ async def create_connection(
 async def update_connection(
     svc: Services, actor: Actor, pool_slug: str, unique_id: str, fields: Mapping[str, object]
 ) -> IdentitySource:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     current = await load_source(svc, pool.id, unique_id)
     source = changed_source(current, fields)
     changed = changed_fields(current, source)
     if not changed:
         return current
     source = await svc.durable.update_identity_source(source)
+    await svc.config.changed()
     await record(
         svc, actor, "connection.updated", pool_id=pool.id, subject=unique_id, changed=changed
     )
@@ -115,8 +117,9 @@ async def update_connection(
 
 
 async def delete_connection(svc: Services, actor: Actor, pool_slug: str, unique_id: str) -> None:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     await svc.durable.delete_identity_source(pool.id, unique_id)
+    await svc.config.changed()
     await record(svc, actor, "connection.deleted", pool_id=pool.id, subject=unique_id)
 
 
@@ -124,11 +127,12 @@ async def set_logo(
     svc: Services, actor: Actor, pool_slug: str, unique_id: str, image: bytes | None
 ) -> IdentitySource:
     """Store the logo, decoded and re-encoded (``None`` removes it)."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     await load_source(svc, pool.id, unique_id)
     # Decoding and resampling take a while for a large picture: not on the event loop.
     logo = None if image is None else await asyncio.to_thread(normalise_logo, image, MAX_LOGO_BYTES)
     source = await svc.durable.set_identity_source_logo(pool.id, unique_id, logo)
+    await svc.config.changed()
     await record(
         svc,
         actor,
@@ -142,7 +146,7 @@ async def set_logo(
 
 async def logo(svc: Services, pool_slug: str, unique_id: str) -> IdentitySource:
     """The source whose logo is asked for; ``NotFound`` when it has none."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     source = await load_source(svc, pool.id, unique_id)
     if source.logo is None:
         raise NotFound("no_logo")

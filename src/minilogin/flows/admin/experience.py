@@ -26,8 +26,8 @@ from minilogin.services import Services
 async def preview(
     svc: Services, actor: Actor, pool_slug: str, client_id: str, code: object, verifier: object
 ) -> dict[str, Any]:
-    pool = await load_pool(svc, pool_slug)
-    application = await load_application(svc, pool, client_id)
+    pool = await load_pool(svc, pool_slug, fresh=True)
+    application = await load_application(svc, pool, client_id, fresh=True)
     grant = await svc.codes.take(code) if isinstance(code, str) and code else None
     if (
         grant is None

@@ -27,17 +27,18 @@ async def list_pools(svc: Services) -> list[Pool]:
 
 
 async def get_pool(svc: Services, slug: str) -> Pool:
-    return await load_pool(svc, slug)
+    return await load_pool(svc, slug, fresh=True)
 
 
 async def create_pool(svc: Services, actor: Actor, fields: Mapping[str, object]) -> Pool:
     pool = await svc.durable.create_pool(new_pool(fields))
+    await svc.config.changed()
     await record(svc, actor, "pool.created", pool_id=pool.id, subject=pool.slug)
     return pool
 
 
 async def update_pool(svc: Services, actor: Actor, slug: str, fields: Mapping[str, object]) -> Pool:
-    current = await load_pool(svc, slug)
+    current = await load_pool(svc, slug, fresh=True)
     pool = changed_pool(current, fields)
     changed = [
         name for name in ("name", "logo_url") if getattr(current, name) != getattr(pool, name)
@@ -45,11 +46,13 @@ async def update_pool(svc: Services, actor: Actor, slug: str, fields: Mapping[st
     if not changed:
         return current
     pool = await svc.durable.update_pool(pool)
+    await svc.config.changed()
     await record(svc, actor, "pool.updated", pool_id=pool.id, subject=slug, changed=changed)
     return pool
 
 
 async def delete_pool(svc: Services, actor: Actor, slug: str) -> None:
-    pool = await load_pool(svc, slug)
+    pool = await load_pool(svc, slug, fresh=True)
     await svc.durable.delete_pool(pool.id)
+    await svc.config.changed()
     await record(svc, actor, "pool.deleted", pool_id=pool.id, subject=slug)

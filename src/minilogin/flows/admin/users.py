@@ -126,7 +126,7 @@ def check_password(value: object) -> str | None:
 async def search(
     svc: Services, pool_slug: str, query: str | None, limit: int, offset: int
 ) -> tuple[list[User], int]:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     return await svc.durable.search_users(pool.id, query, min(limit, MAX_PAGE), offset)
 
 
@@ -138,9 +138,10 @@ async def _load(svc: Services, pool_id: str, user_id: str) -> User:
 
 
 async def details(svc: Services, pool_slug: str, user_id: str) -> UserDetails:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     user = await _load(svc, pool.id, user_id)
     identities = await svc.durable.list_identities(pool.id, user_id)
+    await svc.audit.flush()  # this instance's latest events count too
     logins = await svc.durable.search_audit_events(
         pool.id, action_prefixes=LOGIN_ACTIONS, subject=user_id, limit=RECENT_LOGINS
     )
@@ -190,7 +191,7 @@ def _changed(before: User, after: User) -> list[str]:
 async def create_user(
     svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
 ) -> User:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     user = await _apply(User(pool_id=pool.id), fields)
     try:
         user = await svc.durable.create_user(user)
@@ -203,7 +204,7 @@ async def create_user(
 async def update_user(
     svc: Services, actor: Actor, pool_slug: str, user_id: str, fields: Mapping[str, object]
 ) -> User:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     current = await _load(svc, pool.id, user_id)
     user = await _apply(current, fields)
     changed = _changed(current, user)
@@ -227,7 +228,7 @@ def _admin_conflict(conflict: Conflict) -> Conflict:
 
 
 async def delete_user(svc: Services, actor: Actor, pool_slug: str, user_id: str) -> None:
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     await svc.durable.delete_user(pool.id, user_id)
     await record(svc, actor, "user.deleted", pool_id=pool.id, subject=user_id)
 
@@ -236,7 +237,7 @@ async def unlink_identity(
     svc: Services, actor: Actor, pool_slug: str, user_id: str, identity_id: str
 ) -> None:
     """The WeChat account no longer logs in to this user; its next scan is a newcomer's."""
-    pool = await load_pool(svc, pool_slug)
+    pool = await load_pool(svc, pool_slug, fresh=True)
     await _load(svc, pool.id, user_id)
     await svc.durable.unlink_identity(pool.id, user_id, identity_id)
     await record(

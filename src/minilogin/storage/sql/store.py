@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -637,20 +637,22 @@ class SqlStore:
 
     # audit log
 
-    async def add_audit_event(self, event: AuditEvent) -> AuditEvent:
-        row = AuditEventRow(
-            id=event.id or _new_id("evt"),
-            pool_id=event.pool_id,
-            action=event.action,
-            actor=event.actor,
-            subject=event.subject,
-            detail=dict(event.detail),
-            ip=event.ip,
-            created_at=_utc(event.created_at),
-        )
+    async def add_audit_events(self, events: Sequence[AuditEvent]) -> None:
+        rows = [
+            AuditEventRow(
+                id=event.id or _new_id("evt"),
+                pool_id=event.pool_id,
+                action=event.action,
+                actor=event.actor,
+                subject=event.subject,
+                detail=dict(event.detail),
+                ip=event.ip,
+                created_at=_utc(event.created_at),
+            )
+            for event in events
+        ]
         async with self._transaction() as session:
-            session.add(row)
-        return _audit_event(row)
+            session.add_all(rows)
 
     async def list_audit_events(self, pool_id: str, limit: int = 100) -> list[AuditEvent]:
         """The pool's latest ``limit`` events, newest first."""

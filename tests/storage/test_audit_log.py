@@ -1,0 +1,129 @@
+"""The audit log's writer: events queued as they happen reach the database by themselves, in
+order, whole on shutdown, at once when too many wait, and after a database failure."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from minilogin.core.entities import AuditEvent
+from minilogin.storage.audit_log import AuditLog
+from minilogin.storage.crypto import SecretBox
+from minilogin.storage.sql import SqlStore, upgrade_async
+from minilogin.storage.sql.store import make_engine
+
+POOL = "pool_audit"
+T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'minilogin.db'}"
+
+
+@pytest.fixture
+async def durable(url: str) -> AsyncIterator[SqlStore]:
+    await upgrade_async(url)
+    store = await SqlStore.open(url, SecretBox("k" * 43))
+    yield store
+    await store.close()
+
+
+def event(n: int) -> AuditEvent:
+    return AuditEvent(pool_id=POOL, action=f"step.{n}", created_at=T0 + timedelta(seconds=n))
+
+
+async def written(durable: SqlStore) -> list[str]:
+    """The actions in the database, oldest first."""
+    return [e.action for e in reversed(await durable.list_audit_events(POOL, limit=1000))]
+
+
+async def until_written(durable: SqlStore, count: int) -> list[str]:
+    for _ in range(500):
+        actions = await written(durable)
+        if len(actions) >= count:
+            return actions
+        await asyncio.sleep(0.01)
+    return await written(durable)
+
+
+async def test_events_reach_the_database_by_themselves_in_order(durable: SqlStore) -> None:
+    log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+    log.start()
+    try:
+        for n in range(30):
+            await log.add(event(n))
+        assert await until_written(durable, 30) == [f"step.{n}" for n in range(30)]
+    finally:
+        await log.close()
+
+
+async def test_adding_does_not_write_until_the_writer_runs(durable: SqlStore) -> None:
+    log = AuditLog(durable, flush_interval=60, max_pending=1000)
+    log.start()
+    await log.add(event(1))
+    assert await written(durable) == []  # the request answered without writing
+    await log.flush()
+    assert await written(durable) == ["step.1"]
+    await log.close()
+
+
+async def test_closing_writes_what_is_left(durable: SqlStore) -> None:
+    log = AuditLog(durable, flush_interval=60, max_pending=1000)
+    log.start()
+    for n in range(3):
+        await log.add(event(n))
+    await log.close()
+    assert await written(durable) == ["step.0", "step.1", "step.2"]
+
+
+async def test_too_many_waiting_events_are_written_by_the_request_that_adds_one(
+    durable: SqlStore,
+) -> None:
+    log = AuditLog(durable, flush_interval=60, max_pending=3)
+    await log.add(event(0))
+    await log.add(event(1))
+    assert await written(durable) == []
+    await log.add(event(2))
+    assert await written(durable) == ["step.0", "step.1", "step.2"]
+
+
+async def test_events_survive_a_failed_write(durable: SqlStore, url: str) -> None:
+    """The database refuses the write (its table gone for a moment): nothing is lost."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE audit_events RENAME TO audit_away"))
+        log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+        await log.add(event(0))
+        with pytest.raises(Exception, match="audit_events"):
+            await log.flush()
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE audit_away RENAME TO audit_events"))
+        await log.add(event(1))
+        await log.flush()
+    finally:
+        await engine.dispose()
+    assert await written(durable) == ["step.0", "step.1"]
+
+
+async def test_the_writer_retries_after_a_failure(durable: SqlStore, url: str) -> None:
+    engine = make_engine(url)
+    log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE audit_events RENAME TO audit_away"))
+        log.start()
+        await log.add(event(0))
+        await asyncio.sleep(0.1)  # the writer tries, and fails
+        async with engine.begin() as connection:
+            await connection.execute(text("ALTER TABLE audit_away RENAME TO audit_events"))
+        assert await until_written(durable, 1) == ["step.0"]
+    finally:
+        await log.close()
+        await engine.dispose()

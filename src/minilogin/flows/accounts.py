@@ -23,15 +23,26 @@ class Resolution:
     created: bool = False
 
 
-async def linked_user(svc: Services, pool_id: str, scanner: Scanner) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """The user a WeChat identity is linked to, and whether through this very openid (then
+    there is nothing to remember) or through the unionid of another mini program."""
+
+    user: User
+    by_openid: bool
+
+
+async def linked_user(svc: Services, pool_id: str, scanner: Scanner) -> Linked | None:
     """The user this WeChat identity is linked to: by unionid when WeChat gave one (it ties
     the platform's and a private mini program together), else by openid for this AppID."""
     identity = await svc.durable.find_identity(pool_id, scanner.app_id, scanner.openid)
+    by_openid = identity is not None
     if identity is None and scanner.unionid:
         identity = await svc.durable.find_identity_by_unionid(pool_id, scanner.unionid)
     if identity is None:
         return None
-    return await svc.durable.get_user(pool_id, identity.user_id)
+    user = await svc.durable.get_user(pool_id, identity.user_id)
+    return Linked(user, by_openid) if user is not None else None
 
 
 def identity_of(pool_id: str, user_id: str, scanner: Scanner) -> WeChatIdentity:
@@ -97,12 +108,14 @@ async def resolve(
     decision = decide(
         login_mode=source.login_mode,
         association=source.association,
-        linked=linked,
+        linked=linked.user if linked else None,
         phone_owner=phone_owner,
     )
     if decision.outcome in (Outcome.LOGIN, Outcome.LINK) and decision.user is not None:
-        # LOGIN through a unionid known from another mini program also remembers this openid.
-        await link(svc, decision.user, scanner)
+        if linked is None or not linked.by_openid:
+            # LOGIN through a unionid known from another mini program also remembers this
+            # openid; LINK remembers it for the phone's owner.
+            await link(svc, decision.user, scanner)
         return Resolution(decision, await log_in(svc, decision.user, profile))
     if decision.outcome is Outcome.CREATE:
         try:

@@ -4,7 +4,9 @@ at a time and returns after a quarantine, the pool follows the load, a new logo 
 codes while those on screen keep theirs, and the per-minute budget is never exceeded.
 
 WeChat calls are counted by the sandbox (``GET /_sandbox/wechat/stats``). Most tests stop the
-background filler and run its passes by hand (``refill()``), so each count is exact.
+background filler and run its passes by hand (``refill()``), so each count is exact; ``fill``
+runs them as the filler's loop does, moving the test's clock on to each next code's time, so
+the filler's pace shows as the clock time a fill takes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from tests.support.redis_server import RedisServer, redis_server
 from minilogin.app import create_app
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
-from minilogin.flows.codepool import SWEEP_INTERVAL, code_page, generation_key
+from minilogin.flows.codepool import (
+    FILL_INTERVAL,
+    MIN_FILL_RATE,
+    SWEEP_INTERVAL,
+    CodePool,
+    code_page,
+    generation_key,
+)
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
@@ -72,13 +81,23 @@ async def scene_shown(browser: Browser, login: BrowserLogin) -> str:
     return (await browser.read_code(login))[1]
 
 
+async def fill(pool: CodePool, clock: Clock) -> float:
+    """The filler's passes as its loop runs them, on the test's clock: from one pass to the
+    next the clock moves on to when the next code is due, until none is. The clock's seconds
+    it took."""
+    started = clock()
+    while (due := await pool.refill()) is not None:
+        clock.advance(max(0.0, due - clock()))
+    return clock() - started
+
+
 @pool_settings(code_pool_min_size=5)
 async def test_a_warm_pool_serves_logins_without_calling_wechat(
-    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
     first = await browser.create()
     assert await code_calls(http) == 1  # the pool was empty: one code made on demand
-    await by_hand.codepool.refill()
+    await fill(by_hand.codepool, clock)
     assert await code_calls(http) == 5
     assert await by_hand.codepool.size(await demo_source(by_hand)) == 5
 
@@ -88,16 +107,20 @@ async def test_a_warm_pool_serves_logins_without_calling_wechat(
     assert len(set(scenes)) == 5  # each code is shown by one login only
 
 
-@pool_settings(code_pool_min_size=3)
+@pool_settings(code_pool_min_size=5, code_pool_fill_rate=10)
 async def test_the_filler_fills_the_pool_in_the_background(
     http: httpx.AsyncClient, browser: Browser
 ) -> None:
     await browser.create()
-    deadline = time.monotonic() + 10
-    while await code_calls(http) < 3:
+    started = time.monotonic()
+    deadline = started + 10
+    while await code_calls(http) < 5:
         assert time.monotonic() < deadline, "the filler never filled the pool"
-        await asyncio.sleep(0.05)
-    assert await code_calls(http) == 3
+        await asyncio.sleep(0.01)
+    took = time.monotonic() - started
+    assert await code_calls(http) == 5
+    # Four codes 0.1 s apart: the filler sleeps until each is due, not a whole interval.
+    assert 3 / 10 <= took < FILL_INTERVAL
 
 
 @pool_settings(code_pool_max_size=1, code_pool_quarantine=1)
@@ -158,18 +181,18 @@ async def test_the_pool_follows_the_load(
         await browser.create()
     source = await demo_source(by_hand)
     assert await pool.size(source) == 2  # made on demand, kept for later logins
-    await pool.refill()
+    await fill(pool, clock)
     assert await pool.size(source) == 3  # 2 leases × 1.5 headroom
     for _ in range(4):
         await browser.create()  # one free code, three made on demand
     assert await code_calls(http) == 6
-    await pool.refill()
+    await fill(pool, clock)
     assert await pool.size(source) == 9  # 6 leases × 1.5
     for _ in range(8):
         await browser.create()  # three free, five on demand of which three fit the maximum
     assert await pool.size(source) == 12
     assert await code_calls(http) == 14
-    await pool.refill()
+    await fill(pool, clock)
     assert await pool.size(source) == 12  # bounded
 
     # A whole lease lifetime and a sweep interval later, the load has fallen to one login
@@ -177,9 +200,45 @@ async def test_the_pool_follows_the_load(
     clock.advance(pool.hold(source) + SWEEP_INTERVAL)
     await browser.create()
     assert await code_calls(http) == 15
-    await pool.refill()
+    await fill(pool, clock)
     assert await pool.size(source) == 2  # 1 lease × 1.5, rounded up
     assert await code_calls(http) == 15
+
+
+@pool_settings(code_pool_fill_rate=50)
+async def test_the_filler_makes_codes_one_at_a_time_at_the_pace_of_the_load(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    for _ in range(20):
+        await browser.create()  # the pool starts empty: each code made on demand
+    assert await code_calls(http) == 20
+    clock.advance(10)  # 20 leases in (at least) 10 s: 1.5 × 2 a second = at most 3 codes a second
+    started = clock()
+    await pool.refill()
+    await pool.refill()
+    assert await code_calls(http) == 21  # one code, not the deficit of ten at once
+    await fill(pool, clock)
+    took = clock() - started
+    assert await pool.size(await demo_source(by_hand)) == 30  # 20 leases × 1.5
+    assert await code_calls(http) == 30
+    # Ten codes, their starts at least a third of a second apart: slower than the 50 a second
+    # the settings allow, and faster than the filler's floor.
+    assert 9 / 3 <= took < 9 / MIN_FILL_RATE
+
+
+@pool_settings(code_pool_min_size=40, code_pool_fill_rate=20)
+async def test_a_pool_below_its_minimum_fills_at_the_fill_rate(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    await browser.create()  # one login: its load alone would ask for one code a second
+    started = clock()
+    await fill(by_hand.codepool, clock)
+    took = clock() - started
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 40
+    assert await code_calls(http) == 40
+    # 39 codes at 20 a second, not at the load's pace.
+    assert 38 / 20 <= took < 38 / MIN_FILL_RATE
 
 
 async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(
@@ -251,20 +310,22 @@ def redis() -> Iterator[RedisServer]:
 
 @pytest.fixture
 async def two_instances(
-    tmp_path: Path, redis: RedisServer
+    tmp_path: Path, redis: RedisServer, clock: Clock
 ) -> AsyncIterator[tuple[Services, Services]]:
-    """Two instances' services on one Redis and one database, calling one WeChat sandbox."""
+    """Two instances' services on one Redis and one database, calling one WeChat sandbox, on
+    the test's clock."""
     settings = Settings(
         public_url=PUBLIC,
         data_dir=tmp_path,
         redis_url=redis.url(),
         redis_prefix=f"codepool-{uuid.uuid4().hex[:8]}:",
         code_pool_min_size=10,
+        code_pool_fill_rate=20,
     )
     await upgrade_async(settings.database_url)
     wechat = httpx.ASGITransport(app=create_app(settings))
-    first = await open_services(settings, wechat)
-    second = await open_services(settings, wechat)
+    first = await open_services(settings, wechat, clock)
+    second = await open_services(settings, wechat, clock)
     for instance in (first, second):
         await instance.codepool.close()
     await seed_demo(first.durable, settings)
@@ -282,14 +343,14 @@ async def sandbox_code_calls(services: Services) -> int:
 
 
 async def test_instances_sharing_redis_share_one_pool_and_never_lend_a_scene_twice(
-    two_instances: tuple[Services, Services],
+    two_instances: tuple[Services, Services], clock: Clock
 ) -> None:
     first, second = two_instances
     source = await demo_source(first)
     await first.codepool.lease(source, "qrl_first")
     await second.codepool.lease(source, "qrl_second")
-    # Both fill at once; one holds the generation's lock, the other leaves it alone.
-    await asyncio.gather(first.codepool.refill(), second.codepool.refill())
+    # Both fill at once; one holds the generation's lock at a time, the other leaves it alone.
+    await asyncio.gather(fill(first.codepool, clock), fill(second.codepool, clock))
     assert await first.codepool.size(source) == 10
     assert await sandbox_code_calls(first) == 10
 
@@ -303,6 +364,27 @@ async def test_instances_sharing_redis_share_one_pool_and_never_lend_a_scene_twi
     assert len(set(scenes)) == len(scenes) == 30
     # The pool grew by the codes made on demand, every one of them kept for later logins.
     assert await sandbox_code_calls(first) == await second.codepool.size(source) >= 30
+
+
+async def test_instances_sharing_redis_keep_one_pace_between_them(
+    two_instances: tuple[Services, Services], clock: Clock
+) -> None:
+    first, second = two_instances
+    source = await demo_source(first)
+    await first.codepool.lease(source, "qrl_first")
+    await second.codepool.lease(source, "qrl_second")
+    started = clock()
+    while True:
+        # Both run a pass at the same moment; then the clock moves on to the next code's time.
+        due = [await instance.codepool.refill() for instance in two_instances]
+        if due == [None, None]:
+            break
+        clock.advance(max(0.0, min(when for when in due if when is not None) - clock()))
+    took = clock() - started
+    assert await first.codepool.size(source) == 10
+    assert await sandbox_code_calls(first) == 10
+    # Eight codes at 20 a second (the pool is below its minimum), however many instances fill.
+    assert took >= 7 / 20
 
 
 @pool_settings(code_pool_min_size=5, code_pool_max_size=2)
@@ -321,7 +403,7 @@ async def test_a_code_the_store_lost_is_made_again_by_the_sweep(
     http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
     await browser.create()
-    await by_hand.codepool.refill()
+    await fill(by_hand.codepool, clock)
     assert await code_calls(http) == 3
     source = await demo_source(by_hand)
     generation = generation_key(source, by_hand.mini_program(source), code_page(source))

@@ -9,6 +9,14 @@ instances share. A background filler keeps the pool at its **target**: the lease
 recent past (how many logins a lease's lifetime holds at once) times a headroom factor,
 between the settings' bounds, so the pool follows the load.
 
+The filler is **paced**: each code costs a WeChat call (and, in the sandbox, some 30 ms of CPU
+drawing it), so it makes one code at a time, spaced by sleeps, rather than the whole deficit at
+once. Its pace, in codes a second, is the headroom times the **recent lease rate** (the leases
+of the current and the previous bucket, over the time they cover), at least ``MIN_FILL_RATE``
+and at most ``code_pool_fill_rate``; while the pool is below ``code_pool_min_size`` (an
+operator prefilling it) the pace is ``code_pool_fill_rate`` itself. The pace spaces the starts
+of codes: one that takes longer than its interval delays the next, never overlaps it.
+
 One pool per **generation** = (AppID, page, env version, identity source, logo version):
 changing the logo or the AppID starts a new generation for the next logins, while the codes
 already on screen keep their images until their logins end.
@@ -20,7 +28,10 @@ Everything shared lives in the ephemeral store, so instances cooperate through i
 - ``codepool:{gen}:cursor`` a counter: each lease starts probing where the last one stopped,
   so the ring is walked in order and the slot tried first is the one leased longest ago;
 - ``codepool:{gen}:leases:{minute}`` leases per minute, all instances together: the load the
-  target follows;
+  target and the filler's pace follow;
+- ``codepool:{gen}:fill-lock`` the instance filling the generation now, and
+  ``codepool:{gen}:fill-due`` when the filler may make its next code: one pace for all
+  instances, whichever of them holds the lock;
 - ``codepool:image:{appid}:{scene}`` the composed PNG (logo applied once, not per request);
 - ``codepool:lease:{appid}:{scene}`` the QR login holding the scene, taken with ``add`` (so
   two instances can never lease one scene) for the login's longest life plus the quarantine,
@@ -49,7 +60,7 @@ from minilogin.core.errors import RateLimited
 from minilogin.core.qrlogin import CODE_LIFETIME, QRLogin, Status
 from minilogin.core.tokens import new_scene
 from minilogin.images import compose_code
-from minilogin.storage.durable import DurableStore
+from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.records import AFTERLIFE, QRLogins, RateLimiter
 from minilogin.wechat.client import MiniProgram, WeChatClient
@@ -62,10 +73,14 @@ RETENTION = 7 * 24 * 3600.0
 SWEEP_INTERVAL = 3600.0
 #: How many slots a lease tries before it makes a code on demand.
 PROBES = 8
-#: How many codes the filler makes at once.
-FILL_BATCH = 4
-#: The filler's pause between passes when nothing wakes it sooner.
+#: The filler's longest pause between passes, when no code is due sooner and no lease wakes it.
 FILL_INTERVAL = 2.0
+#: The filler's slowest pace (codes a second) while a pool is short of its target, however
+#: quiet the load: a pool that needs a few codes has them within seconds.
+MIN_FILL_RATE = 1.0
+#: The recent lease rate is measured over at least this many seconds, so that the first few
+#: leases of a generation do not read as a surge.
+RATE_SPAN_MIN = 5.0
 #: How long the filler's lock on a generation lasts unless renewed.
 FILL_LOCK_TTL = 30.0
 #: A lease outlives the scene index of its login by this much, so a new login never finds the
@@ -97,6 +112,15 @@ class Generation:
     size_read_at: float = -math.inf
 
 
+@dataclass(frozen=True, slots=True)
+class Demand:
+    """The load on one generation, all instances together: how many codes it should have, and
+    how many leases a second it has had of late."""
+
+    target: int
+    lease_rate: float
+
+
 def generation_key(source: IdentitySource, app: MiniProgram, page: str | None) -> str:
     """Codes of one generation are interchangeable: same mini program, page, version and
     badge."""
@@ -123,7 +147,7 @@ class CodePool:
     def __init__(
         self,
         store: EphemeralStore,
-        durable: DurableStore,
+        config: ConfigReader,
         wechat: WeChatClient,
         limiter: RateLimiter,
         qrlogins: QRLogins,
@@ -132,7 +156,7 @@ class CodePool:
         mini_program: Callable[[IdentitySource], MiniProgram],
     ) -> None:
         self._store = store
-        self._durable = durable
+        self._config = config
         self._wechat = wechat
         self._limiter = limiter
         self._qrlogins = qrlogins
@@ -307,23 +331,36 @@ class CodePool:
             self._filler = None
 
     async def _run(self) -> None:
+        due: float | None = None
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), FILL_INTERVAL)
+            # Until the next code is due; with none due, a while (a lease that finds the pool
+            # dry wakes the filler sooner).
+            pause = FILL_INTERVAL if due is None else min(FILL_INTERVAL, due - self._clock())
+            if pause > 0:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can turn the
+                # cancellation of ``close`` into a timeout and swallow it.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wakeup.wait()
             self._wakeup.clear()
             try:
-                await self.refill()
+                due = await self.refill()
             except Exception:
                 # The filler must outlive a WeChat outage or a store hiccup: the next pass
                 # tries again, and logins meanwhile make codes on demand.
+                due = None
                 log.exception("the code pool's filler failed; it will try again")
 
-    async def refill(self) -> None:
+    async def refill(self) -> float | None:
         """One pass of the filler over the generations this instance has leased from
-        recently: bring each to its target, and sweep it when a sweep is due."""
+        recently: make the codes that are due by the pace, and sweep a generation when a
+        sweep is due. Returns when (by the clock) the next code is due, or ``None`` when
+        no generation has one to make: each is at its target, filled by another instance,
+        or out of budget."""
         now = self._clock()
+        due: list[float] = []
         for key, generation in list(self._generations.items()):
-            source = await self._durable.get_identity_source(
+            source = await self._config.get_identity_source(
                 generation.pool_id, generation.connection
             )
             if source is None or now - generation.last_used > self.hold(source):
@@ -335,42 +372,81 @@ class CodePool:
                 del self._generations[key]
                 continue
             try:
-                await self._fill(source, app, generation)
+                next_code = await self._fill(source, app, generation)
             except RateLimited:
                 log.info("code pool %s: the filler's share of the budget is spent", key)
+                continue
+            if next_code is not None:
+                due.append(next_code)
+        return min(due, default=None)
 
-    async def target(self, source: IdentitySource, generation: Generation) -> int:
-        """How many codes the generation should have: the leases of the last lease lifetime
-        (an upper bound of how many are held at once, counted by all instances in buckets
-        of ``BUCKET`` seconds), times the headroom, within the bounds."""
+    async def _demand(self, source: IdentitySource, generation: Generation) -> Demand:
+        """The generation's load, from the leases all instances counted in buckets of
+        ``BUCKET`` seconds. The target: the leases of the last lease lifetime (an upper bound
+        of how many are held at once) times the headroom, within the bounds. The lease rate:
+        the leases of the current and the previous bucket over the time they cover since this
+        instance first leased from the generation (a server that just started has no older
+        load to spread them over)."""
         now = self._clock()
         last = int(now // BUCKET)
         first = int((now - self.hold(source)) // BUCKET) + 1
-        counts = [
-            await self._store.get(_leases_key(generation.key, bucket))
-            for bucket in range(first, last + 1)
-        ]
-        leases = sum(int(count) for count in counts if count is not None)
+        counts: dict[int, int] = {}
+        for bucket in range(min(first, last - 1), last + 1):
+            raw = await self._store.get(_leases_key(generation.key, bucket))
+            counts[bucket] = int(raw) if raw is not None else 0
+        leases = sum(counts[bucket] for bucket in range(first, last + 1))
         wanted = math.ceil(leases * self._settings.code_pool_headroom)
         low, high = self._settings.code_pool_min_size, self._settings.code_pool_max_size
-        return min(high, max(low, wanted))
+        since = max((last - 1) * BUCKET, generation.first_used)
+        rate = (counts[last - 1] + counts[last]) / max(RATE_SPAN_MIN, now - since)
+        return Demand(min(high, max(low, wanted)), rate)
 
-    async def _fill(self, source: IdentitySource, app: MiniProgram, generation: Generation) -> None:
-        target = await self.target(source, generation)
+    def _pace(self, demand: Demand, size: int) -> float:
+        """The filler's pace in codes a second: ``code_pool_fill_rate`` while the pool is
+        below its minimum size; else the headroom over the recent lease rate, so that the
+        pool keeps ahead of the logins, at least ``MIN_FILL_RATE`` and at most
+        ``code_pool_fill_rate``."""
+        ceiling = self._settings.code_pool_fill_rate
+        if size < self._settings.code_pool_min_size:
+            return ceiling
+        wanted = self._settings.code_pool_headroom * demand.lease_rate
+        return min(ceiling, max(MIN_FILL_RATE, wanted))
+
+    async def _fill(
+        self, source: IdentitySource, app: MiniProgram, generation: Generation
+    ) -> float | None:
+        """Make the generation's codes that are due, one at a time, while it is short of its
+        target; when the next one is due, or ``None`` when none is to be made (at the target
+        or the maximum, or another instance holds the lock)."""
+        demand = await self._demand(source, generation)
         lock = _lock_key(generation.key)
         if not await self._store.add(lock, self._owner, FILL_LOCK_TTL):
-            return  # another instance is filling this generation
+            return None  # another instance is filling this generation
         try:
-            await self._sweep_if_due(source, app, generation, target)
+            await self._sweep_if_due(source, app, generation, demand.target)
             size = await self._current_size(generation)
-            while size < target:
-                batch = min(FILL_BATCH, target - size)
-                await asyncio.gather(*(self._make(source, app, generation) for _ in range(batch)))
+            if size >= demand.target:
+                return None
+            due_key = _due_key(generation.key)
+            raw = await self._store.get(due_key)
+            due = float(raw) if raw is not None else -math.inf
+            while size < demand.target:
+                now = self._clock()
+                if due > now:
+                    return due
+                # The interval runs from this code's start, and is taken before the call: a
+                # call that fails counts against the pace too. Time left idle earns nothing,
+                # so the filler never catches up in a burst.
+                interval = 1 / self._pace(demand, size)
+                due = now + interval
+                await self._store.set(due_key, repr(due), interval + FILL_LOCK_TTL)
+                await self._make(source, app, generation)
                 await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
                 grown = await self._current_size(generation)
                 if grown <= size:
-                    break  # at the maximum: what was just made serves no slot
+                    return None  # at the maximum: what was just made serves no slot
                 size = grown
+            return None
         finally:
             if await self._store.get(lock) == self._owner:
                 await self._store.delete(lock)
@@ -488,6 +564,10 @@ def _leases_key(generation: str, bucket: int) -> str:
 
 def _lock_key(generation: str) -> str:
     return f"codepool:{generation}:fill-lock"
+
+
+def _due_key(generation: str) -> str:
+    return f"codepool:{generation}:fill-due"
 
 
 def _swept_key(generation: str) -> str:

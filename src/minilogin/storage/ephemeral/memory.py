@@ -18,8 +18,11 @@ class MemorySubscription:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
 
     async def next(self, timeout: float) -> str | None:
+        # asyncio.timeout rather than wait_for, which on Python 3.11 can swallow the
+        # cancellation of a request whose client left just as the wait timed out.
         try:
-            return await asyncio.wait_for(self.queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self.queue.get()
         except TimeoutError:
             return None
 

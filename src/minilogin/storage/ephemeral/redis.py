@@ -81,8 +81,11 @@ class RedisSubscription:
     async def next(self, timeout: float) -> str | None:
         if not self._open and self._queue.empty():
             return None
+        # asyncio.timeout rather than wait_for, which on Python 3.11 can swallow the
+        # cancellation of a request whose client left just as the wait timed out.
         try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
+            async with asyncio.timeout(timeout):
+                return await self._queue.get()
         except TimeoutError:
             return None
 

@@ -1,26 +1,37 @@
 """What the issue-6 benchmarks share (not a benchmark itself: ``run.py`` skips ``_`` files):
 driving logins through the HTTP contract, a hand-written HTTP/1.1 connection light enough to
-hold ten thousand of them from one process, reading a process's memory, the sandbox's
-WeChat call counts, and real PostgreSQL and Redis servers (the ones the tests start).
+hold ten thousand of them from one process, reading a process's memory and limits, the
+sandbox's WeChat call counts, timestamped progress lines, and real PostgreSQL and Redis
+servers (the ones the tests start).
+
+A step of a login that fails (an unexpected answer, no answer in time, a broken connection)
+raises ``StepFailed``, whose ``reason`` (``"confirm 500"``, ``"scan timeout"``) is what the
+benchmarks count: under load some steps fail, and a benchmark reports how many and why
+rather than stopping at the first.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import resource
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+
+from minilogin.flows.codepool import FILLER_SHARE
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test suite's server helpers start PostgreSQL and Redis the same way here.
@@ -28,16 +39,61 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 SANDBOX_APP_ID = "wx0000000000sandbox"
+#: WeChat's limit on code calls a minute, the most a server's budget may be.
+BUDGET_PER_MINUTE = 5000
+#: The filler's fastest pace, codes a second: its share of that budget.
+FASTEST_FILL = BUDGET_PER_MINUTE * FILLER_SHARE / 60
+
+
+def pool_settings(codes: int) -> dict[str, str]:
+    """Server settings for a code pool of ``codes``, filled before measuring as fast as WeChat
+    allows: the whole budget, and the filler's pace (which otherwise keeps to its default
+    while an operator prefills) at its share of it."""
+    return {
+        "MINILOGIN_CODE_POOL_MIN_SIZE": str(codes),
+        "MINILOGIN_CODE_POOL_MAX_SIZE": str(codes),
+        "MINILOGIN_CODE_POOL_BUDGET_PER_MINUTE": str(BUDGET_PER_MINUTE),
+        "MINILOGIN_CODE_POOL_FILL_RATE": f"{FASTEST_FILL:g}",
+    }
 
 
 def raise_open_files_limit(wanted: int) -> int:
-    """Raise this process's open-files limit towards ``wanted`` (child processes inherit it);
-    the limit in force afterwards."""
+    """Raise this process's open-files limit to ``wanted`` (the processes it starts inherit
+    it), the hard limit too when this process may (root, or ``CAP_SYS_RESOURCE``); the soft
+    limit in force afterwards. The limit is per process: a client holding ten thousand
+    browsers needs ten thousand descriptors, and so does the server holding their sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        # Not allowed to raise the hard limit: the soft one goes as far as the hard allows.
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def open_files_limit(pid: int) -> int:
+    """The soft open-files limit of process ``pid`` (``/proc/{pid}/limits``): to check that
+    a server started by a benchmark got the limit the benchmark raised."""
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft = line.split()[3]
+            return resource.RLIM_INFINITY if soft == "unlimited" else int(soft)
+    raise RuntimeError(f"no open-files limit for process {pid}")
+
+
+_STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A timestamped line saying what a long run is doing, so that a slow one shows where its
+    time goes: the wall clock and the seconds since this process started."""
+    elapsed = time.monotonic() - _STARTED
+    print(f"  [{datetime.now():%H:%M:%S} +{elapsed:5.0f} s] {message}", flush=True)
 
 
 def rss_kib(pid: int) -> int:
@@ -48,26 +104,80 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def logged_exceptions(log: Path) -> Counter[str]:
+    """The exceptions a server logged with a traceback (its 500s), counted by the line that
+    ends the traceback, type and message; a chain counts once, as its last exception."""
+    counts: Counter[str] = Counter()
+    lines = log.read_text(errors="replace").splitlines()
+    for start, line in enumerate(lines):
+        if not line.startswith("Traceback (most recent call last):"):
+            continue
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()),
+            None,
+        )
+        if end is None:
+            continue
+        after = next((text for text in lines[end + 1 :] if text.strip()), "")
+        if not after.startswith(("During handling of the above", "The above exception")):
+            counts[lines[end][:160]] += 1
+    return counts
+
+
 def verifier_and_challenge() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     digest = hashlib.sha256(verifier.encode()).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def expect(response: httpx.Response, status: int) -> dict[str, Any]:
+class StepFailed(RuntimeError):
+    """A step of a login failed; ``reason`` says which and how, in a form worth counting."""
+
+    def __init__(self, step: str, why: str, detail: str = "") -> None:
+        super().__init__(f"{step} {why}" + (f": {detail}" if detail else ""))
+        self.reason = f"{step} {why}"
+
+
+def reason(error: BaseException, step: str = "") -> str:
+    """What to count a failure under: a ``StepFailed``'s reason, else the step that was
+    running (when the caller knows it) and the kind of error."""
+    if isinstance(error, StepFailed):
+        return error.reason
+    kind = "timeout" if isinstance(error, TimeoutError | httpx.TimeoutException) else None
+    return f"{step} {kind or type(error).__name__}".strip()
+
+
+def expect(response: httpx.Response, status: int, step: str) -> dict[str, Any]:
+    """The JSON body of ``response`` if it has ``status``; else ``StepFailed`` naming the
+    status and the error code the body gives (``confirm 409 qrlogin_expired``)."""
     if response.status_code != status:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url} answered "
-            f"{response.status_code}: {response.text[:300]}"
-        )
+        why = str(response.status_code)
+        try:
+            answered = response.json()
+        except ValueError:
+            answered = None
+        error = answered.get("error") if isinstance(answered, dict) else None
+        if isinstance(error, str):
+            why += f" {error}"
+        raise StepFailed(step, why, response.text[:300])
     body: dict[str, Any] = response.json() if response.content else {}
     return body
 
 
+async def answer(step: str, sending: Awaitable[httpx.Response]) -> httpx.Response:
+    """The response to a request being sent, or ``StepFailed`` if none came."""
+    try:
+        return await sending
+    except httpx.TimeoutException:
+        raise StepFailed(step, "timeout") from None
+    except httpx.HTTPError as error:
+        raise StepFailed(step, type(error).__name__, str(error)) from None
+
+
 async def sandbox_calls(http: httpx.AsyncClient, wechat: str) -> dict[str, int]:
     """The sandbox's WeChat API calls so far, by path (``GET /_sandbox/wechat/stats``)."""
-    response = await http.get(f"{wechat}/_sandbox/wechat/stats")
-    calls: dict[str, int] = expect(response, 200)["calls"]
+    response = await answer("stats", http.get(f"{wechat}/_sandbox/wechat/stats"))
+    calls: dict[str, int] = expect(response, 200, "stats")["calls"]
     return calls
 
 
@@ -92,24 +202,29 @@ class Login:
 
 async def create(http: httpx.AsyncClient, issuer: str) -> Login:
     verifier, code_challenge = verifier_and_challenge()
-    response = await http.post(
-        f"{issuer}/api/qrcodes",
-        json={
-            "client_id": "demo",
-            "code_challenge": code_challenge,
-            "code_challenge_method": "S256",
-            "scope": "openid phone",
-        },
+    response = await answer(
+        "create",
+        http.post(
+            f"{issuer}/api/qrcodes",
+            json={
+                "client_id": "demo",
+                "code_challenge": code_challenge,
+                "code_challenge_method": "S256",
+                "scope": "openid phone",
+            },
+        ),
     )
-    body = expect(response, 201)
+    body = expect(response, 201, "create")
     return Login(body["id"], body["secret"], verifier)
 
 
 async def read_scene(http: httpx.AsyncClient, public: str, login: Login) -> None:
     """The scene the code shows, from the sandbox demo's helper (the holder of the secret may
     ask): what a phone would read from the PNG, without decoding one per login here."""
-    response = await http.get(f"{public}/demo/api/phone-url/{login.id}", headers=login.auth)
-    query = parse_qs(urlparse(expect(response, 200)["phone_url"]).query)
+    response = await answer(
+        "scene", http.get(f"{public}/demo/api/phone-url/{login.id}", headers=login.auth)
+    )
+    query = parse_qs(urlparse(expect(response, 200, "scene")["phone_url"]).query)
     login.appid, login.scene = query["appid"][0], query["scene"][0]
 
 
@@ -122,42 +237,56 @@ class Phone:
         self.wechat = wechat
 
     async def _code(self, kind: str, user: str) -> str:
-        response = await self.http.post(
-            f"{self.wechat}/_sandbox/wx/{kind}", json={"appid": SANDBOX_APP_ID, "user": user}
+        step = f"wx/{kind}"
+        response = await answer(
+            step,
+            self.http.post(
+                f"{self.wechat}/_sandbox/wx/{kind}", json={"appid": SANDBOX_APP_ID, "user": user}
+            ),
         )
-        return str(expect(response, 200)["code"])
+        return str(expect(response, 200, step)["code"])
 
     async def scan(self, api: str, login: Login, user: str) -> None:
         js_code = await self._code("login", user)
-        response = await self.http.post(
-            f"{api}/api/miniprogram/scan", json={"scene": login.scene, "js_code": js_code}
+        response = await answer(
+            "scan",
+            self.http.post(
+                f"{api}/api/miniprogram/scan", json={"scene": login.scene, "js_code": js_code}
+            ),
         )
-        login.session = str(expect(response, 200)["session"])
+        login.session = str(expect(response, 200, "scan")["session"])
         login.user = user
 
     async def confirm(self, api: str, login: Login) -> None:
         phone_code = await self._code("phone_code", login.user)
         login.confirm_sent = time.perf_counter()
-        response = await self.http.post(
-            f"{api}/api/miniprogram/confirm",
-            json={"session": login.session, "phone_code": phone_code},
+        response = await answer(
+            "confirm",
+            self.http.post(
+                f"{api}/api/miniprogram/confirm",
+                json={"session": login.session, "phone_code": phone_code},
+            ),
         )
-        if expect(response, 200).get("status") != "authorized":
-            raise RuntimeError(f"{login.id}: confirm answered {response.text}")
+        status = expect(response, 200, "confirm").get("status")
+        if status != "authorized":
+            raise StepFailed("confirm", f"answered {status}", response.text[:300])
 
 
 async def exchange(http: httpx.AsyncClient, issuer: str, login: Login, code: str) -> None:
-    response = await http.post(
-        f"{issuer}/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "code_verifier": login.verifier,
-            "client_id": "demo",
-        },
+    response = await answer(
+        "token",
+        http.post(
+            f"{issuer}/oidc/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": login.verifier,
+                "client_id": "demo",
+            },
+        ),
     )
-    if "id_token" not in expect(response, 200):
-        raise RuntimeError(f"{login.id}: no id_token")
+    if "id_token" not in expect(response, 200, "token"):
+        raise StepFailed("token", "without id_token")
 
 
 class RawHTTP:
@@ -196,15 +325,21 @@ class RawHTTP:
         """The next response, whole (a JSON body with a Content-Length)."""
         status, headers = await self._head()
         body = await self.reader.readexactly(int(headers.get("content-length", "0")))
-        return status, json.loads(body) if body else {}
+        try:
+            return status, json.loads(body) if body else {}
+        except ValueError:
+            # A server too busy may answer with text (uvicorn's own 500, say).
+            text = body.decode(errors="replace")
+            raise StepFailed("response", f"{status} not JSON: {text[:40]!r}", text[:300]) from None
 
     async def events(self) -> AsyncIterator[tuple[str, str]]:
         """``(event, data)`` of a chunked ``text/event-stream`` response."""
-        status, _ = await self._head()
+        status, headers = await self._head()
         if status != 200:
-            raise RuntimeError(f"the event stream answered {status}")
+            await self.reader.readexactly(int(headers.get("content-length", "0")))
+            raise StepFailed("event stream", str(status))
         buffer = b""
-        event, data = "message", []
+        event, data = "message", list[str]()
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
             chunk = await self.reader.readexactly(size + 2)
@@ -231,7 +366,8 @@ async def fill_pool(
     http: httpx.AsyncClient, issuers: list[str], wechat: str, codes: int, timeout: float = 900
 ) -> float:
     """Start the code pool (one login on each instance) and wait until the sandbox has made
-    ``codes`` codes; the seconds it took. Reports progress every half minute."""
+    ``codes`` codes; the seconds it took. Reports progress, and when it should be done, every
+    half minute."""
     started = time.perf_counter()
     for issuer in issuers:
         await create(http, issuer)
@@ -245,5 +381,7 @@ async def fill_pool(
             raise RuntimeError(f"the code pool reached {made} of {codes} codes in {timeout} s")
         if now - reported > 30:
             reported = now
-            print(f"  … code pool: {made}/{codes} codes made", flush=True)
+            rate = made / (now - started)
+            left = f", about {(codes - made) / rate:.0f} s left" if rate else ""
+            progress(f"code pool: {made}/{codes} codes made ({rate:.1f}/s{left})")
         await asyncio.sleep(0.5)

@@ -15,11 +15,17 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK_LOGINS = 6  # bench/push_latency.py's --quick configuration
+QUICK_BROWSERS, QUICK_CONFIRMS = 20, 6  # bench/waiting_browsers.py's
 MODES = ("long poll", "SSE", "poll every 800 ms")
 ROW = re.compile(
-    r"^(?P<mode>long poll|SSE|poll every 800 ms)\s+(?P<n>\d+)"
+    r"^(?P<mode>long poll|SSE|poll every 800 ms)\s+(?P<n>\d+)\s+(?P<missed>\d+)"
     r"\s+(?P<p50>[\d.]+)\s+(?P<p90>[\d.]+)\s+(?P<p99>[\d.]+)\s+(?P<max>[\d.]+)"
     r"\s+(?P<vs50>\d+)×\s+(?P<vs99>\d+)×\s",
+    re.MULTILINE,
+)
+WAITING_ROW = re.compile(
+    r"^(?P<mode>SSE|long poll|poll every 800 ms)\s+(?P<browsers>\d+)\s+(?P<n>\d+)"
+    r"\s+(?P<missed>\d+)\s+(?P<p50>[\d.]+)\s",
     re.MULTILINE,
 )
 
@@ -71,6 +77,7 @@ def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) 
     assert set(rows) == set(MODES)
     for row in rows.values():
         assert int(row["n"]) == QUICK_LOGINS
+        assert row["missed"] == "0"
         figures = [float(row[name]) for name in ("p50", "p90", "p99", "max")]
         assert figures == sorted(figures)
         assert figures[0] > 0
@@ -101,6 +108,41 @@ def test_push_latency_reads_the_png_after_prefilling_the_code_pool() -> None:
     assert "MINILOGIN_CODE_POOL_MIN_SIZE=5" in done.stdout
     rows = latency_rows(done.stdout)
     assert {mode: int(row["n"]) for mode, row in rows.items()} == dict.fromkeys(MODES, 2)
+
+
+def test_every_benchmark_says_its_percentiles_are_over_successes_only(quick_run: str) -> None:
+    assert "the percentiles are over these" in quick_run  # push_latency, waiting_browsers
+    assert "the percentiles are over the completed logins only" in quick_run
+    assert "the percentiles are over the creations that succeeded (n)" in quick_run
+
+
+def test_waiting_browsers_prints_each_mode_with_its_misses(quick_run: str) -> None:
+    rows = {row["mode"]: row for row in WAITING_ROW.finditer(quick_run)}
+
+    assert set(rows) == set(MODES)
+    for row in rows.values():
+        assert (row["browsers"], row["n"], row["missed"]) == (
+            str(QUICK_BROWSERS),
+            str(QUICK_CONFIRMS),
+            "0",
+        )
+    assert "missed (confirms that failed, or that the browser did not see), by reason: none" in (
+        quick_run
+    )
+    assert re.search(r"\] SSE: prepared: 20/20 in \d+ s$", quick_run, re.MULTILINE)
+
+
+def test_waiting_browsers_counts_failed_confirms_and_goes_on() -> None:
+    done = bench("bench/waiting_browsers.py", "--quick", "--fail-phone-calls", "2")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = {row["mode"]: row for row in WAITING_ROW.finditer(done.stdout)}
+    assert set(rows) == set(MODES)
+    # The first mode's first two confirms fail (WeChat busy: 424); every other one is seen.
+    assert (rows["SSE"]["n"], rows["SSE"]["missed"]) == (str(QUICK_CONFIRMS - 2), "2")
+    assert "    SSE: confirm 424 wechat_busy: 2" in done.stdout
+    for mode in ("long poll", "poll every 800 ms"):
+        assert (rows[mode]["n"], rows[mode]["missed"]) == (str(QUICK_CONFIRMS), "0")
 
 
 @pytest.mark.parametrize(

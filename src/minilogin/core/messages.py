@@ -141,6 +141,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "微信接口调用过于频繁，请稍后再试。",
         "WeChat is rate-limiting requests. Try again shortly.",
     ),
+    "temporarily_unavailable": (
+        "服务繁忙，请稍后再试。",
+        "The service is busy. Try again in a moment.",
+    ),
     "wechat_busy": ("微信系统繁忙，请稍后再试。", "WeChat is busy. Try again shortly."),
     "wechat_timeout": ("连接微信超时，请重试。", "WeChat did not answer in time. Try again."),
     "wechat_unreachable": ("无法连接微信，请重试。", "WeChat could not be reached. Try again."),

@@ -2,7 +2,9 @@
 
 Every error a client can cause answers 4xx with ``{"error": code, "message": text}`` in the
 client's language (OAuth endpoints answer RFC 6749 §5.2 bodies instead, see ``oidc_api``).
-WeChat failures are 4xx too: the client may retry, and nothing is left half-done.
+WeChat failures are 4xx too: the client may retry, and nothing is left half-done. A store
+that is unreachable or overloaded (``storage/errors.py``) answers 503 ``temporarily_unavailable``
+with ``Retry-After``: not the client's doing, and nothing was changed either.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from minilogin.core.errors import (
     UpstreamError,
 )
 from minilogin.core.messages import message, negotiate
+from minilogin.storage.errors import UNAVAILABLE
 
 log = logging.getLogger("minilogin")
 
@@ -96,6 +99,15 @@ def install(app: FastAPI) -> None:
         response.status_code = exc.status_code
         return response
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("a store is unavailable (%s: %s); answered 503", type(exc).__name__, exc)
+        response = error_response(request, MiniloginError("temporarily_unavailable"))
+        response.status_code = 503
+        response.headers["Retry-After"] = "1"
+        return response
+
     app.add_exception_handler(MiniloginError, on_error)
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

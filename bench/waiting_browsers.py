@@ -39,6 +39,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import ExitStack, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 
 import httpx
 from _drive import (
@@ -119,13 +120,22 @@ async def wait_sse(
 
 
 async def wait_long_poll(
-    conn: RawHTTP, issuer_path: str, login: Login, ready: Ready, rng: random.Random
+    conn: RawHTTP,
+    issuer_path: str,
+    login: Login,
+    ready: Ready,
+    rng: random.Random,
+    *,
+    together: bool = False,
 ) -> dict[str, object]:
     announced = False
+    # A random phase, as for the pollers: real browsers arrive at different moments, so their
+    # long polls end at different moments; browsers all connected within a second would
+    # otherwise come back together every 25 s, ten thousand requests in one burst.
+    wait = LONG_POLL_WAIT if together else rng.uniform(1, LONG_POLL_WAIT)
     while True:
-        conn.send(
-            f"{issuer_path}/api/qrcodes/{login.id}?wait={LONG_POLL_WAIT}&last=scanned", login.auth
-        )
+        conn.send(f"{issuer_path}/api/qrcodes/{login.id}?wait={wait:.1f}&last=scanned", login.auth)
+        wait = LONG_POLL_WAIT
         await conn.writer.drain()
         if not announced:
             announced = True
@@ -515,6 +525,12 @@ def arguments() -> argparse.Namespace:
         "so that N confirms fail: they are counted as missed and the run goes on",
     )
     p.add_argument(
+        "--long-polls-together",
+        action="store_true",
+        help="start every long poll with the full 25 s wait, so that all of them end and come "
+        "back at the same moments (by default each first wait is random, 1–25 s)",
+    )
+    p.add_argument(
         "--sqlite",
         action="store_true",
         help="a SQLite file and the in-process ephemeral store instead of PostgreSQL and Redis",
@@ -582,13 +598,19 @@ async def benchmark(args: argparse.Namespace) -> None:
             if args.fail_phone_calls:
                 await fail_phone_calls(server, args.fail_phone_calls)
             results: dict[str, Result] = {}
-            for n, mode in enumerate(MODES):
+            modes = tuple(
+                Mode(mode.key, mode.label, partial(wait_long_poll, together=True))
+                if mode.key == "longpoll" and args.long_polls_together
+                else mode
+                for mode in MODES
+            )
+            for n, mode in enumerate(modes):
                 results[mode.key] = result = await measure(
                     server, mode, browsers_of(mode, size), args.confirms, args.rate, rng
                 )
                 # What the rest takes at this mode's pace per browser.
                 pace = result.seconds / browsers_of(mode, size)
-                rest = sum(browsers_of(later, size) for later in MODES[n + 1 :]) * pace
+                rest = sum(browsers_of(later, size) for later in modes[n + 1 :]) * pace
                 progress(
                     f"{mode.label}: done in {result.seconds:.0f} s"
                     + (f"; the other modes: about {rest:.0f} s at this pace" if rest else "")

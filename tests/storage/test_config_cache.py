@@ -148,7 +148,7 @@ async def test_a_read_that_began_before_a_change_does_not_store_what_it_read(
     release = asyncio.Event()
 
     class SlowDurable:
-        """The database answering the first read only after the change was announced."""
+        """The database answering a pool read only once ``release`` is set."""
 
         async def get_pool(self, slug: str) -> Pool | None:
             found = await durable.get_pool(slug)
@@ -156,7 +156,18 @@ async def test_a_read_that_began_before_a_change_does_not_store_what_it_read(
             await release.wait()
             return found
 
-    cache = ConfigCache(SlowDurable(), ephemerals[0], TTL, clock)  # type: ignore[arg-type]
+        async def get_application(self, pool_id: str, client_id: str) -> Application | None:
+            return await durable.get_application(pool_id, client_id)
+
+        async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None:
+            return await durable.get_identity_source(pool_id, unique_id)
+
+        async def enabled_identity_sources(
+            self, pool_id: str, client_id: str
+        ) -> list[IdentitySource]:
+            return await durable.enabled_identity_sources(pool_id, client_id)
+
+    cache = ConfigCache(SlowDurable(), ephemerals[0], TTL, clock)
     stale = asyncio.create_task(cache.get_pool("shop"))
     await reading.wait()
     pool.name = "After"

@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, TypeVar
 
 from minilogin.core.entities import Application, IdentitySource, Pool
-from minilogin.storage.durable import DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 
 log = logging.getLogger("minilogin.config_cache")
@@ -58,7 +57,7 @@ class ConfigCache:
 
     def __init__(
         self,
-        durable: DurableStore,
+        durable: ConfigReader,
         ephemeral: EphemeralStore,
         ttl: float,
         clock: Callable[[], float],

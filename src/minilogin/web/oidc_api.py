@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
+from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import MiniloginError, OAuthError
 from minilogin.flows.qrlogin import load_pool
 from minilogin.oidc import discovery
@@ -51,6 +52,19 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
+async def _client_request(
+    svc: Services, pool: str, request: Request, authorization: str | None
+) -> tuple[Pool, Application, dict[str, str]]:
+    """The pool, the client that authenticated (RFC 6749 §2.3.1) and the form: where
+    revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) both begin."""
+    known = await svc.config.get_pool(pool)
+    if known is None:
+        raise OAuthError("invalid_request", "unknown pool")
+    form = await _form(request)
+    client_id, secret = client_credentials(form, authorization)
+    return known, await authenticate_client(svc, known.id, client_id, secret), form
+
+
 @router.post("/oidc/token")
 async def token(
     pool: str,
@@ -61,10 +75,7 @@ async def token(
     try:
         body = await exchange(svc, pool, await _form(request), authorization, client_ip(request))
     except OAuthError as error:
-        headers = dict(NO_STORE)
-        if error.status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="token"'
-        return JSONResponse(oauth_error_body(error), error.status, headers=headers)
+        return _oauth_error(error)
     except MiniloginError as error:
         return JSONResponse(oauth_error_body(OAuthError("invalid_request", error.code)), 400)
     return JSONResponse(body, headers=NO_STORE)
@@ -89,12 +100,7 @@ async def revoke_token(
 ) -> Response:
     """RFC 7009: 200 with an empty body, whether or not the token was known."""
     try:
-        known = await svc.config.get_pool(pool)
-        if known is None:
-            raise OAuthError("invalid_request", "unknown pool")
-        form = await _form(request)
-        client_id, secret = client_credentials(form, authorization)
-        application = await authenticate_client(svc, known.id, client_id, secret)
+        known, application, form = await _client_request(svc, pool, request, authorization)
         await revoke(svc, known, application, form, client_ip(request))
     except MiniloginError as error:
         return _oauth_error(error)
@@ -110,12 +116,7 @@ async def introspect_token(
 ) -> JSONResponse:
     """RFC 7662: the token's state, for a confidential client (a resource server)."""
     try:
-        known = await svc.config.get_pool(pool)
-        if known is None:
-            raise OAuthError("invalid_request", "unknown pool")
-        form = await _form(request)
-        client_id, secret = client_credentials(form, authorization)
-        application = await authenticate_client(svc, known.id, client_id, secret)
+        known, application, form = await _client_request(svc, pool, request, authorization)
         body = await introspect(svc, known, application, form)
     except MiniloginError as error:
         return _oauth_error(error)

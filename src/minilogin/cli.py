@@ -282,19 +282,23 @@ def enable_source(
     typer.echo(f"{unique_id} {'off' if disable else 'on'} for {client_id}")
 
 
+#: A new administrator password: typed twice at a hidden prompt, or taken from the environment.
+NewPassword = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="MINILOGIN_NEW_ADMIN_PASSWORD",
+        help="Asked for when not given.",
+    ),
+]
+
+
 @admin.command("create-admin")
 def create_admin(
     username: Annotated[str, typer.Argument(help="Starts with a letter, 3–32 characters.")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            envvar="MINILOGIN_NEW_ADMIN_PASSWORD",
-            help="Asked for when not given.",
-        ),
-    ],
+    password: NewPassword,
 ) -> None:
     """Create a console administrator."""
     created = _administer(lambda svc: access.create_admin(svc, _cli_actor(), username, password))
@@ -304,16 +308,7 @@ def create_admin(
 @admin.command("set-password")
 def set_password(
     username: Annotated[str, typer.Argument(help="The administrator.")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            envvar="MINILOGIN_NEW_ADMIN_PASSWORD",
-            help="Asked for when not given.",
-        ),
-    ],
+    password: NewPassword,
 ) -> None:
     """Set an administrator's password (the way to reset the one ``dev`` generated)."""
     _administer(lambda svc: access.set_admin_password(svc, _cli_actor(), username, password))

@@ -24,7 +24,7 @@ from minilogin.flows import audit
 from minilogin.oidc.issue import family_for_code, mint, revoke_family
 from minilogin.oidc.refresh import refresh
 from minilogin.services import Services
-from minilogin.storage.ephemeral.records import IssuedTokens
+from minilogin.storage.ephemeral.records import AuthorizationCode, IssuedTokens
 
 SUPPORTED_GRANTS = ("authorization_code", "refresh_token")
 
@@ -101,28 +101,12 @@ async def exchange(
     user = await svc.durable.get_user(pool.id, grant.user_id)
     if user is None or user.blocked:
         raise OAuthError("invalid_grant", "the user can no longer log in")
-    if grant.qrlogin_id is not None:
-        # The QR login may have aged out of the store within the code's lifetime; the code
-        # itself is the authority for the exchange.
-        with contextlib.suppress(Conflict, Gone, NotFound):
-            await svc.qrlogins.update(
-                grant.qrlogin_id, lambda cur: machine.consume(cur, svc.clock())
-            )
-    now = int(svc.clock())
-    ctx = TokenContext(
-        issuer=svc.settings.issuer(pool.slug),
-        client_id=application.client_id,
-        scope=grant.scope,
-        auth_time=grant.auth_time,
-        now=now,
-        amr=tuple(grant.amr),
-        nonce=grant.nonce,
-    )
+    ctx = await redeem(svc, pool.slug, application, grant)
     minted = mint(svc, pool.id, application, user, ctx, family_for_code(code))
     await svc.durable.add_refresh_token(minted.refresh)
     await svc.codes.remember_issued(
         code,
-        IssuedTokens([minted.access_token_id], float(now + application.access_token_lifetime)),
+        IssuedTokens([minted.access_token_id], float(ctx.now + application.access_token_lifetime)),
         application.access_token_lifetime,
     )
     await audit.record(
@@ -136,6 +120,29 @@ async def exchange(
         qrlogin=grant.qrlogin_id,
     )
     return minted.body
+
+
+async def redeem(
+    svc: Services, pool_slug: str, application: Application, grant: AuthorizationCode
+) -> TokenContext:
+    """What every redemption of a code does once it is accepted: the QR login it came from
+    ends (``consumed``), and the claims to issue are set (OpenID Connect Core §2)."""
+    if grant.qrlogin_id is not None:
+        # The QR login may have aged out of the store within the code's lifetime; the code
+        # itself is the authority for the exchange.
+        with contextlib.suppress(Conflict, Gone, NotFound):
+            await svc.qrlogins.update(
+                grant.qrlogin_id, lambda cur: machine.consume(cur, svc.clock())
+            )
+    return TokenContext(
+        issuer=svc.settings.issuer(pool_slug),
+        client_id=application.client_id,
+        scope=grant.scope,
+        auth_time=grant.auth_time,
+        now=int(svc.clock()),
+        amr=tuple(grant.amr),
+        nonce=grant.nonce,
+    )
 
 
 async def _revoke_replayed(svc: Services, code: str) -> None:

@@ -10,16 +10,15 @@ answer is the user and the ID token's claims — no token is signed or issued.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
-from minilogin.core import qrlogin as machine
-from minilogin.core.claims import TokenContext, id_token_claims
-from minilogin.core.errors import Conflict, Gone, InvalidRequest, NotFound, OAuthError
+from minilogin.core.claims import id_token_claims
+from minilogin.core.errors import InvalidRequest, NotFound, OAuthError
 from minilogin.core.pkce import verify
 from minilogin.flows.admin import Actor, record
 from minilogin.flows.admin.users import user_body
 from minilogin.flows.qrlogin import load_application, load_pool
+from minilogin.oidc.token import redeem
 from minilogin.services import Services
 
 
@@ -43,21 +42,7 @@ async def preview(
     user = await svc.durable.get_user(pool.id, grant.user_id)
     if user is None:
         raise NotFound("unknown_user")
-    if grant.qrlogin_id is not None:
-        with contextlib.suppress(Conflict, Gone, NotFound):
-            await svc.qrlogins.update(
-                grant.qrlogin_id, lambda cur: machine.consume(cur, svc.clock())
-            )
-    now = int(svc.clock())
-    context = TokenContext(
-        issuer=svc.settings.issuer(pool.slug),
-        client_id=application.client_id,
-        scope=grant.scope,
-        auth_time=grant.auth_time,
-        now=now,
-        amr=tuple(grant.amr),
-        nonce=grant.nonce,
-    )
+    context = await redeem(svc, pool.slug, application, grant)
     await record(
         svc,
         actor,

@@ -12,9 +12,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.support.actors import scene_of
 from tests.support.chromium import read_qr
+from tests.support.configuration import ask_binding_application
 from tests.support.live_server import LiveServer, live_server
 
-from minilogin.core.entities import Application, Association, IdentitySource, User
+from minilogin.core.entities import User
 from minilogin.storage.crypto import hash_password
 
 pytest_plugins = ["tests.support.chromium"]
@@ -35,22 +36,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
         async def set_up() -> None:
             store = running.services.durable
-            pool = await store.get_pool("demo")
-            assert pool is not None
-            await store.create_identity_source(
-                IdentitySource(
-                    pool_id=pool.id,
-                    unique_id="ask-binding",
-                    display_name="扫码绑定",
-                    association=Association.ASK_BINDING,
-                )
+            pool = await ask_binding_application(
+                store, running.public, client_id="binder", name="Binder", connection="ask-binding"
             )
-            await store.create_application(
-                Application(
-                    pool_id=pool.id, client_id="binder", name="Binder", web_origins=[running.public]
-                )
-            )
-            await store.enable_identity_source(pool.id, "binder", "ask-binding")
             await store.create_user(
                 User(
                     pool_id=pool.id,

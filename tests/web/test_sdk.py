@@ -17,9 +17,10 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.support.actors import scene_of
 from tests.support.chromium import read_qr, screenshot_for_docs
+from tests.support.configuration import ask_binding_application
 from tests.support.live_server import LiveServer, live_server
 
-from minilogin.core.entities import Application, Association, IdentitySource, User
+from minilogin.core.entities import User
 from minilogin.storage.crypto import hash_password
 
 pytest_plugins = ["tests.support.chromium"]
@@ -216,22 +217,9 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
 
     async def set_up() -> str:
         store = server.services.durable
-        pool = await store.get_pool("demo")
-        assert pool is not None
-        await store.create_identity_source(
-            IdentitySource(
-                pool_id=pool.id,
-                unique_id="wechat-bind",
-                display_name="扫码绑定",
-                association=Association.ASK_BINDING,
-            )
+        pool = await ask_binding_application(
+            store, server.public, client_id="bind-app", name="Bind", connection="wechat-bind"
         )
-        await store.create_application(
-            Application(
-                pool_id=pool.id, client_id="bind-app", name="Bind", web_origins=[server.public]
-            )
-        )
-        await store.enable_identity_source(pool.id, "bind-app", "wechat-bind")
         carol = await store.create_user(
             User(pool_id=pool.id, username="carol", password_hash=hash_password("carol-pass-1"))
         )

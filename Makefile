@@ -1,21 +1,32 @@
 # The two commands of the README:
 #   make dev    installs minilogin and starts the demo (minilogin dev)
 #   make test   installs everything the tests need and runs the whole suite
+# Both install exactly what uv.lock names; `make lock` upgrades the lock on purpose.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# uv itself is pinned and bootstrapped with pip into a folder of its own, so a fresh machine
+# needs nothing but Python.
+UV_VERSION := 0.13.10
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: dev test install install-test system-deps lint typecheck pytest node-test bench
+.PHONY: dev test install install-test system-deps lint typecheck pytest node-test bench lock
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+install: $(UV)
+	$(UV) sync --frozen --inexact --quiet
 
-install-test: $(BIN)/python system-deps
-	$(BIN)/pip install --quiet -e ".[test]"
+install-test: $(UV) system-deps
+	$(UV) sync --frozen --extra test --extra examples --quiet
+
+lock: $(UV)
+	$(UV) lock --upgrade
 
 system-deps:
 	./scripts/install-system-deps.sh

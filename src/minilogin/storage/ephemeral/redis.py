@@ -249,7 +249,7 @@ class _PubSubHub:
         self._channels.clear()
         if self._pubsub is not None:
             # Closing the connection also ends a reader that missed its cancellation.
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._pubsub.aclose()
             self._pubsub = None
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):

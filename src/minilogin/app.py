@@ -12,7 +12,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from minilogin import __version__
+from minilogin import __version__, operations
 from minilogin.config import Settings
 from minilogin.seed import seed_demo
 from minilogin.services import open_services
@@ -90,4 +90,5 @@ def create_app(
     if settings.sandbox:
         app.include_router(create_sandbox_router(settings.public_url))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    operations.install(app, settings)
     return app

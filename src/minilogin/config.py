@@ -10,6 +10,7 @@ import secrets
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -70,6 +71,10 @@ class Settings(BaseSettings):
     code_pool_quarantine: int = Field(default=600, ge=1)
     code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
     code_pool_fill_rate: float = Field(default=20.0, gt=0)
+    # Operations (README "Operate"): text or JSON log lines, and the bearer token /metrics
+    # asks for (open when empty).
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: str = ""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -60,6 +60,7 @@ from minilogin.core.errors import RateLimited
 from minilogin.core.qrlogin import CODE_LIFETIME, QRLogin, Status
 from minilogin.core.tokens import new_scene
 from minilogin.images import compose_code
+from minilogin.observability import metrics
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.records import AFTERLIFE, QRLogins, RateLimiter
@@ -249,6 +250,7 @@ class CodePool:
         code = await self._wechat.get_unlimited_code(
             app, scene, page=code_page(source), env_version=source.env_version.value
         )
+        metrics.code_made(app.app_id)
         if source.logo is None and code.startswith(PNG_MAGIC):
             return code  # nothing to compose: WeChat's PNG is served as it came
         return await asyncio.to_thread(compose_code, code, source.logo)
@@ -304,6 +306,9 @@ class CodePool:
             raw = await self._store.get(_size_key(generation.key))
             generation.size = int(raw) if raw is not None else 0
             generation.size_read_at = now
+            metrics.code_pool_size(
+                generation.app_id, generation.pool_id, generation.connection, generation.size
+            )
         return generation.size
 
     def _register(self, source: IdentitySource, app: MiniProgram) -> Generation:

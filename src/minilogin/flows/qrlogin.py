@@ -16,6 +16,7 @@ from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_secret
 from minilogin.flows import audit
+from minilogin.observability import metrics
 from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.config_cache import ConfigReader
@@ -184,23 +185,26 @@ async def wait_for_change(svc: Services, login: QRLogin, last: str | None, wait:
     wait also ends at the login's deadline, when it turns expired without anyone writing.
     """
     deadline = svc.clock() + min(max(wait, 0.0), MAX_WAIT)
-    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-        while current.status.value == last:
-            now = svc.clock()
-            timeout = min(deadline, current.expires_at) - now
-            if timeout <= 0:
-                current = current.current(now)
-                break
-            message = await events.next(timeout)
-            now = svc.clock()
-            if message is not None:
-                current = svc.qrlogins.decode(message).current(now)
-            else:
-                current = current.current(now)
-                if now >= deadline:
+    with metrics.waiting_browser():
+        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+            while current.status.value == last:
+                now = svc.clock()
+                timeout = min(deadline, current.expires_at) - now
+                if timeout <= 0:
+                    current = current.current(now)
                     break
-        return current
+                message = await events.next(timeout)
+                now = svc.clock()
+                if message is not None:
+                    current = svc.qrlogins.decode(message).current(now)
+                    metrics.pushed(current, now)
+                else:
+                    current = current.current(now)
+                    if now >= deadline:
+                        break
+    await svc.qrlogins.note_expired(current)
+    return current
 
 
 async def stream(
@@ -208,24 +212,29 @@ async def stream(
 ) -> AsyncIterator[QRLogin | None]:
     """Server-sent events: the login now and after every change, until it is terminal.
     ``None`` asks the caller to send a keep-alive comment."""
-    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-        yield current
-        while not current.status.terminal:
-            now = svc.clock()
-            timeout = min(keepalive, max(current.expires_at - now, 0.0))
-            message = await events.next(timeout) if timeout > 0 else None
-            now = svc.clock()
-            if message is not None:
-                updated = svc.qrlogins.decode(message).current(now)
-            else:
-                updated = current.current(now)
-            if updated.status is current.status and updated.updated_at == current.updated_at:
-                if message is None:
-                    yield None
-                continue
-            current = updated
+    with metrics.waiting_browser():
+        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
             yield current
+            while not current.status.terminal:
+                now = svc.clock()
+                timeout = min(keepalive, max(current.expires_at - now, 0.0))
+                message = await events.next(timeout) if timeout > 0 else None
+                now = svc.clock()
+                if message is not None:
+                    updated = svc.qrlogins.decode(message).current(now)
+                else:
+                    updated = current.current(now)
+                if updated.status is current.status and updated.updated_at == current.updated_at:
+                    if message is None:
+                        yield None
+                    continue
+                current = updated
+                if message is not None:
+                    metrics.pushed(current, now)
+                else:
+                    await svc.qrlogins.note_expired(current)
+                yield current
 
 
 async def cancel(svc: Services, login: QRLogin) -> None:

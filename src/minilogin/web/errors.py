@@ -29,6 +29,7 @@ from minilogin.core.errors import (
     UpstreamError,
 )
 from minilogin.core.messages import message, negotiate
+from minilogin.observability import metrics
 from minilogin.storage.errors import UNAVAILABLE
 
 log = logging.getLogger("minilogin")
@@ -73,6 +74,8 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
     status = status_of(error)
+    if status == 429:
+        metrics.rate_limited(error.code)
     headers = {"Retry-After": "1"} if status in (424, 429) else None
     return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
 

@@ -6,6 +6,8 @@ stream, so only a real server shows that events arrive while the request is stil
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import json
 import re
 import sqlite3
 import subprocess
@@ -17,9 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
+import typer
 from joserfc import jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 
+from minilogin.cli import cli
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
@@ -342,3 +346,156 @@ async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -
 
     assert after["sub"] == before["sub"], "the same person is the same user after a restart"
     assert count_demo_rows(tmp_path / "minilogin.db") == (1, 1, 1)
+
+
+# ---- minilogin --version, help text, and admin's list/show/update/delete (issue 18) ---------
+
+MINILOGIN = str(Path(sys.executable).with_name("minilogin"))
+
+
+def minilogin(
+    *args: str, data_dir: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """The installed ``minilogin`` command, as an operator's shell runs it."""
+    return subprocess.run(
+        [MINILOGIN, *args],
+        env={"PATH": "/usr/bin:/bin", "MINILOGIN_DATA_DIR": str(data_dir), **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def admin_json(*args: str, data_dir: Path, **env: str) -> Any:
+    done = minilogin("admin", *args, "--json", data_dir=data_dir, **env)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
+    done = minilogin("--version", data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"minilogin {importlib.metadata.version('minilogin')}"
+
+
+def test_help_renders_without_rest_markup(tmp_path: Path) -> None:
+    """Every command's help, and every option's, reads as plain text: no reST literals."""
+    for args in ((), ("admin",), ("serve",)):
+        done = minilogin(*args, "--help", data_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "``" not in done.stdout
+        assert "Usage: minilogin" in done.stdout
+    root = typer.main.get_command(cli)
+    texts = []
+    for name, command in getattr(root, "commands", {}).items():
+        for sub in [command, *getattr(command, "commands", {}).values()]:
+            texts.append((name, sub.help or ""))
+            texts += [(name, getattr(param, "help", None) or "") for param in sub.params]
+    assert len(texts) > 40
+    for name, text in texts:
+        assert "``" not in text, (name, text)
+        assert not re.search(r":(param|class|func|meth):", text), (name, text)
+
+
+def test_admin_lists_shows_updates_and_deletes_everything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    password = {"MINILOGIN_NEW_ADMIN_PASSWORD": "correct horse battery"}
+    assert minilogin("admin", "create-pool", "acme", "Acme", data_dir=data).returncode == 0
+
+    # Pools
+    assert [pool["slug"] for pool in admin_json("list-pools", data_dir=data)] == ["acme"]
+    listed = minilogin("admin", "list-pools", data_dir=data)
+    assert listed.stdout.splitlines()[0].split("\t")[:2] == ["acme", "Acme"]
+    renamed = admin_json("update-pool", "acme", "--name", "Acme Corp", data_dir=data)
+    assert renamed["name"] == "Acme Corp"
+    assert admin_json("show-pool", "acme", data_dir=data)["name"] == "Acme Corp"
+    shown = minilogin("admin", "show-pool", "acme", data_dir=data).stdout
+    assert re.search(r"^name\s+Acme Corp$", shown, re.MULTILINE), shown
+
+    # Applications: the secret is printed at creation only
+    created = minilogin(
+        "admin", "create-app", "acme", "Shop", "--type", "web",
+        "--redirect-uri", "https://shop.example/cb", data_dir=data,
+    )  # fmt: skip
+    client_id = json.loads(created.stdout)["client_id"]
+    assert [app["client_id"] for app in admin_json("list-apps", "acme", data_dir=data)] == [
+        client_id
+    ]
+    changed = admin_json(
+        "update-app", "acme", client_id, "--name", "Store",
+        "--redirect-uri", "https://a.example/cb", "--redirect-uri", "https://b.example/cb",
+        data_dir=data,
+    )  # fmt: skip
+    assert changed["name"] == "Store"
+    assert changed["redirect_uris"] == ["https://a.example/cb", "https://b.example/cb"]
+    shown_app = admin_json("show-app", "acme", client_id, data_dir=data)
+    assert shown_app == changed
+    assert "client_secret" not in shown_app
+    refused = minilogin(
+        "admin", "update-app", "acme", client_id, "--redirect-uri", "not a url", data_dir=data
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: invalid_redirect_uri")
+
+    # Identity sources: the AppSecret is never shown
+    minilogin(
+        "admin", "create-source", "acme", "wechat", "Scan", "--private",
+        "--app-id", "wx1234567890abcdef", data_dir=data,
+        MINILOGIN_SOURCE_APP_SECRET="0123456789abcdef0123456789abcdef",
+    )  # fmt: skip
+    sources = admin_json("list-sources", "acme", data_dir=data)
+    assert [source["unique_id"] for source in sources] == ["wechat"]
+    updated = admin_json(
+        "update-source", "acme", "wechat", "--display-name", "扫码登录", "--qr-expires-in", "60",
+        data_dir=data,
+    )  # fmt: skip
+    assert (updated["display_name"], updated["qr_expires_in"]) == ("扫码登录", 60)
+    assert updated["app_secret_set"] is True
+    source_text = minilogin("admin", "show-source", "acme", "wechat", data_dir=data).stdout
+    assert "0123456789abcdef0123456789abcdef" not in source_text
+    assert re.search(r"^display_name\s+扫码登录$", source_text, re.MULTILINE), source_text
+    too_short = minilogin(
+        "admin", "update-source", "acme", "wechat", "--qr-expires-in", "5", data_dir=data
+    )
+    assert too_short.returncode == 1
+    assert too_short.stderr.startswith("error: ")
+
+    # Administrators and their tokens
+    assert minilogin("admin", "create-admin", "boss", data_dir=data, **password).returncode == 0
+    admins = admin_json("list-admins", data_dir=data)
+    assert [admin["username"] for admin in admins] == ["boss"]
+    assert "password_hash" not in admin_json("show-admin", "boss", data_dir=data)
+    token = minilogin("admin", "token", "--admin", "boss", data_dir=data).stdout.strip()
+    tokens = admin_json("list-tokens", data_dir=data)
+    assert [(entry["admin"], entry["description"]) for entry in tokens] == [("boss", None)]
+    token_id = tokens[0]["id"]
+    assert token not in json.dumps(tokens)
+    described = admin_json("update-token", token_id, "--description", "deploy", data_dir=data)
+    assert described["description"] == "deploy"
+    assert admin_json("show-token", token_id, data_dir=data) == described
+
+    # Deleting asks first, unless --yes
+    kept = minilogin("admin", "delete-token", token_id, data_dir=data, stdin="n\n")
+    assert kept.returncode == 1
+    assert len(admin_json("list-tokens", data_dir=data)) == 1
+    for args in (
+        ("delete-token", token_id),
+        ("delete-source", "acme", "wechat"),
+        ("delete-app", "acme", client_id),
+        ("delete-admin", "boss"),
+        ("delete-pool", "acme"),
+    ):
+        done = minilogin("admin", *args, "--yes", data_dir=data)
+        assert done.returncode == 0, (args, done.stderr)
+        assert done.stdout.startswith("deleted ")
+    assert admin_json("list-pools", data_dir=data) == []
+    assert admin_json("list-admins", data_dir=data) == []
+    assert admin_json("list-tokens", data_dir=data) == []
+    gone = minilogin("admin", "show-pool", "acme", data_dir=data)
+    assert gone.returncode == 1
+    assert gone.stderr.startswith("error: unknown_pool")
+    missing = minilogin("admin", "delete-token", token_id, "--yes", data_dir=data)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: unknown_api_token")

@@ -4,7 +4,6 @@ promised moves when what it counts happens, and only the token holder may read t
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -152,13 +151,3 @@ async def test_rate_limit_rejections_are_counted(
     reason = {"reason": "rate_limited"}
     grown = after.value("minilogin_rate_limited_total", **reason)
     assert grown - before.value("minilogin_rate_limited_total", **reason) == refused
-
-
-async def test_probes_are_answered_however_often_they_come(
-    server: RunningServer, http: httpx.AsyncClient
-) -> None:
-    """Balancers probe every few seconds from many places: nothing ever refuses them."""
-    answers = await asyncio.gather(
-        *(http.get(f"{server.public}{path}") for path in ("/healthz", "/readyz") * 40)
-    )
-    assert {answer.status_code for answer in answers} == {200}

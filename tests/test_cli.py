@@ -399,103 +399,116 @@ def test_help_renders_without_rest_markup(tmp_path: Path) -> None:
         assert not re.search(r":(param|class|func|meth):", text), (name, text)
 
 
-def test_admin_lists_shows_updates_and_deletes_everything(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    password = {"MINILOGIN_NEW_ADMIN_PASSWORD": "correct horse battery"}
-    assert minilogin("admin", "create-pool", "acme", "Acme", data_dir=data).returncode == 0
+@pytest.fixture(scope="module")
+def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder whose database holds the pool ``acme``."""
+    data = tmp_path_factory.mktemp("admin") / "data"
+    created = minilogin("admin", "create-pool", "acme", "Acme", data_dir=data)
+    assert created.returncode == 0, created.stderr
+    return data
 
-    # Pools
-    assert [pool["slug"] for pool in admin_json("list-pools", data_dir=data)] == ["acme"]
-    listed = minilogin("admin", "list-pools", data_dir=data)
+
+def test_admin_lists_shows_and_updates_pools(acme: Path) -> None:
+    assert [pool["slug"] for pool in admin_json("list-pools", data_dir=acme)] == ["acme"]
+    listed = minilogin("admin", "list-pools", data_dir=acme)
     assert listed.stdout.splitlines()[0].split("\t")[:2] == ["acme", "Acme"]
-    renamed = admin_json("update-pool", "acme", "--name", "Acme Corp", data_dir=data)
+    renamed = admin_json("update-pool", "acme", "--name", "Acme Corp", data_dir=acme)
     assert renamed["name"] == "Acme Corp"
-    assert admin_json("show-pool", "acme", data_dir=data)["name"] == "Acme Corp"
-    shown = minilogin("admin", "show-pool", "acme", data_dir=data).stdout
+    shown = minilogin("admin", "show-pool", "acme", data_dir=acme).stdout
     assert re.search(r"^name\s+Acme Corp$", shown, re.MULTILINE), shown
 
-    # Applications: the secret is printed at creation only
+
+def test_admin_lists_shows_updates_and_deletes_applications(acme: Path) -> None:
     created = minilogin(
         "admin", "create-app", "acme", "Shop", "--type", "web",
-        "--redirect-uri", "https://shop.example/cb", data_dir=data,
+        "--redirect-uri", "https://shop.example/cb", data_dir=acme,
     )  # fmt: skip
     client_id = json.loads(created.stdout)["client_id"]
-    assert [app["client_id"] for app in admin_json("list-apps", "acme", data_dir=data)] == [
-        client_id
-    ]
+    listed = admin_json("list-apps", "acme", data_dir=acme)
+    assert [app["client_id"] for app in listed] == [client_id]
     changed = admin_json(
         "update-app", "acme", client_id, "--name", "Store",
         "--redirect-uri", "https://a.example/cb", "--redirect-uri", "https://b.example/cb",
-        data_dir=data,
+        data_dir=acme,
     )  # fmt: skip
     assert changed["name"] == "Store"
     assert changed["redirect_uris"] == ["https://a.example/cb", "https://b.example/cb"]
-    shown_app = admin_json("show-app", "acme", client_id, data_dir=data)
-    assert shown_app == changed
-    assert "client_secret" not in shown_app
+    shown = admin_json("show-app", "acme", client_id, data_dir=acme)
+    assert shown == changed
+    assert "client_secret" not in shown
     refused = minilogin(
-        "admin", "update-app", "acme", client_id, "--redirect-uri", "not a url", data_dir=data
+        "admin", "update-app", "acme", client_id, "--redirect-uri", "not a url", data_dir=acme
     )
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: invalid_redirect_uri")
+    deleted = minilogin("admin", "delete-app", "acme", client_id, "--yes", data_dir=acme)
+    assert deleted.stdout == f"deleted application {client_id}\n"
+    assert admin_json("list-apps", "acme", data_dir=acme) == []
 
-    # Identity sources: the AppSecret is never shown
+
+def test_admin_lists_shows_updates_and_deletes_identity_sources(acme: Path) -> None:
+    app_secret = "0123456789abcdef0123456789abcdef"
     minilogin(
         "admin", "create-source", "acme", "wechat", "Scan", "--private",
-        "--app-id", "wx1234567890abcdef", data_dir=data,
-        MINILOGIN_SOURCE_APP_SECRET="0123456789abcdef0123456789abcdef",
+        "--app-id", "wx1234567890abcdef", data_dir=acme, MINILOGIN_SOURCE_APP_SECRET=app_secret,
     )  # fmt: skip
-    sources = admin_json("list-sources", "acme", data_dir=data)
+    sources = admin_json("list-sources", "acme", data_dir=acme)
     assert [source["unique_id"] for source in sources] == ["wechat"]
     updated = admin_json(
         "update-source", "acme", "wechat", "--display-name", "扫码登录", "--qr-expires-in", "60",
-        data_dir=data,
+        data_dir=acme,
     )  # fmt: skip
     assert (updated["display_name"], updated["qr_expires_in"]) == ("扫码登录", 60)
     assert updated["app_secret_set"] is True
-    source_text = minilogin("admin", "show-source", "acme", "wechat", data_dir=data).stdout
-    assert "0123456789abcdef0123456789abcdef" not in source_text
-    assert re.search(r"^display_name\s+扫码登录$", source_text, re.MULTILINE), source_text
+    shown = minilogin("admin", "show-source", "acme", "wechat", data_dir=acme).stdout
+    assert app_secret not in shown
+    assert re.search(r"^display_name\s+扫码登录$", shown, re.MULTILINE), shown
     too_short = minilogin(
-        "admin", "update-source", "acme", "wechat", "--qr-expires-in", "5", data_dir=data
+        "admin", "update-source", "acme", "wechat", "--qr-expires-in", "5", data_dir=acme
     )
     assert too_short.returncode == 1
     assert too_short.stderr.startswith("error: ")
-
-    # Administrators and their tokens
-    assert minilogin("admin", "create-admin", "boss", data_dir=data, **password).returncode == 0
-    admins = admin_json("list-admins", data_dir=data)
-    assert [admin["username"] for admin in admins] == ["boss"]
-    assert "password_hash" not in admin_json("show-admin", "boss", data_dir=data)
-    token = minilogin("admin", "token", "--admin", "boss", data_dir=data).stdout.strip()
-    tokens = admin_json("list-tokens", data_dir=data)
-    assert [(entry["admin"], entry["description"]) for entry in tokens] == [("boss", None)]
-    token_id = tokens[0]["id"]
-    assert token not in json.dumps(tokens)
-    described = admin_json("update-token", token_id, "--description", "deploy", data_dir=data)
-    assert described["description"] == "deploy"
-    assert admin_json("show-token", token_id, data_dir=data) == described
-
-    # Deleting asks first, unless --yes
-    kept = minilogin("admin", "delete-token", token_id, data_dir=data, stdin="n\n")
-    assert kept.returncode == 1
-    assert len(admin_json("list-tokens", data_dir=data)) == 1
-    for args in (
-        ("delete-token", token_id),
-        ("delete-source", "acme", "wechat"),
-        ("delete-app", "acme", client_id),
-        ("delete-admin", "boss"),
-        ("delete-pool", "acme"),
-    ):
-        done = minilogin("admin", *args, "--yes", data_dir=data)
-        assert done.returncode == 0, (args, done.stderr)
-        assert done.stdout.startswith("deleted ")
-    assert admin_json("list-pools", data_dir=data) == []
-    assert admin_json("list-admins", data_dir=data) == []
-    assert admin_json("list-tokens", data_dir=data) == []
-    gone = minilogin("admin", "show-pool", "acme", data_dir=data)
+    deleted = minilogin("admin", "delete-source", "acme", "wechat", "--yes", data_dir=acme)
+    assert deleted.stdout == "deleted identity source wechat\n"
+    gone = minilogin("admin", "show-source", "acme", "wechat", data_dir=acme)
     assert gone.returncode == 1
-    assert gone.stderr.startswith("error: unknown_pool")
-    missing = minilogin("admin", "delete-token", token_id, "--yes", data_dir=data)
+    assert gone.stderr.startswith("error: unknown_connection")
+
+
+def test_admin_lists_shows_and_deletes_administrators_and_tokens(acme: Path) -> None:
+    password = {"MINILOGIN_NEW_ADMIN_PASSWORD": "correct horse battery"}
+    assert minilogin("admin", "create-admin", "boss", data_dir=acme, **password).returncode == 0
+    assert [admin["username"] for admin in admin_json("list-admins", data_dir=acme)] == ["boss"]
+    assert admin_json("show-admin", "boss", data_dir=acme).keys() == {"username", "created_at"}
+    token = minilogin("admin", "token", "--admin", "boss", data_dir=acme).stdout.strip()
+    tokens = admin_json("list-tokens", data_dir=acme)
+    assert [(entry["admin"], entry["description"]) for entry in tokens] == [("boss", None)]
+    assert token not in json.dumps(tokens)
+    token_id = tokens[0]["id"]
+    described = admin_json("update-token", token_id, "--description", "deploy", data_dir=acme)
+    assert (described["id"], described["description"]) == (token_id, "deploy")
+    assert admin_json("show-token", token_id, data_dir=acme) == described
+
+    # Deleting asks first, unless --yes.
+    kept = minilogin("admin", "delete-token", token_id, data_dir=acme, stdin="n\n")
+    assert kept.returncode == 1
+    assert minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme).returncode == 0
+    assert admin_json("list-tokens", data_dir=acme) == []
+    missing = minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme)
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: unknown_api_token")
+    deleted = minilogin("admin", "delete-admin", "boss", "--yes", data_dir=acme)
+    assert deleted.stdout == "deleted administrator boss\n"
+    assert admin_json("list-admins", data_dir=acme) == []
+
+
+def test_admin_deletes_a_pool_after_asking(acme: Path) -> None:
+    assert minilogin("admin", "create-pool", "doomed", "Doomed", data_dir=acme).returncode == 0
+    kept = minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="n\n")
+    assert kept.returncode == 1
+    deleted = minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="y\n")
+    assert deleted.returncode == 0
+    assert deleted.stdout.endswith("deleted pool doomed\n")
+    gone = minilogin("admin", "show-pool", "doomed", data_dir=acme)
+    assert gone.returncode == 1
+    assert gone.stderr.startswith("error: unknown_pool")

@@ -216,3 +216,15 @@ async def test_the_workers_of_one_instance_share_every_login(
     # All instances and workers together asked WeChat for one access token.
     stats = (await http.get(f"{deployment.wechat.url}/_sandbox/wechat/stats")).json()
     assert stats["calls"]["cgi-bin/stable_token"] == 1
+
+
+async def test_dev_pointed_at_a_sandbox_uses_it_instead_of_its_own(
+    http: httpx.AsyncClient, deployment: Deployment
+) -> None:
+    first, sandbox = deployment.first, deployment.wechat.url
+    own = await http.get(f"{first.url}/_sandbox/wechat/stats")
+    assert own.status_code == 404
+    login = await Browser(http, first.issuer).create()
+    link = await http.get(f"{first.url}/demo/api/phone-url/{login.id}", headers=login.auth)
+    assert link.status_code == 200, link.text
+    assert link.json()["phone_url"].startswith(f"{sandbox}/_sandbox/phone?appid=")

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser as PlaywrightBrowser
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from minilogin.config import SANDBOX_PHONE_PATH
 from tests.support.actors import decode_qr, scene_of
@@ -105,7 +105,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    sandbox = launch(folder / "sandbox", ["sandbox"], {}, free_port())
+    server_port = free_port()
+    # The sandbox's simulated mini program calls this server, as the real one calls its own.
+    simulator = ["sandbox", "--server-url", f"http://127.0.0.1:{server_port}"]
+    sandbox = launch(folder / "sandbox", simulator, {}, free_port())
     server = launch(
         folder / "serve",
         ["serve"],
@@ -115,7 +118,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "MINILOGIN_WECHAT_APP_SECRET": APP_SECRET,
             "MINILOGIN_ADMIN_TOKEN": ADMIN_TOKEN,
         },
-        free_port(),
+        server_port,
     )
     try:
         wait_until_serving(sandbox, "/_sandbox/wechat/stats")
@@ -199,36 +202,60 @@ def sandbox_phone(deployment: Deployment, user: str, appid: str, kind: str) -> s
     return str(response.json()["code"])
 
 
-@pytest.mark.browser
-def test_a_page_on_another_origin_logs_in_through_a_separate_sandbox(
-    deployment: Deployment, chromium: PlaywrightBrowser
-) -> None:
-    server, sandbox = deployment.server.url, deployment.sandbox.url
-    admin = Admin(deployment.server)
-    admin.call("POST", "/pools", 201, slug="shop", name="Shop")
-    client_id = admin.application(
-        "shop", deployment.site, {"unique_id": "wechat", "display_name": "WeChat"}
-    )
-    issuer = f"{server}/pools/shop"
-    user = "carol"
-    profile = httpx.put(f"{sandbox}/_sandbox/wx/users/{user}", json={"phone": "+8613600136000"})
-    assert profile.status_code == 200, profile.text
+@dataclass
+class CustomerPage:
+    page: Page
+    issuer: str
+    client_id: str
+    phone_url: str  # what its code opens
 
+    def claims(self) -> dict[str, Any]:
+        """The ID token the page got, checked as the customer's backend would check it."""
+        result = self.page.get_by_test_id("result")
+        expect(result).not_to_be_empty(timeout=15000)
+        assert self.page.get_by_test_id("error").inner_text() == ""
+        jwks = httpx.get(f"{self.issuer}/oidc/jwks").json()
+        id_token = json.loads(result.inner_text())["idToken"]
+        return verified_claims(id_token, jwks, iss=self.issuer, aud=self.client_id)
+
+
+def customer_page(deployment: Deployment, chromium: PlaywrightBrowser, pool: str) -> CustomerPage:
+    """A new pool set up through the admin API for the customer's site, and the site's page
+    showing its code."""
+    admin = Admin(deployment.server)
+    admin.call("POST", "/pools", 201, slug=pool, name=pool.title())
+    client_id = admin.application(
+        pool, deployment.site, {"unique_id": "wechat", "display_name": "WeChat"}
+    )
+    issuer = f"{deployment.server.url}/pools/{pool}"
     page = chromium.new_page()
     page.goto(f"{deployment.site}/index.html?issuer={issuer}&client={client_id}")
     box = page.get_by_test_id("qrcode")
     page.wait_for_function(CODE_SHOWN, arg=box.element_handle())
     phone_url = read_qr(box.locator("img").first)
     # The code was made by the sandbox process and opens its own phone simulator.
+    sandbox = deployment.sandbox.url
     assert phone_url.startswith(f"{sandbox}{SANDBOX_PHONE_PATH}?appid={APP_ID}&"), phone_url
-    appid, scene = scene_of(phone_url)
+    return CustomerPage(page, issuer, client_id, phone_url)
+
+
+@pytest.mark.browser
+def test_a_page_on_another_origin_logs_in_through_a_separate_sandbox(
+    deployment: Deployment, chromium: PlaywrightBrowser
+) -> None:
+    server, sandbox = deployment.server.url, deployment.sandbox.url
+    customer = customer_page(deployment, chromium, "shop")
+    user = "carol"
+    profile = httpx.put(f"{sandbox}/_sandbox/wx/users/{user}", json={"phone": "+8613600136000"})
+    assert profile.status_code == 200, profile.text
+    appid, scene = scene_of(customer.phone_url)
 
     js_code = sandbox_phone(deployment, user, appid, "login")
     scanned = httpx.post(
         f"{server}/api/miniprogram/scan", json={"scene": scene, "js_code": js_code}
     )
     assert scanned.status_code == 200, scanned.text
-    expect(box).to_have_attribute("data-status", "scanned")
+    expect(customer.page.get_by_test_id("qrcode")).to_have_attribute("data-status", "scanned")
     phone_code = sandbox_phone(deployment, user, appid, "phone_code")
     confirmed = httpx.post(
         f"{server}/api/miniprogram/confirm",
@@ -236,15 +263,30 @@ def test_a_page_on_another_origin_logs_in_through_a_separate_sandbox(
     )
     assert confirmed.json() == {"status": "authorized"}
 
-    result = page.get_by_test_id("result")
-    expect(result).not_to_be_empty(timeout=15000)
-    assert page.get_by_test_id("error").inner_text() == ""
-    jwks = httpx.get(f"{issuer}/oidc/jwks").json()
-    id_token = json.loads(result.inner_text())["idToken"]
-    claims = verified_claims(id_token, jwks, iss=issuer, aud=client_id)
+    claims = customer.claims()
     assert claims["phone_number"] == "+8613600136000"
     assert claims["phone_number_verified"] is True
-    page.close()
+    customer.page.close()
+
+
+@pytest.mark.browser
+def test_the_sandboxs_phone_simulator_logs_the_page_in(
+    deployment: Deployment, chromium: PlaywrightBrowser
+) -> None:
+    customer = customer_page(deployment, chromium, "outlet")
+    phone = chromium.new_page(locale="en-US")
+
+    phone.goto(customer.phone_url)
+    phone.get_by_test_id("user").fill("dora")
+    phone.get_by_test_id("phone").fill("+8613500135000")
+    phone.get_by_test_id("scan").click()
+    expect(phone.get_by_test_id("app-name")).to_have_text("Customer shop")
+    phone.get_by_test_id("allow").click()
+
+    expect(phone.get_by_test_id("result")).to_have_attribute("data-status", "authorized")
+    assert customer.claims()["phone_number"] == "+8613500135000"
+    phone.close()
+    customer.page.close()
 
 
 def test_a_private_sources_codes_come_from_the_configured_wechat(

@@ -171,6 +171,12 @@ def sandbox(
         str | None,
         typer.Option(help="The address browsers and phones use (default: where it listens)."),
     ] = None,
+    server_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The minilogin the phone simulator's mini program calls (its public URL)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Run the WeChat sandbox alone: WeChat's server API, the simulated phones and the phone
@@ -180,8 +186,10 @@ def sandbox(
     typer.echo("minilogin sandbox · a fake WeChat: never serve real users with it")
     typer.echo(f"  WeChat API:      {public}{SANDBOX_API_PATH}  (MINILOGIN_WECHAT_API_URL)")
     typer.echo(f"  phone simulator: {public}{SANDBOX_PHONE_PATH}")
+    if server_url:
+        typer.echo(f"  its mini program calls: {server_url}")
     uvicorn.run(
-        create_sandbox_app(public),
+        create_sandbox_app(public, server_url=server_url),
         host=host,
         port=port,
         log_level=log_level,

@@ -17,8 +17,12 @@ from minilogin.web import errors
 from minilogin.wechat.sandbox.routes import create_sandbox_router
 
 
-def create_sandbox_app(public_url: str, clock: Callable[[], float] = time.time) -> FastAPI:
-    """The sandbox whose codes open its phone simulator at ``{public_url}/_sandbox/phone``."""
+def create_sandbox_app(
+    public_url: str, clock: Callable[[], float] = time.time, server_url: str | None = None
+) -> FastAPI:
+    """The sandbox whose codes open its phone simulator at ``{public_url}/_sandbox/phone``;
+    the simulator's mini program calls minilogin at ``server_url``, by default on the
+    sandbox's own origin (``minilogin dev``)."""
     app = FastAPI(
         title="minilogin WeChat sandbox",
         version=__version__,
@@ -28,5 +32,6 @@ def create_sandbox_app(public_url: str, clock: Callable[[], float] = time.time) 
     )
     # Unknown paths and wrong methods answer minilogin's error body, as its own routes do.
     errors.install(app)
-    app.include_router(create_sandbox_router(public_url.rstrip("/"), clock))
+    server = f"{server_url.rstrip('/')}/" if server_url else ""
+    app.include_router(create_sandbox_router(public_url.rstrip("/"), clock, server))
     return app

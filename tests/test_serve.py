@@ -145,6 +145,7 @@ def test_serve_warns_that_its_wechat_is_a_sandbox(deployment: Deployment) -> Non
         ("POST", "/_sandbox/wechat/cgi-bin/stable_token"),
         ("POST", "/_sandbox/wx/login"),
         ("PUT", "/_sandbox/wx/users/mallory"),
+        ("GET", "/"),
         ("GET", "/demo/"),
         ("GET", "/demo/callback"),
         ("GET", "/demo/api/phone-url/any"),

@@ -133,8 +133,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def test_serve_warns_that_its_wechat_is_a_sandbox(deployment: Deployment) -> None:
     printed = deployment.server.log.read_text()
-    assert "WARNING" in printed
-    assert f"{deployment.sandbox.url}/_sandbox/wechat" in printed
+    sandbox = f"{deployment.sandbox.url}/_sandbox/wechat"
+    assert f"WARNING: MINILOGIN_WECHAT_API_URL is a WeChat sandbox ({sandbox})" in printed
 
 
 @pytest.mark.parametrize(

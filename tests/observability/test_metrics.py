@@ -23,6 +23,7 @@ from tests.support.metrics import scrape
 from tests.support.redis_server import redis_server
 from tests.support.server import free_port
 
+from minilogin.config import SANDBOX_APP_ID, SANDBOX_APP_SECRET
 from minilogin.seed import DEMO_CONNECTION
 
 pytestmark = pytest.mark.slow
@@ -98,7 +99,9 @@ async def test_every_scrape_of_two_workers_counts_the_logins_of_both(
         env = {
             **shared,
             "MINILOGIN_REDIS_URL": redis.url(),
-            "MINILOGIN_WECHAT_API_BASE": f"{wechat}/_sandbox/wechat",
+            "MINILOGIN_WECHAT_API_URL": f"{wechat}/_sandbox/wechat",
+            "MINILOGIN_WECHAT_APP_ID": SANDBOX_APP_ID,
+            "MINILOGIN_WECHAT_APP_SECRET": SANDBOX_APP_SECRET,
         }
         workers_folder = tmp_path / "workers"
         with minilogin(workers_folder, ["serve", "--workers", "2"], env) as public:

@@ -82,7 +82,7 @@ async def test_readiness_fails_while_redis_is_down(tmp_path: Path) -> None:
 
 async def test_readiness_fails_while_wechat_is_unreachable(tmp_path: Path) -> None:
     nowhere = f"http://127.0.0.1:{free_port()}"
-    with minilogin_dev(tmp_path, MINILOGIN_WECHAT_API_BASE=nowhere) as server:
+    with minilogin_dev(tmp_path, MINILOGIN_WECHAT_API_URL=nowhere) as server:
         async with httpx.AsyncClient(timeout=10) as http:
             out = await http.get(f"{server.public}/readyz")
             assert out.status_code == 503

@@ -22,7 +22,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from minilogin import __version__
-from minilogin.config import WECHAT_API_BASE
+from minilogin.config import WECHAT_API_URL
 from minilogin.services import Services
 from minilogin.storage.errors import UNAVAILABLE
 
@@ -71,10 +71,6 @@ async def _timed(check: Awaitable[object]) -> dict[str, Any]:
     return {"ok": True, "seconds": round(time.perf_counter() - started, 4)}
 
 
-def wechat_api_url(svc: Services) -> str:
-    return svc.settings.wechat_api_base.rstrip("/")
-
-
 async def readiness(svc: Services, probe: WeChatProbe) -> tuple[bool, dict[str, Any]]:
     """Whether the service can serve logins now, and what each check found."""
     checks: dict[str, Any] = {
@@ -83,12 +79,12 @@ async def readiness(svc: Services, probe: WeChatProbe) -> tuple[bool, dict[str, 
     }
     if svc.settings.redis_url:
         checks["redis"] = await _timed(svc.ephemeral.get(PROBE_KEY))
-    url = wechat_api_url(svc)
+    url = svc.settings.wechat_api_url
     ok, error = await probe.check(svc.wechat_http, url)
     checks["wechat"] = {"ok": ok, "url": url} | ({"error": error} if error else {})
     warnings = []
-    if url != WECHAT_API_BASE:
-        warnings.append(f"sandbox: the WeChat API URL is {url}, not {WECHAT_API_BASE}")
+    if svc.settings.uses_wechat_sandbox:
+        warnings.append(f"sandbox: the WeChat API URL is {url}, not {WECHAT_API_URL}")
     ready = all(check["ok"] for check in checks.values())
     return ready, {"checks": checks, "warnings": warnings}
 

@@ -8,10 +8,6 @@ both workers, as a load balancer's connections would be.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,7 +17,7 @@ import pytest
 from tests.support.actors import Browser, Phone
 from tests.support.metrics import scrape
 from tests.support.redis_server import redis_server
-from tests.support.server import free_port
+from tests.support.server import free_port, launch, wait_until_serving
 
 from minilogin.config import SANDBOX_APP_ID, SANDBOX_APP_SECRET
 from minilogin.seed import DEMO_CONNECTION
@@ -33,34 +29,15 @@ LOGINS = 6
 
 @contextmanager
 def minilogin(folder: Path, arguments: list[str], env: dict[str, str]) -> Iterator[str]:
-    folder.mkdir(parents=True, exist_ok=True)
+    """A ``minilogin`` process, ready to serve; stopped (killed if it must be) at the end."""
     port = free_port()
     public = f"http://127.0.0.1:{port}"
-    environment = {**os.environ, "MINILOGIN_DATA_DIR": str(folder), **env}
-    environment["MINILOGIN_PUBLIC_URL"] = public
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "minilogin", *arguments, "--port", str(port)],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    instance = launch(folder, arguments, {**env, "MINILOGIN_PUBLIC_URL": public}, port)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{public}/readyz").is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+        wait_until_serving(instance, "/readyz")
         yield public
     finally:
-        process.terminate()
-        process.wait(20)
+        instance.stop()
 
 
 class SandboxPhone(Phone):

@@ -18,6 +18,7 @@ from minilogin.core.tokens import digest
 from minilogin.seed import DEMO_CONNECTION
 from tests.support.live_server import LiveServer, live_server, serving
 from tests.support.server import free_port
+from tests.support.site import ADMIN_TOKEN, allow_origin, customer_site
 from tests.web.test_sdk import shown_code
 
 pytest_plugins = ["tests.support.chromium"]
@@ -95,10 +96,15 @@ def test_the_example_logs_in_through_discovery_and_validates_the_id_token(
 
 def test_the_static_page_example_uses_the_sdk(tmp_path: Path, page: Page) -> None:
     examples = Path(__file__).resolve().parents[2] / "examples" / "static_page"
-    with live_server(tmp_path, pages={"/example": examples}) as server:
+    with (
+        live_server(tmp_path, admin_token=ADMIN_TOKEN) as server,
+        customer_site(examples, server.public) as site,
+    ):
+        # The page runs on a site of its own and imports the SDK from the server.
+        allow_origin(server.public, "demo", site)
         phone = server.phone("static-bob")
         phone.set_profile(phone="+8613400134002")
-        page.goto(f"{server.public}/example/?issuer={server.issuer()}")
+        page.goto(f"{site}/?issuer={server.issuer()}")
         phone.scan_and_allow(*shown_code(page.get_by_test_id("qrcode")))
         expect(page.get_by_test_id("hello")).to_have_text("你好 +8613400134002")
         userinfo = json.loads(page.get_by_test_id("userinfo").inner_text())

@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: dev test install install-test system-deps lint typecheck pytest node-test bench lock
+.PHONY: dev test install install-test install-examples system-deps lint typecheck pytest node-test bench lock
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -21,6 +21,10 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen --inexact --quiet
+
+# What examples/relying_party needs beside minilogin (the `examples` extra).
+install-examples: $(UV)
+	$(UV) sync --frozen --inexact --extra examples --quiet
 
 install-test: $(UV) system-deps
 	$(UV) sync --frozen --extra test --extra examples --quiet

@@ -28,6 +28,8 @@ install-examples: $(UV)
 
 install-test: $(UV) system-deps
 	$(UV) sync --frozen --extra test --extra examples --quiet
+	# TypeScript, exactly as its lock names it, to type-check the SDK's minilogin.d.ts.
+	npm ci --prefix tests/js/typecheck --no-audit --no-fund --loglevel=error
 
 lock: $(UV)
 	$(UV) lock --upgrade

@@ -18,6 +18,28 @@ from minilogin import __version__
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "src" / "minilogin" / "static"
 NPM = shutil.which("npm")
+TSC = ROOT / "tests" / "js" / "typecheck" / "node_modules" / ".bin" / "tsc"
+TSC_OPTIONS = ["--noEmit", "--strict", "--module", "nodenext", "--target", "es2022"]
+TSC_OPTIONS += ["--lib", "es2022,dom", "--skipLibCheck", "false"]
+# A shop's page using the SDK as the README shows; TypeScript checks it against the types.
+GOOD = """
+import { MiniLogin, MiniLoginError, type LoginResult } from 'minilogin';
+const ml = new MiniLogin({ issuer: 'https://login.example.com/pools/acme', clientId: 'web' });
+const result: LoginResult = await ml.startScanning('#qrcode', {
+  size: 240, autoRefresh: true, onScanned: (status) => console.log(status.status),
+});
+const phone: string | undefined = result.user.phone_number;
+await ml.loginWithPopup({ redirectUri: 'https://shop.example.com/cb', timeoutInSeconds: 60 });
+const element = document.querySelector('minilogin-login');
+element?.addEventListener('login', (event) => console.log(event.detail.accessToken));
+console.log(phone, new MiniLoginError('x').code);
+"""
+# The same with mistakes a compiler must catch: an option that doesn't exist, a wrong type.
+BAD = """
+import { MiniLogin } from 'minilogin';
+const ml = new MiniLogin({ issuer: 'https://login.example.com/pools/acme', clientid: 'web' });
+const size: string = (await ml.startScanning('#qrcode')).expiresAt;
+"""
 OFFLINE = ["--offline", "--no-audit", "--no-fund", "--loglevel=error"]
 
 
@@ -82,3 +104,26 @@ def test_a_project_installs_the_sdk_and_imports_it_by_name(tmp_path: Path) -> No
     assert seen["version"] == __version__
     installed = project / "node_modules" / "minilogin"
     assert (installed / seen["types"]).read_bytes() == (SDK / "minilogin.d.ts").read_bytes()
+
+
+@pytest.mark.skipif(NPM is None, reason="npm is not installed")
+def test_the_types_check_a_project_that_uses_the_sdk(tmp_path: Path) -> None:
+    assert NPM is not None
+    assert TSC.exists(), "TypeScript is missing: run make install-test"
+    project = tmp_path / "shop"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "shop", "private": true, "type": "module"}')
+    subprocess.run(
+        [NPM, "install", str(SDK), *OFFLINE], cwd=project, capture_output=True, check=True
+    )
+    (project / "good.ts").write_text(GOOD)
+    (project / "bad.ts").write_text(BAD)
+    good = subprocess.run(
+        [str(TSC), *TSC_OPTIONS, "good.ts"], cwd=project, capture_output=True, text=True
+    )
+    assert good.returncode == 0, good.stdout
+    bad = subprocess.run(
+        [str(TSC), *TSC_OPTIONS, "bad.ts"], cwd=project, capture_output=True, text=True
+    )
+    assert "'clientid' does not exist" in bad.stdout, bad.stdout
+    assert "bad.ts(4,7): error TS2322" in bad.stdout, bad.stdout

@@ -10,6 +10,7 @@ With ``MINILOGIN_SCREENSHOTS=1`` the run also saves ``docs/screenshots/component
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,9 @@ def test_the_component_logs_in_and_fires_its_login_event(
     box = page.get_by_test_id("qrcode")
     appid, scene = shown_code(box)
     expect(element).to_contain_text("请使用微信扫一扫登录")
+    # Sandbox mode: the component links the phone simulator page its code holds.
+    simulator = page.get_by_test_id("phone-simulator")
+    expect(simulator).to_have_attribute("href", re.compile(rf"/_sandbox/phone\?.*scene={scene}"))
     screenshot_for_docs(element, "component-code")
     scanned = phone.scan(appid, scene)
     expect(box).to_have_attribute("data-status", "scanned")

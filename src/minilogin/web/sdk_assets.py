@@ -122,7 +122,7 @@ async def sdk_manifest(svc: Annotated[Services, Depends(services)]) -> JSONRespo
     return JSONResponse(listing, headers={**PUBLIC_HEADERS, "Cache-Control": SHORT_CACHE})
 
 
-@router.get("/v{version}/{name}")
+@router.api_route("/v{version}/{name}", methods=["GET", "HEAD"])
 async def pinned(
     version: str, name: str, if_none_match: Annotated[str | None, Header()] = None
 ) -> Response:
@@ -136,7 +136,9 @@ def _serve_latest(asset: Asset) -> None:
     async def latest(if_none_match: Annotated[str | None, Header()] = None) -> Response:
         return _answer(asset, SHORT_CACHE, if_none_match)
 
-    router.add_api_route(f"/{asset.name}", latest, methods=["GET"], name=f"latest {asset.name}")
+    router.add_api_route(
+        f"/{asset.name}", latest, methods=["GET", "HEAD"], name=f"latest {asset.name}"
+    )
 
 
 for _asset_file in ASSETS.values():

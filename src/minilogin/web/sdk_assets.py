@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, TypedDict
 
@@ -47,13 +48,13 @@ class Asset:
     media_type: str
     body: bytes
 
-    @property
+    @cached_property
     def integrity(self) -> str:
         """The Subresource Integrity metadata of the file (SRI §3.1, SHA-384)."""
         digest = hashlib.sha384(self.body).digest()
         return f"sha384-{base64.b64encode(digest).decode()}"
 
-    @property
+    @cached_property
     def etag(self) -> str:
         return f'"{hashlib.sha256(self.body).hexdigest()[:32]}"'
 

@@ -79,10 +79,11 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "expires_in": login.expires_in(now),
         "expires_at": flow.iso(login.expires_at),
     }
-    if svc.settings.sandbox:
+    phone = svc.settings.sandbox_phone_url
+    if phone is not None:
         # What the code holds (API.md §4), so that a laptop alone can play the phone.
         query = urlencode({"appid": login.app_id, "scene": login.scene})
-        answer["sandbox_phone_url"] = f"{svc.settings.public_url}/_sandbox/phone?{query}"
+        answer["sandbox_phone_url"] = f"{phone}?{query}"
     return answer
 
 

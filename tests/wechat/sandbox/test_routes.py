@@ -41,7 +41,7 @@ async def test_errors_are_json_with_http_200(http: httpx.AsyncClient) -> None:
     assert response.json()["errcode"] == 40002
 
 
-async def test_a_code_is_a_png_image(http: httpx.AsyncClient) -> None:
+async def test_a_code_is_a_jpeg_image(http: httpx.AsyncClient) -> None:
     token = (await stable_token(http)).json()["access_token"]
 
     response = await http.post(
@@ -51,8 +51,8 @@ async def test_a_code_is_a_png_image(http: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 200
-    assert response.headers["content-type"] == "image/png"
-    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content.startswith(b"\xff\xd8\xff")
 
 
 async def test_a_code_error_is_json_with_http_200(http: httpx.AsyncClient) -> None:

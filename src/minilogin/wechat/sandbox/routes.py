@@ -146,7 +146,7 @@ def _wechat_endpoint(
         else:
             answer = handler(request.query_params, await request.body())
         if isinstance(answer, bytes):
-            return Response(answer, media_type="image/png")
+            return Response(answer, media_type="image/jpeg")
         return _wechat(answer)
 
     return endpoint

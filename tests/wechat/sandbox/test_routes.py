@@ -134,10 +134,29 @@ async def test_stats_count_calls_per_path(http: httpx.AsyncClient) -> None:
     assert stats == {"calls": {"cgi-bin/stable_token": 2, "sns/jscode2session": 1}}
 
 
-async def test_bad_options_answer_400(http: httpx.AsyncClient) -> None:
-    response = await http.put(f"{WECHAT}/options", json={"country_code_as_number": "yes"})
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"country_code_as_number": "yes"},
+        {"codes_per_minute": 0},
+        {"codes_per_minute": "5000"},
+        {"codes_per_minute": True},
+        {"unknown": 1},
+        {},
+        [],
+    ],
+)
+async def test_bad_options_answer_400(http: httpx.AsyncClient, body: object) -> None:
+    response = await http.put(f"{WECHAT}/options", json=body)
 
     assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_options_change_one_thing_at_a_time(http: httpx.AsyncClient) -> None:
+    response = await http.put(f"{WECHAT}/options", json={"codes_per_minute": 10})
+
+    assert response.json() == {"country_code_as_number": False, "codes_per_minute": 10}
 
 
 async def test_the_simulated_phone_gives_codes(http: httpx.AsyncClient) -> None:

@@ -87,6 +87,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该小程序的手机号验证次数已用完，本次登录已取消。",
         "The mini program has used up its phone-number verifications; this login was cancelled.",
     ),
+    "phone_unavailable": (
+        "微信无法为该小程序验证手机号（小程序未认证、隐私保护指引未声明手机号或微信版本过低），本次登录已取消。",
+        "WeChat cannot verify phone numbers for this mini program (not verified, no phone number in its privacy guideline, or an outdated WeChat); this login was cancelled.",
+    ),
     "cancelled_by_user": ("你已取消本次登录。", "You cancelled this login."),
     "cancelled_by_browser": ("电脑端已取消本次登录。", "The computer cancelled this login."),
     "invalid_credentials": ("账号或密码错误。", "The account or password is wrong."),

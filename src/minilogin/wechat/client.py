@@ -220,7 +220,8 @@ class WeChatClient:
         async def call() -> bytes:
             return await self._get_unlimited_code(app, scene, page, env_version, width, checked)
 
-        return await self._guarded(app, "getwxacodeunlimit", f"{page}@{env_version}", call)
+        where = f"{page or '(home page)'}@{env_version}"
+        return await self._guarded(app, "getwxacodeunlimit", where, call)
 
     async def _get_unlimited_code(
         self,

@@ -418,6 +418,9 @@ const SANDBOX_TEXT = {
     answerAllow: "允许",
     answerDecline: "拒绝",
     answerQuota: "额度已用完（errno 1400001）",
+    answerNotPermitted: "小程序无权限（未认证或隐私指引未声明手机号）",
+    answerPrivacy: "不同意隐私保护指引（errno 104）",
+    answerOutdated: "微信版本过低（没有 code）",
     sandboxHint: "在沙盒中，也可以点击电脑上二维码下方的链接打开本页。",
     scan: "模拟扫码",
     restart: "返回",
@@ -434,6 +437,9 @@ const SANDBOX_TEXT = {
     answerAllow: "Allow",
     answerDecline: "Decline",
     answerQuota: "Quota used up (errno 1400001)",
+    answerNotPermitted: "Mini program not permitted (not verified, or no phone number in its privacy guideline)",
+    answerPrivacy: "Privacy guideline not agreed (errno 104)",
+    answerOutdated: "WeChat too old (no code)",
     sandboxHint: "In the sandbox, the link below the computer's code opens this page too.",
     scan: "Scan",
     restart: "Back",
@@ -468,6 +474,7 @@ const state = {
   busy: false,
   savedPhone: "",
   savedNickname: "",
+  privacyAsked: false,
 };
 
 // As miniprogram/lib/errors.js outcomeOf: the server's error code -> the result screen.
@@ -579,6 +586,7 @@ function orUnknown(value) {
 }
 
 async function scan() {
+  state.privacyAsked = false;
   const { code } = await call("POST", "wx/login", { appid: config.appid, user: userName() });
   const answer = await call("POST", "../api/miniprogram/scan", {
     scene: config.scene,
@@ -644,7 +652,12 @@ function startCountdown() {
 }
 
 // The reason travels to the computer, which can then say why the login ended.
-const CANCEL_REASONS = { phone_denied: "phone_denied", phone_quota: "phone_quota" };
+const CANCEL_REASONS = {
+  phone_denied: "phone_denied",
+  phone_quota: "phone_quota",
+  phone_not_permitted: "phone_unavailable",
+  wechat_outdated: "phone_unavailable",
+};
 
 async function cancelWith(kind) {
   const reason = CANCEL_REASONS[kind] || "cancelled_by_user";
@@ -671,12 +684,25 @@ async function confirm() {
   return showResult(STATUS_OUTCOMES[answer.status] || "error");
 }
 
-// The phone-number button: WeChat asks the person, who allows or declines; or the mini
-// program's quota is used up. The sandbox option says which.
+// The phone-number button: WeChat asks the person, who allows or declines; or the button
+// fails as the mini program's does (miniprogram/lib/phone.js). The sandbox option says which.
+const BUTTON_FAILURES = {
+  decline: "phone_denied",
+  quota: "phone_quota",
+  not_permitted: "phone_not_permitted",
+  outdated: "wechat_outdated",
+};
+
 function allow() {
   const answer = $("phone-answer").value;
-  if (answer === "quota") return step(() => cancelWith("phone_quota"));
-  if (answer === "decline") return step(() => cancelWith("phone_denied"));
+  if (answer === "privacy" && !state.privacyAsked) {
+    // The person did not agree this time; the login waits, Retry goes back to the request,
+    // and the next tap plays the person agreeing.
+    state.privacyAsked = true;
+    state.retry = backToRequest;
+    return showResult("privacy_denied");
+  }
+  if (BUTTON_FAILURES[answer]) return step(() => cancelWith(BUTTON_FAILURES[answer]));
   return step(confirm, backToRequest);
 }
 

@@ -38,7 +38,7 @@ def sandbox_process(log_dir: Path) -> Iterator[str]:
             [sys.executable, "-c", _SERVE, public, str(port)], stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"sandbox exited: {log.read_text()}")

@@ -13,6 +13,9 @@ command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
 if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
   needed+=(docker-compose)
 fi
+# Node for the JavaScript tests, npm for the SDK's package and TypeScript.
+command -v node >/dev/null 2>&1 || needed+=(nodejs)
+command -v npm >/dev/null 2>&1 || needed+=(npm)
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 if [ ${#needed[@]} -gt 0 ]; then

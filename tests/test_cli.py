@@ -1,13 +1,17 @@
 """The ``minilogin`` command as an operator runs it: ``minilogin migrate`` and ``minilogin dev``
 in real processes, and the whole QR login driven over real HTTP the way the PC page and the
 mini program drive it, server-sent events included (an in-process transport would buffer the
-stream, so only a real server shows that events arrive while the request is still open)."""
+stream, so only a real server shows that events arrive while the request is still open);
+``minilogin sdk``, which prints the SDK's pinned address and integrity."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import importlib.metadata
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -21,6 +25,7 @@ import httpx
 import pytest
 import typer
 
+import minilogin
 from minilogin.cli import cli
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
@@ -334,7 +339,7 @@ async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -
 MINILOGIN = str(Path(sys.executable).with_name("minilogin"))
 
 
-def minilogin(
+def run_minilogin(
     *args: str, data_dir: Path, stdin: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """The installed ``minilogin`` command, as an operator's shell runs it."""
@@ -350,13 +355,13 @@ def minilogin(
 
 
 def admin_json(*args: str, data_dir: Path, **env: str) -> Any:
-    done = minilogin("admin", *args, "--json", data_dir=data_dir, **env)
+    done = run_minilogin("admin", *args, "--json", data_dir=data_dir, **env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
-    done = minilogin("--version", data_dir=tmp_path)
+    done = run_minilogin("--version", data_dir=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"minilogin {importlib.metadata.version('minilogin')}"
 
@@ -364,7 +369,7 @@ def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
 def test_help_renders_without_rest_markup(tmp_path: Path) -> None:
     """Every command's help, and every option's, reads as plain text: no reST literals."""
     for args in ((), ("admin",), ("serve",)):
-        done = minilogin(*args, "--help", data_dir=tmp_path)
+        done = run_minilogin(*args, "--help", data_dir=tmp_path)
         assert done.returncode == 0, done.stderr
         assert "``" not in done.stdout
         assert "Usage: minilogin" in done.stdout
@@ -384,23 +389,23 @@ def test_help_renders_without_rest_markup(tmp_path: Path) -> None:
 def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder whose database holds the pool ``acme``."""
     data = tmp_path_factory.mktemp("admin") / "data"
-    created = minilogin("admin", "create-pool", "acme", "Acme", data_dir=data)
+    created = run_minilogin("admin", "create-pool", "acme", "Acme", data_dir=data)
     assert created.returncode == 0, created.stderr
     return data
 
 
 def test_admin_lists_shows_and_updates_pools(acme: Path) -> None:
     assert [pool["slug"] for pool in admin_json("list-pools", data_dir=acme)] == ["acme"]
-    listed = minilogin("admin", "list-pools", data_dir=acme)
+    listed = run_minilogin("admin", "list-pools", data_dir=acme)
     assert listed.stdout.splitlines()[0].split("\t")[:2] == ["acme", "Acme"]
     renamed = admin_json("update-pool", "acme", "--name", "Acme Corp", data_dir=acme)
     assert renamed["name"] == "Acme Corp"
-    shown = minilogin("admin", "show-pool", "acme", data_dir=acme).stdout
+    shown = run_minilogin("admin", "show-pool", "acme", data_dir=acme).stdout
     assert re.search(r"^name\s+Acme Corp$", shown, re.MULTILINE), shown
 
 
 def test_admin_lists_shows_updates_and_deletes_applications(acme: Path) -> None:
-    created = minilogin(
+    created = run_minilogin(
         "admin", "create-app", "acme", "Shop", "--type", "web",
         "--redirect-uri", "https://shop.example/cb", data_dir=acme,
     )  # fmt: skip
@@ -417,19 +422,19 @@ def test_admin_lists_shows_updates_and_deletes_applications(acme: Path) -> None:
     shown = admin_json("show-app", "acme", client_id, data_dir=acme)
     assert shown == changed
     assert "client_secret" not in shown
-    refused = minilogin(
+    refused = run_minilogin(
         "admin", "update-app", "acme", client_id, "--redirect-uri", "not a url", data_dir=acme
     )
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: invalid_redirect_uri")
-    deleted = minilogin("admin", "delete-app", "acme", client_id, "--yes", data_dir=acme)
+    deleted = run_minilogin("admin", "delete-app", "acme", client_id, "--yes", data_dir=acme)
     assert deleted.stdout == f"deleted application {client_id}\n"
     assert admin_json("list-apps", "acme", data_dir=acme) == []
 
 
 def test_admin_lists_shows_updates_and_deletes_identity_sources(acme: Path) -> None:
     app_secret = "0123456789abcdef0123456789abcdef"
-    minilogin(
+    run_minilogin(
         "admin", "create-source", "acme", "wechat", "Scan", "--private",
         "--app-id", "wx1234567890abcdef", data_dir=acme, MINILOGIN_SOURCE_APP_SECRET=app_secret,
     )  # fmt: skip
@@ -441,27 +446,27 @@ def test_admin_lists_shows_updates_and_deletes_identity_sources(acme: Path) -> N
     )  # fmt: skip
     assert (updated["display_name"], updated["qr_expires_in"]) == ("扫码登录", 60)
     assert updated["app_secret_set"] is True
-    shown = minilogin("admin", "show-source", "acme", "wechat", data_dir=acme).stdout
+    shown = run_minilogin("admin", "show-source", "acme", "wechat", data_dir=acme).stdout
     assert app_secret not in shown
     assert re.search(r"^display_name\s+扫码登录$", shown, re.MULTILINE), shown
-    too_short = minilogin(
+    too_short = run_minilogin(
         "admin", "update-source", "acme", "wechat", "--qr-expires-in", "5", data_dir=acme
     )
     assert too_short.returncode == 1
     assert too_short.stderr.startswith("error: ")
-    deleted = minilogin("admin", "delete-source", "acme", "wechat", "--yes", data_dir=acme)
+    deleted = run_minilogin("admin", "delete-source", "acme", "wechat", "--yes", data_dir=acme)
     assert deleted.stdout == "deleted identity source wechat\n"
-    gone = minilogin("admin", "show-source", "acme", "wechat", data_dir=acme)
+    gone = run_minilogin("admin", "show-source", "acme", "wechat", data_dir=acme)
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: unknown_connection")
 
 
 def test_admin_lists_shows_and_deletes_administrators_and_tokens(acme: Path) -> None:
     password = {"MINILOGIN_NEW_ADMIN_PASSWORD": "correct horse battery"}
-    assert minilogin("admin", "create-admin", "boss", data_dir=acme, **password).returncode == 0
+    assert run_minilogin("admin", "create-admin", "boss", data_dir=acme, **password).returncode == 0
     assert [admin["username"] for admin in admin_json("list-admins", data_dir=acme)] == ["boss"]
     assert admin_json("show-admin", "boss", data_dir=acme).keys() == {"username", "created_at"}
-    token = minilogin("admin", "token", "--admin", "boss", data_dir=acme).stdout.strip()
+    token = run_minilogin("admin", "token", "--admin", "boss", data_dir=acme).stdout.strip()
     tokens = admin_json("list-tokens", data_dir=acme)
     assert [(entry["admin"], entry["description"]) for entry in tokens] == [("boss", None)]
     assert token not in json.dumps(tokens)
@@ -471,25 +476,42 @@ def test_admin_lists_shows_and_deletes_administrators_and_tokens(acme: Path) -> 
     assert admin_json("show-token", token_id, data_dir=acme) == described
 
     # Deleting asks first, unless --yes.
-    kept = minilogin("admin", "delete-token", token_id, data_dir=acme, stdin="n\n")
+    kept = run_minilogin("admin", "delete-token", token_id, data_dir=acme, stdin="n\n")
     assert kept.returncode == 1
-    assert minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme).returncode == 0
+    assert run_minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme).returncode == 0
     assert admin_json("list-tokens", data_dir=acme) == []
-    missing = minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme)
+    missing = run_minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme)
     assert missing.returncode == 1
     assert missing.stderr.startswith("error: unknown_api_token")
-    deleted = minilogin("admin", "delete-admin", "boss", "--yes", data_dir=acme)
+    deleted = run_minilogin("admin", "delete-admin", "boss", "--yes", data_dir=acme)
     assert deleted.stdout == "deleted administrator boss\n"
     assert admin_json("list-admins", data_dir=acme) == []
 
 
 def test_admin_deletes_a_pool_after_asking(acme: Path) -> None:
-    assert minilogin("admin", "create-pool", "doomed", "Doomed", data_dir=acme).returncode == 0
-    kept = minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="n\n")
+    assert run_minilogin("admin", "create-pool", "doomed", "Doomed", data_dir=acme).returncode == 0
+    kept = run_minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="n\n")
     assert kept.returncode == 1
-    deleted = minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="y\n")
+    deleted = run_minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="y\n")
     assert deleted.returncode == 0
     assert deleted.stdout.endswith("deleted pool doomed\n")
-    gone = minilogin("admin", "show-pool", "doomed", data_dir=acme)
+    gone = run_minilogin("admin", "show-pool", "doomed", data_dir=acme)
     assert gone.returncode == 1
     assert gone.stderr.startswith("error: unknown_pool")
+
+
+def test_sdk_prints_the_pinned_script_tag_with_its_integrity() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "minilogin", "sdk"],
+        env={**os.environ, "MINILOGIN_PUBLIC_URL": "https://login.example.com/"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    body = (Path(minilogin.__file__).parent / "static" / "minilogin.js").read_bytes()
+    integrity = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    url = f"https://login.example.com/static/v{minilogin.__version__}/minilogin.js"
+    assert (
+        f'<script type="module" src="{url}" integrity="{integrity}" crossorigin="anonymous">'
+        "</script>"
+    ) in printed.splitlines()

@@ -28,6 +28,8 @@ from minilogin.web import (
     oidc_api,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.framing import DenyFramingMiddleware
+from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
 from minilogin.wechat.sandbox.routes import create_sandbox_router
 
@@ -75,6 +77,12 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
+    app.add_middleware(
+        BodySizeMiddleware,
+        max_body=settings.max_body_bytes,
+        max_logo=settings.max_logo_upload_bytes,
+    )
+    app.add_middleware(DenyFramingMiddleware)
     if settings.pool_domain:
         # Outermost: the path is rewritten before CORS and the routes see it.
         app.add_middleware(PoolDomainMiddleware, domain=settings.pool_domain)

@@ -123,6 +123,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The id_token_hint is not valid.",
     ),
     "rate_limited": ("操作太频繁，请稍后再试。", "Too many attempts. Try again later."),
+    "payload_too_large": ("请求体太大。", "The request body is too large."),
     "qrcode_budget_exhausted": (
         "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
         "Too many logins right now: no new mini program code can be made. Try again shortly.",

@@ -50,6 +50,6 @@ async def sandbox_phone_url(
     screen. Only the holder of the QR login's secret may ask."""
     if not svc.settings.sandbox:
         raise NotFound("not_found")
-    login = await authenticate(svc, login_id, bearer_token(authorization))
+    login = await authenticate(svc, DEMO_POOL, login_id, bearer_token(authorization))
     query = urlencode({"appid": login.app_id, "scene": login.scene})
     return {"phone_url": f"{svc.settings.public_url}/_sandbox/phone?{query}"}

@@ -10,6 +10,7 @@ with ``Retry-After``: not the client's doing, and nothing was changed either.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +26,7 @@ from minilogin.core.errors import (
     NotFound,
     OAuthError,
     RateLimited,
+    TooLarge,
     Unauthorized,
     UpstreamError,
 )
@@ -41,6 +43,7 @@ STATUS: dict[type[MiniloginError], int] = {
     Conflict: 409,
     Gone: 410,
     RateLimited: 429,
+    TooLarge: 413,
 }
 
 #: WeChat errors the person can fix by trying again with a new code, or that are about them.
@@ -73,8 +76,16 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
     status = status_of(error)
-    headers = {"Retry-After": "1"} if status in (424, 429) else None
-    return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
+    headers = None
+    if status in (424, 429):
+        # A rate limit knows when its window ends (web/limits.py); else "retry soon".
+        wait = error.params.get("retry_after")
+        headers = {"Retry-After": str(math.ceil(wait) if isinstance(wait, float) else 1)}
+    body = {"error": error.code, "message": text}
+    if isinstance(error, RateLimited) and "/oidc/" in request.url.path:
+        # The OAuth endpoints' clients read RFC 6749 §5.2's field.
+        body["error_description"] = text
+    return JSONResponse(body, status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

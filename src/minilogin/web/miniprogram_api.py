@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from minilogin.flows import miniprogram as flow
 from minilogin.services import Services
+from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
 
 router = APIRouter(prefix="/api/miniprogram", tags=["Mini program"])
@@ -39,13 +40,13 @@ class CancelBody(BaseModel):
     reason: Literal["cancelled_by_user", "phone_denied", "phone_quota"] = "cancelled_by_user"
 
 
-@router.post("/scan")
+@router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
 async def scan(body: ScanBody, svc: Svc) -> dict[str, Any]:
     scanned = await flow.scan(svc, body.scene, body.js_code)
     return flow.scan_body(scanned, svc.clock())
 
 
-@router.post("/confirm")
+@router.post("/confirm", dependencies=[Depends(limits.per_ip("confirm"))])
 async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, str]:
     profile = {
         key: value

@@ -145,6 +145,7 @@ async def where_creation_time_goes(
         data_dir=folder,
         code_pool_min_size=count + 30,
         code_pool_max_size=count + 30,
+        rate_limit_scale=0,  # one address flooding: measure the pool, not the rate limits
     )
     await upgrade_async(settings.database_url)
     app = create_app(settings, seed=True)

@@ -809,28 +809,34 @@ async def test_the_console_session_needs_its_csrf_token_for_every_change(
 
 
 async def test_wrong_passwords_are_refused_and_attempts_are_limited(
-    http: httpx.AsyncClient, administrator: tuple[str, str]
+    app: FastAPI, http: httpx.AsyncClient, administrator: tuple[str, str]
 ) -> None:
+    """Ten wrong passwords for one account from one address stop that address, not the
+    owner elsewhere: no one can lock an administrator out."""
     wrong = await console_login(http, "boss", "not the password")
     assert wrong.status_code == 401
     assert "用户名或密码错误" in wrong.text
     assert "set-cookie" not in wrong.headers
     unknown = await console_login(http, "nobody", "whatever")
     assert unknown.status_code == 401
-    for _ in range(8):
+    for _ in range(9):
         await console_login(http, "boss", "still wrong")
     limited = await console_login(http, *administrator)
     assert limited.status_code == 429
     assert "操作太频繁" in limited.text
+    assert 0 < int(limited.headers["retry-after"]) <= 900
+    elsewhere = httpx.ASGITransport(app=app, client=("198.51.100.99", 50000))
+    async with httpx.AsyncClient(transport=elsewhere) as owner:
+        assert (await console_login(owner, *administrator)).status_code == 303
     log = await http.get(
         f"{API}/audit",
         params={"action": "admin.login"},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     events = ok(log)["events"]
-    assert [e["action"] for e in events] == ["admin.login_failed"] * 10
+    assert [e["action"] for e in events] == ["admin.login"] + ["admin.login_failed"] * 11
     assert {e["subject"] for e in events} == {"boss", "nobody"}
-    assert events[0]["ip"] == "203.0.113.7"
+    assert [e["ip"] for e in events[:2]] == ["198.51.100.99", "203.0.113.7"]
 
 
 async def test_a_login_form_posted_from_another_site_is_refused(

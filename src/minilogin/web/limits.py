@@ -46,6 +46,9 @@ class BodySizeMiddleware:
     """413 for a body larger than ``max_body_bytes`` (``max_logo_upload_bytes`` for a logo
     upload), whether its ``Content-Length`` says so up front or it streams in chunks."""
 
+    # A chunked body is read here before the app sees it: an error raised while FastAPI reads
+    # a body would become its generic 400.
+
     def __init__(self, app: ASGIApp, *, max_body: int, max_logo: int) -> None:
         self.app = app
         self.max_body = max_body
@@ -62,15 +65,37 @@ class BodySizeMiddleware:
             response = error_response(Request(scope), TooLarge("payload_too_large"))
             await response(scope, receive, send)
             return
+        if declared or not _has_body(scope):
+            # The server holds a body to its declared length (h11, httptools).
+            await self.app(scope, receive, send)
+            return
+        # A chunked body: read it (up to the limit) before the app may see any of it.
+        chunks: list[bytes] = []
         received = 0
-
-        async def counted() -> Message:
-            nonlocal received
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise TooLarge("payload_too_large")
-            return message
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            more = message.get("more_body", False)
+            if received > limit:
+                response = error_response(Request(scope), TooLarge("payload_too_large"))
+                await response(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        replayed = False
 
-        await self.app(scope, counted, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,7 @@ from minilogin.web import (
     oidc_api,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.deps import warm_up
 from minilogin.web.framing import DenyFramingMiddleware
 from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
@@ -54,6 +56,7 @@ def create_app(
             # as over the network, without a loopback connection per WeChat call.
             transport = httpx.ASGITransport(app=app)
         svc = await open_services(settings, transport, clock)
+        await asyncio.to_thread(warm_up)
         if seed:
             await seed_demo(svc.durable, settings)
         app.state.services = svc

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from minilogin.flows import miniprogram as flow
+from minilogin.places import place_of, regions_differ
 from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
@@ -41,9 +42,14 @@ class CancelBody(BaseModel):
 
 
 @router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
-async def scan(body: ScanBody, svc: Svc) -> dict[str, Any]:
+async def scan(body: ScanBody, request: Request, svc: Svc) -> dict[str, Any]:
     scanned = await flow.scan(svc, body.scene, body.js_code)
-    return flow.scan_body(scanned, svc.clock())
+    answer = flow.scan_body(scanned, svc.clock())
+    # The phone warns before "Allow" when its network is in another region than the PC's.
+    phone_ip = client_ip(request)
+    answer["request"]["region_differs"] = regions_differ(scanned.login.request.ip, phone_ip)
+    answer["request"]["phone_location"] = place_of(phone_ip).text
+    return answer
 
 
 @router.post("/confirm", dependencies=[Depends(limits.per_ip("confirm"))])

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minilogin.core.errors import (
@@ -34,6 +36,41 @@ from minilogin.core.messages import message, negotiate
 from minilogin.storage.errors import UNAVAILABLE
 
 log = logging.getLogger("minilogin")
+
+
+class ErrorBody(BaseModel):
+    """The contract's error body (API.md, "Errors")."""
+
+    error: str
+    message: str
+
+
+class OAuthErrorBody(BaseModel):
+    """RFC 6749 §5.2's error body."""
+
+    error: str
+    error_description: str | None = None
+
+
+_MEANINGS = {
+    400: "The request is malformed or breaks a rule",
+    401: "A credential is missing or wrong",
+    403: "Not allowed",
+    404: "Not found, or not the caller's to know",
+    409: "In a state that does not allow this",
+    410: "Expired",
+    413: "The body is larger than the endpoint accepts",
+    424: "WeChat failed; nothing changed, retry",
+    429: "Too many attempts; Retry-After says when to come back",
+    503: "A store is unavailable; Retry-After says when to retry",
+}
+
+
+def error_responses(*statuses: int, oauth: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a router, for its OpenAPI document."""
+    model = OAuthErrorBody if oauth else ErrorBody
+    return {status: {"model": model, "description": _MEANINGS[status]} for status in statuses}
+
 
 STATUS: dict[type[MiniloginError], int] = {
     InvalidRequest: 400,

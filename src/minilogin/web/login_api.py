@@ -18,8 +18,13 @@ from minilogin.flows import qrlogin as flow
 from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, request_context, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/pools/{pool}/api/qrcodes", tags=["QR login (browser)"])
+router = APIRouter(
+    prefix="/pools/{pool}/api/qrcodes",
+    tags=["QR login (browser)"],
+    responses=error_responses(400, 401, 403, 404, 409, 410, 413, 424, 429, 503),
+)
 Svc = Annotated[Services, Depends(services)]
 
 

@@ -12,8 +12,13 @@ from minilogin.places import place_of, regions_differ
 from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/api/miniprogram", tags=["Mini program"])
+router = APIRouter(
+    prefix="/api/miniprogram",
+    tags=["Mini program"],
+    responses=error_responses(400, 403, 404, 409, 410, 413, 424, 429, 503),
+)
 Svc = Annotated[Services, Depends(services)]
 
 

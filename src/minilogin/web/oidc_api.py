@@ -28,8 +28,13 @@ from minilogin.oidc.userinfo import userinfo
 from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/pools/{pool}", tags=["OpenID Connect"])
+router = APIRouter(
+    prefix="/pools/{pool}",
+    tags=["OpenID Connect"],
+    responses=error_responses(400, 401, 404, 413, 429, 503, oauth=True),
+)
 Svc = Annotated[Services, Depends(services)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 #: Errors that mean a wrong client secret, code or refresh token: counted as guesses.

@@ -170,7 +170,7 @@ async def test_malformed_json_is_refused(admin: httpx.AsyncClient) -> None:
     refused(await admin.post("/pools", content=b"[1, 2]", headers=headers), 400, "invalid_json")
     refused(await admin.post("/pools", content=b"", headers=headers), 400, "invalid_json")
     big = b'{"name": "' + b"x" * 70_000 + b'"}'
-    refused(await admin.post("/pools", content=big, headers=headers), 400, "invalid_request")
+    refused(await admin.post("/pools", content=big, headers=headers), 413, "payload_too_large")
 
 
 # pools
@@ -878,3 +878,29 @@ async def test_the_admin_api_is_documented_in_openapi(http: httpx.AsyncClient) -
     assert {"unique_id", "display_name", "app_secret", "qr_expires_in"} <= body["properties"].keys()
     assert body["properties"]["login_mode"]["enum"] == ["login_and_register", "login_only"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+async def test_pkce_and_introspection_rights_are_set_per_application(
+    admin: httpx.AsyncClient,
+) -> None:
+    await new_pool(admin)
+    spa = await new_app(admin)
+    assert (spa["pkce_required"], spa["resource_server"]) == (True, False)
+    refused(
+        await admin.post("/pools/acme/applications", json={"name": "x", "pkce_required": False}),
+        400,
+        "invalid_pkce_required",
+    )
+    legacy = await new_app(admin, type="web", pkce_required=False, resource_server=True)
+    assert (legacy["pkce_required"], legacy["resource_server"]) == (False, True)
+    path = f"/pools/acme/applications/{legacy['client_id']}"
+    changed = ok(await admin.patch(path, json={"pkce_required": True, "resource_server": False}))
+    assert (changed["pkce_required"], changed["resource_server"]) == (True, False)
+    refused(
+        await admin.patch(path, json={"resource_server": "yes"}), 400, "invalid_resource_server"
+    )
+
+
+async def test_a_huge_offset_is_refused_not_a_server_error(admin: httpx.AsyncClient) -> None:
+    response = await admin.get("/pools/demo/users", params={"offset": "9223372036854775808"})
+    refused(response, 400, "invalid_request")

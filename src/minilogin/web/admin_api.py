@@ -142,6 +142,8 @@ class ApplicationIn(BaseModel):
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
+    pkce_required: bool = True
+    resource_server: bool = False
 
 
 class ApplicationChanges(BaseModel):
@@ -152,6 +154,8 @@ class ApplicationChanges(BaseModel):
     id_token_lifetime: int | None = None
     access_token_lifetime: int | None = None
     refresh_token_lifetime: int | None = None
+    pkce_required: bool | None = None
+    resource_server: bool | None = None
 
 
 LoginModeName = Literal["login_and_register", "login_only"]

@@ -272,6 +272,8 @@ class SqlStore:
             access_token_lifetime=application.access_token_lifetime,
             refresh_token_lifetime=application.refresh_token_lifetime,
             created_at=_utc(application.created_at),
+            pkce_required=application.pkce_required,
+            resource_server=application.resource_server,
         )
 
         async def check(session: AsyncSession) -> None:
@@ -786,6 +788,8 @@ class SqlStore:
                     id_token_lifetime=application.id_token_lifetime,
                     access_token_lifetime=application.access_token_lifetime,
                     refresh_token_lifetime=application.refresh_token_lifetime,
+                    pkce_required=application.pkce_required,
+                    resource_server=application.resource_server,
                 )
                 .returning(ApplicationRow)
             )
@@ -1127,6 +1131,8 @@ def _application(row: ApplicationRow) -> Application:
         access_token_lifetime=row.access_token_lifetime,
         refresh_token_lifetime=row.refresh_token_lifetime,
         created_at=row.created_at,
+        pkce_required=row.pkce_required,
+        resource_server=row.resource_server,
     )
 
 

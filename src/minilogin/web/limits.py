@@ -2,8 +2,8 @@
 
 The counting is ``flows/limits.py``'s, on the settings' attempts and windows
 (``config.RATE_LIMIT_DEFAULTS``, ``MINILOGIN_RATE_LIMITS``, ``MINILOGIN_RATE_LIMIT_SCALE``).
-Loopback is counted like any other address: a local proxy
-that forwards everyone must be named in ``MINILOGIN_TRUSTED_PROXIES`` instead.
+Loopback is counted like any other address: a local proxy that forwards everyone must be
+named in ``MINILOGIN_TRUSTED_PROXIES`` instead.
 
 Going over answers 429 with ``Retry-After`` (the end of the window) through ``web/errors.py``.
 """
@@ -44,10 +44,9 @@ async def wrong_guess(request: Request) -> None:
 
 class BodySizeMiddleware:
     """413 for a body larger than ``max_body_bytes`` (``max_logo_upload_bytes`` for a logo
-    upload), whether its ``Content-Length`` says so up front or it streams in chunks."""
-
-    # A chunked body is read here before the app sees it: an error raised while FastAPI reads
-    # a body would become its generic 400.
+    upload), whether its ``Content-Length`` says so up front or it streams in chunks. A
+    chunked body is read here before the app sees it: an error raised while FastAPI reads a
+    body would become its generic 400."""
 
     def __init__(self, app: ASGIApp, *, max_body: int, max_logo: int) -> None:
         self.app = app

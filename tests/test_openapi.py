@@ -46,6 +46,7 @@ def test_no_request_makes_a_server_error_and_every_status_is_declared(tmp_path: 
                 "--generation-deterministic",
                 "--no-color",
             ],
+            cwd=tmp_path,  # where schemathesis keeps its cache
             capture_output=True,
             text=True,
             timeout=800,

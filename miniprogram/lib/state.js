@@ -52,6 +52,7 @@ function initialView(locale) {
     regionWarning: '',
     expires: '',
     nickname: '',
+    privacy: false,
     result: emptyResult(),
   }
 }

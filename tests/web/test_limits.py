@@ -21,9 +21,10 @@ from tests.support.redis_server import RedisServer, redis_server
 from tests.support.server import minilogin_dev
 
 from minilogin.app import create_app
-from minilogin.config import Settings
+from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.core.pkce import s256
 from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.wechat.sandbox.app import create_sandbox_app
 
 ISSUER = f"{PUBLIC}/pools/demo"
 
@@ -31,7 +32,14 @@ ISSUER = f"{PUBLIC}/pools/demo"
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[FastAPI]:
     await upgrade_async(settings.database_url)
-    application = create_app(settings, seed=True, clock=Clock())
+    wechat = create_sandbox_app(settings.public_url)
+    application = create_app(
+        settings.against_sandbox(f"{PUBLIC}{SANDBOX_API_PATH}"),
+        seed=True,
+        sandbox=wechat,
+        clock=Clock(),
+        wechat_transport=httpx.ASGITransport(app=wechat),
+    )
     async with application.router.lifespan_context(application):
         yield application
 

@@ -38,10 +38,7 @@ CODE_SHOWN = """(box) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    # One browser and its phones on 127.0.0.1 making code after code for every test of the
-    # module: the rate limits would count them all as one flooding address.
-    folder = tmp_path_factory.mktemp("sdk")
-    with live_server(folder, pages={"/testpages": PAGES}, rate_limit_scale=0) as running:
+    with live_server(tmp_path_factory.mktemp("sdk"), pages={"/testpages": PAGES}) as running:
         yield running
 
 

@@ -19,6 +19,7 @@ from minilogin.seed import seed_demo
 from minilogin.services import open_services
 from minilogin.web import (
     admin_api,
+    api_docs,
     applications_api,
     console,
     demo,
@@ -27,6 +28,7 @@ from minilogin.web import (
     login_api,
     miniprogram_api,
     oidc_api,
+    sdk_assets,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.deps import warm_up
@@ -77,6 +79,9 @@ def create_app(
         version=__version__,
         summary="Log in to a PC website by scanning a WeChat mini program code.",
         lifespan=lifespan,
+        # Served by api_docs from a package instead of FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
@@ -101,5 +106,7 @@ def create_app(
     app.include_router(console.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
+    api_docs.install(app)
+    app.include_router(sdk_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -20,7 +20,8 @@ from minilogin.core.entities import Application
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
 from minilogin.flows.admin import Actor, access, applications, connections, pools
-from minilogin.observability.logs import log_config
+from minilogin.logs import log_config
+from minilogin.observability.logs import log_config as observed_log_config
 from minilogin.observability.metrics import prepare_multiprocess
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.services import Services, open_services
@@ -67,7 +68,10 @@ def _settings_for(host: str, port: int) -> Settings:
 def observed(settings: Settings, log_level: str) -> dict[str, Any]:
     """uvicorn's logging: ours, in the settings' format, with uvicorn's access log (which
     writes query strings, secrets included) replaced by ``minilogin.request``."""
-    return {"log_config": log_config(settings.log_format, log_level), "access_log": False}
+    return _logging_and_proxies(settings) | {
+        "log_config": observed_log_config(settings.log_format, log_level),
+        "access_log": False,
+    }
 
 
 def _migrate(settings: Settings) -> None:
@@ -227,7 +231,20 @@ def sandbox(
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        log_config=log_config(),  # its URLs carry WeChat secrets and codes too
     )
+
+
+def _logging_and_proxies(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for what ``dev`` and ``serve`` share: logs that never show a
+    credential (``logs.py``), and X-Forwarded-For believed only from the proxies the settings
+    name (uvicorn otherwise believes 127.0.0.1, and a client's own header would then decide
+    the IP its rate limits count and its phone shows)."""
+    return {
+        "log_config": log_config(),
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+    }
 
 
 async def _seed_admin(settings: Settings) -> str | None:

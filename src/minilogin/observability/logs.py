@@ -37,13 +37,17 @@ def log_config(log_format: LogFormat, level: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        # Belt and braces: main's redacting filter (minilogin/logs.py) on the one handler.
+        "filters": {"redact": {"()": "minilogin.logs.RedactSecrets"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
                 "stream": "ext://sys.stderr",
+                "filters": ["redact"],
             }
         },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
         "loggers": {
             "uvicorn": stderr,
             "uvicorn.error": {"level": upper},

@@ -26,6 +26,7 @@ from minilogin.web import (
     login_api,
     miniprogram_api,
     oidc_api,
+    shutdown,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
@@ -63,7 +64,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         try:
-            yield
+            with shutdown.on_stop_signal(svc.waiting.stop):
+                yield
         finally:
             await svc.close()
 

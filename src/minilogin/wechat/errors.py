@@ -52,7 +52,11 @@ ERRCODES: dict[int, tuple[str, str]] = {
     ),
     40163: ("wechat_code_used", "The code from the phone was already used"),
     40226: ("wechat_high_risk", "WeChat blocked this login: the user is rated high-risk"),
-    45009: ("wechat_rate_limited", "The mini program has used up today's quota for this API"),
+    # getUnlimitedQRCode: "调用分钟频率受限(目前5000次/分钟，会调整)"; other APIs count per day.
+    45009: (
+        "wechat_rate_limited",
+        "Too many calls this minute (getwxacodeunlimit: 5,000 a minute; other APIs: per day)",
+    ),
     45011: ("wechat_rate_limited", "Too many calls to this API this minute"),
     40129: ("wechat_invalid_scene", "WeChat rejected the scene"),
     40169: (

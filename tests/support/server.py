@@ -33,9 +33,10 @@ class RunningServer:
 
 
 @contextmanager
-def minilogin_dev(data_dir: Path, **env: str) -> Iterator[RunningServer]:
-    """``minilogin dev`` in a child process; stopped and reaped when the block ends."""
-    port = free_port()
+def minilogin_dev(data_dir: Path, port: int | None = None, **env: str) -> Iterator[RunningServer]:
+    """``minilogin dev`` in a child process (on ``port``, else a free one); stopped and reaped
+    when the block ends."""
+    port = port or free_port()
     log = data_dir / "server.log"
     environment = {
         **os.environ,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RestartableRedis, restartable_redis
 from tests.support.server import RunningServer, minilogin_dev

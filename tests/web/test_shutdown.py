@@ -12,7 +12,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.support.actors import Browser, BrowserLogin
 from tests.support.server import RunningServer, minilogin_dev
 

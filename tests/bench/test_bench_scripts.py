@@ -158,3 +158,18 @@ def test_push_latency_refuses_nonsense_settings(args: list[str], complaint: str)
 
     assert done.returncode == 2
     assert complaint in done.stderr
+
+
+def test_soak_samples_the_servers_memory_beside_its_first_sample(quick_run: str) -> None:
+    rows = re.findall(
+        r"^(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)×\s+(\S+)$", quick_run, re.MULTILINE
+    )
+    assert len(rows) >= 3
+    assert rows[0][4] == "1.000"
+    logins = [int(row[1]) for row in rows]
+    assert logins == sorted(logins)
+    assert logins[-1] > 0
+    assert re.search(
+        r"^KiB added per 1000 logins: first half \S+, second half \S+$", quick_run, re.M
+    )
+    assert "failed, by reason: none" in quick_run

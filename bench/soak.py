@@ -6,6 +6,13 @@ once in a closed loop (create → scene → scan → long poll → confirm → t
 ``logins_per_second`` drives it) for ``--minutes``. Every ``--sample`` seconds it records the
 server's resident memory (``VmRSS``), the logins completed and the codes the server had made.
 
+Each login needs a code nobody else's login showed in the last ``MINILOGIN_CODE_POOL_QUARANTINE``
+seconds, so the code pool (and the codes' images in memory, about 8 KiB each) grows with every
+login until the first codes come out of quarantine, then stays (at most
+``MINILOGIN_CODE_POOL_MAX_SIZE`` codes). ``--quarantine`` (default 60 s, the server's own is
+600 s) makes that happen early in the run, so that what follows shows whether anything else
+grows.
+
 The baseline is the same run's first sample, taken once the warm-up's logins are done: each
 later sample is printed beside it as a ratio, and the memory each later stretch added is given
 per thousand logins. Memory that levels off adds nearly nothing per login in the second half
@@ -36,7 +43,7 @@ from _drive import (
 )
 from common import Server, machine, minilogin_dev, parser, run, table
 
-QUICK = {"users": 2, "minutes": 0.1, "sample": 1.0, "warmup": 1.0}
+QUICK = {"users": 2, "minutes": 0.1, "sample": 1.0, "warmup": 1.0, "quarantine": 1.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +169,9 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=10.0, help="how long the load lasts")
     p.add_argument("--sample", type=float, default=30.0, help="seconds between memory samples")
     p.add_argument("--warmup", type=float, default=20.0, help="seconds before the baseline")
+    p.add_argument(
+        "--quarantine", type=float, default=60.0, help="the code pool's quarantine, seconds"
+    )
     args = p.parse_args()
     if args.quick:
         p.set_defaults(**QUICK)
@@ -174,7 +184,8 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(f"machine:  {machine()}")
     print(
         f"settings: {args.users} people at once (closed loop) for {args.minutes:g} min after "
-        f"{args.warmup:g} s, memory sampled every {args.sample:g} s"
+        f"{args.warmup:g} s, memory sampled every {args.sample:g} s, "
+        f"code pool quarantine {args.quarantine:g} s"
     )
     if args.quick:
         print(
@@ -182,7 +193,10 @@ async def benchmark(args: argparse.Namespace) -> None:
         )
     print(flush=True)
     with minilogin_dev() as wechat:
-        env = {"MINILOGIN_WECHAT_API_BASE": f"{wechat.public}/_sandbox/wechat"}
+        env = {
+            "MINILOGIN_WECHAT_API_BASE": f"{wechat.public}/_sandbox/wechat",
+            "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",
+        }
         with minilogin_dev(**env) as server:
             samples, done = await soak(server, wechat.public, args)
     report(samples, done)

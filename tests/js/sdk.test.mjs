@@ -14,6 +14,7 @@ import {
   TokenStore,
   RETRY_BASE_MS,
   RETRY_MAX_MS,
+  START_ATTEMPTS,
   backoffDelay,
   base64url,
   createPkcePair,
@@ -465,17 +466,18 @@ describe('a scan run', { timeout: 5000 }, () => {
     assert.deepEqual(errors, ['unknown_client']);
   });
 
-  it('shows an error and keeps waiting for a retry when the network fails', async () => {
+  it('shows an error after retrying, and waits for a click, when the network keeps failing', async () => {
     let attempts = 0;
     const { controller, states } = scanRun({}, {
       'POST /api/qrcodes': () => {
         attempts++;
-        if (attempts === 1) throw new TypeError('offline');
+        if (attempts <= START_ATTEMPTS) throw new TypeError('offline');
         return { status: 201, body: created('qrl_9') };
       },
     });
     controller.start();
-    await until(() => states.at(-1) === 'error');
+    await until(() => states.at(-1) === 'error', 4000);
+    assert.equal(attempts, START_ATTEMPTS);
     controller.start();
     await until(() => FakeEventStream.last?.url.includes('qrl_9'));
     FakeEventStream.last.status({ id: 'qrl_9', status: 'authorized', code: 'c' });
@@ -523,5 +525,20 @@ describe('a scan run', { timeout: 5000 }, () => {
     assert.equal(answers.length, 0);
     assert.deepEqual(states.filter((state) => state !== 'loading'), ['pending', 'scanned', 'error']);
     assert.equal(controller.state.error.code, 'unauthorized');
+  });
+  it('creates its login through a 503 without showing an error', async () => {
+    let attempts = 0;
+    const { controller, states } = scanRun({}, {
+      'POST /api/qrcodes': () => {
+        attempts++;
+        if (attempts === 1) return { status: 503, body: { error: 'temporarily_unavailable', message: 'busy' } };
+        return { status: 201, body: created('qrl_1') };
+      },
+    });
+    controller.start();
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'authorized', code: 'c' });
+    await controller.promise;
+    assert.equal(states.includes('error'), false);
   });
 });

@@ -86,6 +86,9 @@ export const REFRESH_LEEWAY_MS = 60000;
 export const RETRY_BASE_MS = 500;
 /** …up to this. */
 export const RETRY_MAX_MS = 8000;
+/** Tries in all of a step that starts something (a QR login, the list of identity sources)
+ * before the failure is shown with a button to try again. */
+export const START_ATTEMPTS = 3;
 
 /** Every error the SDK raises: `code` is stable, `message` is for people. */
 export class MiniLoginError extends Error {
@@ -312,6 +315,19 @@ export function isTransient(error) {
 export function backoffDelay(attempt, random = Math.random) {
   const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(attempt - 1, 0));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** `send()`, and again after a transient failure, up to `attempts` tries with backoff. */
+async function withRetries(send, attempts = START_ATTEMPTS) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const failed = asMiniLoginError(error);
+      if (attempt >= attempts || !isTransient(failed)) throw failed;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    }
+  }
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -697,7 +713,7 @@ export class ScanController {
       };
       if (this.options.connection) body.connection = this.options.connection;
       if (this.options.authorizationRequest) body.authorization_request = this.options.authorizationRequest;
-      const login = await this.client._json('/api/qrcodes', body);
+      const login = await withRetries(() => this.client._json('/api/qrcodes', body));
       if (this.stopped || generation !== this.generation) return;
       this.login = login;
       this.emit({ status: 'pending', login });
@@ -1110,7 +1126,9 @@ function defineElement() {
       this.client = new MiniLogin({ issuer, clientId, lang, scope: this.getAttribute('scope') || undefined });
       let connections;
       try {
-        connections = await this.client._request(`/api/applications/${encodeURIComponent(clientId)}/connections`, {});
+        connections = await withRetries(() =>
+          this.client._request(`/api/applications/${encodeURIComponent(clientId)}/connections`, {}),
+        );
       } catch (error) {
         if (version === this._version) this.showFailure(error);
         return;

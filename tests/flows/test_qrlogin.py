@@ -5,6 +5,7 @@ on a real Redis, restarted for real, with and without append-only persistence.""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,6 +17,10 @@ from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RestartableRedis, restartable_redis
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
+
+from minilogin.core.qrlogin import Status
+from minilogin.flows import qrlogin as flow
+from minilogin.services import Services
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +161,47 @@ async def test_without_append_only_persistence_a_restart_forgets_logins_in_progr
     # A new code works at once.
     fresh = await browser.create()
     assert (await browser.status(fresh))["status"] == "pending"
+
+
+async def change_unannounced(services: Services, login_id: str, status: str) -> None:
+    """Change the stored login without publishing it: a change whose message was lost."""
+    key = f"qrlogin:{login_id}"
+    record = json.loads(await services.ephemeral.get(key) or "{}")
+    record["status"] = status
+    record["error"] = "cancelled_by_user"
+    await services.ephemeral.set(key, json.dumps(record), 60)
+
+
+async def test_a_stream_sees_a_change_it_was_never_told_of_at_its_next_keepalive(
+    services: Services, browser: Browser
+) -> None:
+    login = await browser.create()
+    stored = await services.qrlogins.get(login.id)
+    assert stored is not None
+    events = flow.stream(services, stored, keepalive=0.05)
+    first = await anext(events)
+    assert first is not None
+    assert first.status is Status.PENDING
+    await change_unannounced(services, login.id, "cancelled")
+    async with asyncio.timeout(SOON):
+        seen = await anext(events)
+    assert seen is not None
+    assert seen.status is Status.CANCELLED
+    await events.aclose()
+
+
+async def test_a_long_poll_sees_a_change_it_was_never_told_of_at_its_next_keepalive(
+    services: Services, browser: Browser
+) -> None:
+    login = await browser.create()
+    stored = await services.qrlogins.get(login.id)
+    assert stored is not None
+    waiting = asyncio.create_task(
+        flow.wait_for_change(services, stored, "pending", 30, keepalive=0.05)
+    )
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    await change_unannounced(services, login.id, "cancelled")
+    async with asyncio.timeout(SOON):
+        seen = await waiting
+    assert seen.status is Status.CANCELLED

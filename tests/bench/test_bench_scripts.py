@@ -169,7 +169,5 @@ def test_soak_samples_the_servers_memory_beside_its_first_sample(quick_run: str)
     logins = [int(row[1]) for row in rows]
     assert logins == sorted(logins)
     assert logins[-1] > 0
-    assert re.search(
-        r"^KiB added per 1000 logins: first half \S+, second half \S+$", soak, re.M
-    )
+    assert re.search(r"^KiB added per 1000 logins: first half \S+, second half \S+$", soak, re.M)
     assert "failed, by reason: none" in soak

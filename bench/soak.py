@@ -204,7 +204,7 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(flush=True)
     with minilogin_dev() as wechat:
         env = {
-            "MINILOGIN_WECHAT_API_BASE": f"{wechat.public}/_sandbox/wechat",
+            "MINILOGIN_WECHAT_API_URL": f"{wechat.public}/_sandbox/wechat",
             "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",
             "MINILOGIN_CODE_POOL_MAX_SIZE": str(args.pool_max),
         }

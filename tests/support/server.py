@@ -55,8 +55,7 @@ def minilogin_dev(data_dir: Path, port: int | None = None, **env: str) -> Iterat
         )
     public = f"http://127.0.0.1:{port}"
     try:
-        # Generous: on a machine busy with other work, start-up (migrate, seed) takes a while.
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()}")

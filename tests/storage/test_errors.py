@@ -47,6 +47,7 @@ async def test_a_database_outage_answers_503_then_recovers_at_once(
         MINILOGIN_DATABASE_URL=postgres.url("minilogin"),
         MINILOGIN_ADMIN_TOKEN=ADMIN_TOKEN,
         MINILOGIN_CONFIG_CACHE_TTL=str(CACHE_TTL),
+        MINILOGIN_RATE_LIMIT_SCALE="0",
     ) as server:
         issuer = server.issuer()
         discovery_url = f"{issuer}/.well-known/openid-configuration"

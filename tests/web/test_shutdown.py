@@ -36,7 +36,7 @@ async def stream_lines(
 
 
 async def test_sigterm_answers_every_waiting_browser_and_exits(tmp_path: Path) -> None:
-    with minilogin_dev(tmp_path) as server:
+    with minilogin_dev(tmp_path, MINILOGIN_RATE_LIMIT_SCALE="0") as server:
         async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, read=40.0)) as web:
             browser = Browser(web, server.issuer())
             logins = [await browser.create() for _ in range(2 * WAITERS)]

@@ -11,11 +11,15 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg.exceptions
 import httpx
 import pytest
+import sqlalchemy.exc
 from tests.support.actors import Browser, Phone
 from tests.support.postgres_server import PostgresServer, postgres_server
 from tests.support.server import minilogin_dev
+
+from minilogin.storage.errors import is_unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -141,3 +145,19 @@ async def test_a_database_outage_answers_503_then_recovers_at_once(
             code = (await browser.status(login))["code"]
             assert (await browser.exchange(login, code)).status_code == 200
         assert "500 Internal Server Error" not in server.log.read_text()
+
+
+def test_a_connection_refused_while_postgres_shuts_down_is_unavailable() -> None:
+    """What SQLAlchemy raised in the fault test (tests/faults) as PostgreSQL stopped: a bare
+    ``DBAPIError`` from the adapter's error, raised from asyncpg's 57P03."""
+    refused = asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")
+    adapted = Exception("the database system is shutting down")
+    adapted.__cause__ = refused
+    error = sqlalchemy.exc.DBAPIError("SELECT 1", None, adapted)
+    error.__cause__ = adapted
+    assert not error.connection_invalidated
+    assert is_unavailable(error)
+    # A statement the database refused is not an outage.
+    violated = sqlalchemy.exc.DBAPIError("INSERT", None, Exception("duplicate key"))
+    violated.__cause__ = asyncpg.exceptions.UniqueViolationError("duplicate key")
+    assert not is_unavailable(violated)

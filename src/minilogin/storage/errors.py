@@ -37,7 +37,14 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 def is_unavailable(error: BaseException) -> bool:
     """Whether ``error`` means "a store is unreachable or too busy". SQLAlchemy raises a bare
     ``DBAPIError`` for a connection the server closed mid-statement (PostgreSQL stopping):
-    it says so with ``connection_invalidated``."""
-    if isinstance(error, UNAVAILABLE):
-        return True
-    return isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated
+    it says so with ``connection_invalidated``. For a connection refused while PostgreSQL
+    shuts down (57P03) it raises a bare ``DBAPIError`` too, saying nothing: only the driver's
+    error it was raised from tells, so the causes are looked at as well."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, UNAVAILABLE):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        cause = cause.__cause__
+    return False

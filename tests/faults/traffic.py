@@ -36,10 +36,11 @@ LONG_POLL_WAIT = 10
 
 class LoginLost(Exception):
     """A login that cannot finish: a step was refused, or retried past its deadline.
-    ``cut`` says whether a request of the step was cut after reaching an instance, so that
-    a retry may have been refused for what the first attempt did."""
+    ``cut`` names the phase in which a request of the step was cut after reaching an
+    instance (if one was), so that a retry may have been refused for what the first attempt
+    did."""
 
-    def __init__(self, why: str, cut: bool = False) -> None:
+    def __init__(self, why: str, cut: str | None = None) -> None:
         super().__init__(why)
         self.cut = cut
 
@@ -57,8 +58,8 @@ class Record:
     phase: str = "warm-up"
     failures: list[str] = field(default_factory=list)
     completed: list[Completed] = field(default_factory=list)
-    #: Logins given up: (phase, why, whether a request of theirs was cut in flight).
-    lost: list[tuple[str, str, bool]] = field(default_factory=list)
+    #: Logins given up: (phase begun in, why, phase a request of theirs was cut in flight).
+    lost: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: Browsers whose phone confirmed but that never saw ``authorized``: (phase, why).
     unfinished_browsers: list[tuple[str, str]] = field(default_factory=list)
     retried: int = 0
@@ -105,13 +106,13 @@ class Balancer:
         prefer: int,
         body: Callable[[], Awaitable[dict[str, Any]]] | None = None,
         **options: Any,
-    ) -> tuple[httpx.Response, bool]:
-        """The first answer that is not transient, and whether an earlier attempt was cut
-        after it may have reached an instance (so that it may have taken effect).
+    ) -> tuple[httpx.Response, str | None]:
+        """The first answer that is not transient, and the phase in which an earlier attempt
+        was cut after it may have reached an instance (so that it may have taken effect).
 
         ``body`` makes each attempt's JSON afresh: a WeChat code is single-use."""
         deadline = time.monotonic() + STEP_DEADLINE
-        in_flight_cut = False
+        in_flight_cut: str | None = None
         attempt = 0
         while True:
             url = self.urls[(prefer + attempt) % len(self.urls)] + path
@@ -122,7 +123,7 @@ class Balancer:
             except httpx.ConnectError:
                 pass  # never reached the instance: safe to send elsewhere
             except httpx.TransportError:
-                in_flight_cut = True
+                in_flight_cut = self.record.phase
             else:
                 if not self.judge(response, f"{method} {path}"):
                     return response, in_flight_cut
@@ -166,13 +167,17 @@ class User:
         assert response.status_code == 200, response.text
         return str(response.json()["code"])
 
-    def expect(self, response: httpx.Response, status: int, cut: bool, step: str) -> Any:
+    def expect(self, response: httpx.Response, status: int, cut: str | None, step: str) -> Any:
         if response.status_code != status:
             raise LoginLost(f"{step}: {response.status_code} {response.text[:200]}", cut)
         json_body = response.headers.get("content-type", "").startswith("application/json")
         return response.json() if json_body else None
 
-    async def login(self, number: int) -> None:
+    async def login(
+        self, number: int, scanned: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
+        """One complete login; ``scanned``, if given, is awaited between scan and confirm
+        (while the browser waits)."""
         started = time.monotonic()
         prefer = number % 2
         issuer = f"/pools/{self.pool}"
@@ -207,6 +212,8 @@ class User:
 
             response, cut = await self.lb.send("POST", "/api/miniprogram/scan", prefer, scanning)
             session = self.expect(response, 200, cut, "scan")["session"]
+            if scanned is not None:
+                await scanned()
 
             async def confirming() -> dict[str, Any]:
                 code = await self.wechat_code("phone_code", appid)
@@ -250,7 +257,7 @@ class User:
         while True:
             params = {"wait": LONG_POLL_WAIT, "last": last}
             response, _ = await self.lb.send("GET", path, prefer, headers=auth, params=params)
-            body: dict[str, Any] = self.expect(response, 200, False, "long poll")
+            body: dict[str, Any] = self.expect(response, 200, None, "long poll")
             if body["status"] not in ("pending", "scanned"):
                 return body
             last = body["status"]
@@ -269,7 +276,7 @@ class User:
                     if response.status_code != 200:
                         await response.aread()
                         if not self.lb.judge(response, f"GET {path}/events"):
-                            self.expect(response, 200, False, "events")
+                            self.expect(response, 200, None, "events")
                         delay = backoff(attempt + 1, response.headers.get("retry-after"))
                     else:
                         async for event in _events(response):

@@ -106,13 +106,15 @@ class Balancer:
         prefer: int,
         body: Callable[[], Awaitable[dict[str, Any]]] | None = None,
         **options: Any,
-    ) -> tuple[httpx.Response, str | None]:
-        """The first answer that is not transient, and the phase in which an earlier attempt
-        was cut after it may have reached an instance (so that it may have taken effect).
+    ) -> tuple[httpx.Response, str | None, list[str]]:
+        """The first answer that is not transient, the phase in which an earlier attempt was
+        cut after it may have reached an instance (so that it may have taken effect), and what
+        the earlier attempts met.
 
         ``body`` makes each attempt's JSON afresh: a WeChat code is single-use."""
         deadline = time.monotonic() + STEP_DEADLINE
         in_flight_cut: str | None = None
+        tried: list[str] = []
         attempt = 0
         while True:
             url = self.urls[(prefer + attempt) % len(self.urls)] + path
@@ -121,17 +123,19 @@ class Balancer:
                 payload = None if body is None else await body()
                 response = await self.http.request(method, url, json=payload, **options)
             except httpx.ConnectError:
-                pass  # never reached the instance: safe to send elsewhere
-            except httpx.TransportError:
+                tried.append("connection refused")  # never reached it: safe to send elsewhere
+            except httpx.TransportError as error:
+                tried.append(f"{type(error).__name__} in {self.record.phase}")
                 in_flight_cut = self.record.phase
             else:
                 if not self.judge(response, f"{method} {path}"):
-                    return response, in_flight_cut
+                    return response, in_flight_cut, tried
+                tried.append(f"{response.status_code} in {self.record.phase}")
                 retry_after = response.headers.get("retry-after")
             attempt += 1
             self.record.retried += 1
             if time.monotonic() > deadline:
-                raise LoginLost(f"{method} {path}: still failing after {STEP_DEADLINE} s")
+                raise LoginLost(f"{method} {path}: still failing after {STEP_DEADLINE} s: {tried}")
             await asyncio.sleep(backoff(attempt, retry_after))
 
 
@@ -167,9 +171,13 @@ class User:
         assert response.status_code == 200, response.text
         return str(response.json()["code"])
 
-    def expect(self, response: httpx.Response, status: int, cut: str | None, step: str) -> Any:
+    def expect(
+        self, answer: tuple[httpx.Response, str | None, list[str]], status: int, step: str
+    ) -> Any:
+        response, cut, tried = answer
         if response.status_code != status:
-            raise LoginLost(f"{step}: {response.status_code} {response.text[:200]}", cut)
+            why = f"{step}: {response.status_code} {response.text[:200]} after {tried}"
+            raise LoginLost(why, cut)
         json_body = response.headers.get("content-type", "").startswith("application/json")
         return response.json() if json_body else None
 
@@ -193,13 +201,13 @@ class User:
         async def creation() -> dict[str, Any]:
             return fields
 
-        response, cut = await self.lb.send("POST", f"{issuer}/api/qrcodes", prefer, creation)
-        created = self.expect(response, 201, cut, "create")
+        answer = await self.lb.send("POST", f"{issuer}/api/qrcodes", prefer, creation)
+        created = self.expect(answer, 201, "create")
         auth = {"Authorization": f"Bearer {created['secret']}"}
         # The image's URL names the public address; the balancer picks the instance.
-        image, cut = await self.lb.send("GET", urlparse(created["image_url"]).path, prefer)
-        self.expect(image, 200, cut, "image")
-        appid, scene = scene_of(decode_qr(image.content))
+        answer = await self.lb.send("GET", urlparse(created["image_url"]).path, prefer)
+        self.expect(answer, 200, "image")
+        appid, scene = scene_of(decode_qr(answer[0].content))
 
         status_path = f"{issuer}/api/qrcodes/{created['id']}"
         wait = self.stream if number % 4 < 2 else self.long_poll
@@ -210,8 +218,8 @@ class User:
             async def scanning() -> dict[str, Any]:
                 return {"scene": scene, "js_code": await self.wechat_code("login", appid)}
 
-            response, cut = await self.lb.send("POST", "/api/miniprogram/scan", prefer, scanning)
-            session = self.expect(response, 200, cut, "scan")["session"]
+            answer = await self.lb.send("POST", "/api/miniprogram/scan", prefer, scanning)
+            session = self.expect(answer, 200, "scan")["session"]
             if scanned is not None:
                 await scanned()
 
@@ -219,10 +227,8 @@ class User:
                 code = await self.wechat_code("phone_code", appid)
                 return {"session": session, "phone_code": code}
 
-            response, cut = await self.lb.send(
-                "POST", "/api/miniprogram/confirm", prefer, confirming
-            )
-            assert self.expect(response, 200, cut, "confirm")["status"] == "authorized"
+            answer = await self.lb.send("POST", "/api/miniprogram/confirm", prefer, confirming)
+            assert self.expect(answer, 200, "confirm")["status"] == "authorized"
             confirmed_in = self.record.phase
             try:
                 async with asyncio.timeout(CONFIRMED_TO_BROWSER):
@@ -244,8 +250,8 @@ class User:
             "code_verifier": verifier,
             "client_id": self.client_id,
         }
-        response, cut = await self.lb.send("POST", f"{issuer}/oidc/token", prefer, data=token_form)
-        tokens = self.expect(response, 200, cut, "token")
+        answer = await self.lb.send("POST", f"{issuer}/oidc/token", prefer, data=token_form)
+        tokens = self.expect(answer, 200, "token")
         assert tokens["token_type"].lower() == "bearer"
         assert tokens["id_token"]
         self.record.completed.append(Completed(started, time.monotonic()))
@@ -256,8 +262,8 @@ class User:
         last = "pending"
         while True:
             params = {"wait": LONG_POLL_WAIT, "last": last}
-            response, _ = await self.lb.send("GET", path, prefer, headers=auth, params=params)
-            body: dict[str, Any] = self.expect(response, 200, None, "long poll")
+            answer = await self.lb.send("GET", path, prefer, headers=auth, params=params)
+            body: dict[str, Any] = self.expect(answer, 200, "long poll")
             if body["status"] not in ("pending", "scanned"):
                 return body
             last = body["status"]
@@ -276,7 +282,7 @@ class User:
                     if response.status_code != 200:
                         await response.aread()
                         if not self.lb.judge(response, f"GET {path}/events"):
-                            self.expect(response, 200, None, "events")
+                            self.expect((response, None, []), 200, "events")
                         delay = backoff(attempt + 1, response.headers.get("retry-after"))
                     else:
                         async for event in _events(response):

@@ -137,6 +137,7 @@ class ApplicationIn(BaseModel):
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
+    id_token_signed_response_alg: Literal["RS256", "ES256"] = "RS256"  # noqa: S105 - not a secret
 
 
 class ApplicationChanges(BaseModel):
@@ -147,6 +148,7 @@ class ApplicationChanges(BaseModel):
     id_token_lifetime: int | None = None
     access_token_lifetime: int | None = None
     refresh_token_lifetime: int | None = None
+    id_token_signed_response_alg: Literal["RS256", "ES256"] | None = None
 
 
 LoginModeName = Literal["login_and_register", "login_only"]

@@ -20,6 +20,7 @@ from minilogin.core.errors import (
     Conflict,
     Forbidden,
     Gone,
+    InvalidFields,
     InvalidRequest,
     MiniloginError,
     NotFound,
@@ -28,7 +29,7 @@ from minilogin.core.errors import (
     Unauthorized,
     UpstreamError,
 )
-from minilogin.core.messages import message, negotiate
+from minilogin.core.messages import Locale, message, negotiate
 from minilogin.storage.errors import UNAVAILABLE
 
 log = logging.getLogger("minilogin")
@@ -67,14 +68,25 @@ def status_of(error: MiniloginError) -> int:
     return 400
 
 
-def error_response(request: Request, error: MiniloginError) -> JSONResponse:
-    locale = negotiate(request.headers.get("accept-language"))
+def _text(error: MiniloginError, locale: Locale) -> str:
     text = message(error.code, locale)
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
+    return text
+
+
+def error_response(request: Request, error: MiniloginError) -> JSONResponse:
+    """The error body; a form with several broken fields also lists each one in ``errors``
+    (the first is the body's own ``error``), so the console can mark them all at once."""
+    locale = negotiate(request.headers.get("accept-language"))
+    body: dict[str, object] = {"error": error.code, "message": _text(error, locale)}
+    if isinstance(error, InvalidFields):
+        body["errors"] = [
+            {"error": problem.code, "message": _text(problem, locale)} for problem in error.problems
+        ]
     status = status_of(error)
     headers = {"Retry-After": "1"} if status in (424, 429) else None
-    return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
+    return JSONResponse(body, status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

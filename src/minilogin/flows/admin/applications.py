@@ -32,6 +32,7 @@ def application_body(
         "id_token_lifetime": application.id_token_lifetime,
         "access_token_lifetime": application.access_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
+        "id_token_signed_response_alg": application.id_token_signed_response_alg,
         "connections": connections,
         "created_at": iso(application.created_at.timestamp()) if application.created_at else None,
     }

@@ -261,6 +261,7 @@ class SqlStore:
             id_token_lifetime=application.id_token_lifetime,
             access_token_lifetime=application.access_token_lifetime,
             refresh_token_lifetime=application.refresh_token_lifetime,
+            id_token_signed_response_alg=application.id_token_signed_response_alg,
             created_at=_utc(application.created_at),
         )
 
@@ -776,6 +777,7 @@ class SqlStore:
                     id_token_lifetime=application.id_token_lifetime,
                     access_token_lifetime=application.access_token_lifetime,
                     refresh_token_lifetime=application.refresh_token_lifetime,
+                    id_token_signed_response_alg=application.id_token_signed_response_alg,
                 )
                 .returning(ApplicationRow)
             )
@@ -1116,6 +1118,7 @@ def _application(row: ApplicationRow) -> Application:
         id_token_lifetime=row.id_token_lifetime,
         access_token_lifetime=row.access_token_lifetime,
         refresh_token_lifetime=row.refresh_token_lifetime,
+        id_token_signed_response_alg=row.id_token_signed_response_alg,
         created_at=row.created_at,
     )
 

@@ -284,6 +284,56 @@ async def test_unique_ids_are_unique_in_a_pool_only(admin: httpx.AsyncClient) ->
     await new_source(admin, "other")
 
 
+async def test_a_private_mini_programs_credentials_are_tested_against_wechat_when_saved(
+    admin: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """The sandbox takes the first AppSecret used with an AppID as that mini program's; any
+    other answers errcode 40125, as WeChat does for a wrong one."""
+    await new_pool(admin)
+    await new_source(admin, private_deployment=True, app_id="wx_own_app", app_secret="right")
+    path = "/pools/acme/connections/wechat-pc"
+    wrong = await admin.patch(path, json={"app_secret": "wrong"})
+    assert problems(wrong) == ["app_secret_rejected"]
+    assert "AppSecret" in wrong.json()["message"]
+    other = {"unique_id": "second", "display_name": "Second", "private_deployment": True}
+    refused(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_own_app", "app_secret": "x"}
+        ),
+        400,
+        "app_secret_rejected",
+    )
+    assert [
+        c["unique_id"] for c in ok(await admin.get("/pools/acme/connections"))["connections"]
+    ] == ["wechat-pc"], "nothing saved"
+    # Changing nothing about the credentials asks WeChat nothing.
+    faults = f"{PUBLIC}/_sandbox/wechat/faults"
+    fault = {"path": "cgi-bin/stable_token", "errcode": 40013, "times": 5}
+    assert (await http.post(faults, json=fault)).status_code in (200, 201, 204)
+    ok(await admin.patch(path, json={"display_name": "改名"}))
+    refused(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_unknown", "app_secret": "s"}
+        ),
+        400,
+        "app_id_rejected",
+    )
+    await http.delete(faults)
+    assert (await http.post(faults, json={**fault, "errcode": -1})).status_code < 300
+    busy = await admin.post(
+        "/pools/acme/connections", json={**other, "app_id": "wx_new_app", "app_secret": "s"}
+    )
+    assert busy.status_code == 424, busy.text
+    assert busy.headers["retry-after"]
+    await http.delete(faults)
+    ok(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_new_app", "app_secret": "s"}
+        ),
+        201,
+    )
+
+
 async def test_a_source_is_changed_but_never_its_unique_id(admin: httpx.AsyncClient) -> None:
     await new_pool(admin)
     await new_source(admin, private_deployment=True, app_id="wx_private_a", app_secret="one")

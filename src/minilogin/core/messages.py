@@ -278,8 +278,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "app_secret_rejected": (
         "微信拒绝了这个 AppSecret：它与 AppID 不匹配或已被重置，请重新复制。",
-        "WeChat rejected this AppSecret: it does not match the AppID or was reset. Copy it "
-        "again.",
+        "WeChat rejected this AppSecret: it does not match the AppID or was reset. Copy it again.",
     ),
     "invalid_id_token_signed_response_alg": (
         "ID Token 签名算法只能是 RS256 或 ES256。",

@@ -111,13 +111,19 @@ async def get_connection(
 
 
 async def create_connection(
-    svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
+    svc: Services,
+    actor: Actor,
+    pool_slug: str,
+    fields: Mapping[str, object],
+    *,
+    test_connection: bool = True,
 ) -> IdentitySource:
     pool = await load_pool(svc, pool_slug, fresh=True)
     source = new_source(pool.id, fields)
     if "qr_expires_in" not in fields:
         source.qr_expires_in = svc.settings.qr_expires_in
-    await check_credentials(svc, None, source)
+    if test_connection:
+        await check_credentials(svc, None, source)
     source = await svc.durable.create_identity_source(source)
     await svc.config.changed()
     await record(

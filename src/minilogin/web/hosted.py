@@ -48,7 +48,6 @@ TEXT: dict[Locale, dict[str, str]] = {
     "zh-CN": {
         "title": "登录",
         "to": "登录到",
-        "hint": "打开微信扫一扫，在手机上允许使用手机号即可登录。",
         "cancel": "取消并返回应用",
         "powered": "由 minilogin 提供安全登录",
         "error_title": "无法继续登录",
@@ -62,7 +61,6 @@ TEXT: dict[Locale, dict[str, str]] = {
     "en": {
         "title": "Log in",
         "to": "Log in to",
-        "hint": "Scan with WeChat and allow your phone number on the phone to log in.",
         "cancel": "Cancel and go back",
         "powered": "Secure login by minilogin",
         "error_title": "The login can't go on",

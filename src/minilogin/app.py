@@ -22,6 +22,7 @@ from minilogin.web import (
     console,
     demo,
     errors,
+    favicon,
     hosted,
     login_api,
     miniprogram_api,
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(admin_api.router)
     app.include_router(admin_api.public_router)
     app.include_router(console.router)
+    app.include_router(favicon.router)
     if settings.sandbox:
         app.include_router(create_sandbox_router(settings.public_url))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

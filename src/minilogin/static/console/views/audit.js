@@ -15,7 +15,7 @@ const FILTERS = {
 const SERVICE = 'service';
 
 // Detail values that are choices of a field: shown as the field's option reads in the forms.
-const CHOICES = { association: 'association_', type: 'type_', login_mode: '', by: 'by_' };
+const CHOICES = { association: 'association_', type: 'type_', login_mode: '', by: 'by_', via: 'via_' };
 // Detail values that are times: the store keeps seconds since the epoch.
 const TIMES = new Set(['expires_at']);
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -28,6 +27,7 @@ from tests.oidc.conftest import (
     WEB_CALLBACK,
     WEB_SECRET,
     auth_params,
+    form_of,
     hosted_login,
     request_id,
 )
@@ -251,39 +251,6 @@ async def test_an_error_in_popup_mode_is_posted_too(http: httpx.AsyncClient) -> 
     assert response.status_code == 200
     assert '"error": "login_required"' in response.text
     assert '"origin": "https://spa.example"' in response.text
-
-
-class _Form(HTMLParser):
-    """The form of a form_post page: where it posts, its fields, and whether a script sends it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.method = ""
-        self.fields: dict[str, str] = {}
-        self.scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action, self.method = values["action"], values["method"]
-        elif tag == "input" and values.get("type") == "hidden":
-            self.fields[values["name"]] = values["value"]
-        self._in_script = tag == "script"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script:
-            self.scripts.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_script = False
-
-
-def form_of(page: str) -> _Form:
-    form = _Form()
-    form.feed(page)
-    return form
 
 
 async def test_form_post_mode_posts_the_response_to_the_redirect_uri(

@@ -1,6 +1,8 @@
 """Cross-origin access for browsers (API.md §1): a pool's QR login, token and UserInfo
 endpoints answer the web origins registered by that pool's applications; discovery and the
-JWKS are public documents and answer every origin.
+JWKS are public documents and answer every origin, as do the files under ``/static`` (the
+SDK and its modules): an integrator's page imports them as modules, which browsers fetch with
+CORS.
 
 Origins are read from the durable store and kept for a few seconds, so a busy login page does
 not cost a query per request and a change in the console applies almost at once.
@@ -19,6 +21,7 @@ from minilogin.services import Services
 
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
+_STATIC = "/static/"
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, last-event-id, accept-language"
 CACHE_SECONDS = 5.0
@@ -43,6 +46,17 @@ class OriginCache:
         return origins
 
 
+def _with_public_cors(send: Send) -> Send:
+    """Files anyone may read: no credentials are involved, so every origin gets them."""
+
+    async def send_public(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)["Access-Control-Allow-Origin"] = "*"
+        await send(message)
+
+    return send_public
+
+
 class PoolCORSMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,6 +67,9 @@ class PoolCORSMiddleware:
             return
         match = _POOL_PATH.match(scope["path"])
         origin = Headers(scope=scope).get("origin")
+        if origin is not None and scope["path"].startswith(_STATIC):
+            await self.app(scope, receive, _with_public_cors(send))
+            return
         if match is None or origin is None:
             await self.app(scope, receive, send)
             return

@@ -626,6 +626,10 @@ async def test_every_broken_field_is_named_at_once(admin: httpx.AsyncClient) -> 
         "invalid_app_id",
         "invalid_app_secret",
     ]
+    assert problems(await admin.post("/pools", json={"slug": "Bad Slug", "name": ""})) == [
+        "invalid_slug",
+        "invalid_name",
+    ]
     bad_user = {"username": "1x", "phone": "12", "email": "no", "password": "short"}
     assert problems(await admin.post("/pools/acme/users", json=bad_user)) == [
         "invalid_username",

@@ -59,11 +59,12 @@ def check_pool_logo_url(value: object) -> str | None:
 
 
 def new_pool(fields: Mapping[str, object]) -> Pool:
-    pool = Pool(
-        slug=check_pool_slug(fields.get("slug")),
-        name=_name(fields.get("name"), "invalid_name"),
-    )
-    return changed_pool(pool, {k: v for k, v in fields.items() if k != "name"})
+    with all_problems() as problems:
+        slug = problems.check(lambda: check_pool_slug(fields.get("slug")))
+        name = problems.check(lambda: _name(fields.get("name"), "invalid_name"))
+        logo_url = problems.check(lambda: check_pool_logo_url(fields.get("logo_url")))
+    # Both are set here: a missing one would have been raised above.
+    return Pool(slug=slug or "", name=name or "", logo_url=logo_url)
 
 
 def changed_pool(current: Pool, fields: Mapping[str, object]) -> Pool:

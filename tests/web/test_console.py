@@ -174,6 +174,13 @@ def test_an_administrator_sets_up_the_scan_code_login_and_experiences_it(
     page.get_by_role("link", name="Acme 商城").click()
     expect(page.get_by_test_id("client-id")).to_have_text(client_id)
     screenshot_for_docs(page, "console-application")
+    # Its ID tokens in ES256 instead of the default RS256; the experience login shows them.
+    expect(page.get_by_test_id("id_token_signed_response_alg")).to_have_value("RS256")
+    page.get_by_test_id("id_token_signed_response_alg").select_option("ES256")
+    page.get_by_test_id("save-application").click()
+    expect(page.locator("#toast")).to_have_text("已保存")
+    page.reload()
+    expect(page.get_by_test_id("id_token_signed_response_alg")).to_have_value("ES256")
     with page.expect_popup() as opened:
         page.get_by_test_id("experience-login").click()
     popup = opened.value

@@ -2,7 +2,9 @@
 endpoints answer the web origins registered by that pool's applications; discovery and the
 JWKS are public documents and answer every origin, as do the files under ``/static`` (the
 SDK and its modules): an integrator's page imports them as modules, which browsers fetch with
-CORS.
+CORS. Against a WeChat sandbox, the mini program API answers every origin too: the sandbox's
+phone simulator plays the mini program from the sandbox's own origin (a real mini program sends
+no ``Origin``), and those calls carry no credentials a browser would add.
 
 Origins are read from the durable store and kept for a few seconds, so a busy login page does
 not cost a query per request and a change in the console applies almost at once.
@@ -22,6 +24,7 @@ from minilogin.services import Services
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
 _STATIC = "/static/"
+_MINI_PROGRAM_API = "/api/miniprogram/"
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, last-event-id, accept-language"
 CACHE_SECONDS = 5.0
@@ -70,12 +73,16 @@ class PoolCORSMiddleware:
         if origin is not None and scope["path"].startswith(_STATIC):
             await self.app(scope, receive, _with_public_cors(send))
             return
-        if match is None or origin is None:
+        simulator = scope["path"].startswith(_MINI_PROGRAM_API) and _uses_sandbox(scope)
+        if (match is None and not simulator) or origin is None:
             await self.app(scope, receive, send)
             return
-        public = match["rest"] in _PUBLIC
-        cache: OriginCache = scope["app"].state.origins
-        allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+        if match is None:
+            public = allowed = True
+        else:
+            public = match["rest"] in _PUBLIC
+            cache: OriginCache = scope["app"].state.origins
+            allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
         headers = Headers(scope=scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(allowed, origin)(scope, receive, send)
@@ -109,3 +116,8 @@ class PoolCORSMiddleware:
                 "Vary": "Origin",
             },
         )
+
+
+def _uses_sandbox(scope: Scope) -> bool:
+    svc: Services = scope["app"].state.services
+    return svc.settings.uses_wechat_sandbox

@@ -51,6 +51,7 @@ function initialView(locale) {
     loginOnly: false,
     expires: '',
     nickname: '',
+    privacy: false,
     result: emptyResult(),
   }
 }

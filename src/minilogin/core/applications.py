@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from minilogin.core.connection import apply_checks, choice, integer, text, url_problem
+from minilogin.core.connection import apply_checks, boolean, choice, integer, text, url_problem
 from minilogin.core.entities import Application, ApplicationType, Pool
 from minilogin.core.errors import InvalidRequest, all_problems
 
@@ -41,6 +41,8 @@ APPLICATION_FIELDS = (
     "post_logout_redirect_uris",
     *LIFETIMES,
     "id_token_signed_response_alg",
+    "pkce_required",
+    "resource_server",
 )
 
 
@@ -121,6 +123,13 @@ def _uris(value: object, check: Callable[[object], str], code: str) -> list[str]
     return list(dict.fromkeys(check(item) for item in value))
 
 
+def _pkce_opt_out_allowed(application: Application) -> Application:
+    """A public client has no secret: PKCE is all that binds its code to it."""
+    if application.is_public and not application.pkce_required:
+        raise InvalidRequest("invalid_pkce_required")
+    return application
+
+
 def _name(value: object, code: str) -> str:
     name = text(value, code, max_length=MAX_NAME)
     assert name is not None
@@ -148,6 +157,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     ),
     **{name: _lifetime(name) for name in LIFETIMES},
     "id_token_signed_response_alg": _signing_alg,
+    "pkce_required": lambda value: boolean(value, "invalid_pkce_required"),
+    "resource_server": lambda value: boolean(value, "invalid_resource_server"),
 }
 
 
@@ -174,7 +185,7 @@ def new_application(pool_id: str, client_id: str, fields: Mapping[str, object]) 
             type=kind or ApplicationType.SPA,
         )
         problems.check(lambda: _apply(application, {"name": fields.get("name"), **fields}))
-    return application
+    return _pkce_opt_out_allowed(application)
 
 
 def changed_application(current: Application, fields: Mapping[str, object]) -> Application:
@@ -183,7 +194,7 @@ def changed_application(current: Application, fields: Mapping[str, object]) -> A
         raise InvalidRequest("application_type_immutable")
     if "client_id" in fields and fields["client_id"] != current.client_id:
         raise InvalidRequest("client_id_immutable")
-    return _apply(replace(current), fields)
+    return _pkce_opt_out_allowed(_apply(replace(current), fields))
 
 
 def changed_fields(before: Application, after: Application) -> list[str]:

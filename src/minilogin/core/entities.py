@@ -55,6 +55,11 @@ class Application:
     # OpenID Connect Dynamic Client Registration 1.0 §2: RS256 unless the client says otherwise.
     id_token_signed_response_alg: str = "RS256"  # noqa: S105 - an algorithm, not a secret
     created_at: datetime | None = None
+    #: OAuth 2.1 §4.1.1: every client sends a PKCE challenge; only a confidential legacy
+    #: relying party that cannot may be let off, explicitly.
+    pkce_required: bool = True
+    #: A resource server may introspect tokens issued to other clients of its pool.
+    resource_server: bool = False
 
     @property
     def is_public(self) -> bool:

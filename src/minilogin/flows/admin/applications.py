@@ -33,6 +33,8 @@ def application_body(
         "access_token_lifetime": application.access_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
         "id_token_signed_response_alg": application.id_token_signed_response_alg,
+        "pkce_required": application.pkce_required,
+        "resource_server": application.resource_server,
         "connections": connections,
         "created_at": iso(application.created_at.timestamp()) if application.created_at else None,
     }

@@ -24,6 +24,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -103,6 +105,8 @@ class ApplicationRow(Base):
     # Applications made before RS256 was offered keep ES256 (migration 0003).
     id_token_signed_response_alg: Mapped[str] = mapped_column(Text, server_default="ES256")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    pkce_required: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    resource_server: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class IdentitySourceRow(Base):

@@ -61,6 +61,8 @@ function settingsFields(application) {
       application?.id_token_signed_response_alg ?? 'RS256',
       { testid: 'id_token_signed_response_alg' },
     ),
+    pkce_required: h('input', { type: 'checkbox', checked: application?.pkce_required ?? true, testid: 'pkce_required' }),
+    resource_server: h('input', { type: 'checkbox', checked: application?.resource_server ?? false, testid: 'resource_server' }),
   };
   const fields = [
     field({ name: 'name', label: t('name'), input: controls.name, required: true }),
@@ -80,6 +82,8 @@ function settingsFields(application) {
       input: controls.id_token_signed_response_alg,
       hint: t('id_token_signed_response_alg_hint'),
     }),
+    field({ name: 'pkce_required', label: t('pkce_required'), input: controls.pkce_required, hint: t('pkce_required_hint') }),
+    field({ name: 'resource_server', label: t('resource_server'), input: controls.resource_server, hint: t('resource_server_hint') }),
   ];
   const values = () => ({
     name: controls.name.value,
@@ -90,6 +94,8 @@ function settingsFields(application) {
     access_token_lifetime: Number(controls.access_token_lifetime.value),
     refresh_token_lifetime: Number(controls.refresh_token_lifetime.value),
     id_token_signed_response_alg: controls.id_token_signed_response_alg.value,
+    pkce_required: controls.pkce_required.checked,
+    resource_server: controls.resource_server.checked,
   });
   return { fields, values };
 }

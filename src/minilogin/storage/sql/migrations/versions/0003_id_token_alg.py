@@ -4,7 +4,7 @@ Applications that exist already were given ES256 ID tokens, and their relying pa
 expect exactly that, so they keep it; new applications default to RS256 in the product.
 
 Revision ID: 0003_id_token_alg
-Revises: 0002_refresh_tokens
+Revises: 0003_application_security
 Create Date: 2026-12-07
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_id_token_alg"
-down_revision: str | Sequence[str] | None = "0002_refresh_tokens"
+down_revision: str | Sequence[str] | None = "0003_application_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -66,8 +66,8 @@ def dev_server(folder: Path, **env: str) -> Iterator[tuple[str, Path]]:
 
 
 async def whole_login(http: httpx.AsyncClient, public: str, secrets: list[str]) -> str:
-    """Create, scan, confirm, exchange and refresh, waiting on the event stream (whose
-    ``secret`` travels in the query); every secret met is added to ``secrets``."""
+    """Create, scan, confirm, exchange and refresh, waiting on the event stream; every secret
+    met is added to ``secrets``."""
     issuer = f"{public}/pools/demo"
     browser = Browser(http, issuer)
     phone = Phone(http, public, "log-user")
@@ -78,8 +78,7 @@ async def whole_login(http: httpx.AsyncClient, public: str, secrets: list[str]) 
     async with http.stream(
         "GET",
         f"{issuer}/api/qrcodes/{login.id}/events",
-        params={"secret": login.secret},
-        headers={"Accept": "text/event-stream"},
+        headers={"Accept": "text/event-stream", **login.auth},
     ) as response:
         events = server_sent_events(response)
         await anext(events)

@@ -64,8 +64,7 @@ async def test_a_whole_login_moves_every_login_metric(
     async with http.stream(
         "GET",
         f"{server.issuer()}/api/qrcodes/{login.id}/events",
-        params={"secret": login.secret},
-        headers={"Accept": "text/event-stream"},
+        headers={"Accept": "text/event-stream", **login.auth},
     ) as response:
         events = server_sent_events(response)
         assert (await anext(events)).json()["status"] == "pending"

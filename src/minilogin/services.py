@@ -72,6 +72,7 @@ class Services:
         self.wechat = WeChatClient(self.wechat_http, base, self.tokens)
         self.codepool = CodePool(
             self.ephemeral,
+            self.durable,
             self.config,
             self.wechat,
             self.limiter,

@@ -43,6 +43,15 @@ class RateLimited(MiniloginError):
     """Too many attempts; try again later."""
 
 
+class Unavailable(MiniloginError):
+    """Nothing is wrong with the request, but it can't be served now: try again after
+    ``retry_after`` seconds (the code pool is dry and WeChat's per-minute budget spent)."""
+
+    def __init__(self, code: str, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(code, detail)
+        self.retry_after = retry_after
+
+
 class UpstreamError(MiniloginError):
     """WeChat answered with an error, timed out or could not be reached."""
 

@@ -328,11 +328,12 @@ async def experience_login(
 @router.get("/pools/{pool}/connections")
 async def list_connections(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
     found = await connections.list_connections(svc, pool)
-    return {
-        "connections": [
-            connections.connection_body(svc, pool, source, used) for source, used in found
-        ]
-    }
+    bodies = []
+    for source, used in found:
+        body = connections.connection_body(svc, pool, source, used)
+        body["code_error"] = await connections.code_error(svc, source)
+        bodies.append(body)
+    return {"connections": bodies}
 
 
 @router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
@@ -346,7 +347,9 @@ async def create_connection(
 @router.get("/pools/{pool}/connections/{unique_id}")
 async def get_connection(pool: str, unique_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
     source, used = await connections.get_connection(svc, pool, unique_id)
-    return connections.connection_body(svc, pool, source, used)
+    body = connections.connection_body(svc, pool, source, used)
+    body["code_error"] = await connections.code_error(svc, source)
+    return body
 
 
 @router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
@@ -356,7 +359,9 @@ async def update_connection(
     """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
     await connections.update_connection(svc, actor, pool, unique_id, await json_object(request))
     source, used = await connections.get_connection(svc, pool, unique_id)
-    return connections.connection_body(svc, pool, source, used)
+    body = connections.connection_body(svc, pool, source, used)
+    body["code_error"] = await connections.code_error(svc, source)
+    return body
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)

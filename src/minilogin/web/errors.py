@@ -26,6 +26,7 @@ from minilogin.core.errors import (
     OAuthError,
     RateLimited,
     Unauthorized,
+    Unavailable,
     UpstreamError,
 )
 from minilogin.core.messages import message, negotiate
@@ -41,6 +42,7 @@ STATUS: dict[type[MiniloginError], int] = {
     Conflict: 409,
     Gone: 410,
     RateLimited: 429,
+    Unavailable: 503,
 }
 
 #: WeChat errors the person can fix by trying again with a new code, or that are about them.
@@ -74,6 +76,8 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
         text = f"{text} ({error.detail})"
     status = status_of(error)
     headers = {"Retry-After": "1"} if status in (424, 429) else None
+    if isinstance(error, Unavailable):
+        headers = {"Retry-After": str(error.retry_after)}
     return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
 
 

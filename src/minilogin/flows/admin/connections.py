@@ -51,6 +51,23 @@ def connection_body(
     }
 
 
+async def code_error(svc: Services, source: IdentitySource) -> dict[str, Any] | None:
+    """Why no codes can be made for the source, when WeChat refused its page (errcode
+    41030: the page is not in the released mini program): a configuration error for the
+    administrator to fix; ``None`` while codes are made."""
+    refused = await svc.codepool.page_error(source)
+    if refused is None:
+        return None
+    return {
+        "error": "wechat_invalid_page",
+        "page": refused.page,
+        "env_version": refused.env_version,
+        "errmsg": refused.errmsg,
+        "since": iso(refused.since),
+        "retry_at": iso(refused.retry_at),
+    }
+
+
 async def load_source(svc: Services, pool_id: str, unique_id: str) -> IdentitySource:
     source = await svc.durable.get_identity_source(pool_id, unique_id)
     if source is None:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from redis.asyncio import Redis
 from tests.conftest import PUBLIC, Clock
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RedisServer, redis_server
@@ -461,6 +462,32 @@ async def test_instances_sharing_redis_keep_one_pace_between_them(
     assert await sandbox_code_calls(first) == 10 + made_on_demand
     # Eight codes or more at 20 a second (below the minimum), however many instances fill.
     assert took >= 7 / 20
+
+
+async def test_redis_holds_only_the_pools_keys_and_the_images_are_in_the_database(
+    two_instances: tuple[Services, Services], clock: Clock, redis: RedisServer
+) -> None:
+    first, second = two_instances
+    source = await demo_source(first)
+    scene = await first.codepool.lease(source, "qrl_first")
+    await fill(first.codepool, clock)
+    client = Redis.from_url(redis.url(), decode_responses=False)
+    try:
+        prefix = first.settings.redis_prefix.encode()
+        largest = 0
+        async for key in client.scan_iter(match=prefix + b"codepool:*"):
+            if await client.type(key) == b"list":
+                values = await client.lrange(key, 0, -1)
+            else:
+                values = [await client.get(key) or b""]
+            largest = max(largest, *(len(value) for value in values))
+        assert 0 < largest < 100  # scenes, counters and times: no image
+    finally:
+        await client.aclose()
+    image = await second.durable.get_code_image(first.mini_program(source).app_id, scene)
+    assert image is not None
+    assert image.content_type in ("image/png", "image/jpeg")
+    assert len(image.data) > 1000
 
 
 @recycling(code_pool_min_size=5, code_pool_max_size=2)

@@ -113,9 +113,11 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
 
   async function confirm(phoneCode) {
     const nickname = view.nickname.trim().slice(0, NICKNAME_MAX_LENGTH)
+    const extra = nickname ? { nickname } : {}
+    if (view.match.required) extra.match = view.picked
     let answer
     try {
-      answer = await api.confirm(session, phoneCode, nickname ? { nickname } : {})
+      answer = await api.confirm(session, phoneCode, extra)
     } catch (error) {
       // WeChat refused the phone number for quota: the login cannot finish, so end it now
       // rather than leave the computer waiting until the code expires.
@@ -136,10 +138,17 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   // fail user deny") when the person declined, errno 1400001 when the quota is used up.
   function allow(detail) {
     if (view.screen !== 'request') return Promise.resolve()
+    if (view.match.required && !view.picked) return Promise.resolve()
     const answer = detail || {}
     if (answer.errno === PHONE_QUOTA_ERRNO) return run(() => cancelWith('phone_quota'))
     if (!answer.code) return run(() => cancelWith('phone_denied'))
     return run(() => confirm(answer.code), backToRequest)
+  }
+
+  // Number matching: the digits the person tapped (one of the choices the server offered).
+  function pick(digits) {
+    if (view.screen !== 'request' || view.match.choices.indexOf(String(digits)) === -1) return
+    show({ picked: String(digits) })
   }
 
   function deny() {
@@ -179,6 +188,7 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   return {
     open,
     allow,
+    pick,
     deny,
     retry,
     rescan,

@@ -49,6 +49,8 @@ function initialView(locale) {
     app: { name: '', logoUrl: '', initial: '' },
     request: { browser: '', ip: '', location: '', time: '' },
     loginOnly: false,
+    match: { required: false, choices: [] },
+    picked: '',
     expires: '',
     nickname: '',
     result: emptyResult(),
@@ -92,7 +94,16 @@ function requestView(answer, locale) {
       time: formatTime(request.created_at) || text.unknown,
     },
     loginOnly: answer.login_only === true,
+    match: matchOf(answer.match),
+    picked: '',
   }
+}
+
+// Number matching (API.md §3): when the scan answer asks for it, the person picks, among the
+// choices, the two digits the computer shows under the code; Allow waits for a pick.
+function matchOf(match) {
+  const choices = match && Array.isArray(match.choices) ? match.choices.map(String) : []
+  return { required: Boolean(match && match.required) && choices.length > 0, choices }
 }
 
 function expiresText(seconds, locale) {

@@ -30,14 +30,15 @@ function runPython(args, env) {
   )
 }
 
-async function startServer() {
+// `env`: settings of this server beyond the defaults (MINILOGIN_* variables).
+async function startServer({ env: extra = {} } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minilogin-miniprogram-'))
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
   const env = Object.assign({}, process.env, {
     MINILOGIN_DATA_DIR: dataDir,
     MINILOGIN_PUBLIC_URL: publicUrl,
-  })
+  }, extra)
   delete env.MINILOGIN_WECHAT_APP_ID
   const cases = JSON.parse(await runPython([path.join(__dirname, 'prepare_cases.py')], env))
 

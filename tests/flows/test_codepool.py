@@ -555,6 +555,7 @@ async def test_a_page_wechat_refuses_is_a_configuration_error_shown_to_the_admin
     with caplog.at_level("INFO", logger="minilogin.codepool"):
         refused = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
         assert (refused.status_code, refused.json()["error"]) == (424, "wechat_invalid_page")
+        assert refused.json()["message"].startswith("网站为小程序码配置的页面")
         assert await code_calls(http) == 1
         error = (await http.get(url, headers=admin)).json()["code_error"]
         assert error["error"] == "wechat_invalid_page"

@@ -127,6 +127,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
         "Too many logins right now: no new mini program code can be made. Try again shortly.",
     ),
+    "wechat_invalid_page": (
+        "网站为小程序码配置的页面在已发布的小程序中不存在，暂时无法登录。请联系网站管理员。",
+        "The page this site set for its mini program codes is not in the released mini program, "
+        "so no one can log in now. Contact the site's administrator.",
+    ),
     "match_required": (
         "请先选择电脑上显示的数字。",
         "Pick the number shown on the computer first.",

@@ -10,7 +10,7 @@ the WeChat sandbox behind it, over HTTP in process), then measured:
 
 - **Redis, now**: ``MEMORY USAGE`` of every key of the pool, divided by the codes;
 - **database, now**: the images' bytes (``length(image)``) and the growth of the SQLite
-  files (database and write-ahead log) while the pool filled;
+  database file while the pool filled (after a checkpoint);
 - **Redis, before**: ``MEMORY USAGE`` of one key per code holding what the old pool stored:
   ``base64(PNG)``, the PNG being WeChat's bytes when they were a PNG and no logo was composed,
   else the code's pixels re-encoded as a PNG (as the old ``compose_code`` did).
@@ -27,8 +27,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import io
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -211,8 +213,12 @@ async def measure_kind(kind: str, codes: int, redis_url: str) -> Measured:
 
 
 def database_size(folder: Path) -> int:
-    """The SQLite database's bytes on disk, its write-ahead log included."""
-    return sum(path.stat().st_size for path in folder.glob("minilogin.db*"))
+    """The SQLite database file's bytes, once its write-ahead log is written back into it
+    (the log itself grows by whole pages per transaction and is reset at checkpoints)."""
+    database = folder / "minilogin.db"
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return database.stat().st_size
 
 
 async def images(database_url: str) -> list[tuple[str, bytes]]:

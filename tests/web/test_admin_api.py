@@ -219,7 +219,7 @@ async def test_a_source_is_created_with_every_field_and_its_secret_is_never_read
     }
     created = ok(await admin.post("/pools/acme/connections", json=fields), 201)
     expected = {k: v for k, v in fields.items() if k != "app_secret"}
-    expected |= {"app_secret_set": True, "logo_url": None, "applications": []}
+    expected |= {"app_secret_set": True, "logo_url": None, "applications": [], "code_error": None}
     assert {k: v for k, v in created.items() if k != "created_at"} == expected
     read = ok(await admin.get("/pools/acme/connections/wechat-pc"))
     listed = ok(await admin.get("/pools/acme/connections"))["connections"]

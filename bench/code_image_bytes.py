@@ -47,11 +47,11 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from minilogin.app import create_app
-from minilogin.config import Settings
+from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.wechat.sandbox.app import create_sandbox_app
 
 QUICK = {"codes": 5}
 KINDS = ("sandbox PNG", "sandbox PNG + logo", "JPEG stand-in + logo")
@@ -165,8 +165,9 @@ async def fill(services: Services, pool_id: str, codes: int) -> None:
 async def measure_kind(kind: str, codes: int, redis_url: str) -> Measured:
     with tempfile.TemporaryDirectory(prefix="bench-codes-") as folder:
         prefix = f"bench-{kind.replace(' ', '-')}:"
+        public = "http://minilogin.bench"
         settings = Settings(
-            public_url="http://minilogin.bench",
+            public_url=public,
             data_dir=Path(folder),
             redis_url=redis_url,
             redis_prefix=prefix,
@@ -174,9 +175,10 @@ async def measure_kind(kind: str, codes: int, redis_url: str) -> Measured:
             code_pool_max_size=max(codes, 1),
             code_pool_fill_rate=1000,
             code_pool_budget_per_minute=5000,
-        )
+        ).against_sandbox(public + SANDBOX_API_PATH)
         await upgrade_async(settings.database_url)
-        sandbox: httpx.AsyncBaseTransport = httpx.ASGITransport(app=create_app(settings))
+        # The WeChat sandbox, reached in process through the client's transport.
+        sandbox: httpx.AsyncBaseTransport = httpx.ASGITransport(app=create_sandbox_app(public))
         if kind.startswith("JPEG"):
             sandbox = JpegCodes(sandbox)
         services = await open_services(settings, sandbox)

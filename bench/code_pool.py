@@ -136,8 +136,9 @@ async def where_creation_time_goes(
     """The app in this process (same settings, a warm pool), its store calls timed one by one
     while ``count`` creations run: what a creation waits on, step by step."""
     from minilogin.app import create_app
-    from minilogin.config import Settings
+    from minilogin.config import SANDBOX_API_PATH, Settings
     from minilogin.storage.sql.migrate import upgrade_async
+    from minilogin.wechat.sandbox.app import create_sandbox_app
 
     public = "http://minilogin.bench"
     settings = Settings(
@@ -145,9 +146,13 @@ async def where_creation_time_goes(
         data_dir=folder,
         code_pool_min_size=count + 30,
         code_pool_max_size=count + 30,
-    )
+    ).against_sandbox(public + SANDBOX_API_PATH)
     await upgrade_async(settings.database_url)
-    app = create_app(settings, seed=True)
+    # As ``minilogin dev`` serves it, the sandbox reached in-process: only creations are timed.
+    wechat = create_sandbox_app(public)
+    app = create_app(
+        settings, seed=True, sandbox=wechat, wechat_transport=httpx.ASGITransport(app=wechat)
+    )
     steps: dict[str, list[float]] = defaultdict(list)
     async with app.router.lifespan_context(app):
         svc = app.state.services

@@ -168,7 +168,7 @@ class SharedServers:
             "MINILOGIN_REDIS_URL": self.redis.url(),
             "MINILOGIN_REDIS_PREFIX": f"{name}:",
             "MINILOGIN_SECRET_KEY": "benchmark-shared-secret-key",
-            "MINILOGIN_WECHAT_API_BASE": f"{self.wechat}/_sandbox/wechat",
+            "MINILOGIN_WECHAT_API_URL": f"{self.wechat}/_sandbox/wechat",
         }
 
 

@@ -1,28 +1,42 @@
 """Fixtures shared by the whole suite: settings on a temporary data folder, the app served
-in-process (lifespan included), and the browser and phone actors bound to it."""
+in-process (lifespan included) with a WeChat sandbox of its own, as ``minilogin dev`` serves
+them, and the browser and phone actors bound to it.
+
+The server reaches the sandbox through the WeChat client's HTTP transport, here in-process
+(``httpx.ASGITransport``) to keep the suite fast; the tests of real processes
+(``tests/test_serve.py``, ``tests/test_two_instances.py``) reach it over the network."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from minilogin.app import create_app
-from minilogin.config import Settings
+from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.services import Services
 from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.wechat.sandbox.app import create_sandbox_app
 from tests.support.actors import Browser, Phone
 
 PUBLIC = "http://minilogin.test"
 
 
+def sandbox_settings(public_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """A minilogin at ``public_url`` whose WeChat is the sandbox it serves beside itself, on
+    the sandbox's own mini program unless ``overrides`` name one (``minilogin dev``'s)."""
+    settings = Settings(public_url=public_url, data_dir=data_dir, **overrides)
+    return settings.against_sandbox(settings.public_url + SANDBOX_API_PATH)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(public_url=PUBLIC, data_dir=tmp_path)
+    return sandbox_settings(PUBLIC, tmp_path)
 
 
 class Clock:
@@ -46,7 +60,14 @@ def clock() -> Clock:
 @pytest.fixture
 async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
     await upgrade_async(settings.database_url)
-    application = create_app(settings, seed=True, clock=clock)
+    wechat = create_sandbox_app(settings.public_url)
+    application = create_app(
+        settings,
+        seed=True,
+        sandbox=wechat,
+        clock=clock,
+        wechat_transport=httpx.ASGITransport(app=wechat),
+    )
     async with application.router.lifespan_context(application):
         yield application
 

@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from joserfc import jwt
-from joserfc.jwk import KeySet, KeySetSerialization
 
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
+from tests.support.tokens import verified_claims
 
 pytestmark = pytest.mark.slow
 
@@ -71,24 +70,6 @@ async def next_status(events: AsyncIterator[ServerSentEvent]) -> ServerSentEvent
 async def assert_ended(events: AsyncIterator[ServerSentEvent]) -> None:
     with pytest.raises(StopAsyncIteration):
         await anext(events)
-
-
-def verified_claims(id_token: str, jwks: KeySetSerialization, **expected: str) -> dict[str, Any]:
-    """The ID token's claims once its signature checks out against the JWKS and its
-    registered claims hold, as a relying party's OIDC library checks them."""
-    token = jwt.decode(id_token, KeySet.import_key_set(jwks))
-    options: dict[str, jwt.ClaimsOption] = {
-        "exp": {"essential": True},
-        "iat": {"essential": True},
-        "sub": {"essential": True},
-    }
-    for name, value in expected.items():
-        options[name] = {"essential": True, "value": value}
-    # ``now`` (the wall clock) and ``leeway`` (5 s) positionally: no claim can stand for them.
-    registry = jwt.JWTClaimsRegistry(None, 5, **options)
-    registry.validate(token.claims)
-    claims: dict[str, Any] = token.claims
-    return claims
 
 
 async def log_in(

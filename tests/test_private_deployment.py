@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 from minilogin.config import SANDBOX_APP_ID, Settings
 from minilogin.services import Services
-from tests.conftest import PUBLIC
+from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser, Phone
 
 ADMIN_TOKEN = "private-deployment-admin-token"
@@ -29,7 +29,7 @@ ACME = f"{PUBLIC}/pools/acme"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(public_url=PUBLIC, data_dir=tmp_path, admin_token=ADMIN_TOKEN)
+    return sandbox_settings(PUBLIC, tmp_path, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture

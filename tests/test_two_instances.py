@@ -12,11 +12,7 @@ WeChat access token.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,66 +22,14 @@ from typing import Any
 import httpx
 import pytest
 
+from minilogin.config import SANDBOX_APP_ID, SANDBOX_APP_SECRET
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.postgres_server import PostgresServer, postgres_server
 from tests.support.redis_server import RedisServer, redis_server
-from tests.support.server import free_port
+from tests.support.server import Instance, free_port, launch, wait_until_serving
 from tests.support.sse import server_sent_events
 
 pytestmark = pytest.mark.slow
-
-START_TIMEOUT = 60.0
-
-
-@dataclass
-class Instance:
-    """A ``minilogin`` process listening on ``url``."""
-
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.url}/pools/demo"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def launch(folder: Path, arguments: list[str], env: dict[str, str], port: int) -> Instance:
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "server.log"
-    environment = {**os.environ, "MINILOGIN_DATA_DIR": str(folder), **env}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "minilogin", *arguments, "--port", str(port)],
-            env=environment,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    return Instance(f"http://127.0.0.1:{port}", process, log)
-
-
-def wait_until_serving(instance: Instance, path: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if instance.process.poll() is not None:
-            raise RuntimeError(f"{instance.url} exited:\n{instance.log.read_text()}")
-        try:
-            if httpx.get(f"{instance.url}{path}").is_success:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{instance.url} did not start:\n{instance.log.read_text()}")
-        time.sleep(0.1)
 
 
 @dataclass
@@ -114,14 +58,18 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def _deployment(folder: Path, postgres: PostgresServer, redis: RedisServer) -> Iterator[Deployment]:
     postgres.psql('CREATE DATABASE "minilogin"')
-    wechat = launch(folder / "wechat", ["dev"], {}, free_port())
+    wechat = launch(folder / "wechat", ["sandbox"], {}, free_port())
     first_port = free_port()
     env = {
         "MINILOGIN_DATABASE_URL": postgres.url("minilogin"),
         "MINILOGIN_REDIS_URL": redis.url(),
         "MINILOGIN_REDIS_PREFIX": f"two-instances-{uuid.uuid4().hex[:8]}:",
         "MINILOGIN_SECRET_KEY": "the-key-every-instance-shares",
-        "MINILOGIN_WECHAT_API_BASE": f"{wechat.url}/_sandbox/wechat",
+        "MINILOGIN_WECHAT_API_URL": f"{wechat.url}/_sandbox/wechat",
+        # `serve` needs the platform's mini program named; the sandbox's fixture one, as `dev`
+        # uses by itself.
+        "MINILOGIN_WECHAT_APP_ID": SANDBOX_APP_ID,
+        "MINILOGIN_WECHAT_APP_SECRET": SANDBOX_APP_SECRET,
         # The address browsers use (a load balancer's): here, the first instance's.
         "MINILOGIN_PUBLIC_URL": f"http://127.0.0.1:{first_port}",
     }
@@ -145,17 +93,6 @@ class SandboxPhone(Phone):
     """The phone: ``wx.login`` and the phone-number button come from WeChat (the sandbox's
     process); the mini program calls whichever instance ``public`` names."""
 
-    def __init__(self, http: httpx.AsyncClient, wechat: str, user: str) -> None:
-        super().__init__(http, wechat, user)
-        self.wechat = wechat
-
-    async def _code(self, kind: str, appid: str) -> str:
-        response = await self.http.post(
-            f"{self.wechat}/_sandbox/wx/{kind}", json={"appid": appid, "user": self.user}
-        )
-        assert response.status_code == 200, response.text
-        return str(response.json()["code"])
-
     def on(self, instance: Instance) -> SandboxPhone:
         self.public = instance.url
         return self
@@ -169,7 +106,8 @@ async def http() -> Any:
 
 @pytest.fixture
 def phone(http: httpx.AsyncClient, deployment: Deployment) -> SandboxPhone:
-    return SandboxPhone(http, deployment.wechat.url, f"user-{uuid.uuid4().hex[:8]}")
+    wechat = deployment.wechat.url
+    return SandboxPhone(http, wechat, f"user-{uuid.uuid4().hex[:8]}", wechat)
 
 
 async def scan(phone: SandboxPhone, browser: Browser, login: BrowserLogin) -> str:
@@ -180,7 +118,7 @@ async def scan(phone: SandboxPhone, browser: Browser, login: BrowserLogin) -> st
 
 
 async def confirm(phone: SandboxPhone, session: str) -> None:
-    response = await phone.confirm("wx0000000000sandbox", session)
+    response = await phone.confirm(SANDBOX_APP_ID, session)
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "authorized"
 
@@ -278,3 +216,15 @@ async def test_the_workers_of_one_instance_share_every_login(
     # All instances and workers together asked WeChat for one access token.
     stats = (await http.get(f"{deployment.wechat.url}/_sandbox/wechat/stats")).json()
     assert stats["calls"]["cgi-bin/stable_token"] == 1
+
+
+async def test_dev_pointed_at_a_sandbox_uses_it_instead_of_its_own(
+    http: httpx.AsyncClient, deployment: Deployment
+) -> None:
+    first, sandbox = deployment.first, deployment.wechat.url
+    own = await http.get(f"{first.url}/_sandbox/wechat/stats")
+    assert own.status_code == 404
+    login = await Browser(http, first.issuer).create()
+    link = await http.get(f"{first.url}/demo/api/phone-url/{login.id}", headers=login.auth)
+    assert link.status_code == 200, link.text
+    assert link.json()["phone_url"].startswith(f"{sandbox}/_sandbox/phone?appid=")

@@ -29,7 +29,6 @@ from minilogin.web import (
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
-from minilogin.wechat.sandbox.routes import create_sandbox_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -38,20 +37,21 @@ def create_app(
     settings: Settings | None = None,
     *,
     seed: bool = False,
+    sandbox: FastAPI | None = None,
     clock: Callable[[], float] = time.time,
+    wechat_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """Build the service. ``seed`` creates the demo pool, application and identity source;
-    ``clock`` is the wall clock every deadline is measured on."""
+    """Build the service. ``seed`` creates the demo pool, application and identity source and
+    serves the demo pages; ``sandbox`` is a WeChat sandbox (``wechat/sandbox/app.py``) whose
+    routes this app serves too, as ``minilogin dev`` does. Without either it is production:
+    what ``minilogin serve`` runs. ``clock`` is the wall clock every deadline is measured on;
+    ``wechat_transport`` carries the WeChat client's requests (by default, the network: the
+    server reaches WeChat, or its own sandbox, only at ``MINILOGIN_WECHAT_API_URL``)."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        transport = None
-        if settings.sandbox and settings.wechat_api_base.startswith(settings.public_url):
-            # The sandbox is served by this very app: call it in-process, same paths and bytes
-            # as over the network, without a loopback connection per WeChat call.
-            transport = httpx.ASGITransport(app=app)
-        svc = await open_services(settings, transport, clock)
+        svc = await open_services(settings, wechat_transport, clock)
         if seed:
             await seed_demo(svc.durable, settings)
         app.state.services = svc
@@ -83,11 +83,12 @@ def create_app(
     app.include_router(oidc_api.router)
     app.include_router(hosted.router)
     app.include_router(applications_api.router)
-    app.include_router(demo.router)
+    if seed:
+        app.include_router(demo.router)
     app.include_router(admin_api.router)
     app.include_router(admin_api.public_router)
     app.include_router(console.router)
-    if settings.sandbox:
-        app.include_router(create_sandbox_router(settings.public_url))
+    if sandbox is not None:
+        app.include_router(sandbox.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from minilogin.app import create_app
-from minilogin.config import Settings
+from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
 from minilogin.flows.admin import Actor, access, applications, connections, pools
@@ -23,17 +23,22 @@ from minilogin.services import Services, open_services
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
+from minilogin.wechat.sandbox.app import create_sandbox_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
 cli = typer.Typer(help="minilogin: log in to a PC website by scanning a WeChat mini program code.")
 
 
+def _listening_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name
+    return f"http://{shown}:{port}"
+
+
 def _settings_for(host: str, port: int) -> Settings:
     if "MINILOGIN_PUBLIC_URL" in os.environ:
         return Settings()
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name
-    return Settings(public_url=f"http://{shown}:{port}")
+    return Settings(public_url=_listening_url(host, port))
 
 
 def _migrate(settings: Settings) -> None:
@@ -59,11 +64,21 @@ def dev(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Migrate, seed the demo and serve it, with the WeChat sandbox unless an AppID is set."""
+    """Migrate, seed the demo and serve it, with a WeChat sandbox of its own on the same
+    origin, unless MINILOGIN_WECHAT_API_URL names the WeChat (or the sandbox) to use."""
     settings = _settings_for(host, port)
+    own_sandbox = None
+    if "MINILOGIN_WECHAT_API_URL" not in os.environ:
+        # Reached over HTTP at its public address like any other WeChat; its codes open its
+        # phone simulator there too.
+        own_sandbox = create_sandbox_app(settings.public_url)
+        settings = settings.against_sandbox(settings.public_url + SANDBOX_API_PATH)
+    elif settings.uses_wechat_sandbox:
+        settings = settings.against_sandbox(settings.wechat_api_url)
     _migrate(settings)
     public = settings.public_url
-    typer.echo(f"minilogin dev · WeChat {settings.wechat_mode} · {settings.database_url}")
+    wechat = "sandbox" if settings.uses_wechat_sandbox else "live"
+    typer.echo(f"minilogin dev · WeChat {wechat} · {settings.database_url}")
     typer.echo(f"  demo:            {public}/demo/")
     typer.echo(f"  issuer:          {settings.issuer(DEMO_POOL)}  (client_id demo)")
     typer.echo(f"  API docs:        {public}/docs")
@@ -75,12 +90,12 @@ def dev(
             f"  console:         {public}/console/  (user {DEV_ADMIN}; its password was changed: "
             f"minilogin admin set-password {DEV_ADMIN})"
         )
-    if settings.sandbox:
+    if settings.sandbox_phone_url is not None:
         typer.echo(
-            f"  phone simulator: {public}/_sandbox/phone  (or scan the code on the demo page)"
+            f"  phone simulator: {settings.sandbox_phone_url}  (or scan the code on the demo page)"
         )
     uvicorn.run(
-        create_app(settings, seed=True),
+        create_app(settings, seed=True, sandbox=own_sandbox),
         host=host,
         port=port,
         log_level=log_level,
@@ -98,9 +113,20 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve in production: migrate the database, then serve with ``workers`` processes,
-    seeding nothing. Every setting comes from MINILOGIN_* (MINILOGIN_PUBLIC_URL: the address
-    browsers use; MINILOGIN_DATABASE_URL, MINILOGIN_REDIS_URL for several instances)."""
+    seeding nothing, with no demo and no sandbox. Every setting comes from MINILOGIN_*
+    (MINILOGIN_WECHAT_APP_ID and MINILOGIN_WECHAT_APP_SECRET are required; MINILOGIN_PUBLIC_URL:
+    the address browsers use; MINILOGIN_DATABASE_URL, MINILOGIN_REDIS_URL for several
+    instances)."""
     settings = _settings_for(host, port)
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        # Without them there is no WeChat to log in with; never fall back to a sandbox, whose
+        # phone codes anyone can mint for anyone's number.
+        typer.echo(
+            "minilogin serve: set MINILOGIN_WECHAT_APP_ID and MINILOGIN_WECHAT_APP_SECRET "
+            "(the platform mini program's AppID and AppSecret)",
+            err=True,
+        )
+        raise typer.Exit(1)
     if workers > 1 and not settings.redis_url:
         # Each worker is a process: without Redis, each would hold its own QR logins.
         raise typer.BadParameter(
@@ -115,10 +141,16 @@ def serve(
     settings.resolved_secret_key()
     ephemeral = "Redis" if settings.redis_url else "memory"
     typer.echo(
-        f"minilogin serve · {workers} worker(s) · WeChat {settings.wechat_mode} · "
+        f"minilogin serve · {workers} worker(s) · WeChat at {settings.wechat_api_url} · "
         f"{make_url(settings.database_url).render_as_string(hide_password=True)} · {ephemeral}"
     )
     typer.echo(f"  public URL: {settings.public_url}")
+    if settings.uses_wechat_sandbox:
+        typer.echo(
+            f"WARNING: MINILOGIN_WECHAT_API_URL is a WeChat sandbox ({settings.wechat_api_url}), "
+            "not WeChat: anyone can log in as any phone number. Never serve real users so.",
+            err=True,
+        )
     uvicorn.run(
         "minilogin.app:create_app",
         factory=True,
@@ -127,6 +159,40 @@ def serve(
         workers=workers,
         log_level=log_level,
         # An open event stream would otherwise hold a stopping server for as long as it lasts.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+@cli.command()
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The address browsers and phones use (default: where it listens)."),
+    ] = None,
+    server_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The minilogin the phone simulator's mini program calls (its public URL)."
+        ),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
+) -> None:
+    """Run the WeChat sandbox alone: WeChat's server API, the simulated phones and the phone
+    simulator page. Its state lives in this one process, shared by every minilogin instance
+    whose MINILOGIN_WECHAT_API_URL points at it."""
+    public = (public_url or _listening_url(host, port)).rstrip("/")
+    typer.echo("minilogin sandbox · a fake WeChat: never serve real users with it")
+    typer.echo(f"  WeChat API:      {public}{SANDBOX_API_PATH}  (MINILOGIN_WECHAT_API_URL)")
+    typer.echo(f"  phone simulator: {public}{SANDBOX_PHONE_PATH}")
+    if server_url:
+        typer.echo(f"  its mini program calls: {server_url}")
+    uvicorn.run(
+        create_sandbox_app(public, server_url=server_url),
+        host=host,
+        port=port,
+        log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 

@@ -1,20 +1,28 @@
 """The one settings object, read from ``MINILOGIN_*`` environment variables.
 
 Defaults are the embedded ones: a SQLite file in the data folder, the in-process ephemeral
-store, the built-in WeChat sandbox and ``http://127.0.0.1:8000``.
+store and ``http://127.0.0.1:8000``; WeChat is WeChat itself unless ``MINILOGIN_WECHAT_API_URL``
+names a sandbox (``minilogin dev`` runs its own).
 """
 
 from __future__ import annotations
 
 import secrets
 from contextvars import ContextVar
-from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-WECHAT_API_BASE = "https://api.weixin.qq.com"
+WECHAT_API_URL = "https://api.weixin.qq.com"
+#: WeChat's API hosts all end so (``api.weixin.qq.com`` and the alternates WeChat documents,
+#: ``api2.``, ``sh.api.``, ``sz.api.``, ``hk.api.``); any other address is a sandbox.
+WECHAT_HOST_SUFFIX = ".weixin.qq.com"
+#: Where a sandbox (``minilogin sandbox``, or ``minilogin dev``'s own) answers WeChat's API and
+#: serves its phone simulator, below its root.
+SANDBOX_API_PATH = "/_sandbox/wechat"
+SANDBOX_PHONE_PATH = "/_sandbox/phone"
 SANDBOX_APP_ID = "wx0000000000sandbox"
 SANDBOX_APP_SECRET = "sandbox-platform-secret"  # noqa: S105 - the sandbox's public fixture
 
@@ -23,11 +31,6 @@ SANDBOX_APP_SECRET = "sandbox-platform-secret"  # noqa: S105 - the sandbox's pub
 #: on; set for the request by ``web/pool_domain.py``. A context variable, so that concurrent
 #: requests each see their own.
 pool_host: ContextVar[str | None] = ContextVar("minilogin_pool_host", default=None)
-
-
-class WeChatMode(StrEnum):
-    SANDBOX = "sandbox"
-    LIVE = "live"
 
 
 class Settings(BaseSettings):
@@ -39,10 +42,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     redis_url: str = ""
-    wechat_mode: WeChatMode | None = None
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
-    wechat_api_base: str = ""
+    # The only address the server reaches WeChat at: WeChat's, or a sandbox's
+    # ``{sandbox}/_sandbox/wechat``.
+    wechat_api_url: str = WECHAT_API_URL
     secret_key: str = ""
     admin_token: str = ""
     pool_domain: str = ""
@@ -77,24 +81,33 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.public_url = self.public_url.rstrip("/")
-        if self.wechat_mode is None:
-            self.wechat_mode = WeChatMode.LIVE if self.wechat_app_id else WeChatMode.SANDBOX
-        if self.wechat_mode is WeChatMode.SANDBOX:
-            self.wechat_app_id = self.wechat_app_id or SANDBOX_APP_ID
-            self.wechat_app_secret = self.wechat_app_secret or SANDBOX_APP_SECRET
-        if not self.wechat_api_base:
-            self.wechat_api_base = (
-                f"{self.public_url}/_sandbox/wechat"
-                if self.wechat_mode is WeChatMode.SANDBOX
-                else WECHAT_API_BASE
-            )
+        self.wechat_api_url = self.wechat_api_url.rstrip("/")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'minilogin.db'}"
         return self
 
     @property
-    def sandbox(self) -> bool:
-        return self.wechat_mode is WeChatMode.SANDBOX
+    def uses_wechat_sandbox(self) -> bool:
+        """Whether WeChat is a sandbox: anything but WeChat's own hosts over HTTPS. A sandbox
+        mints phone codes for any number, so its logins prove nothing about a person."""
+        url = urlsplit(self.wechat_api_url)
+        host = url.hostname or ""
+        return not (url.scheme == "https" and host.endswith(WECHAT_HOST_SUFFIX))
+
+    @property
+    def sandbox_phone_url(self) -> str | None:
+        """The sandbox's phone simulator page, beside its WeChat API; ``None`` against WeChat."""
+        if not self.uses_wechat_sandbox:
+            return None
+        return self.wechat_api_url.removesuffix(SANDBOX_API_PATH) + SANDBOX_PHONE_PATH
+
+    def against_sandbox(self, api_url: str) -> Settings:
+        """These settings with WeChat at the sandbox ``api_url``, and the sandbox's own mini
+        program as the platform's when no AppID is set (``minilogin dev``, never ``serve``)."""
+        update = {"wechat_api_url": api_url.rstrip("/")}
+        if not self.wechat_app_id:
+            update |= {"wechat_app_id": SANDBOX_APP_ID, "wechat_app_secret": SANDBOX_APP_SECRET}
+        return self.model_copy(update=update)
 
     def resolved_secret_key(self) -> str:
         """The key that encrypts secrets at rest: the setting, else one kept in the data folder."""

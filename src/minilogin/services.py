@@ -67,7 +67,7 @@ class Services:
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
-        base = self.settings.wechat_api_base
+        base = self.settings.wechat_api_url
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
         self.wechat = WeChatClient(self.wechat_http, base, self.tokens)
         self.codepool = CodePool(

@@ -25,11 +25,10 @@ import httpx
 import pytest
 from PIL import Image
 from redis.asyncio import Redis
-from tests.conftest import PUBLIC, Clock
+from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RedisServer, redis_server
 
-from minilogin.app import create_app
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.flows.codepool import (
@@ -45,6 +44,7 @@ from minilogin.flows.codepool import (
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.wechat.sandbox.app import create_sandbox_app
 
 CODE_CALLS = "wxa/getwxacodeunlimit"
 
@@ -53,7 +53,7 @@ CODE_CALLS = "wxa/getwxacodeunlimit"
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """The suite's settings, with the pool settings a test names through ``indirect``."""
     overrides: dict[str, Any] = {"code_pool_min_size": 0, **getattr(request, "param", {})}
-    return Settings(public_url=PUBLIC, data_dir=tmp_path, **overrides)
+    return sandbox_settings(PUBLIC, tmp_path, **overrides)
 
 
 def pool_settings(**values: Any) -> Any:
@@ -382,17 +382,17 @@ async def two_instances(
 ) -> AsyncIterator[tuple[Services, Services]]:
     """Two instances' services on one Redis and one database, calling one WeChat sandbox, on
     the test's clock; single use, then recycling."""
-    settings = Settings(
+    settings = sandbox_settings(
+        PUBLIC,
+        tmp_path,
         code_pool_recycle=request.param,
-        public_url=PUBLIC,
-        data_dir=tmp_path,
         redis_url=redis.url(),
         redis_prefix=f"codepool-{uuid.uuid4().hex[:8]}:",
         code_pool_min_size=10,
         code_pool_fill_rate=20,
     )
     await upgrade_async(settings.database_url)
-    wechat = httpx.ASGITransport(app=create_app(settings))
+    wechat = httpx.ASGITransport(app=create_sandbox_app(PUBLIC))
     first = await open_services(settings, wechat, clock)
     second = await open_services(settings, wechat, clock)
     for instance in (first, second):

@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 
 from minilogin.config import Settings
 from minilogin.web.pool_domain import pool_of_host
-from tests.conftest import PUBLIC
+from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser, Phone
 
 SUBDOMAIN = "https://demo.login.test"
@@ -21,7 +21,7 @@ SUBDOMAIN = "https://demo.login.test"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(public_url=PUBLIC, data_dir=tmp_path, pool_domain="login.test")
+    return sandbox_settings(PUBLIC, tmp_path, pool_domain="login.test")
 
 
 def test_the_pool_is_the_first_label_under_the_domain() -> None:

@@ -93,22 +93,27 @@ class Browser:
 
 
 class Phone:
-    """A simulated WeChat user holding the mini login mini program (sandbox, API.md §3–4)."""
+    """A simulated WeChat user holding the mini login mini program (sandbox, API.md §3–4):
+    its codes come from the sandbox at ``wechat`` (by default on minilogin's own origin, as
+    ``minilogin dev`` serves it), its mini program calls minilogin at ``public``."""
 
-    def __init__(self, http: httpx.AsyncClient, public: str, user: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, public: str, user: str, wechat: str | None = None
+    ) -> None:
         self.http = http
         self.public = public
         self.user = user
+        self.wechat = wechat or public
 
     async def set_profile(self, **fields: Any) -> dict[str, Any]:
-        response = await self.http.put(f"{self.public}/_sandbox/wx/users/{self.user}", json=fields)
+        response = await self.http.put(f"{self.wechat}/_sandbox/wx/users/{self.user}", json=fields)
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
 
     async def _code(self, kind: str, appid: str) -> str:
         response = await self.http.post(
-            f"{self.public}/_sandbox/wx/{kind}", json={"appid": appid, "user": self.user}
+            f"{self.wechat}/_sandbox/wx/{kind}", json={"appid": appid, "user": self.user}
         )
         assert response.status_code == 200, response.text
         return str(response.json()["code"])

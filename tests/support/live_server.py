@@ -26,10 +26,10 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from minilogin.app import create_app
-from minilogin.config import Settings
 from minilogin.services import Services
 from minilogin.storage.sql.migrate import upgrade_async
-from tests.conftest import Clock
+from minilogin.wechat.sandbox.app import create_sandbox_app
+from tests.conftest import Clock, sandbox_settings
 from tests.support.actors import Phone
 from tests.support.server import free_port
 
@@ -152,9 +152,10 @@ def live_server(
     """The app with the demo seed on a free port; ``pages`` mounts folders of static test
     pages (``{"/testpages": folder}``) on the server's own origin."""
     port = free_port()
-    config = Settings(public_url=f"http://127.0.0.1:{port}", data_dir=data_dir, **settings)
+    config = sandbox_settings(f"http://127.0.0.1:{port}", data_dir, **settings)
     clock = Clock()
-    app = create_app(config, seed=True, clock=clock)
+    # As ``minilogin dev``: the sandbox on the server's origin, reached over the network.
+    app = create_app(config, seed=True, sandbox=create_sandbox_app(config.public_url), clock=clock)
     for prefix, folder in (pages or {}).items():
         app.mount(prefix, StaticFiles(directory=folder, html=True))
     with serving(app, port, before=lambda: upgrade_async(config.database_url)) as loop:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+START_TIMEOUT = 60.0
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -72,3 +74,54 @@ def minilogin_dev(data_dir: Path, **env: str) -> Iterator[RunningServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@dataclass
+class Instance:
+    """A ``minilogin`` process listening on ``url``."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.url}/pools/demo"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def launch(folder: Path, arguments: list[str], env: dict[str, str], port: int) -> Instance:
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "server.log"
+    environment = {**os.environ, "MINILOGIN_DATA_DIR": str(folder), **env}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "minilogin", *arguments, "--port", str(port)],
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    return Instance(f"http://127.0.0.1:{port}", process, log)
+
+
+def wait_until_serving(instance: Instance, path: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if instance.process.poll() is not None:
+            raise RuntimeError(f"{instance.url} exited:\n{instance.log.read_text()}")
+        try:
+            if httpx.get(f"{instance.url}{path}").is_success:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{instance.url} did not start:\n{instance.log.read_text()}")
+        time.sleep(0.1)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from PIL import Image
-from tests.conftest import PUBLIC, Clock
+from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone, decode_qr, scene_of
 
 from minilogin.config import Settings
@@ -31,7 +31,7 @@ LOGO_RED = (220, 20, 60)
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(public_url=PUBLIC, data_dir=tmp_path, admin_token=ADMIN_TOKEN)
+    return sandbox_settings(PUBLIC, tmp_path, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture

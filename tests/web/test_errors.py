@@ -7,13 +7,13 @@ import contextlib
 from pathlib import Path
 
 import httpx
-from tests.conftest import PUBLIC
+from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser
 from tests.support.redis_server import redis_server
 
 from minilogin.app import create_app
-from minilogin.config import Settings
 from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.wechat.sandbox.app import create_sandbox_app
 
 
 async def test_redis_going_away_answers_503_with_the_contracts_body(
@@ -21,15 +21,18 @@ async def test_redis_going_away_answers_503_with_the_contracts_body(
 ) -> None:
     with contextlib.ExitStack() as redis_up:
         server = redis_up.enter_context(redis_server())
-        settings = Settings(
-            public_url=PUBLIC,
-            data_dir=tmp_path,
+        settings = sandbox_settings(
+            PUBLIC,
+            tmp_path,
             redis_url=server.url(),
             redis_prefix="errors:",
             code_pool_min_size=0,
         )
         await upgrade_async(settings.database_url)
-        app = create_app(settings, seed=True)
+        wechat = create_sandbox_app(PUBLIC)
+        app = create_app(
+            settings, seed=True, sandbox=wechat, wechat_transport=httpx.ASGITransport(app=wechat)
+        )
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
             async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import PUBLIC
+from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
 
 from minilogin.config import Settings
@@ -250,7 +250,7 @@ class TestNumberMatchingWhenCodesAreRecycled:
 
     @pytest.fixture
     def settings(self, tmp_path: Path) -> Settings:
-        return Settings(public_url=PUBLIC, data_dir=tmp_path, code_pool_recycle=True)
+        return sandbox_settings(PUBLIC, tmp_path, code_pool_recycle=True)
 
     async def test_the_pc_shows_digits_and_the_phone_offers_them_among_others(
         self, browser: Browser, phone: Phone

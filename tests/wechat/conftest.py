@@ -1,5 +1,5 @@
-"""The sandbox served in-process, and the WeChat client and token cache talking to it over
-real HTTP (``httpx.ASGITransport``), all on a clock the test moves."""
+"""The sandbox's app (what ``minilogin sandbox`` serves) in-process, and the WeChat client and
+token cache talking to it over HTTP (``httpx.ASGITransport``), all on a clock the test moves."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import MiniProgram, WeChatClient
-from minilogin.wechat.sandbox.routes import create_sandbox_router
+from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wechat.token_cache import AccessTokenCache
 
 PUBLIC = "http://sandbox.test"
@@ -40,9 +40,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def sandbox(clock: FakeClock) -> FastAPI:
-    app = FastAPI()
-    app.include_router(create_sandbox_router(PUBLIC, clock))
-    return app
+    return create_sandbox_app(PUBLIC, clock)
 
 
 @pytest.fixture

@@ -1,6 +1,9 @@
 """Cross-origin access for browsers (API.md §1): a pool's QR login, token and UserInfo
 endpoints answer the web origins registered by that pool's applications; discovery and the
-JWKS are public documents and answer every origin.
+JWKS are public documents and answer every origin. Against a WeChat sandbox, the mini program
+API answers every origin too: the sandbox's phone simulator plays the mini program from the
+sandbox's own origin (a real mini program sends no ``Origin``), and those calls carry no
+credentials a browser would add.
 
 Origins are read from the durable store and kept for a few seconds, so a busy login page does
 not cost a query per request and a change in the console applies almost at once.
@@ -19,6 +22,7 @@ from minilogin.services import Services
 
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
+_MINI_PROGRAM_API = "/api/miniprogram/"
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, last-event-id, accept-language"
 CACHE_SECONDS = 5.0
@@ -53,12 +57,16 @@ class PoolCORSMiddleware:
             return
         match = _POOL_PATH.match(scope["path"])
         origin = Headers(scope=scope).get("origin")
-        if match is None or origin is None:
+        simulator = scope["path"].startswith(_MINI_PROGRAM_API) and _uses_sandbox(scope)
+        if (match is None and not simulator) or origin is None:
             await self.app(scope, receive, send)
             return
-        public = match["rest"] in _PUBLIC
-        cache: OriginCache = scope["app"].state.origins
-        allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+        if match is None:
+            public = allowed = True
+        else:
+            public = match["rest"] in _PUBLIC
+            cache: OriginCache = scope["app"].state.origins
+            allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
         headers = Headers(scope=scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(allowed, origin)(scope, receive, send)
@@ -92,3 +100,8 @@ class PoolCORSMiddleware:
                 "Vary": "Origin",
             },
         )
+
+
+def _uses_sandbox(scope: Scope) -> bool:
+    svc: Services = scope["app"].state.services
+    return svc.settings.uses_wechat_sandbox

@@ -37,7 +37,7 @@ async def demo_page(request: Request, svc: Svc) -> HTMLResponse:
             "issuer": svc.settings.issuer(DEMO_POOL),
             "client_id": DEMO_CLIENT,
             "public_url": svc.settings.public_url,
-            "sandbox": svc.settings.sandbox,
+            "sandbox": svc.settings.uses_wechat_sandbox,
         },
     )
 
@@ -48,8 +48,9 @@ async def sandbox_phone_url(
 ) -> dict[str, str]:
     """In sandbox mode, where the code's phone page is, for a laptop that cannot scan its own
     screen. Only the holder of the QR login's secret may ask."""
-    if not svc.settings.sandbox:
+    phone = svc.settings.sandbox_phone_url
+    if phone is None:
         raise NotFound("not_found")
     login = await authenticate(svc, login_id, bearer_token(authorization))
     query = urlencode({"appid": login.app_id, "scene": login.scene})
-    return {"phone_url": f"{svc.settings.public_url}/_sandbox/phone?{query}"}
+    return {"phone_url": f"{phone}?{query}"}

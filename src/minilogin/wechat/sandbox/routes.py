@@ -32,8 +32,11 @@ Handler = Callable[[Mapping[str, str], bytes], Answer]
 _DRAWING = frozenset({"wxa/getwxacodeunlimit"})
 
 
-def create_sandbox_router(public_url: str, clock: Callable[[], float] = time.time) -> APIRouter:
-    """The sandbox's routes, around one emulator of its own."""
+def create_sandbox_router(
+    public_url: str, clock: Callable[[], float] = time.time, server_url: str = ""
+) -> APIRouter:
+    """The sandbox's routes, around one emulator of its own. ``server_url`` is the minilogin
+    the phone simulator's mini program calls (by default, the one on its own origin)."""
     emulator = WeChatEmulator(public_url, clock)
     router = APIRouter(include_in_schema=False)
     handlers: dict[str, tuple[str, Handler]] = {
@@ -114,7 +117,12 @@ def create_sandbox_router(public_url: str, clock: Callable[[], float] = time.tim
 
     @router.get("/_sandbox/phone")
     async def phone(appid: str = "", scene: str = "", lang: str = "") -> Response:
-        config = {"appid": appid or SANDBOX_APP_ID, "scene": scene, "lang": lang}
+        config = {
+            "appid": appid or SANDBOX_APP_ID,
+            "scene": scene,
+            "lang": lang,
+            "server": server_url,
+        }
         html = page.render(config=config, lang="en" if lang == "en" else "zh-CN")
         return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 

@@ -434,6 +434,12 @@ function outcomeOf(code) {
   return "error";
 }
 
+// minilogin's mini program API: at the server the sandbox names (`minilogin sandbox
+// --server-url`), as a real mini program calls its configured server; else on this origin.
+function miniProgramApi(name) {
+  return new URL(`api/miniprogram/${name}`, config.server || new URL("../", location.href));
+}
+
 async function call(method, path, body) {
   let response;
   try {
@@ -566,7 +572,7 @@ function orUnknown(value) {
 
 async function scan() {
   const { code } = await call("POST", "wx/login", { appid: config.appid, user: userName() });
-  const answer = await call("POST", "../api/miniprogram/scan", {
+  const answer = await call("POST", miniProgramApi("scan"), {
     scene: config.scene,
     js_code: code,
   });
@@ -635,7 +641,7 @@ const CANCEL_REASONS = { phone_denied: "phone_denied", phone_quota: "phone_quota
 
 async function cancelWith(kind) {
   const reason = CANCEL_REASONS[kind] || "cancelled_by_user";
-  await call("POST", "../api/miniprogram/cancel", { session: state.session, reason });
+  await call("POST", miniProgramApi("cancel"), { session: state.session, reason });
   showResult(kind);
 }
 
@@ -649,7 +655,7 @@ async function confirm() {
   if (state.choices.length > 0) body.match = state.picked;
   let answer;
   try {
-    answer = await call("POST", "../api/miniprogram/confirm", body);
+    answer = await call("POST", miniProgramApi("confirm"), body);
   } catch (error) {
     if (error instanceof CallError && outcomeOf(error.code) === "phone_quota") {
       return cancelWith("phone_quota");

@@ -31,6 +31,11 @@ const TEXTS = {
     deny: '拒绝',
     retry: '重试',
     close: '完成',
+    privacyTitle: '隐私保护提示',
+    privacyText: '使用手机号和昵称登录前，请阅读并同意本小程序的《用户隐私保护指引》。',
+    privacyRead: '查看《用户隐私保护指引》',
+    privacyAgree: '同意',
+    privacyDisagree: '不同意',
     results: {
       authorized: { title: '登录成功', text: '请回到电脑继续操作。' },
       needs_binding: {
@@ -47,6 +52,19 @@ const TEXTS = {
         title: '暂时无法验证手机号',
         text: '该小程序的手机号验证次数已用完，本次登录已取消。请在电脑上换用其他登录方式，或联系网站管理员。',
       },
+      phone_not_permitted: {
+        title: '小程序无法获取手机号',
+        text: '该小程序尚未完成微信认证，或其隐私保护指引没有声明手机号，本次登录已取消。请联系网站管理员。',
+      },
+      wechat_outdated: {
+        title: '请升级微信',
+        text: '当前微信版本过低，无法验证手机号，本次登录已取消。请升级微信后重新扫码。',
+      },
+      privacy_denied: {
+        title: '需要同意隐私保护指引',
+        text: '同意《用户隐私保护指引》后才能使用手机号登录。点击“重试”后再次点击“允许使用手机号”。',
+      },
+      phone_failed: { title: '未能获取手机号', text: '微信没有给出手机号，请重试。' },
       expired: { title: '二维码已过期', text: '请在电脑上刷新二维码后重新扫码。' },
       already_scanned: {
         title: '二维码已被扫描',
@@ -101,6 +119,12 @@ const TEXTS = {
     deny: 'Deny',
     retry: 'Retry',
     close: 'Done',
+    privacyTitle: 'Privacy',
+    privacyText:
+      "Before logging in with your phone number and nickname, read and agree to this mini program's privacy guideline.",
+    privacyRead: 'Read the privacy guideline',
+    privacyAgree: 'Agree',
+    privacyDisagree: 'Disagree',
     results: {
       authorized: { title: 'Logged in', text: 'Return to your computer.' },
       needs_binding: {
@@ -122,6 +146,22 @@ const TEXTS = {
       phone_quota: {
         title: 'Phone number verification unavailable',
         text: "This mini program has used up its phone number verifications, so this login was cancelled. Log in another way on the computer, or contact the site's administrator.",
+      },
+      phone_not_permitted: {
+        title: 'The mini program cannot get phone numbers',
+        text: "This mini program is not verified by WeChat, or its privacy guideline does not declare the phone number, so this login was cancelled. Contact the site's administrator.",
+      },
+      wechat_outdated: {
+        title: 'Update WeChat',
+        text: 'This version of WeChat cannot verify phone numbers, so this login was cancelled. Update WeChat and scan again.',
+      },
+      privacy_denied: {
+        title: 'The privacy guideline needs your consent',
+        text: 'Logging in with your phone number needs your consent to the privacy guideline. Tap Retry, then Allow phone number again.',
+      },
+      phone_failed: {
+        title: 'No phone number',
+        text: 'WeChat gave no phone number. Retry.',
       },
       expired: {
         title: 'The code has expired',

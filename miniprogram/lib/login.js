@@ -5,11 +5,11 @@
 const { localeOf } = require('./i18n')
 const { createApi } = require('./api')
 const { ApiError, outcomeOf } = require('./errors')
+const { phoneAnswer, PHONE_QUOTA_ERRNO } = require('./phone')
 const state = require('./state')
 
-// e.detail.errno of the phone-number button when the mini program has used up its quota of
-// phone number verifications (手机号快速验证).
-const PHONE_QUOTA_ERRNO = 1400001
+// The id of the page's button with open-type="agreePrivacyAuthorization".
+const AGREE_PRIVACY_BUTTON = 'agree-privacy'
 const NICKNAME_MAX_LENGTH = 64
 const STATUS_OUTCOMES = { authorized: 'authorized', needs_binding: 'needs_binding' }
 
@@ -28,6 +28,7 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   let deadline = 0
   let ticker = null
   let retryStep = null
+  let privacyAnswer = null
 
   function show(patch) {
     view = Object.assign({}, view, patch)
@@ -96,18 +97,32 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
     return run(scan)
   }
 
+  // WeChat asks before the phone-number button or the nickname input go on (privacy check,
+  // 2023-09-15): the page shows its prompt until the person agrees or not.
+  function needPrivacy(resolve) {
+    if (privacyAnswer) privacyAnswer({ event: 'disagree' })
+    privacyAnswer = resolve
+    show({ privacy: true })
+  }
+
+  function answerPrivacy(answer) {
+    const resolve = privacyAnswer
+    privacyAnswer = null
+    show({ privacy: false })
+    if (resolve) resolve(answer)
+  }
+
   // onLoad: `query.scene` is the code's scene; none when opened from the chat list or search.
   function open(query) {
+    platform.onNeedPrivacyAuthorization(needPrivacy)
     platform.setTitle(view.text.barTitle)
     render(view)
     return begin(state.sceneOf(query), state.fromPicture(platform.enterScene()))
   }
 
   // The reason travels to the computer, which can then say why the login ended.
-  const CANCEL_REASONS = { phone_denied: 'phone_denied', phone_quota: 'phone_quota' }
-
-  async function cancelWith(kind) {
-    await api.cancel(session, CANCEL_REASONS[kind] || 'cancelled_by_user')
+  async function cancelWith(kind, reason) {
+    await api.cancel(session, reason || 'cancelled_by_user')
     finish(kind)
   }
 
@@ -122,7 +137,7 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
       // WeChat refused the phone number for quota: the login cannot finish, so end it now
       // rather than leave the computer waiting until the code expires.
       if (!(error instanceof ApiError) || outcomeOf(error.code) !== 'phone_quota') throw error
-      return cancelWith('phone_quota')
+      return cancelWith('phone_quota', 'phone_quota')
     }
     return finish(STATUS_OUTCOMES[answer.status] || 'error')
   }
@@ -134,15 +149,18 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
     startCountdown()
   }
 
-  // The phone-number button's event detail: a `code` when allowed; no code ("getPhoneNumber:
-  // fail user deny") when the person declined, errno 1400001 when the quota is used up.
+  // The phone-number button's event detail (lib/phone.js tells its failures apart). A failure
+  // that this phone cannot get past ends the login and tells the computer why; one the person
+  // can (privacy not agreed, a passing failure) shows its screen with Retry, back to the
+  // request.
   function allow(detail) {
     if (view.screen !== 'request') return Promise.resolve()
     if (view.match.required && !view.picked) return Promise.resolve()
-    const answer = detail || {}
-    if (answer.errno === PHONE_QUOTA_ERRNO) return run(() => cancelWith('phone_quota'))
-    if (!answer.code) return run(() => cancelWith('phone_denied'))
-    return run(() => confirm(answer.code), backToRequest)
+    const answer = phoneAnswer(detail)
+    if (answer.code) return run(() => confirm(answer.code), backToRequest)
+    if (answer.cancel) return run(() => cancelWith(answer.failure, answer.cancel))
+    finish(answer.failure, '', backToRequest)
+    return Promise.resolve()
   }
 
   // Number matching: the digits the person tapped (one of the choices the server offered).
@@ -153,7 +171,7 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
 
   function deny() {
     if (view.screen !== 'request') return Promise.resolve()
-    return run(() => cancelWith('cancelled'))
+    return run(() => cancelWith('cancelled', 'cancelled_by_user'))
   }
 
   function retry() {
@@ -189,6 +207,9 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
     open,
     allow,
     pick,
+    agreePrivacy: () => answerPrivacy({ buttonId: AGREE_PRIVACY_BUTTON, event: 'agree' }),
+    disagreePrivacy: () => answerPrivacy({ event: 'disagree' }),
+    readPrivacy: () => platform.openPrivacyContract(),
     deny,
     retry,
     rescan,
@@ -202,4 +223,4 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   }
 }
 
-module.exports = { createLogin, PHONE_QUOTA_ERRNO }
+module.exports = { createLogin, PHONE_QUOTA_ERRNO, AGREE_PRIVACY_BUTTON }

@@ -53,6 +53,7 @@ function initialView(locale) {
     picked: '',
     expires: '',
     nickname: '',
+    privacy: false,
     result: emptyResult(),
   }
 }

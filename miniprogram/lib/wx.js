@@ -70,6 +70,22 @@ function wrap(wx) {
       )
     },
 
+    // Privacy (用户隐私保护指引, since base library 2.32.3): WeChat calls `handler(resolve,
+    // eventInfo)` when the person must first agree to the guideline, before the phone-number
+    // button or the type="nickname" input may go on; the page shows its own prompt and calls
+    // resolve({ buttonId, event: 'agree' }) or resolve({ event: 'disagree' }). Older base
+    // libraries have no privacy check: false.
+    onNeedPrivacyAuthorization(handler) {
+      if (typeof wx.onNeedPrivacyAuthorization !== 'function') return false
+      wx.onNeedPrivacyAuthorization(handler)
+      return true
+    },
+
+    // Opens the guideline's text, as WeChat shows it.
+    openPrivacyContract() {
+      if (typeof wx.openPrivacyContract === 'function') wx.openPrivacyContract({})
+    },
+
     setTitle(title) {
       wx.setNavigationBarTitle({ title })
     },

@@ -3,6 +3,8 @@
 
 const { describe, it } = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
 
 const { TEXTS, localeOf, format } = require('../lib/i18n')
 const { OUTCOMES, CODES, ApiError, outcomeOf } = require('../lib/errors')
@@ -73,7 +75,47 @@ describe('outcomes of the server error codes', () => {
 
   it('offers Retry only where trying again can help', () => {
     const retried = Object.keys(OUTCOMES).filter((kind) => OUTCOMES[kind].retry)
-    assert.deepEqual(retried.sort(), ['busy', 'error', 'network_error', 'wechat_unavailable'])
+    assert.deepEqual(retried.sort(), [
+      'busy',
+      'error',
+      'network_error',
+      'phone_failed',
+      'privacy_denied',
+      'wechat_unavailable',
+    ])
+  })
+})
+
+describe('the phone-number button', () => {
+  const { phoneAnswer, PHONE_CODE_BASE_LIBRARY } = require('../lib/phone')
+
+  it('tells its failures apart', () => {
+    const cases = [
+      [{ errMsg: 'getPhoneNumber:ok', code: 'c0de' }, { code: 'c0de' }],
+      [{ errMsg: 'getPhoneNumber:fail user deny' }, { failure: 'phone_denied', cancel: 'phone_denied' }],
+      [{ errMsg: 'getPhoneNumber:fail no permission', errno: 1400001 }, { failure: 'phone_quota', cancel: 'phone_quota' }],
+      [
+        { errMsg: 'getPhoneNumber:fail no permission' },
+        { failure: 'phone_not_permitted', cancel: 'phone_unavailable' },
+      ],
+      [
+        { errMsg: 'getPhoneNumber:fail api scope is not declared in the privacy agreement', errno: 112 },
+        { failure: 'phone_not_permitted', cancel: 'phone_unavailable' },
+      ],
+      [
+        { errMsg: 'getPhoneNumber:fail privacy permission is not authorized', errno: 104 },
+        { failure: 'privacy_denied', cancel: null },
+      ],
+      [{ errMsg: 'getPhoneNumber:ok', encryptedData: 'x', iv: 'y' }, { failure: 'wechat_outdated', cancel: 'phone_unavailable' }],
+      [{ errMsg: 'getPhoneNumber:fail system error' }, { failure: 'phone_failed', cancel: null }],
+      [undefined, { failure: 'phone_failed', cancel: null }],
+    ]
+    for (const [detail, expected] of cases) assert.deepEqual(phoneAnswer(detail), expected, JSON.stringify(detail))
+  })
+
+  it('names the base library the README asks for', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8')
+    assert.match(readme, new RegExp(`基础库.*${PHONE_CODE_BASE_LIBRARY.replace(/\./g, '\\.')}`))
   })
 })
 

@@ -133,6 +133,79 @@ describe('the login page against a real server', () => {
     assert.deepEqual([status.status, status.error], ['cancelled', 'phone_quota'])
   })
 
+  // Each failure of the phone-number button shows as itself; only those the person cannot get
+  // past from this phone end the login, with a reason the computer can tell.
+  for (const [kind, outcome, title] of [
+    ['notPermitted', 'phone_not_permitted', '小程序无法获取手机号'],
+    ['notDeclared', 'phone_not_permitted', '小程序无法获取手机号'],
+    ['oldBaseLibrary', 'wechat_outdated', '请升级微信'],
+  ]) {
+    it(`the phone button's ${kind} ends the login as ${outcome}, not as declined`, async () => {
+      const pc = await computerLogin(server)
+      const erin = phone()
+      await erin.open(pc.query)
+
+      await erin.phoneButton(kind)
+
+      assert.equal(erin.result.kind, outcome)
+      assert.equal(erin.result.title, title)
+      assert.equal(erin.result.retry, false)
+      const status = await pc.status()
+      assert.deepEqual([status.status, status.error], ['cancelled', 'phone_unavailable'])
+    })
+  }
+
+  it('asks for the privacy guideline before the phone number, and Agree lets it on', async () => {
+    const pc = await computerLogin(server)
+    const fay = phone({ privacyRequired: true })
+    await fay.open(pc.query)
+    assert.equal(fay.data.privacy, false)
+
+    fay.readPrivacy()
+    await fay.throughPrivacy('agree')
+
+    assert.equal(fay.device.privacy.contractsOpened, 1)
+    assert.deepEqual(fay.device.privacy.answers, [{ buttonId: 'agree-privacy', event: 'agree' }])
+    assert.equal(fay.data.privacy, false)
+    assert.equal(fay.result.kind, 'authorized')
+    assert.equal((await pc.status()).status, 'authorized')
+  })
+
+  it('a person who does not agree to the privacy guideline can retry; the login waits', async () => {
+    const pc = await computerLogin(server)
+    const gil = phone({ privacyRequired: true })
+    await gil.open(pc.query)
+
+    const detail = await gil.throughPrivacy('disagree')
+
+    assert.equal(detail.errno, 104)
+    assert.equal(gil.result.kind, 'privacy_denied')
+    assert.equal(gil.result.retry, true)
+    assert.equal((await pc.status()).status, 'scanned')
+
+    await gil.retry()
+    assert.equal(gil.data.screen, 'request')
+    await gil.throughPrivacy('agree')
+
+    assert.equal(gil.result.kind, 'authorized')
+    assert.equal((await pc.status()).status, 'authorized')
+  })
+
+  it('the nickname input asks for the privacy guideline too, once', async () => {
+    const pc = await computerLogin(server)
+    const hal = phone({ privacyRequired: true })
+    await hal.open(pc.query)
+
+    const allowed = await hal.throughPrivacy('agree', 'nickname')
+    hal.typeNickname('Hal')
+    await hal.allow()
+
+    assert.equal(allowed, true)
+    assert.equal(hal.device.privacy.answers.length, 1)
+    assert.equal(hal.result.kind, 'authorized')
+    assert.equal((await pc.status()).scanned.nickname, 'Hal')
+  })
+
   it('a second phone sees the code is already scanned; the first still logs in', async () => {
     const pc = await computerLogin(server)
     const first = phone()

@@ -42,6 +42,8 @@ const APP_KEYS = new Set([
   'style', 'useExtendedLib', 'entranceDeclare', 'darkmode', 'themeLocation', 'lazyCodeLoading',
   'singlePage', 'supportedMaterials', 'serviceProviderTicket', 'embeddedAppIdList', 'halfPage',
   'debugOptions', 'enablePassiveEvent', 'resolveAlias', 'renderer', 'componentFramework',
+  // Turned the privacy check on before WeChat enforced it for all (2023-09-15).
+  '__usePrivacyCheck__',
 ])
 const WINDOW_KEYS = new Set([
   'navigationBarBackgroundColor', 'navigationBarTextStyle', 'navigationBarTitleText',
@@ -206,6 +208,17 @@ describe('each page', () => {
       }
     })
   }
+})
+
+describe('privacy', () => {
+  const { AGREE_PRIVACY_BUTTON } = require('../lib/login')
+
+  it('the login page has the agree button whose id the page passes to WeChat', () => {
+    const wxml = fs.readFileSync(path.join(PROJECT, 'pages', 'login', 'login.wxml'), 'utf8')
+    const button = new RegExp(`<button id="${AGREE_PRIVACY_BUTTON}"[^>]*open-type="agreePrivacyAuthorization"`)
+    assert.match(wxml, button)
+    assert.match(wxml, /bindagreeprivacyauthorization="onAgreePrivacy"/)
+  })
 })
 
 describe('the WXML checker', () => {

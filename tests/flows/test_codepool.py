@@ -535,7 +535,7 @@ async def test_a_page_wechat_refuses_is_a_configuration_error_shown_to_the_admin
 ) -> None:
     """getUnlimitedQRCode answers 41030 when ``check_path`` is true and the released mini
     program has no such page: nothing is pooled, WeChat is not asked again before a back-off
-    that doubles, the console says so once, and it clears when WeChat makes a code."""
+    that doubles, the console says so once, and it clears when the page is corrected."""
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     url = f"{PUBLIC}/admin/api/pools/{DEMO_POOL}/connections/{DEMO_CONNECTION}"
     private = {
@@ -555,7 +555,7 @@ async def test_a_page_wechat_refuses_is_a_configuration_error_shown_to_the_admin
     with caplog.at_level("INFO", logger="minilogin.codepool"):
         refused = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
         assert (refused.status_code, refused.json()["error"]) == (424, "wechat_invalid_page")
-        assert refused.json()["message"].startswith("网站为小程序码配置的页面")
+        assert refused.json()["message"].startswith("小程序码要打开的页面")
         assert await code_calls(http) == 1
         error = (await http.get(url, headers=admin)).json()["code_error"]
         assert error["error"] == "wechat_invalid_page"
@@ -575,13 +575,16 @@ async def test_a_page_wechat_refuses_is_a_configuration_error_shown_to_the_admin
         await by_hand.codepool.refill()
         assert await code_calls(http) == 2
 
-        await http.delete(f"{PUBLIC}/_sandbox/wechat/faults")  # the page is published
-        clock.advance(PAGE_BACKOFF)
+        # The administrator corrects the page: the refusal no longer applies, codes are made.
+        await http.delete(f"{PUBLIC}/_sandbox/wechat/faults")
+        fixed = await http.patch(url, json={"page": "pages/login/login"}, headers=admin)
+        assert fixed.json()["code_error"] is None
+        assert (await http.post(f"{browser.issuer}/api/qrcodes", json=body)).status_code == 201
         await by_hand.codepool.refill()
-        assert await code_calls(http) >= 3
-        assert await by_hand.codepool.size(source) >= 1  # codes are pooled again
-        assert (await http.get(url, headers=admin)).json()["code_error"] is None
-    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+        assert await by_hand.codepool.size(await demo_source(by_hand)) >= 1  # pooled again
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and r.name == "minilogin.codepool"
+    ]
     assert len(warnings) == 1
     assert "41030" in warnings[0].getMessage()
     assert not any(r.exc_info for r in caplog.records)

@@ -150,7 +150,7 @@ async def test_the_phone_cancels(browser: Browser, phone: Phone) -> None:
     assert (late.status_code, late.json()["error"]) == (409, "qrlogin_cancelled")
 
 
-@pytest.mark.parametrize("reason", ["phone_denied", "phone_quota"])
+@pytest.mark.parametrize("reason", ["phone_denied", "phone_quota", "phone_unavailable"])
 async def test_the_phone_says_why_it_cancelled(browser: Browser, phone: Phone, reason: str) -> None:
     login, _, session = await scanned(browser, phone)
     assert (await phone.cancel(session, reason)).json() == {"status": "cancelled"}

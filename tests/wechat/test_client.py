@@ -4,6 +4,7 @@ failure WeChat can answer becomes a typed error."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import socket
 import time
@@ -16,7 +17,7 @@ from PIL import Image
 from minilogin.core.errors import UpstreamError
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import MiniProgram, WeChatClient
-from minilogin.wechat.errors import WeChatError
+from minilogin.wechat.errors import WeChatConfigurationError, WeChatError, WeChatInvalidPage
 from minilogin.wechat.sandbox.emulator import ERRMSGS
 from minilogin.wechat.token_cache import AccessTokenCache
 
@@ -144,7 +145,7 @@ async def test_country_code_is_a_string_whether_wechat_sends_a_number_or_not(
     client, program, wx, http, tokens, as_number: bool
 ) -> None:
     answer = await http.put("/_sandbox/wechat/options", json={"country_code_as_number": as_number})
-    assert answer.json() == {"country_code_as_number": as_number}
+    assert answer.json()["country_code_as_number"] is as_number
     raw = await http.post(
         "/_sandbox/wechat/wxa/business/getuserphonenumber",
         params={"access_token": await tokens.get(program)},
@@ -182,7 +183,7 @@ async def test_get_unlimited_code_is_a_qr_code_of_the_phone_page(client, program
 
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))
 
-    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    assert image.startswith(b"\xff\xd8\xff")
     assert [code.text for code in decoded] == [
         f"{PUBLIC}/_sandbox/phone?appid={program.app_id}&scene=a1B2c3D4e5F6g7H8"
     ]
@@ -196,24 +197,65 @@ async def test_scene_characters_are_url_encoded_in_the_code(client, program) -> 
     assert decoded.text.endswith("&scene=id%3D7%26x%3Da%2Bb")
 
 
-@pytest.mark.parametrize("scene", ["", "x" * 33, "has space", "中文", "100%"])
-async def test_an_invalid_scene_is_refused(client, program, scene: str) -> None:
+@pytest.mark.parametrize(
+    ("scene", "errcode"), [("", 40169), ("x" * 33, 40129), ("has space", 40129), ("100%", 40129)]
+)
+async def test_an_invalid_scene_is_refused(client, program, scene: str, errcode: int) -> None:
     with pytest.raises(WeChatError) as caught:
         await client.get_unlimited_code(program, scene, page=None)
 
-    assert (caught.value.code, caught.value.errcode) == ("wechat_invalid_scene", 40169)
+    assert (caught.value.code, caught.value.errcode) == ("wechat_invalid_scene", errcode)
+    assert not isinstance(caught.value, WeChatConfigurationError)
 
 
-async def test_a_page_is_checked_only_when_asked(client, program) -> None:
-    await client.get_unlimited_code(program, "abc", page="pages/unpublished/page")
-    await client.get_unlimited_code(program, "abc", page="pages/login/login", check_path=True)
+async def test_the_released_version_checks_its_page(client, program, wx) -> None:
+    await client.get_unlimited_code(program, "abc", page="pages/login/login")
 
-    with pytest.raises(WeChatError) as caught:
-        await client.get_unlimited_code(
-            program, "abc", page="pages/unpublished/page", check_path=True
-        )
+    with pytest.raises(WeChatInvalidPage) as caught:
+        await client.get_unlimited_code(program, "abc", page="pages/unpublished/page")
 
     assert (caught.value.code, caught.value.errcode) == ("wechat_invalid_page", 41030)
+    assert isinstance(caught.value, WeChatConfigurationError)
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("env_version", ["trial", "develop"])
+async def test_unreleased_versions_do_not_check_their_page(
+    client, program, env_version: str
+) -> None:
+    # getUnlimitedQRCode: check_path false "允许小程序未发布或者 page 不存在".
+    image = await client.get_unlimited_code(
+        program, "abc", page="pages/unpublished/page", env_version=env_version
+    )
+
+    assert image.startswith(b"\xff\xd8\xff")
+
+
+async def test_check_path_is_sent_as_wechat_documents_it(http, tokens, program) -> None:
+    sent: list[dict[str, object]] = []
+
+    async def record(request: httpx.Request) -> None:
+        if request.url.path.endswith("getwxacodeunlimit"):
+            sent.append(json.loads(request.content))
+
+    http.event_hooks["request"].append(record)
+    client = WeChatClient(http, BASE, tokens)
+    await client.get_unlimited_code(program, "abc", page="pages/login/login")
+    await client.get_unlimited_code(program, "abc", page="pages/x/y", env_version="trial")
+
+    assert [(body["check_path"], body["env_version"]) for body in sent] == [
+        (True, "release"),
+        (False, "trial"),
+    ]
+
+
+async def test_scancode_time_in_the_page_is_a_page_error(client, program) -> None:
+    with pytest.raises(WeChatInvalidPage) as caught:
+        await client.get_unlimited_code(
+            program, "abc", page="pages/login/login?scancode_time=1", env_version="develop"
+        )
+
+    assert caught.value.errcode == 85096
 
 
 async def test_a_malformed_page_is_refused(client, program) -> None:
@@ -229,7 +271,34 @@ async def test_a_json_error_with_http_200_is_an_error_not_an_image(client, progr
     with pytest.raises(WeChatError) as caught:
         await client.get_unlimited_code(program, "abc", page=None)
 
+    # getUnlimitedQRCode: 45009 is its limit of 5,000 calls a minute.
     assert (caught.value.code, caught.value.errcode) == ("wechat_rate_limited", 45009)
+    assert "5,000 codes this minute" in str(caught.value)
+    assert caught.value.retryable
+
+
+async def test_the_phone_quota_used_up_is_its_own_error(client, program, wx) -> None:
+    await wx.fault("wxa/business/getuserphonenumber", 45009)
+
+    with pytest.raises(WeChatError) as caught:
+        await client.get_phone_number(program, await wx.phone_code())
+
+    assert (caught.value.code, caught.value.errcode) == ("wechat_phone_quota", 45009)
+    assert not caught.value.retryable
+
+
+async def test_the_phone_code_is_checked_against_the_scanners_openid(client, program, wx) -> None:
+    alice = await client.code_to_session(program, await wx.login_code("alice"))
+    mallory_code = await wx.phone_code("mallory")
+
+    with pytest.raises(WeChatError) as caught:
+        await client.get_phone_number(program, mallory_code, openid=alice.openid)
+    number = await client.get_phone_number(
+        program, await wx.phone_code("alice"), openid=alice.openid
+    )
+
+    assert caught.value.errcode == 40029
+    assert number.pure_phone_number
 
 
 async def test_a_replaced_access_token_is_refreshed_once_and_the_call_retried(
@@ -251,7 +320,8 @@ async def test_a_replaced_access_token_is_refreshed_once_and_the_call_retried(
 
     assert number.country_code == "86"
     assert await wx.calls("wxa/business/getuserphonenumber") == 2
-    assert tokens.fetches == 2
+    # Normal mode gave the other system's new token: no forced refresh to take it back.
+    assert (tokens.fetches, tokens.forced) == (2, 0)
     assert await tokens.get(program) == replaced.json()["access_token"]
 
 
@@ -264,8 +334,9 @@ async def test_each_stale_token_errcode_triggers_one_refresh(
 
     image = await client.get_unlimited_code(program, "abc", page=None)
 
-    assert image.startswith(b"\x89PNG")
-    assert tokens.fetches == 2
+    assert image.startswith(b"\xff\xd8\xff")
+    # Normal mode answered the same token, known rejected: one forced refresh followed.
+    assert (tokens.fetches, tokens.forced) == (3, 1)
 
 
 async def test_a_token_rejected_twice_is_not_retried_again(client, program, wx, tokens) -> None:
@@ -276,7 +347,7 @@ async def test_a_token_rejected_twice_is_not_retried_again(client, program, wx, 
 
     assert (caught.value.code, caught.value.errcode) == ("wechat_invalid_credentials", 40001)
     assert await wx.calls("wxa/business/getuserphonenumber") == 2
-    assert tokens.fetches == 2
+    assert (tokens.fetches, tokens.forced) == (3, 1)
 
 
 @pytest.mark.parametrize(
@@ -416,3 +487,14 @@ async def test_secrets_and_tokens_stay_out_of_errors_and_logs(
     assert program.app_secret not in logged
     assert token not in logged
     assert program.app_secret not in repr(program)
+
+
+async def test_the_session_key_stays_out_of_reprs_and_logs(client, program, wx, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    session = await client.code_to_session(program, await wx.login_code())
+
+    assert session.session_key
+    assert session.session_key not in repr(session)
+    assert session.session_key not in str(session)
+    assert session.session_key not in caplog.text

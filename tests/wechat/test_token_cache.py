@@ -10,7 +10,7 @@ import pytest
 
 from minilogin.wechat.client import MiniProgram
 from minilogin.wechat.errors import WeChatError
-from minilogin.wechat.token_cache import AccessTokenCache, lock_key, token_key
+from minilogin.wechat.token_cache import AccessTokenCache, CachedToken, lock_key, token_key
 
 BASE = "http://sandbox.test/_sandbox/wechat"
 
@@ -97,13 +97,50 @@ async def test_an_expired_or_damaged_entry_is_replaced(tokens, program, store, c
     assert tokens.fetches == 2
 
 
-async def test_a_forced_refresh_replaces_the_token(tokens, program, http) -> None:
+async def force_refresh(http, program: MiniProgram) -> str:
+    """What another system sharing the AppID does: a forced refresh of its own."""
+    answer = await http.post(
+        "/_sandbox/wechat/cgi-bin/stable_token",
+        json={
+            "grant_type": "client_credential",
+            "appid": program.app_id,
+            "secret": program.app_secret,
+            "force_refresh": True,
+        },
+    )
+    token: str = answer.json()["access_token"]
+    return token
+
+
+async def test_a_token_another_system_replaced_is_recovered_in_normal_mode(
+    tokens, program, http
+) -> None:
+    # getStableAccessToken: normal mode returns the valid token, whoever refreshed it; a forced
+    # refresh would invalidate the other system's token in turn (a "token war").
+    old = await tokens.get(program)
+    theirs = await force_refresh(http, program)
+
+    new = await tokens.get(program, rejected=old)
+
+    assert new == theirs
+    assert (tokens.fetches, tokens.forced) == (2, 0)
+    used = await http.post(
+        "/_sandbox/wechat/wxa/getwxacodeunlimit",
+        params={"access_token": theirs},
+        json={"scene": "abc", "check_path": False},
+    )
+    assert used.headers["content-type"] == "image/jpeg"
+
+
+async def test_a_rejected_token_that_wechat_still_answers_is_force_refreshed(
+    tokens, program, http
+) -> None:
     old = await tokens.get(program)
 
-    new = await tokens.get(program, force_refresh=True)
+    new = await tokens.get(program, rejected=old)
 
     assert new != old
-    assert tokens.fetches == 2
+    assert (tokens.fetches, tokens.forced) == (3, 1)
     used = await http.post(
         "/_sandbox/wechat/wxa/getwxacodeunlimit",
         params={"access_token": old},
@@ -112,27 +149,65 @@ async def test_a_forced_refresh_replaces_the_token(tokens, program, http) -> Non
     assert used.json()["errcode"] == 40001
 
 
-async def test_concurrent_forced_refreshes_replace_the_token_once(tokens, program, wx) -> None:
+async def test_a_rejected_token_is_never_served_from_the_cache(tokens, program, store, wx) -> None:
+    old = await tokens.get(program)
+    await wx.fault("cgi-bin/stable_token", -1)
+
+    with pytest.raises(WeChatError):
+        await tokens.get(program, rejected=old)
+
+    assert CachedToken.load(await store.get(token_key(program))) is None
+    assert await tokens.get(program) != old
+
+
+async def test_concurrent_rejections_replace_the_token_once(tokens, program, wx) -> None:
     old = await tokens.get(program)
     await wx.fault("cgi-bin/stable_token", 0, delay_ms=50)
 
-    got = await asyncio.gather(
-        *(tokens.get(program, force_refresh=True, rejected=old) for _ in range(20))
-    )
+    got = await asyncio.gather(*(tokens.get(program, rejected=old) for _ in range(20)))
 
     assert len(set(got)) == 1
     assert got[0] != old
-    assert tokens.fetches == 2
+    assert (tokens.fetches, tokens.forced) == (3, 1)
 
 
-async def test_a_forced_refresh_for_an_already_replaced_token_asks_nobody(tokens, program) -> None:
+async def test_a_rejection_of_an_already_replaced_token_asks_nobody(tokens, program) -> None:
     old = await tokens.get(program)
-    new = await tokens.get(program, force_refresh=True, rejected=old)
+    new = await tokens.get(program, rejected=old)
 
-    again = await tokens.get(program, force_refresh=True, rejected=old)
+    again = await tokens.get(program, rejected=old)
 
     assert again == new
-    assert tokens.fetches == 2
+    assert tokens.fetches == 3
+
+
+async def test_forced_refreshes_are_spaced_30_seconds(tokens, program, clock) -> None:
+    first = await tokens.get(program, rejected=await tokens.get(program))
+    clock.advance(10)
+
+    with pytest.raises(WeChatError) as caught:
+        await tokens.get(program, rejected=first)
+    clock.advance(20)
+    second = await tokens.get(program, rejected=first)
+
+    assert caught.value.code == "wechat_token_refresh_limited"
+    assert caught.value.retryable
+    assert second not in (first, None)
+    assert tokens.forced == 2
+
+
+async def test_forced_refreshes_stop_at_20_a_day(tokens, program, clock) -> None:
+    clock.advance(86400 - clock() % 86400)  # the start of a day
+    token = await tokens.get(program)
+    for _ in range(20):
+        token = await tokens.get(program, rejected=token)
+        clock.advance(31)
+
+    with pytest.raises(WeChatError) as caught:
+        await tokens.get(program, rejected=token)
+
+    assert caught.value.code == "wechat_token_refresh_limited"
+    assert tokens.forced == 20
 
 
 async def test_an_instance_waits_for_the_one_holding_the_lock(

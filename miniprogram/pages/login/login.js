@@ -46,6 +46,18 @@ Page({
     this.login.close()
   },
 
+  onAgreePrivacy() {
+    this.login.agreePrivacy()
+  },
+
+  onDisagreePrivacy() {
+    this.login.disagreePrivacy()
+  },
+
+  onReadPrivacy() {
+    this.login.readPrivacy()
+  },
+
   onNickname(event) {
     this.login.setNickname(event.detail.value)
   },

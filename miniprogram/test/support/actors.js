@@ -97,6 +97,22 @@ function phoneOf(server, user, options = {}) {
       await page.onAllow({ type: 'getphonenumber', detail: await device.button.quotaUsedUp() })
     },
     pick: (digits) => page.onPick({ type: 'tap', currentTarget: { dataset: { digits } } }),
+    // The button failing as WeChat makes it fail: notPermitted, notDeclared, oldBaseLibrary.
+    async phoneButton(kind) {
+      await page.onAllow({ type: 'getphonenumber', detail: await device.button[kind]() })
+    },
+    // Taps the button (or focuses the nickname input) while WeChat asks for the privacy
+    // guideline first, and answers the page's prompt: 'agree' or 'disagree'.
+    async throughPrivacy(choice, control = 'phone') {
+      const tapped = control === 'phone' ? device.button.allow() : device.focusNickname()
+      await eventually(() => page.data.privacy, { what: 'the privacy prompt' })
+      if (choice === 'agree') page.onAgreePrivacy({ type: 'agreeprivacyauthorization' })
+      else page.onDisagreePrivacy({ type: 'tap' })
+      const outcome = await tapped
+      if (control === 'phone') await page.onAllow({ type: 'getphonenumber', detail: outcome })
+      return outcome
+    },
+    readPrivacy: () => page.onReadPrivacy({ type: 'tap' }),
     deny: () => page.onDeny({ type: 'tap' }),
     retry: () => page.onRetry({ type: 'tap' }),
     scanCode: () => page.onScanCode({ type: 'tap' }),

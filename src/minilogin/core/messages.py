@@ -87,6 +87,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "该小程序的手机号验证次数已用完，本次登录已取消。",
         "The mini program has used up its phone-number verifications; this login was cancelled.",
     ),
+    "phone_unavailable": (
+        "微信无法为该小程序验证手机号（小程序未认证、隐私保护指引未声明手机号或微信版本过低），本次登录已取消。",
+        "WeChat cannot verify phone numbers for this mini program (not verified, no phone number in its privacy guideline, or an outdated WeChat); this login was cancelled.",
+    ),
     "cancelled_by_user": ("你已取消本次登录。", "You cancelled this login."),
     "cancelled_by_browser": ("电脑端已取消本次登录。", "The computer cancelled this login."),
     "invalid_credentials": ("账号或密码错误。", "The account or password is wrong."),
@@ -126,11 +130,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "qrcode_budget_exhausted": (
         "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
         "Too many logins right now: no new mini program code can be made. Try again shortly.",
-    ),
-    "wechat_invalid_page": (
-        "网站为小程序码配置的页面在已发布的小程序中不存在，暂时无法登录。请联系网站管理员。",
-        "The page this site set for its mini program codes is not in the released mini program, "
-        "so no one can log in now. Contact the site's administrator.",
     ),
     "match_required": (
         "请先选择电脑上显示的数字。",
@@ -174,6 +173,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The phone-number verification quota is used up.",
     ),
     "wechat_error": ("微信返回了错误，请重试。", "WeChat answered with an error. Try again."),
+    "wechat_ip_not_allowed": (
+        "服务器 IP 不在小程序的 IP 白名单中，请联系网站管理员。",
+        "The server's IP address is not on the mini program's IP allowlist. Contact the site's administrator.",
+    ),
+    "wechat_api_unauthorized": (
+        "小程序没有调用该微信接口的权限（可能需要完成微信认证），请联系网站管理员。",
+        "The mini program may not call this WeChat API (it may need WeChat verification). Contact the site's administrator.",
+    ),
+    "wechat_invalid_page": (
+        "小程序码要打开的页面在已发布的小程序中不存在，请联系网站管理员。",
+        "The page the mini program code opens does not exist in the released mini program. Contact the site's administrator.",
+    ),
+    "wechat_invalid_scene": (
+        "微信拒绝了小程序码的场景值。",
+        "WeChat rejected the mini program code's scene.",
+    ),
+    "wechat_token_refresh_limited": (
+        "微信接口凭证暂时无法刷新，请稍后再试。",
+        "WeChat's access token cannot be refreshed right now. Try again shortly.",
+    ),
     # the console and the admin API (API.md §6): each invalid_<field> states the field's rule
     "invalid_unique_id": (
         "唯一标识只能包含小写字母、数字和 -，长度 1–31 个字符。",

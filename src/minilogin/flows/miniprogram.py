@@ -162,7 +162,9 @@ async def confirm(
     assert login.scanner is not None
     await _check_match(svc, login, match, ip)
     source = await _source(svc, login)
-    number = await svc.wechat.get_phone_number(svc.mini_program(source, login.app_id), phone_code)
+    number = await svc.wechat.get_phone_number(
+        svc.mini_program(source, login.app_id), phone_code, openid=login.scanner.openid
+    )
     phone = from_wechat(number.country_code, number.pure_phone_number)
     _check_confirmable(await _session_login(svc, token))
     scanner = Scanner(

@@ -38,7 +38,9 @@ class CancelBody(BaseModel):
 
     session: str = Field(min_length=1, max_length=128)
     #: Why the phone ended the login, so the PC can say it (a contract addition).
-    reason: Literal["cancelled_by_user", "phone_denied", "phone_quota"] = "cancelled_by_user"
+    reason: Literal["cancelled_by_user", "phone_denied", "phone_quota", "phone_unavailable"] = (
+        "cancelled_by_user"
+    )
 
 
 @router.post("/scan")

@@ -7,6 +7,13 @@ HTTP 200 ("全局返回码说明" and the error tables of ``code2Session``, ``ge
 errcode and WeChat's errmsg ride along for the logs. Timeouts, refused connections and answers
 that are neither WeChat's JSON nor an image become errors of their own.
 
+Some errcodes mean different things per API (``getUnlimitedQRCode``'s table lists 45009 as
+its limit of 5,000 calls a minute; for ``getuserphonenumber`` it is the paid quota of phone
+verifications, which the phone-number button reports as errno 1400001): :data:`BY_API` holds
+those. Errors that no retry can cure (a wrong AppSecret, a server outside the IP allowlist,
+a page the released mini program lacks) are :class:`WeChatConfigurationError`, and 41030 is
+its own :class:`WeChatInvalidPage`, so that callers can tell them apart.
+
 Requests that carry the AppSecret (``jscode2session`` takes it in the query) or an access
 token must not leak them: errors never include URLs, and httpx's request log is redacted.
 """
@@ -52,9 +59,13 @@ ERRCODES: dict[int, tuple[str, str]] = {
     ),
     40163: ("wechat_code_used", "The code from the phone was already used"),
     40226: ("wechat_high_risk", "WeChat blocked this login: the user is rated high-risk"),
-    45009: ("wechat_rate_limited", "The mini program has used up today's quota for this API"),
+    45009: ("wechat_rate_limited", "The mini program has used up its quota for this API"),
     45011: ("wechat_rate_limited", "Too many calls to this API this minute"),
-    40129: ("wechat_invalid_scene", "WeChat rejected the scene"),
+    # getUnlimitedQRCode: "最大32个可见字符，只支持数字，大小写英文以及部分特殊字符".
+    40129: (
+        "wechat_invalid_scene",
+        "The scene is longer than 32 characters or has characters WeChat does not allow",
+    ),
     40169: (
         "wechat_invalid_scene",
         "The scene is empty, longer than 32 characters or has characters WeChat does not allow",
@@ -62,6 +73,11 @@ ERRCODES: dict[int, tuple[str, str]] = {
     41030: (
         "wechat_invalid_page",
         "The page does not exist in the published mini program or is malformed",
+    ),
+    # getUnlimitedQRCode: "scancode_time为系统保留参数，不允许配置".
+    85096: (
+        "wechat_invalid_page",
+        "The page carries scancode_time, a parameter WeChat reserves for itself",
     ),
     48001: (
         "wechat_api_unauthorized",
@@ -77,9 +93,45 @@ ERRCODES: dict[int, tuple[str, str]] = {
     47001: ("wechat_bad_request", "WeChat could not parse the request body"),
 }
 
+#: (api, errcode) -> (our code, meaning), where an API gives an errcode its own sense.
+BY_API: dict[tuple[str, int], tuple[str, str]] = {
+    # getUnlimitedQRCode: "调用分钟频率受限(5000次/分钟)"; WeChat answers 45009 past it.
+    ("getwxacodeunlimit", 45009): (
+        "wechat_rate_limited",
+        "The mini program made more than 5,000 codes this minute (WeChat's per-minute limit)",
+    ),
+    # The phone-number verifications are a paid quota (手机号快速验证 额度); once it is used up
+    # the button answers errno 1400001 and the server API 45009.
+    ("getuserphonenumber", 45009): (
+        "wechat_phone_quota",
+        "The mini program has used up its quota of phone-number verifications",
+    ),
+    ("getuserphonenumber", 1400001): (
+        "wechat_phone_quota",
+        "The mini program has used up its quota of phone-number verifications",
+    ),
+    # getStableAccessToken: "强制刷新模式每天限用20次且需间隔30秒".
+    ("stable_token", 45009): (
+        "wechat_token_refresh_limited",
+        "The mini program has used up today's 20 forced refreshes of its access token",
+    ),
+}
+
+#: errcodes that no retry cures: the identity source's configuration (or WeChat's settings
+#: for the mini program) must change first.
+CONFIGURATION = frozenset({40013, 40125, 40164, 61004, 48001, 41030, 85096})
+#: errcodes about the page a code opens, not about the mini program as a whole.
+PAGE = frozenset({41030, 85096})
+
 #: Codes worth retrying later: nothing about the request was wrong.
 RETRYABLE = frozenset(
-    {"wechat_busy", "wechat_rate_limited", "wechat_timeout", "wechat_unreachable"}
+    {
+        "wechat_busy",
+        "wechat_rate_limited",
+        "wechat_timeout",
+        "wechat_unreachable",
+        "wechat_token_refresh_limited",
+    }
 )
 
 _ERRMSG_LIMIT = 300
@@ -109,11 +161,30 @@ class WeChatError(UpstreamError):
         return self.code in RETRYABLE
 
 
+class WeChatConfigurationError(WeChatError):
+    """WeChat refuses the identity source's configuration (AppID, AppSecret, IP allowlist,
+    permission to call the API, page): retrying cannot help until someone changes it. Shown
+    in the console; the client backs off from it (:mod:`minilogin.wechat.backoff`)."""
+
+
+class WeChatInvalidPage(WeChatConfigurationError):
+    """41030 (or 85096) from ``getwxacodeunlimit``: with ``check_path`` the page must exist
+    in the released mini program ("为 true 时 page 必须是已经发布的小程序存在的页面"). No
+    code for that page can be made, so none is to be kept."""
+
+
 def from_errcode(errcode: int, errmsg: str, api: str) -> WeChatError:
-    code, meaning = ERRCODES.get(errcode, ("wechat_error", "WeChat answered an error"))
+    code, meaning = BY_API.get(
+        (api, errcode), ERRCODES.get(errcode, ("wechat_error", "WeChat answered an error"))
+    )
     errmsg = errmsg[:_ERRMSG_LIMIT]
     detail = f"{meaning} ({api} errcode {errcode}: {errmsg})"
-    return WeChatError(code, detail, api=api, errcode=errcode, errmsg=errmsg)
+    kind = WeChatError
+    if errcode in PAGE:
+        kind = WeChatInvalidPage
+    elif errcode in CONFIGURATION:
+        kind = WeChatConfigurationError
+    return kind(code, detail, api=api, errcode=errcode, errmsg=errmsg)
 
 
 def bad_response(api: str, why: str) -> WeChatError:

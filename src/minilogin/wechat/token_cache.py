@@ -1,10 +1,24 @@
 """The mini programs' access tokens, shared by every instance through the ephemeral store.
 
 Tokens come from WeChat's ``getStableAccessToken`` (``POST cgi-bin/stable_token``). In its
-normal mode WeChat hands out the same token until five minutes before it expires, so
-instances that each ask get the same answer; its force-refresh mode invalidates the previous
-token at once (and works at most every 30 s, 20 times a day), so it is used only when WeChat
-has just rejected the cached token.
+normal mode WeChat hands out the same token while it is valid (and a new one in its last five
+minutes), so instances that each ask get the same answer, and so does any other system that
+uses the same AppID. Its force-refresh mode invalidates the previous token at once, works at
+most every 30 s and 20 times a day ("强制刷新模式每天限用20次且需间隔30秒"), and is used only
+as a last resort.
+
+When WeChat rejects a token (40001, 40014, 42001: another system force-refreshed it, or it
+expired early), the caller hands it back with ``get(app, rejected=token)``:
+
+1. the token is marked rejected (``wechat:token-rejected:{name}:{hash}``, as long as a token
+   lives) and dropped from the cache, so no instance serves it again;
+2. WeChat is asked in normal mode, which answers the current token: the one whoever
+   force-refreshed now holds. That ends a "token war" with another system without a forced
+   refresh, which would invalidate theirs in turn;
+3. only when normal mode answers the rejected token again is a forced refresh made, counted per
+   day (``wechat:token-forced:{name}:{day}``) and spaced 30 s (``wechat:token-forced-at:{name}``)
+   across instances; past either limit the caller gets ``wechat_token_refresh_limited`` (retry
+   later) rather than a token known to be bad.
 
 The cache keeps ``{"token", "expires_at", "refresh_at"}`` under
 ``wechat:token:{appid}:{fingerprint of the AppSecret}`` for as long as the token lives, and
@@ -29,6 +43,7 @@ import httpx
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.wechat.client import MiniProgram
 from minilogin.wechat.errors import (
+    WeChatError,
     bad_response,
     json_object,
     raise_for_errcode,
@@ -59,11 +74,19 @@ class CachedToken:
             return None
 
 
+#: A forced refresh works this many times a day, and at most once in this many seconds.
+FORCE_PER_DAY = 20
+FORCE_INTERVAL = 30.0
+#: How long a rejected token is remembered: no token lives longer.
+REJECTED_TTL = 7200.0
+
+
 class AccessTokenCache:
     """``get`` answers a token for a mini program, asking WeChat only when none is cached, the
     cached one is about to expire, or WeChat rejected it.
 
-    ``fetches`` counts the ``stable_token`` calls this instance made."""
+    ``fetches`` counts the ``stable_token`` calls this instance made, ``forced`` those in
+    force-refresh mode."""
 
     def __init__(
         self,
@@ -85,82 +108,106 @@ class AccessTokenCache:
         self._poll = poll_interval
         # One refresh per mini program in this process; every caller that needs it awaits the same
         # task, so a failure reaches them all at once instead of one timeout after another.
-        self._inflight: dict[str, tuple[asyncio.Task[str], bool]] = {}
+        self._inflight: dict[str, asyncio.Task[str]] = {}
         self.fetches = 0
+        self.forced = 0
         redact_http_logs()
 
-    async def get(
-        self, app: MiniProgram, *, force_refresh: bool = False, rejected: str | None = None
-    ) -> str:
-        """A token for ``app``. With ``force_refresh`` the token WeChat ``rejected`` (by default
-        the one cached now) is replaced, unless someone replaced it already: then the new one
-        is the answer and WeChat is not asked again."""
+    async def get(self, app: MiniProgram, *, rejected: str | None = None) -> str:
+        """A token for ``app``; never ``rejected``, the token WeChat just refused."""
         key = token_key(app)
+        if rejected is not None:
+            await self._reject(app, key, rejected)
         cached = await self._read(key)
-        if force_refresh and rejected is None and cached is not None:
-            rejected = cached.token
-        while True:
-            if cached is not None and self._answers(cached, force_refresh, rejected, fresh=True):
-                return cached.token
-            task, forced = self._join(app, key, force_refresh, rejected)
-            token = await asyncio.shield(task)
-            # A refresh that was not forced may hand back the very token that was rejected;
-            # then one forced refresh follows, and its answer is final.
-            if not force_refresh or forced or token != rejected:
-                return token
-            cached = await self._read(key)
+        if cached is not None and self._answers(cached, fresh=True):
+            return cached.token
+        return await asyncio.shield(self._join(app, key))
 
-    def _join(
-        self, app: MiniProgram, key: str, force: bool, rejected: str | None
-    ) -> tuple[asyncio.Task[str], bool]:
+    async def _reject(self, app: MiniProgram, key: str, token: str) -> None:
+        await self._store.set(rejected_key(app, token), "1", REJECTED_TTL)
+        raw = await self._store.get(key)
+        cached = CachedToken.load(raw)
+        if raw is not None and cached is not None and cached.token == token:
+            # Only if it still holds that token: another instance may have replaced it.
+            await self._store.compare_and_set(key, raw, "rejected", 1.0)
+
+    def _join(self, app: MiniProgram, key: str) -> asyncio.Task[str]:
         running = self._inflight.get(key)
-        if running is not None and not running[0].done():
+        if running is not None and not running.done():
             return running
-        task = asyncio.create_task(self._refresh(app, key, force, rejected))
-        self._inflight[key] = (task, force)
+        task = asyncio.create_task(self._refresh(app, key))
+        self._inflight[key] = task
         task.add_done_callback(lambda done: self._forget(key, done))
-        return task, force
+        return task
 
     def _forget(self, key: str, task: asyncio.Task[str]) -> None:
-        running = self._inflight.get(key)
-        if running is not None and running[0] is task:
+        if self._inflight.get(key) is task:
             del self._inflight[key]
         if not task.cancelled():
             task.exception()  # every waiter has seen it; keep asyncio from reporting it again
 
-    def _answers(
-        self, cached: CachedToken, force: bool, rejected: str | None, *, fresh: bool
-    ) -> bool:
-        """Whether ``cached`` answers the caller: alive, not the token WeChat rejected, and
-        not yet due for a refresh when ``fresh`` is asked."""
+    def _answers(self, cached: CachedToken, *, fresh: bool) -> bool:
+        """Whether ``cached`` answers a caller: alive, and not yet due for a refresh when
+        ``fresh`` is asked. (Rejected tokens never stay cached.)"""
         now = self._clock()
         if now >= cached.expires_at:
             return False
-        if force:
-            return rejected is not None and cached.token != rejected
         return not fresh or now < cached.refresh_at
 
-    async def _refresh(self, app: MiniProgram, key: str, force: bool, rejected: str | None) -> str:
+    async def _refresh(self, app: MiniProgram, key: str) -> str:
         lock = lock_key(app)
         owner = secrets.token_hex(8)
         while True:
             if await self._store.add(lock, owner, self._lock_ttl):
                 try:
                     cached = await self._read(key)
-                    if cached is not None and self._answers(cached, force, rejected, fresh=True):
+                    if cached is not None and self._answers(cached, fresh=True):
                         return cached.token
-                    return await self._fetch(app, key, force)
+                    return await self._renew(app, key)
                 finally:
                     if await self._store.get(lock) == owner:
                         await self._store.delete(lock)
             # Another instance is refreshing. A token still alive serves a caller that only
             # wanted a fresher one; the others wait for the holder's token.
             cached = await self._read(key)
-            if cached is not None and self._answers(cached, force, rejected, fresh=False):
+            if cached is not None and self._answers(cached, fresh=False):
                 return cached.token
             await asyncio.sleep(self._poll)
 
-    async def _fetch(self, app: MiniProgram, key: str, force: bool) -> str:
+    async def _renew(self, app: MiniProgram, key: str) -> str:
+        """Normal mode first; a forced refresh only when it answers a rejected token."""
+        token, expires_in = await self._fetch(app, force=False)
+        if await self._store.get(rejected_key(app, token)) is not None:
+            await self._may_force(app)
+            token, expires_in = await self._fetch(app, force=True)
+        now = self._clock()
+        # A token handed out near the end of its life must not be due for a refresh at once,
+        # or every call would ask WeChat again.
+        refresh_in = max(expires_in - self._margin, expires_in / 2)
+        cached = CachedToken(token, now + expires_in, now + refresh_in)
+        await self._store.set(key, cached.dump(), expires_in)
+        return token
+
+    async def _may_force(self, app: MiniProgram) -> None:
+        """Count a forced refresh against WeChat's limits, or refuse it."""
+        api = "stable_token"
+        name = _name(app)
+        if not await self._store.add(f"wechat:token-forced-at:{name}", "1", FORCE_INTERVAL):
+            raise WeChatError(
+                "wechat_token_refresh_limited",
+                "WeChat rejected the access token again within 30 s of a forced refresh; "
+                "another system may be refreshing it too",
+                api=api,
+            )
+        day = int(self._clock() // 86400)
+        if await self._store.incr(f"wechat:token-forced:{name}:{day}", 86400) > FORCE_PER_DAY:
+            raise WeChatError(
+                "wechat_token_refresh_limited",
+                f"The {FORCE_PER_DAY} forced refreshes of the access token a day are used up",
+                api=api,
+            )
+
+    async def _fetch(self, app: MiniProgram, *, force: bool) -> tuple[str, int]:
         api = "stable_token"
         payload = {
             "grant_type": "client_credential",
@@ -169,6 +216,7 @@ class AccessTokenCache:
             "force_refresh": force,
         }
         self.fetches += 1
+        self.forced += force
         response = await send(self._http, "POST", self._url, api, json=payload)
         body = json_object(response, api)
         raise_for_errcode(body, api)
@@ -178,13 +226,7 @@ class AccessTokenCache:
             raise bad_response(api, "has no access_token")
         if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
             raise bad_response(api, "has no expires_in")
-        now = self._clock()
-        # A token handed out near the end of its life must not be due for a refresh at once,
-        # or every call would ask WeChat again.
-        refresh_in = max(expires_in - self._margin, expires_in / 2)
-        cached = CachedToken(token, now + expires_in, now + refresh_in)
-        await self._store.set(key, cached.dump(), expires_in)
-        return token
+        return token, expires_in
 
     async def _read(self, key: str) -> CachedToken | None:
         return CachedToken.load(await self._store.get(key))
@@ -196,6 +238,10 @@ def token_key(app: MiniProgram) -> str:
 
 def lock_key(app: MiniProgram) -> str:
     return f"wechat:token-lock:{_name(app)}"
+
+
+def rejected_key(app: MiniProgram, token: str) -> str:
+    return f"wechat:token-rejected:{_name(app)}:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
 
 
 def _name(app: MiniProgram) -> str:

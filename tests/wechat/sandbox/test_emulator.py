@@ -3,8 +3,10 @@ users, and faults, on a clock the test moves."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -13,7 +15,8 @@ import zxingcpp
 from PIL import Image
 
 from minilogin.core.errors import InvalidRequest
-from minilogin.wechat.sandbox.emulator import WeChatEmulator, default_phone
+from minilogin.wechat.sandbox import emulator as emulator_module
+from minilogin.wechat.sandbox.emulator import PUBLISHED_PAGES, WeChatEmulator, default_phone
 
 APPID = "wx_emulated"
 SECRET = "emulated-secret"
@@ -321,9 +324,42 @@ def test_scenes_wechat_allows(wechat: WeChatEmulator, scene: str) -> None:
     assert isinstance(code_for(wechat, scene), bytes)
 
 
-@pytest.mark.parametrize("scene", ["", "x" * 33, "a b", "a%20", "é", 42, None])
-def test_scenes_wechat_refuses(wechat: WeChatEmulator, scene: object) -> None:
+# getUnlimitedQRCode: "最大32个可见字符，只支持数字，大小写英文以及部分特殊字符：
+# !#$&'()*+,/:;=?@-._~" and "因不支持%": anything else is 40129 invalid scene.
+@pytest.mark.parametrize("scene", ["x" * 33, "a b", "a%20", "é", "中文", "a\tb", "a[b]", 'a"b'])
+def test_scenes_outside_wechats_rules_are_invalid_scenes(
+    wechat: WeChatEmulator, scene: str
+) -> None:
+    assert errcode(code_for(wechat, scene)) == 40129
+
+
+@pytest.mark.parametrize("scene", ["", 42, None])
+def test_a_missing_scene_is_an_invalid_length(wechat: WeChatEmulator, scene: object) -> None:
     assert errcode(code_for(wechat, scene)) == 40169  # type: ignore[arg-type]
+
+
+def test_the_sandbox_has_its_own_scene_rules() -> None:
+    source = inspect.getsource(emulator_module)
+
+    assert "minilogin.core" not in source.replace("minilogin.core.errors", "")
+
+
+def test_the_published_pages_are_the_shipped_mini_programs() -> None:
+    app_json = Path(__file__).parents[3] / "miniprogram" / "app.json"
+
+    assert set(json.loads(app_json.read_text())["pages"]) == PUBLISHED_PAGES
+
+
+def test_past_5000_codes_a_minute_an_appid_gets_45009(wechat: WeChatEmulator, clock: Clock) -> None:
+    # getUnlimitedQRCode: "调用分钟频率受限(5000次/分钟)". Invalid scenes count as calls
+    # and cost no drawing, so the limit is reached quickly.
+    token = stable(wechat)["access_token"]
+    for _ in range(5000):
+        wechat.unlimited_code({"access_token": token}, body({"scene": "bad scene"}))
+
+    assert errcode(code_for(wechat, "abc")) == 45009
+    clock.now += 60
+    assert isinstance(code_for(wechat, "abc"), bytes)
 
 
 @pytest.mark.parametrize(
@@ -342,6 +378,9 @@ def test_scenes_wechat_refuses(wechat: WeChatEmulator, scene: object) -> None:
         ({"page": "pages/elsewhere/page"}, 41030),  # check_path defaults to true
         ({"page": "pages/elsewhere/page", "check_path": False}, 0),
         ({"page": "pages/login/login", "check_path": True, "env_version": "trial"}, 0),
+        ({"page": "pages/login/login", "check_path": True, "env_version": "release"}, 0),
+        ({"page": "pages/index/index", "check_path": True}, 41030),  # not in app.json
+        ({"page": "pages/login/login?scancode_time=1", "check_path": False}, 85096),
         ({"page": ""}, 0),
         ({"width": 280}, 0),
         ({"width": 1280}, 0),
@@ -363,15 +402,22 @@ def test_a_code_is_a_scannable_qr_code_of_the_requested_width(
     image = Image.open(io.BytesIO(answer))
     (decoded,) = zxingcpp.read_barcodes(image)
 
-    assert image.format == "PNG"
+    # WeChat's codes are JPEG: tens of KB at the default width of 430.
+    assert image.format == "JPEG"
     assert image.size == (width, width)
+    if width == 430:
+        assert 20_000 <= len(answer) <= 100_000
     assert decoded.text == f"http://sandbox.test/_sandbox/phone?appid={APPID}&scene=id%3D1%26k%3Dv"
     assert decoded.ec_level == "H"
     position = decoded.position
     left = min(position.top_left.x, position.bottom_left.x)
     # The quiet zone: at least four modules of white around the symbol.
     assert left >= 4 * (width // 61)
-    assert image.crop((0, 0, width, left)).getextrema() == (255, 255)
+    # Smooth scaling and JPEG blur the symbol's edge over about a module: beyond it the zone
+    # is white to within JPEG's artefacts.
+    edge = left - width // 61
+    low, _ = image.convert("L").crop((0, 0, width, edge)).getextrema()
+    assert low >= 235
 
 
 # Users ---------------------------------------------------------------------------------------

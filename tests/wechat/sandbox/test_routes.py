@@ -41,7 +41,7 @@ async def test_errors_are_json_with_http_200(http: httpx.AsyncClient) -> None:
     assert response.json()["errcode"] == 40002
 
 
-async def test_a_code_is_a_png_image(http: httpx.AsyncClient) -> None:
+async def test_a_code_is_a_jpeg_image(http: httpx.AsyncClient) -> None:
     token = (await stable_token(http)).json()["access_token"]
 
     response = await http.post(
@@ -51,8 +51,8 @@ async def test_a_code_is_a_png_image(http: httpx.AsyncClient) -> None:
     )
 
     assert response.status_code == 200
-    assert response.headers["content-type"] == "image/png"
-    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert response.headers["content-type"] == "image/jpeg"
+    assert response.content.startswith(b"\xff\xd8\xff")
 
 
 async def test_a_code_error_is_json_with_http_200(http: httpx.AsyncClient) -> None:
@@ -134,10 +134,29 @@ async def test_stats_count_calls_per_path(http: httpx.AsyncClient) -> None:
     assert stats == {"calls": {"cgi-bin/stable_token": 2, "sns/jscode2session": 1}}
 
 
-async def test_bad_options_answer_400(http: httpx.AsyncClient) -> None:
-    response = await http.put(f"{WECHAT}/options", json={"country_code_as_number": "yes"})
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"country_code_as_number": "yes"},
+        {"codes_per_minute": 0},
+        {"codes_per_minute": "5000"},
+        {"codes_per_minute": True},
+        {"unknown": 1},
+        {},
+        [],
+    ],
+)
+async def test_bad_options_answer_400(http: httpx.AsyncClient, body: object) -> None:
+    response = await http.put(f"{WECHAT}/options", json=body)
 
     assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_options_change_one_thing_at_a_time(http: httpx.AsyncClient) -> None:
+    response = await http.put(f"{WECHAT}/options", json={"codes_per_minute": 10})
+
+    assert response.json() == {"country_code_as_number": False, "codes_per_minute": 10}
 
 
 async def test_the_simulated_phone_gives_codes(http: httpx.AsyncClient) -> None:

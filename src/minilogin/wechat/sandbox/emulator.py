@@ -9,7 +9,11 @@ and errmsgs (with a ``rid``), HTTP 200 for errors, codes that are single-use and
 minutes, access tokens that a forced refresh invalidates.
 
 It knows every AppID: the first secret used with an AppID becomes that mini program's
-AppSecret. A mini program code is a standard QR code of the phone simulator's URL.
+AppSecret. A mini program code is a standard QR code of the phone simulator's URL, sent as
+WeChat sends its codes: a JPEG of the requested width, tens of KB at the default 430 px.
+
+It checks requests by WeChat's documented rules, written here on their own: it must never share
+the server's validation, or it could not disagree with it.
 
 The state lives in this object and time comes from an injectable clock; the HTTP layer
 (``routes.py``) only parses requests and delays answers when a fault says so.
@@ -35,7 +39,6 @@ import segno
 from PIL import Image
 
 from minilogin.core.errors import InvalidRequest
-from minilogin.core.tokens import is_valid_scene
 
 #: The paths of WeChat's API the sandbox answers, below ``/_sandbox/wechat/``.
 PATHS = (
@@ -74,10 +77,22 @@ ERRMSGS: dict[int, str] = {
     45011: "api minute-quota reach limit mustslower retry next minute",
     47001: "data format error",
     48001: "api unauthorized",
+    85096: "scancode_time param is not allowed",
 }
 
-#: Pages every sandbox mini program has published (``check_path`` accepts only these).
-PUBLISHED_PAGES = frozenset({"pages/index/index", "pages/login/login"})
+#: The pages of the released mini program: those of the shipped mini program's ``app.json``
+#: (a test keeps them equal). ``check_path: true`` accepts only these.
+PUBLISHED_PAGES = frozenset({"pages/login/login"})
+#: getUnlimitedQRCode's scene: "最大32个可见字符，只支持数字，大小写英文以及部分特殊字符：
+#: !#$&'()*+,/:;=?@-._~".
+SCENE_ALPHABET = frozenset(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ!#$&'()*+,/:;=?@-._~"
+)
+SCENE_LIMIT = 32
+#: getUnlimitedQRCode: "调用分钟频率受限(5000次/分钟)", per AppID; 45009 beyond.
+CODES_PER_MINUTE = 5000
+#: JPEG quality of the codes: real ones at width 430 weigh tens of KB.
+JPEG_QUALITY = 90
 
 ENV_VERSIONS = frozenset({"release", "trial", "develop"})
 WIDTH_RANGE = (280, 1280)
@@ -155,7 +170,9 @@ class WeChatEmulator:
     code_lifetime: float = 300.0
     #: ``countryCode`` is documented as a string but WeChat's own example shows a number.
     country_code_as_number: bool = False
+    codes_per_minute: int = CODES_PER_MINUTE
     calls: Counter[str] = field(default_factory=Counter)
+    _code_calls: dict[str, tuple[int, int]] = field(default_factory=dict)  # appid -> minute, n
     _secrets: dict[str, str] = field(default_factory=dict)
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # token -> appid, expiry
     _plain: dict[str, str] = field(default_factory=dict)  # appid -> latest cgi-bin/token token
@@ -261,16 +278,29 @@ class WeChatEmulator:
         return answer
 
     def unlimited_code(self, query: Mapping[str, str], body: bytes) -> Answer:
-        """``getUnlimitedQRCode``: a PNG QR code of the phone simulator's URL for the scene."""
+        """``getUnlimitedQRCode``: a JPEG QR code of the phone simulator's URL for the scene.
+
+        ``check_path`` (true unless false is sent) accepts only a page of the released mini
+        program (41030 otherwise); false accepts any well-formed page. A page with a leading
+        ``/`` or a query is 41030 either way ("根路径前不要填加 /，不能携带参数"), and
+        ``scancode_time`` is reserved (85096)."""
         appid = self._token_owner(query)
         if isinstance(appid, int):
             return self.error(appid)
+        minute = int(self.clock() // 60)
+        counted_minute, count = self._code_calls.get(appid, (minute, 0))
+        count = count + 1 if counted_minute == minute else 1
+        self._code_calls[appid] = (minute, count)
+        if count > self.codes_per_minute:
+            return self.error(45009)
         data = _json_object(body)
         if isinstance(data, int):
             return self.error(data)
         scene = data.get("scene")
-        if not isinstance(scene, str) or not is_valid_scene(scene):
+        if not isinstance(scene, str) or not scene:
             return self.error(40169)
+        if len(scene) > SCENE_LIMIT or not set(scene) <= SCENE_ALPHABET:
+            return self.error(40129)
         page = data.get("page") or None
         check_path = data.get("check_path", True)
         env_version = data.get("env_version", "release")
@@ -283,6 +313,8 @@ class WeChatEmulator:
             return self.error(40097)
         if not WIDTH_RANGE[0] <= width <= WIDTH_RANGE[1]:
             return self.error(40097)
+        if isinstance(page, str) and "scancode_time" in page:
+            return self.error(85096)
         if page is not None and (
             not isinstance(page, str)
             or not _PAGE.fullmatch(page)
@@ -299,11 +331,14 @@ class WeChatEmulator:
         data = _json_object(body)
         if isinstance(data, int):
             return self.error(data)
-        value = data.get("code")
-        if not isinstance(value, str):
+        value, openid = data.get("code"), data.get("openid")
+        if not isinstance(value, str) or not isinstance(openid, str | None):
             return self.error(47001)
         code = self._phone_codes.get(value)
         if code is None or code.appid != appid or code.used or self._expired(code):
+            return self.error(40029)
+        # "openid: 填入后会校验openid和code的绑定关系": a code of another user is invalid.
+        if openid is not None and openid != openid_of(appid, code.user):
             return self.error(40029)
         code.used = True
         return {
@@ -314,19 +349,18 @@ class WeChatEmulator:
 
     def code_image(self, appid: str, scene: str, width: int) -> bytes:
         """A QR code (error correction H, four-module quiet zone) of the phone simulator's URL,
-        ``width`` pixels square, as PNG."""
+        ``width`` pixels square, as a colour JPEG like WeChat's. The modules are scaled to the
+        width smoothly, not by whole pixels: the grey edges weigh in the JPEG as WeChat's
+        round, anti-aliased dots do."""
         url = f"{self.public_url}/_sandbox/phone?appid={quote(appid, safe='')}"
         url += f"&scene={quote(scene, safe='')}"
         qr = segno.make(url, error="h", micro=False)
-        modules = qr.symbol_size(scale=1, border=4)[0]
         buffer = io.BytesIO()
-        qr.save(buffer, kind="png", scale=max(1, width // modules), border=4)
-        code = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
-        side = max(width, code.width)
-        canvas = Image.new("L", (side, side), 255)
-        canvas.paste(code, ((side - code.width) // 2, (side - code.height) // 2))
+        qr.save(buffer, kind="png", scale=1, border=4)
+        modules = Image.open(io.BytesIO(buffer.getvalue())).convert("L")
+        code = modules.resize((width, width), Image.Resampling.BICUBIC).convert("RGB")
         out = io.BytesIO()
-        canvas.save(out, format="PNG")
+        code.save(out, format="JPEG", quality=JPEG_QUALITY)
         return out.getvalue()
 
     # The simulated phones ---------------------------------------------------------------

@@ -25,6 +25,9 @@ from minilogin.config import SANDBOX_APP_ID
 from minilogin.core.errors import InvalidRequest
 from minilogin.wechat.sandbox.emulator import Answer, WeChatEmulator
 
+#: What ``PUT /_sandbox/wechat/options`` may change: the form of ``countryCode``, and the
+#: per-minute limit of codes (WeChat's 5,000 by default), lowered so tests can reach it.
+_OPTIONS = frozenset({"country_code_as_number", "codes_per_minute"})
 _STATIC = {"phone.js": "text/javascript", "phone.css": "text/css"}
 
 Handler = Callable[[Mapping[str, str], bytes], Answer]
@@ -72,11 +75,21 @@ def create_sandbox_router(
         body = await _json_body(request)
 
         def change() -> dict[str, Any]:
-            as_number = _field(body, "country_code_as_number")
+            if not isinstance(body, dict) or not body or set(body) - _OPTIONS:
+                raise InvalidRequest(
+                    "invalid_request", f"the options are {', '.join(sorted(_OPTIONS))}"
+                )
+            as_number = body.get("country_code_as_number", emulator.country_code_as_number)
             if not isinstance(as_number, bool):
                 raise InvalidRequest("invalid_request", "country_code_as_number must be a boolean")
+            per_minute = body.get("codes_per_minute", emulator.codes_per_minute)
+            if isinstance(per_minute, bool) or not isinstance(per_minute, int) or per_minute < 1:
+                raise InvalidRequest(
+                    "invalid_request", "codes_per_minute must be a positive integer"
+                )
             emulator.country_code_as_number = as_number
-            return {"country_code_as_number": as_number}
+            emulator.codes_per_minute = per_minute
+            return {"country_code_as_number": as_number, "codes_per_minute": per_minute}
 
         return _answer(change)
 
@@ -154,7 +167,7 @@ def _wechat_endpoint(
         else:
             answer = handler(request.query_params, await request.body())
         if isinstance(answer, bytes):
-            return Response(answer, media_type="image/png")
+            return Response(answer, media_type="image/jpeg")
         return _wechat(answer)
 
     return endpoint

@@ -32,6 +32,11 @@ const SHARED = /* shared:begin */ {
       "deny": "拒绝",
       "retry": "重试",
       "close": "完成",
+      "privacyTitle": "隐私保护提示",
+      "privacyText": "使用手机号和昵称登录前，请阅读并同意本小程序的《用户隐私保护指引》。",
+      "privacyRead": "查看《用户隐私保护指引》",
+      "privacyAgree": "同意",
+      "privacyDisagree": "不同意",
       "results": {
         "authorized": {
           "title": "登录成功",
@@ -56,6 +61,22 @@ const SHARED = /* shared:begin */ {
         "phone_quota": {
           "title": "暂时无法验证手机号",
           "text": "该小程序的手机号验证次数已用完，本次登录已取消。请在电脑上换用其他登录方式，或联系网站管理员。"
+        },
+        "phone_not_permitted": {
+          "title": "小程序无法获取手机号",
+          "text": "该小程序尚未完成微信认证，或其隐私保护指引没有声明手机号，本次登录已取消。请联系网站管理员。"
+        },
+        "wechat_outdated": {
+          "title": "请升级微信",
+          "text": "当前微信版本过低，无法验证手机号，本次登录已取消。请升级微信后重新扫码。"
+        },
+        "privacy_denied": {
+          "title": "需要同意隐私保护指引",
+          "text": "同意《用户隐私保护指引》后才能使用手机号登录。点击“重试”后再次点击“允许使用手机号”。"
+        },
+        "phone_failed": {
+          "title": "未能获取手机号",
+          "text": "微信没有给出手机号，请重试。"
         },
         "expired": {
           "title": "二维码已过期",
@@ -142,6 +163,11 @@ const SHARED = /* shared:begin */ {
       "deny": "Deny",
       "retry": "Retry",
       "close": "Done",
+      "privacyTitle": "Privacy",
+      "privacyText": "Before logging in with your phone number and nickname, read and agree to this mini program's privacy guideline.",
+      "privacyRead": "Read the privacy guideline",
+      "privacyAgree": "Agree",
+      "privacyDisagree": "Disagree",
       "results": {
         "authorized": {
           "title": "Logged in",
@@ -166,6 +192,22 @@ const SHARED = /* shared:begin */ {
         "phone_quota": {
           "title": "Phone number verification unavailable",
           "text": "This mini program has used up its phone number verifications, so this login was cancelled. Log in another way on the computer, or contact the site's administrator."
+        },
+        "phone_not_permitted": {
+          "title": "The mini program cannot get phone numbers",
+          "text": "This mini program is not verified by WeChat, or its privacy guideline does not declare the phone number, so this login was cancelled. Contact the site's administrator."
+        },
+        "wechat_outdated": {
+          "title": "Update WeChat",
+          "text": "This version of WeChat cannot verify phone numbers, so this login was cancelled. Update WeChat and scan again."
+        },
+        "privacy_denied": {
+          "title": "The privacy guideline needs your consent",
+          "text": "Logging in with your phone number needs your consent to the privacy guideline. Tap Retry, then Allow phone number again."
+        },
+        "phone_failed": {
+          "title": "No phone number",
+          "text": "WeChat gave no phone number. Retry."
         },
         "expired": {
           "title": "The code has expired",
@@ -260,6 +302,26 @@ const SHARED = /* shared:begin */ {
       "icon": "cancel",
       "retry": false,
       "rescan": true
+    },
+    "phone_not_permitted": {
+      "icon": "warn",
+      "retry": false,
+      "rescan": false
+    },
+    "wechat_outdated": {
+      "icon": "warn",
+      "retry": false,
+      "rescan": false
+    },
+    "privacy_denied": {
+      "icon": "info",
+      "retry": true,
+      "rescan": false
+    },
+    "phone_failed": {
+      "icon": "warn",
+      "retry": true,
+      "rescan": false
     },
     "expired": {
       "icon": "warn",
@@ -372,6 +434,9 @@ const SANDBOX_TEXT = {
     answerAllow: "允许",
     answerDecline: "拒绝",
     answerQuota: "额度已用完（errno 1400001）",
+    answerNotPermitted: "小程序无权限（未认证或隐私指引未声明手机号）",
+    answerPrivacy: "不同意隐私保护指引（errno 104）",
+    answerOutdated: "微信版本过低（没有 code）",
     sandboxHint: "在沙盒中，也可以点击电脑上二维码下方的链接打开本页。",
     scan: "模拟扫码",
     restart: "返回",
@@ -388,6 +453,9 @@ const SANDBOX_TEXT = {
     answerAllow: "Allow",
     answerDecline: "Decline",
     answerQuota: "Quota used up (errno 1400001)",
+    answerNotPermitted: "Mini program not permitted (not verified, or no phone number in its privacy guideline)",
+    answerPrivacy: "Privacy guideline not agreed (errno 104)",
+    answerOutdated: "WeChat too old (no code)",
     sandboxHint: "In the sandbox, the link below the computer's code opens this page too.",
     scan: "Scan",
     restart: "Back",
@@ -425,6 +493,7 @@ const state = {
   // Number matching: the choices the scan answer offered, and the one the person tapped.
   choices: [],
   picked: "",
+  privacyAsked: false,
 };
 
 // As miniprogram/lib/errors.js outcomeOf: the server's error code -> the result screen.
@@ -571,6 +640,7 @@ function orUnknown(value) {
 }
 
 async function scan() {
+  state.privacyAsked = false;
   const { code } = await call("POST", "wx/login", { appid: config.appid, user: userName() });
   const answer = await call("POST", miniProgramApi("scan"), {
     scene: config.scene,
@@ -637,7 +707,12 @@ function startCountdown() {
 }
 
 // The reason travels to the computer, which can then say why the login ended.
-const CANCEL_REASONS = { phone_denied: "phone_denied", phone_quota: "phone_quota" };
+const CANCEL_REASONS = {
+  phone_denied: "phone_denied",
+  phone_quota: "phone_quota",
+  phone_not_permitted: "phone_unavailable",
+  wechat_outdated: "phone_unavailable",
+};
 
 async function cancelWith(kind) {
   const reason = CANCEL_REASONS[kind] || "cancelled_by_user";
@@ -665,12 +740,25 @@ async function confirm() {
   return showResult(STATUS_OUTCOMES[answer.status] || "error");
 }
 
-// The phone-number button: WeChat asks the person, who allows or declines; or the mini
-// program's quota is used up. The sandbox option says which.
+// The phone-number button: WeChat asks the person, who allows or declines; or the button
+// fails as the mini program's does (miniprogram/lib/phone.js). The sandbox option says which.
+const BUTTON_FAILURES = {
+  decline: "phone_denied",
+  quota: "phone_quota",
+  not_permitted: "phone_not_permitted",
+  outdated: "wechat_outdated",
+};
+
 function allow() {
   const answer = $("phone-answer").value;
-  if (answer === "quota") return step(() => cancelWith("phone_quota"));
-  if (answer === "decline") return step(() => cancelWith("phone_denied"));
+  if (answer === "privacy" && !state.privacyAsked) {
+    // The person did not agree this time; the login waits, Retry goes back to the request,
+    // and the next tap plays the person agreeing.
+    state.privacyAsked = true;
+    state.retry = backToRequest;
+    return showResult("privacy_denied");
+  }
+  if (BUTTON_FAILURES[answer]) return step(() => cancelWith(BUTTON_FAILURES[answer]));
   return step(confirm, backToRequest);
 }
 

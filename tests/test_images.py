@@ -108,9 +108,11 @@ def test_a_code_can_be_resized_and_a_jpeg_code_is_accepted() -> None:
 
 
 def test_a_code_keeps_its_format_and_each_format_stays_compact() -> None:
-    hard = sandbox_code()
+    # A hard-edged black-and-white code as a PNG (the sandbox's, before it sent JPEG).
+    pixels = Image.open(io.BytesIO(sandbox_code())).convert("L").point(lambda v: 255 * (v > 128))
+    hard = encoded(pixels.convert("RGB"), "PNG", optimize=True)
     # A code drawn with soft edges and sent as JPEG, as WeChat's round codes are.
-    soft = Image.open(io.BytesIO(hard)).convert("RGB").filter(ImageFilter.GaussianBlur(1.2))
+    soft = pixels.convert("RGB").filter(ImageFilter.GaussianBlur(1.2))
     jpeg = encoded(soft, "JPEG", quality=85)
     badge = normalise_logo(encoded(logo(), "PNG"))
 

@@ -361,7 +361,7 @@ async def test_a_logo_is_uploaded_served_and_drawn_into_the_next_codes(
 
     fresh = await browser.create()
     image = (await http.get(fresh.image_url)).content
-    assert centre(image) == LOGO_RED
+    assert centre(image) == pytest.approx(LOGO_RED, abs=3)  # a JPEG code: within a step
     assert scene_of(decode_qr(image))[1] != ""
 
     # The code already on screen still logs in after the change.

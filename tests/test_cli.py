@@ -1,11 +1,15 @@
 """The ``minilogin`` command as an operator runs it: ``minilogin migrate`` and ``minilogin dev``
 in real processes, and the whole QR login driven over real HTTP the way the PC page and the
 mini program drive it, server-sent events included (an in-process transport would buffer the
-stream, so only a real server shows that events arrive while the request is still open)."""
+stream, so only a real server shows that events arrive while the request is still open);
+``minilogin sdk``, which prints the SDK's pinned address and integrity."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import os
 import re
 import sqlite3
 import subprocess
@@ -18,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+import minilogin
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
@@ -323,3 +328,51 @@ async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -
 
     assert after["sub"] == before["sub"], "the same person is the same user after a restart"
     assert count_demo_rows(tmp_path / "minilogin.db") == (1, 1, 1)
+
+
+def test_sdk_prints_the_pinned_script_tag_with_its_integrity() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "minilogin", "sdk"],
+        env={**os.environ, "MINILOGIN_PUBLIC_URL": "https://login.example.com/"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    body = (Path(minilogin.__file__).parent / "static" / "minilogin.js").read_bytes()
+    integrity = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    url = f"https://login.example.com/static/v{minilogin.__version__}/minilogin.js"
+    assert (
+        f'<script type="module" src="{url}" integrity="{integrity}" crossorigin="anonymous">'
+        "</script>"
+    ) in printed.splitlines()
+
+
+async def forwarded_scan(web: httpx.AsyncClient, server: RunningServer) -> dict[str, Any]:
+    """A PC behind a proxy that says it forwards 202.96.128.86; what the phone is shown."""
+    forwarded = httpx.AsyncClient(
+        timeout=TIMEOUT,
+        headers={"User-Agent": CHROME_ON_WINDOWS, "X-Forwarded-For": "202.96.128.86"},
+    )
+    async with forwarded:
+        browser = Browser(forwarded, server.issuer())
+        login = await browser.create()
+        appid, scene = await browser.read_code(login)
+    request: dict[str, Any] = (await Phone(web, server.public, "proxy").scan(appid, scene)).json()[
+        "request"
+    ]
+    return request
+
+
+async def test_x_forwarded_for_is_ignored_unless_its_sender_is_trusted(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    request = await forwarded_scan(web, server)
+    assert (request["ip"], request["location"]) == ("127.0.0.1", "本机 / this computer")
+
+
+async def test_a_trusted_proxy_names_the_client(tmp_path: Path, web: httpx.AsyncClient) -> None:
+    with minilogin_dev(tmp_path, MINILOGIN_TRUSTED_PROXIES="127.0.0.1") as behind_proxy:
+        request = await forwarded_scan(web, behind_proxy)
+    assert (request["ip"], request["location"]) == ("202.96.128.86", "广东省 广州市")
+    # The phone itself came straight from 127.0.0.1: its place is unknown, so no warning.
+    assert request["region_differs"] is False

@@ -51,6 +51,7 @@ function initialView(locale) {
     loginOnly: false,
     match: { required: false, choices: [] },
     picked: '',
+    regionWarning: '',
     expires: '',
     nickname: '',
     privacy: false,
@@ -97,6 +98,7 @@ function requestView(answer, locale) {
     loginOnly: answer.login_only === true,
     match: matchOf(answer.match),
     picked: '',
+    regionWarning: regionWarning(request, text),
   }
 }
 
@@ -105,6 +107,16 @@ function requestView(answer, locale) {
 function matchOf(match) {
   const choices = match && Array.isArray(match.choices) ? match.choices.map(String) : []
   return { required: Boolean(match && match.required) && choices.length > 0, choices }
+}
+
+// The server says when the phone's network is in another region than the computer's
+// (request.region_differs): a code sent to someone elsewhere is how logins are stolen.
+function regionWarning(request, text) {
+  if (request.region_differs !== true) return ''
+  return format(text.regionDiffers, {
+    phone: orUnknown(request.phone_location, text),
+    pc: orUnknown(request.location, text),
+  })
 }
 
 function expiresText(seconds, locale) {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +19,7 @@ from minilogin.seed import seed_demo
 from minilogin.services import open_services
 from minilogin.web import (
     admin_api,
+    api_docs,
     applications_api,
     console,
     demo,
@@ -26,8 +28,12 @@ from minilogin.web import (
     login_api,
     miniprogram_api,
     oidc_api,
+    sdk_assets,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.deps import warm_up
+from minilogin.web.framing import DenyFramingMiddleware
+from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -52,6 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = await open_services(settings, wechat_transport, clock)
+        await asyncio.to_thread(warm_up)
         if seed:
             await seed_demo(svc.durable, settings)
         app.state.services = svc
@@ -72,9 +79,18 @@ def create_app(
         version=__version__,
         summary="Log in to a PC website by scanning a WeChat mini program code.",
         lifespan=lifespan,
+        # Served by api_docs from a package instead of FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
+    app.add_middleware(
+        BodySizeMiddleware,
+        max_body=settings.max_body_bytes,
+        max_logo=settings.max_logo_upload_bytes,
+    )
+    app.add_middleware(DenyFramingMiddleware)
     if settings.pool_domain:
         # Outermost: the path is rewritten before CORS and the routes see it.
         app.add_middleware(PoolDomainMiddleware, domain=settings.pool_domain)
@@ -90,5 +106,7 @@ def create_app(
     app.include_router(console.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
+    api_docs.install(app)
+    app.include_router(sdk_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

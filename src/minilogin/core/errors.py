@@ -52,6 +52,10 @@ class Unavailable(MiniloginError):
         self.retry_after = retry_after
 
 
+class TooLarge(MiniloginError):
+    """The request's body is larger than the endpoint accepts."""
+
+
 class UpstreamError(MiniloginError):
     """WeChat answered with an error, timed out or could not be reached."""
 

@@ -56,6 +56,8 @@ export interface QRLogin {
   expires_at: string;
   /** Number matching (recycled codes): the two digits to show under the code. */
   match?: string;
+  /** Sandbox mode only: the phone simulator page the code holds. */
+  sandbox_phone_url?: string;
 }
 
 /** A QR login's status body (API.md §1 "Status"). */
@@ -113,6 +115,8 @@ export interface AuthorizeOptions {
   redirectUri?: string;
   prompt?: 'login' | 'consent' | 'select_account';
   uiLocales?: string;
+  /** Show only this identity source's tab on the hosted page. */
+  connection?: string;
   /** `loginWithPopup()` gives up after this long; default 600. */
   timeoutInSeconds?: number;
 }

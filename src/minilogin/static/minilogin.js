@@ -831,6 +831,8 @@ const STYLE = `
 .minilogin-match[hidden] { display: none; }
 .minilogin-match { margin-top: 6px; color: var(--minilogin-muted, #646a73); font-size: 13px; }
 .minilogin-match strong { display: block; font-size: 28px; letter-spacing: 6px; color: var(--minilogin-text, #1f2329); }
+.minilogin-sandbox { display: block; margin-top: 4px; font-size: 13px; color: var(--minilogin-accent, #07c160); }
+.minilogin-sandbox[hidden] { display: none; }
 .minilogin-binding[hidden] { display: none; }
 .minilogin-binding { margin: 12px auto 0; max-width: 300px; text-align: left; display: grid; gap: 8px; }
 .minilogin-binding h3 { margin: 0; font-size: 15px; }
@@ -843,6 +845,10 @@ const STYLE = `
 .minilogin-binding button[type="button"] { background: transparent; color: var(--minilogin-accent, #07c160); }
 .minilogin-binding [data-testid="binding-error"] { color: var(--minilogin-danger, #d54941); font-size: 13px; min-height: 1em; }
 `;
+
+// In sandbox mode a QR login names the phone simulator page its code holds (API.md §1): a
+// laptop alone finishes the login by opening it, as it can't scan its own screen.
+const SANDBOX_TEXT = { 'zh-CN': '沙箱模式：打开手机模拟器', en: 'Sandbox mode: open the phone simulator' };
 
 /** The DOM of one scan: the code as a real <img>, its overlay, its caption, the binding form. */
 export class ScanView {
@@ -875,8 +881,11 @@ export class ScanView {
     this.matchDigits = make('strong');
     this.match.append(this.matchDigits, make('span', { textContent: this.text.match }));
     this.binding = this.bindingForm(make);
+    this.sandbox = make('a', { className: 'minilogin-sandbox', target: '_blank', rel: 'noopener', hidden: true });
+    this.sandbox.textContent = SANDBOX_TEXT[controller.lang];
+    this.sandbox.dataset.testid = 'phone-simulator';
     this.box.append(this.img, this.overlay);
-    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.match, this.binding);
+    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.match, this.sandbox, this.binding);
     element.append(this.root);
     this.element = element;
     controller.onChange((state) => this.update(state));
@@ -919,6 +928,9 @@ export class ScanView {
     const digits = body?.match || login?.match;
     this.match.hidden = !digits || !(status === 'pending' || status === 'scanned');
     this.matchDigits.textContent = digits || '';
+    const phoneUrl = status === 'pending' && login?.sandbox_phone_url;
+    this.sandbox.hidden = !phoneUrl;
+    if (phoneUrl) this.sandbox.href = phoneUrl;
     const overlay = this.overlay;
     overlay.replaceChildren();
     overlay.dataset.refresh = '';

@@ -1,7 +1,7 @@
 """Code images: the code pool's images leave the ephemeral store for a table.
 
-Revision ID: 0003_code_images
-Revises: 0002_refresh_tokens
+Revision ID: 0004_code_images
+Revises: 0003_application_security
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_code_images"
-down_revision: str | Sequence[str] | None = "0002_refresh_tokens"
+revision: str = "0004_code_images"
+down_revision: str | Sequence[str] | None = "0003_application_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

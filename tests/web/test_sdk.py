@@ -268,20 +268,25 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
 @pytest.fixture(scope="module")
 def recycling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     with live_server(
-        tmp_path_factory.mktemp("sdk-recycling"),
-        pages={"/testpages": PAGES},
-        code_pool_recycle=True,
+        tmp_path_factory.mktemp("sdk-recycling"), admin_token=ADMIN_TOKEN, code_pool_recycle=True
     ) as running:
         yield running
 
 
+@pytest.fixture(scope="module")
+def recycling_site(recycling_server: LiveServer) -> Iterator[str]:
+    with customer_site(PAGES, recycling_server.public) as origin:
+        allow_origin(recycling_server.public, "demo", origin)
+        yield origin
+
+
 def test_with_recycled_codes_the_sdk_shows_the_digits_the_phone_must_pick(
-    recycling_server: LiveServer, page: Page
+    recycling_server: LiveServer, recycling_site: str, page: Page
 ) -> None:
     server = recycling_server
     phone = server.phone("sdk-matcher")
     phone.set_profile(phone="+8613700137009")
-    page.goto(f"{server.public}/testpages/sdk.html")
+    page.goto(f"{recycling_site}/sdk.html")
     box = page.get_by_test_id("qrcode-0")
     appid, scene = shown_code(box)
     shown = box.get_by_test_id("qrcode-match")

@@ -24,11 +24,13 @@ from minilogin.web import (
     console,
     demo,
     errors,
+    favicon,
     hosted,
     login_api,
     miniprogram_api,
     oidc_api,
     sdk_assets,
+    shutdown,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.deps import warm_up
@@ -70,7 +72,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         try:
-            yield
+            with shutdown.on_stop_signal(svc.waiting.stop):
+                yield
         finally:
             await svc.close()
 
@@ -104,6 +107,7 @@ def create_app(
     app.include_router(admin_api.router)
     app.include_router(admin_api.public_router)
     app.include_router(console.router)
+    app.include_router(favicon.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
     api_docs.install(app)

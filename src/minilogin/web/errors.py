@@ -13,6 +13,7 @@ import logging
 import math
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +24,7 @@ from minilogin.core.errors import (
     Conflict,
     Forbidden,
     Gone,
+    InvalidFields,
     InvalidRequest,
     MiniloginError,
     NotFound,
@@ -33,8 +35,8 @@ from minilogin.core.errors import (
     Unavailable,
     UpstreamError,
 )
-from minilogin.core.messages import message, negotiate
-from minilogin.storage.errors import UNAVAILABLE
+from minilogin.core.messages import Locale, message, negotiate
+from minilogin.storage.errors import UNAVAILABLE, is_unavailable
 
 log = logging.getLogger("minilogin")
 
@@ -109,11 +111,22 @@ def status_of(error: MiniloginError) -> int:
     return 400
 
 
-def error_response(request: Request, error: MiniloginError) -> JSONResponse:
-    locale = negotiate(request.headers.get("accept-language"))
+def _text(error: MiniloginError, locale: Locale) -> str:
     text = message(error.code, locale)
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
+    return text
+
+
+def error_response(request: Request, error: MiniloginError) -> JSONResponse:
+    """The error body; a form with several broken fields also lists each one in ``errors``
+    (the first is the body's own ``error``), so the console can mark them all at once."""
+    locale = negotiate(request.headers.get("accept-language"))
+    body: dict[str, object] = {"error": error.code, "message": _text(error, locale)}
+    if isinstance(error, InvalidFields):
+        body["errors"] = [
+            {"error": problem.code, "message": _text(problem, locale)} for problem in error.problems
+        ]
     status = status_of(error)
     headers = None
     if status in (424, 429):
@@ -122,11 +135,19 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
         headers = {"Retry-After": str(math.ceil(wait) if isinstance(wait, float) else 1)}
     if isinstance(error, Unavailable):
         headers = {"Retry-After": str(error.retry_after)}
-    body = {"error": error.code, "message": text}
     if isinstance(error, RateLimited) and "/oidc/" in request.url.path:
         # The OAuth endpoints' clients read RFC 6749 §5.2's field.
-        body["error_description"] = text
+        body["error_description"] = body["message"]
     return JSONResponse(body, status, headers=headers)
+
+
+def unavailable_response(request: Request, error: BaseException) -> JSONResponse:
+    """503 ``temporarily_unavailable`` with ``Retry-After``: a store can't be reached now."""
+    log.warning("a store is unavailable (%s: %s); answered 503", type(error).__name__, error)
+    response = error_response(request, MiniloginError("temporarily_unavailable"))
+    response.status_code = 503
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def install(app: FastAPI) -> None:
@@ -152,14 +173,13 @@ def install(app: FastAPI) -> None:
         return response
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("a store is unavailable (%s: %s); answered 503", type(exc).__name__, exc)
-        response = error_response(request, MiniloginError("temporarily_unavailable"))
-        response.status_code = 503
-        response.headers["Retry-After"] = "1"
-        return response
+        if not is_unavailable(exc):
+            # Any other database error is a fault of ours: the server's error handling.
+            raise exc
+        return unavailable_response(request, exc)
 
     app.add_exception_handler(MiniloginError, on_error)
-    for kind in UNAVAILABLE:
+    for kind in (*UNAVAILABLE, sqlalchemy.exc.DBAPIError):
         app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -100,7 +100,9 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     url = make_url(database_url)
     url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url)
+        # Pinged when taken from the pool: after the server restarted, the first request
+        # gets a fresh connection instead of failing on a dead one.
+        return create_async_engine(url, pool_pre_ping=True)
 
     if url.database and url.database != ":memory:":
         _private_file(Path(url.database))
@@ -272,6 +274,7 @@ class SqlStore:
             id_token_lifetime=application.id_token_lifetime,
             access_token_lifetime=application.access_token_lifetime,
             refresh_token_lifetime=application.refresh_token_lifetime,
+            id_token_signed_response_alg=application.id_token_signed_response_alg,
             created_at=_utc(application.created_at),
             pkce_required=application.pkce_required,
             resource_server=application.resource_server,
@@ -845,6 +848,7 @@ class SqlStore:
                     id_token_lifetime=application.id_token_lifetime,
                     access_token_lifetime=application.access_token_lifetime,
                     refresh_token_lifetime=application.refresh_token_lifetime,
+                    id_token_signed_response_alg=application.id_token_signed_response_alg,
                     pkce_required=application.pkce_required,
                     resource_server=application.resource_server,
                 )
@@ -1187,6 +1191,7 @@ def _application(row: ApplicationRow) -> Application:
         id_token_lifetime=row.id_token_lifetime,
         access_token_lifetime=row.access_token_lifetime,
         refresh_token_lifetime=row.refresh_token_lifetime,
+        id_token_signed_response_alg=row.id_token_signed_response_alg,
         created_at=row.created_at,
         pkce_required=row.pkce_required,
         resource_server=row.resource_server,

@@ -1,7 +1,7 @@
 """Code images: the code pool's images leave the ephemeral store for a table.
 
 Revision ID: 0004_code_images
-Revises: 0003_application_security
+Revises: 0003_id_token_alg
 Create Date: 2026-12-07
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_code_images"
-down_revision: str | Sequence[str] | None = "0003_application_security"
+down_revision: str | Sequence[str] | None = "0003_id_token_alg"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

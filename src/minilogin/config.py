@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # asks for (open when empty).
     log_format: Literal["text", "json"] = "text"
     metrics_token: str = ""
+    # Recycling: codes return to the pool after their logins' quarantine instead of being
+    # retired, and every login then asks the phone to match the two digits the PC shows.
+    code_pool_recycle: bool = False
 
     # Rate limits and body sizes (web/limits.py); see RATE_LIMIT_DEFAULTS above.
     rate_limits: dict[str, int] = Field(default_factory=dict)

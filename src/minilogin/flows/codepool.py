@@ -511,6 +511,9 @@ class CodePool:
                 grown = await self._store.compare_and_set(key, raw, str(size + 1), RETENTION)
             if grown:
                 generation.size, generation.size_read_at = size + 1, self._clock()
+                metrics.code_pool_size(
+                    generation.app_id, generation.pool_id, generation.connection, size + 1
+                )
                 return size
 
     async def _size(self, generation: Generation) -> int:

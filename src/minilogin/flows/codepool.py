@@ -252,6 +252,10 @@ class CodePool:
         self._generations: dict[str, Generation] = {}
         self._wakeup = asyncio.Event()
         self._filler: asyncio.Task[None] | None = None
+        # Set by ``close``: redis-py may turn a cancellation that lands while it reconnects
+        # into a ConnectionError, which the filler survives by design, so a cancel alone
+        # could leave it running (and shutdown waiting on it) while Redis is down.
+        self._closing = False
         self._owner = secrets.token_hex(8)
 
     @property
@@ -546,6 +550,7 @@ class CodePool:
 
     async def close(self) -> None:
         if self._filler is not None:
+            self._closing = True
             self._filler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._filler
@@ -553,7 +558,7 @@ class CodePool:
 
     async def _run(self) -> None:
         due: float | None = None
-        while True:
+        while not self._closing:
             # Until the next code is due; with none due, a while (a lease that finds the pool
             # dry wakes the filler sooner).
             pause = FILL_INTERVAL if due is None else min(FILL_INTERVAL, due - self._clock())

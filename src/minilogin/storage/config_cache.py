@@ -78,6 +78,7 @@ class ConfigCache:
         self._generation = 0
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._closing = False
 
     async def get_pool(self, slug: str) -> Pool | None:
         return await self._read(self._pools, slug, lambda: self._durable.get_pool(slug))
@@ -145,13 +146,16 @@ class ConfigCache:
 
     async def close(self) -> None:
         if self._listener is not None:
+            # A flag as well as the cancel: redis-py may turn a cancellation that lands while
+            # it reconnects into a ConnectionError, which the listener survives by design.
+            self._closing = True
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
 
     async def _listen(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async with self._ephemeral.subscribe(CHANNEL) as messages:
                     # Whatever changed while not subscribed is unknown: start afresh.

@@ -445,7 +445,8 @@ def test_admin_lists_shows_updates_and_deletes_identity_sources(acme: Path) -> N
     app_secret = "0123456789abcdef0123456789abcdef"
     run_minilogin(
         "admin", "create-source", "acme", "wechat", "Scan", "--private",
-        "--app-id", "wx1234567890abcdef", data_dir=acme, MINILOGIN_SOURCE_APP_SECRET=app_secret,
+        "--app-id", "wx1234567890abcdef", "--no-test", data_dir=acme,
+        MINILOGIN_SOURCE_APP_SECRET=app_secret,
     )  # fmt: skip
     sources = admin_json("list-sources", "acme", data_dir=acme)
     assert [source["unique_id"] for source in sources] == ["wechat"]

@@ -76,7 +76,12 @@ async def test_the_manifest_gives_each_files_address_and_integrity(
     assert response.headers["access-control-allow-origin"] == "*"
     listing = response.json()
     assert listing["version"] == __version__
-    assert set(listing["files"]) == {"minilogin.js", "minilogin.d.ts"}
+    assert set(listing["files"]) == {
+        "minilogin.js",
+        "minilogin.d.ts",
+        "authing-compat.js",
+        "authing-compat.d.ts",
+    }
     for name, file in listing["files"].items():
         assert file["url"] == f"{PUBLIC}/static/v{__version__}/{name}"
         assert file["latest_url"] == f"{PUBLIC}/static/{name}"

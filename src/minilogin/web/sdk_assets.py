@@ -1,5 +1,6 @@
 """The SDK's public files, loadable from any site (API.md §7): ``minilogin.js`` (the SDK and the
-``<minilogin-login>`` component, which needs nothing else) and its types ``minilogin.d.ts``.
+``<minilogin-login>`` component, which needs nothing else) and its types ``minilogin.d.ts``;
+``authing-compat.js``, Authing's ``wxqrcode`` calls on top of it, and its types.
 
 A module script is always fetched in CORS mode, so a customer's page can only import the SDK
 when the answer carries ``Access-Control-Allow-Origin``; the files hold no user data and are
@@ -63,6 +64,8 @@ def _load() -> dict[str, Asset]:
     kinds = {
         "minilogin.js": "text/javascript; charset=utf-8",
         "minilogin.d.ts": "application/typescript; charset=utf-8",
+        "authing-compat.js": "text/javascript; charset=utf-8",
+        "authing-compat.d.ts": "application/typescript; charset=utf-8",
     }
     return {name: Asset(name, kind, (STATIC / name).read_bytes()) for name, kind in kinds.items()}
 

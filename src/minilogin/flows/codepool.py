@@ -85,6 +85,7 @@ from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.durable import CodeImage, DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.records import AFTERLIFE, QRLogins, RateLimiter
+from minilogin.storage.errors import is_unavailable
 from minilogin.wechat.client import MiniProgram, WeChatClient
 from minilogin.wechat.errors import WeChatError, from_errcode
 
@@ -571,11 +572,15 @@ class CodePool:
             self._wakeup.clear()
             try:
                 due = await self.refill()
-            except Exception:
+            except Exception as error:
                 # The filler must outlive a WeChat outage or a store hiccup: the next pass
-                # tries again, and logins meanwhile make codes on demand.
+                # tries again, and logins meanwhile make codes on demand. Those are expected
+                # and said in one line; anything else is a bug and gets its traceback.
                 due = None
-                log.exception("the code pool's filler failed; it will try again")
+                if isinstance(error, WeChatError) or is_unavailable(error):
+                    log.warning("the code pool's filler will try again: %s", error)
+                else:
+                    log.exception("the code pool's filler failed; it will try again")
 
     async def refill(self) -> float | None:
         """One pass of the filler over the generations this instance has leased from

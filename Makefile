@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: dev test install install-test system-deps lint typecheck pytest node-test bench lock
+.PHONY: dev test install install-test install-examples system-deps lint typecheck pytest node-test bench lock
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -22,8 +22,14 @@ $(UV):
 install: $(UV)
 	$(UV) sync --frozen --inexact --quiet
 
+# What examples/relying_party needs beside minilogin (the `examples` extra).
+install-examples: $(UV)
+	$(UV) sync --frozen --inexact --extra examples --quiet
+
 install-test: $(UV) system-deps
 	$(UV) sync --frozen --extra test --extra examples --quiet
+	# TypeScript, exactly as its lock names it, to type-check the SDK's minilogin.d.ts.
+	npm ci --prefix tests/js/typecheck --no-audit --no-fund --loglevel=error
 
 lock: $(UV)
 	$(UV) lock --upgrade

@@ -8,6 +8,9 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || needed+=(fonts-noto-cjk)
 # Redis and PostgreSQL 15 for the multi-instance tests, which start servers of their own.
 command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || needed+=(postgresql-15)
+# Node for the JavaScript tests, npm for the SDK's package and TypeScript.
+command -v node >/dev/null 2>&1 || needed+=(nodejs)
+command -v npm >/dev/null 2>&1 || needed+=(npm)
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 if [ ${#needed[@]} -gt 0 ]; then

@@ -1,11 +1,15 @@
 """The ``minilogin`` command as an operator runs it: ``minilogin migrate`` and ``minilogin dev``
 in real processes, and the whole QR login driven over real HTTP the way the PC page and the
 mini program drive it, server-sent events included (an in-process transport would buffer the
-stream, so only a real server shows that events arrive while the request is still open)."""
+stream, so only a real server shows that events arrive while the request is still open);
+``minilogin sdk``, which prints the SDK's pinned address and integrity."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import os
 import re
 import sqlite3
 import subprocess
@@ -18,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+import minilogin
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
@@ -323,3 +328,20 @@ async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -
 
     assert after["sub"] == before["sub"], "the same person is the same user after a restart"
     assert count_demo_rows(tmp_path / "minilogin.db") == (1, 1, 1)
+
+
+def test_sdk_prints_the_pinned_script_tag_with_its_integrity() -> None:
+    printed = subprocess.run(
+        [sys.executable, "-m", "minilogin", "sdk"],
+        env={**os.environ, "MINILOGIN_PUBLIC_URL": "https://login.example.com/"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    body = (Path(minilogin.__file__).parent / "static" / "minilogin.js").read_bytes()
+    integrity = "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
+    url = f"https://login.example.com/static/v{minilogin.__version__}/minilogin.js"
+    assert (
+        f'<script type="module" src="{url}" integrity="{integrity}" crossorigin="anonymous">'
+        "</script>"
+    ) in printed.splitlines()

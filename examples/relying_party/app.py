@@ -6,11 +6,22 @@ login page (authorization code flow with PKCE and a nonce), exchanges the code w
 client secret, and validates the ID token on this backend: its ES256 signature against the
 pool's JWKS, ``iss``, ``aud``, ``exp`` and ``nonce``. Only then does the session hold the user.
 
-Run it beside ``minilogin dev`` after registering a "web" application whose redirect URI is
-``{RP_URL}/callback`` and post-logout redirect URI ``{RP_URL}/``::
+Run it from the repository's root beside ``minilogin dev`` (its demo pool): install its
+dependencies (the ``examples`` extra), register it as a "web" application whose redirect URI is
+``{RP_URL}/callback`` and post-logout redirect URI ``{RP_URL}/``, switch the identity source on
+for it, and start it with the ``client_id`` and ``client_secret`` that ``create-app`` printed
+in place of ``<client_id>`` and ``<client_secret>``::
 
-    RP_ISSUER=http://127.0.0.1:8000/pools/demo RP_CLIENT_ID=… RP_CLIENT_SECRET=… \\
-    RP_URL=http://127.0.0.1:5000 uvicorn examples.relying_party.app:app --port 5000
+    make install-examples
+    .venv/bin/minilogin admin create-app demo "Example site" --type web \\
+        --redirect-uri http://127.0.0.1:5000/callback \\
+        --post-logout-redirect-uri http://127.0.0.1:5000/
+    .venv/bin/minilogin admin enable-source demo <client_id> wechat-mp-qrcode
+    RP_ISSUER=http://127.0.0.1:8000/pools/demo RP_CLIENT_ID=<client_id> \\
+        RP_CLIENT_SECRET=<client_secret> RP_URL=http://127.0.0.1:5000 \\
+        .venv/bin/uvicorn --factory examples.relying_party.app:from_environment --port 5000
+
+``tests/examples/test_relying_party.py`` runs exactly these commands.
 """
 
 from __future__ import annotations

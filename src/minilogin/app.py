@@ -18,6 +18,7 @@ from minilogin.seed import seed_demo
 from minilogin.services import open_services
 from minilogin.web import (
     admin_api,
+    api_docs,
     applications_api,
     console,
     demo,
@@ -26,6 +27,7 @@ from minilogin.web import (
     login_api,
     miniprogram_api,
     oidc_api,
+    sdk_assets,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
@@ -72,6 +74,9 @@ def create_app(
         version=__version__,
         summary="Log in to a PC website by scanning a WeChat mini program code.",
         lifespan=lifespan,
+        # Served by api_docs from a package instead of FastAPI's CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
@@ -90,5 +95,7 @@ def create_app(
     app.include_router(console.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
+    api_docs.install(app)
+    app.include_router(sdk_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -23,6 +23,7 @@ from minilogin.services import Services, open_services
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
+from minilogin.web import sdk_assets
 from minilogin.wechat.sandbox.app import create_sandbox_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
@@ -207,6 +208,28 @@ async def _seed_admin(settings: Settings) -> str | None:
 
 def main() -> None:
     cli()
+
+
+@cli.command()
+def sdk(
+    as_json: Annotated[bool, typer.Option("--json", help="Print /static/sdk.json.")] = False,
+) -> None:
+    """Where the JavaScript SDK is served for MINILOGIN_PUBLIC_URL, pinned to this release, and
+    the Subresource Integrity hash of each file: the <script> tag to paste into a page."""
+    settings = Settings()
+    listing = sdk_assets.manifest(settings.public_url)
+    if as_json:
+        _print(listing)
+        return
+    typer.echo(f"minilogin SDK {listing['version']}")
+    for name, file in listing["files"].items():
+        typer.echo(f"  {name}: {file['url']}")
+        typer.echo(f"    integrity: {file['integrity']}")
+    script = listing["files"]["minilogin.js"]
+    typer.echo(
+        f'<script type="module" src="{script["url"]}" integrity="{script["integrity"]}" '
+        'crossorigin="anonymous"></script>'
+    )
 
 
 # ---- minilogin admin …: pools, applications, identity sources, administrators, API tokens ---

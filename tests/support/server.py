@@ -54,7 +54,7 @@ def minilogin_dev(data_dir: Path, **env: str) -> Iterator[RunningServer]:
         )
     public = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + START_TIMEOUT
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {log.read_text()}")

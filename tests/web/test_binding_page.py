@@ -1,6 +1,7 @@
 """The binding step of account identity association ("ask binding") on a PC page that uses the
-SDK, in headless Chromium: link an existing account with its password, create a new account,
-and the lockout after five wrong passwords. The phone is played through the sandbox."""
+SDK on a customer's site (another origin than the server), in headless Chromium: link an
+existing account with its password, create a new account, and the lockout after five wrong
+passwords. The phone is played through the sandbox."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.support.actors import scene_of
 from tests.support.chromium import read_qr
 from tests.support.configuration import ask_binding_application
 from tests.support.live_server import LiveServer, live_server
+from tests.support.site import customer_site
 
 from minilogin.core.entities import User
 from minilogin.storage.crypto import hash_password
@@ -32,12 +34,19 @@ CODE_SHOWN = """(box) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("binding"), pages={"/testpages": PAGES}) as running:
+    with live_server(tmp_path_factory.mktemp("binding")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def site(server: LiveServer) -> Iterator[str]:
+    """The test pages on a customer's site of their own origin, the binder app's web origin."""
+    with customer_site(PAGES, server.public) as origin:
 
         async def set_up() -> None:
-            store = running.services.durable
+            store = server.services.durable
             pool = await ask_binding_application(
-                store, running.public, client_id="binder", name="Binder", connection="ask-binding"
+                store, origin, client_id="binder", name="Binder", connection="ask-binding"
             )
             await store.create_user(
                 User(
@@ -49,8 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                 )
             )
 
-        running.run(set_up())
-        yield running
+        server.run(set_up())
+        yield origin
 
 
 @pytest.fixture
@@ -60,9 +69,9 @@ def page(chromium: Browser) -> Iterator[Page]:
     context.close()
 
 
-def needs_binding(server: LiveServer, page: Page, person: str) -> Locator:
+def needs_binding(server: LiveServer, site: str, page: Page, person: str) -> Locator:
     """Open the page, scan and allow on the phone; the page now asks to bind."""
-    page.goto(f"{server.public}/testpages/sdk.html?client=binder")
+    page.goto(f"{site}/sdk.html?client=binder")
     box = page.get_by_test_id("qrcode-0")
     page.wait_for_function(CODE_SHOWN, arg=box.element_handle())
     appid, scene = scene_of(read_qr(box.locator("img").first))
@@ -81,8 +90,8 @@ def user_on(page: Page) -> dict[str, object]:
     return user
 
 
-def test_link_an_existing_account(server: LiveServer, page: Page) -> None:
-    needs_binding(server, page, "binder-link")
+def test_link_an_existing_account(server: LiveServer, site: str, page: Page) -> None:
+    needs_binding(server, site, page, "binder-link")
     expect(page.get_by_test_id("binding")).to_contain_text("+86 137****7100")
     page.get_by_test_id("binding-username").fill("13900139100")
     page.get_by_test_id("binding-password").fill("meimei-secret")
@@ -91,16 +100,16 @@ def test_link_an_existing_account(server: LiveServer, page: Page) -> None:
     assert user["phone_number"] == "+8613900139100", "the existing account, found by its phone"
 
 
-def test_create_a_new_account(server: LiveServer, page: Page) -> None:
-    needs_binding(server, page, "binder-create")
+def test_create_a_new_account(server: LiveServer, site: str, page: Page) -> None:
+    needs_binding(server, site, page, "binder-create")
     page.get_by_test_id("binding-create").click()
     user = user_on(page)
     assert user["phone_number"] == PHONE
     assert user["phone_number_verified"] is True
 
 
-def test_five_wrong_passwords_end_the_login(server: LiveServer, page: Page) -> None:
-    box = needs_binding(server, page, "binder-guess")
+def test_five_wrong_passwords_end_the_login(server: LiveServer, site: str, page: Page) -> None:
+    box = needs_binding(server, site, page, "binder-guess")
     for attempt in range(1, 6):
         page.get_by_test_id("binding-username").fill("meimei")
         page.get_by_test_id("binding-password").fill(f"guess-{attempt}")

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from tests.support.chromium import read_qr, screenshot_for_docs
 from tests.support.server import RunningServer, minilogin_dev
+from tests.web.test_sdk import CODE_SHOWN as CODE_IN_BOX_SHOWN
 
 pytest_plugins = ["tests.support.chromium"]
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -57,6 +58,10 @@ class Tabs:
     def scan(self, phone_url: str, user: str, phone_number: str) -> None:
         self.phone.bring_to_front()
         self.phone.goto(phone_url)
+        self.play_phone(user, phone_number)
+
+    def play_phone(self, user: str, phone_number: str) -> None:
+        """On the phone simulator page that is open: be ``user`` with that number, and scan."""
         self.phone.get_by_test_id("user").fill(user)
         self.phone.get_by_test_id("user").press("Tab")
         # Typed at once, as a person would: the number the sandbox knows for the user must not
@@ -98,10 +103,9 @@ def test_logging_in_on_the_demo_page_with_the_phone_simulator(
         phone_url,
     )
     expect(tabs.code).to_contain_text("请使用微信扫一扫登录")
-    sandbox_links = tabs.pc.locator("a.phone-link")
-    expect(sandbox_links).to_have_count(2)
-    for link in sandbox_links.all():
-        expect(link).to_have_attribute("href", phone_url)
+    # A laptop can't scan its own screen: the SDK links the simulator page the code holds.
+    expect(tabs.pc.get_by_test_id("phone-simulator")).to_have_attribute("href", phone_url)
+    expect(tabs.pc.get_by_test_id("phone-simulator")).to_have_text("沙箱模式：打开手机模拟器")
     screenshot_for_docs(tabs.pc, "demo-code")
 
     tabs.scan(phone_url, "alice", "+8613900139000")
@@ -153,3 +157,55 @@ def test_a_denied_code_is_refreshed_by_a_click_and_the_new_one_logs_in(
     expect(tabs.code).to_have_attribute("data-status", "scanned")
     tabs.allow()
     assert tabs.logged_in_claims()["phone_number"] == "+8613700137001"
+
+
+def test_the_hosted_page_is_finished_by_following_its_simulator_link(
+    server: RunningServer, tabs: Tabs
+) -> None:
+    """The demo's other way in: the hosted login page, finished on a laptop alone through the
+    "open the phone simulator" link it shows, back to the demo's redirect URI, which shows
+    the result."""
+    tabs.pc.goto(f"{server.public}/demo/")
+    tabs.shown_code()
+    tabs.pc.get_by_test_id("hosted-login").click()
+    tabs.pc.wait_for_url(f"{server.issuer()}/oidc/auth?**")
+    # The component draws in its shadow root, which only locators pierce.
+    tabs.pc.wait_for_function(CODE_IN_BOX_SHOWN, arg=tabs.code.element_handle())
+    phone_url = read_qr(tabs.code.locator("img").first)
+    link = tabs.pc.get_by_test_id("phone-simulator")
+    expect(link).to_have_attribute("href", phone_url)
+    with tabs.pc.context.expect_page() as opened:
+        link.click()
+    tabs.phone.close()
+    tabs.phone = opened.value
+    tabs.phone.set_viewport_size({"width": 390, "height": 844})
+    tabs.phone.wait_for_url(phone_url)
+    tabs.play_phone("carol", "+8613600136000")
+    expect(tabs.code).to_have_attribute("data-status", "scanned")
+    tabs.allow()
+
+    tabs.pc.wait_for_url(f"{server.public}/demo/callback")
+    expect(tabs.pc.get_by_test_id("heading")).to_have_text("登录成功 · Logged in")
+    expect(tabs.pc.get_by_test_id("phone")).to_have_text("+8613600136000")
+    claims = json.loads(tabs.pc.get_by_test_id("claims").inner_text())
+    assert claims["iss"] == server.issuer()
+    assert claims["aud"] == "demo"
+    assert claims["phone_number"] == "+8613600136000"
+    userinfo = json.loads(tabs.pc.get_by_test_id("userinfo").inner_text())
+    assert userinfo["sub"] == claims["sub"]
+
+
+def test_the_callback_page_shows_what_went_wrong(server: RunningServer, tabs: Tabs) -> None:
+    tabs.pc.goto(f"{server.public}/demo/")
+    tabs.pc.get_by_test_id("hosted-login").click()
+    tabs.pc.wait_for_url(f"{server.issuer()}/oidc/auth?**")
+    tabs.pc.get_by_test_id("cancel").click()
+    tabs.pc.wait_for_url(f"{server.public}/demo/callback**")
+    expect(tabs.pc.get_by_test_id("error")).to_have_text("access_denied")
+    expect(tabs.pc.get_by_test_id("result")).to_be_hidden()
+
+    # Reached without a login of this browser's (a stale bookmark, a forged link).
+    response = tabs.pc.goto(f"{server.public}/demo/callback?code=forged&state=forged")
+    assert response is not None
+    assert response.status == 200
+    expect(tabs.pc.get_by_test_id("error")).to_have_text("invalid_state")

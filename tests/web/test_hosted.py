@@ -1,7 +1,8 @@
 """The hosted login page ``{issuer}/oidc/auth`` in headless Chromium, reached from a single page
-app on the server's own origin through the SDK: in redirect mode (back to the registered
-``redirect_uri`` with ``code`` and ``state``) and in popup mode (a real popup window posting
-the response to its opener), then refresh-token rotation and logout from the same page.
+app on a customer's site (another origin than the server) through the SDK: in redirect mode
+(back to the registered ``redirect_uri`` with ``code`` and ``state``) and in popup mode (a real
+popup window posting the response to its opener), then refresh-token rotation and logout from
+the same page.
 
 With ``MINILOGIN_SCREENSHOTS=1`` the run also saves ``docs/screenshots/hosted-*.png``.
 """
@@ -18,6 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.support.chromium import screenshot_for_docs
 from tests.support.live_server import LiveServer, live_server
+from tests.support.site import customer_site
 from tests.web.test_sdk import result_of, shown_code
 
 from minilogin.core.entities import Application, ApplicationType
@@ -32,10 +34,17 @@ CLIENT = "spa-test"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("hosted"), pages={"/testpages": PAGES}) as running:
+    with live_server(tmp_path_factory.mktemp("hosted")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def site(server: LiveServer) -> Iterator[str]:
+    """The single page app on a customer's site, registered as the spa-test application."""
+    with customer_site(PAGES, server.public) as origin:
 
         async def register() -> None:
-            store = running.services.durable
+            store = server.services.durable
             pool = await store.get_pool("demo")
             assert pool is not None
             await store.create_application(
@@ -44,15 +53,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
                     client_id=CLIENT,
                     name="测试应用 Test SPA",
                     type=ApplicationType.SPA,
-                    redirect_uris=[f"{running.public}/testpages/callback.html"],
-                    web_origins=[running.public],
-                    post_logout_redirect_uris=[f"{running.public}/testpages/rp.html"],
+                    redirect_uris=[f"{origin}/callback.html"],
+                    web_origins=[origin],
+                    post_logout_redirect_uris=[f"{origin}/rp.html"],
                 )
             )
             await store.enable_identity_source(pool.id, CLIENT, DEMO_CONNECTION)
 
-        running.run(register())
-        yield running
+        server.run(register())
+        yield origin
 
 
 @pytest.fixture
@@ -79,23 +88,25 @@ def log_in_on_the_hosted_page(
 
 
 def test_redirect_mode_returns_code_and_state_to_the_registered_redirect_uri(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
-    page.goto(f"{server.public}/testpages/rp.html")
+    page.goto(f"{site}/rp.html")
     page.get_by_test_id("redirect").click()
     page.wait_for_url(f"{server.issuer()}/oidc/auth?**")
     log_in_on_the_hosted_page(server, page, "hosted-redirect", "+8613600136001", "hosted")
-    page.wait_for_url(f"{server.public}/testpages/callback.html**")
+    page.wait_for_url(f"{site}/callback.html**")
     result = result_of(page.get_by_test_id("result"))
     assert result["user"]["phone_number"] == "+8613600136001"
     assert result["user"]["aud"] == CLIENT
     assert result["hasRefreshToken"] is True
     # handleRedirectCallback() took the code and state out of the address bar.
-    assert result["url"] == f"{server.public}/testpages/callback.html"
+    assert result["url"] == f"{site}/callback.html"
 
 
-def test_popup_mode_posts_the_response_to_the_opener(server: LiveServer, page: Page) -> None:
-    page.goto(f"{server.public}/testpages/rp.html?lang=en")
+def test_popup_mode_posts_the_response_to_the_opener(
+    server: LiveServer, site: str, page: Page
+) -> None:
+    page.goto(f"{site}/rp.html?lang=en")
     with page.expect_popup() as popup_info:
         page.get_by_test_id("popup").click()
     popup = popup_info.value
@@ -116,7 +127,7 @@ def test_popup_mode_posts_the_response_to_the_opener(server: LiveServer, page: P
     # Logout revokes the refresh token and comes back to the registered page.
     tokens: dict[str, Any] = page.evaluate("window.ml.getTokens()")
     page.get_by_test_id("logout").click()
-    page.wait_for_url(f"{server.public}/testpages/rp.html")
+    page.wait_for_url(f"{site}/rp.html")
     after = httpx.post(
         f"{server.issuer()}/oidc/token",
         data={
@@ -130,14 +141,14 @@ def test_popup_mode_posts_the_response_to_the_opener(server: LiveServer, page: P
 
 
 def test_cancelling_on_the_hosted_page_answers_access_denied(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
-    page.goto(f"{server.public}/testpages/rp.html")
+    page.goto(f"{site}/rp.html")
     page.get_by_test_id("redirect").click()
     page.wait_for_url(f"{server.issuer()}/oidc/auth?**")
     shown_code(page.get_by_test_id("qrcode"))
     page.get_by_test_id("cancel").click()
-    page.wait_for_url(f"{server.public}/testpages/callback.html**")
+    page.wait_for_url(f"{site}/callback.html**")
     expect(page.get_by_test_id("error")).to_have_text("access_denied")
 
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 from tests.conftest import PUBLIC, Clock
-from tests.support.actors import Browser, Phone
+from tests.support.actors import Browser, Phone, decode_qr
 
 from minilogin.core.pkce import s256
 
@@ -38,6 +38,9 @@ async def test_the_image_is_a_code_that_opens_the_phone_page(browser: Browser) -
     appid, scene = await browser.read_code(login)
     assert appid == "wx0000000000sandbox"
     assert 1 <= len(scene) <= 32
+    # In sandbox mode the answer names that page too, for a laptop that can't scan itself.
+    image = await browser.http.get(login.image_url)
+    assert login.body["sandbox_phone_url"] == decode_qr(image.content)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """The JavaScript SDK and the ``<minilogin-login>`` component in headless Chromium, on test pages
-served from the server's own origin (the demo application's registered web origin), used the
-way a person meets them: the page shows a code, the phone reads it from a screenshot of the
-page as a camera would, scans and allows through the sandbox, and the page ends logged in.
+of a customer's site on another origin than the server (registered as the demo application's
+web origin), loading the SDK from the server across origins, used the way a person meets
+them: the page shows a code, the phone reads it from a screenshot of the page as a camera
+would, scans and allows through the sandbox, and the page ends logged in.
 
 With ``MINILOGIN_SCREENSHOTS=1`` the run also saves ``docs/screenshots/component-*.png``.
 """
@@ -9,6 +10,7 @@ With ``MINILOGIN_SCREENSHOTS=1`` the run also saves ``docs/screenshots/component
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ from tests.support.actors import scene_of
 from tests.support.chromium import read_qr, screenshot_for_docs
 from tests.support.configuration import ask_binding_application
 from tests.support.live_server import LiveServer, live_server
+from tests.support.site import ADMIN_TOKEN, allow_origin, customer_site
 
 from minilogin.core.entities import User
 from minilogin.storage.crypto import hash_password
@@ -38,8 +41,16 @@ CODE_SHOWN = """(box) => {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    with live_server(tmp_path_factory.mktemp("sdk"), pages={"/testpages": PAGES}) as running:
+    with live_server(tmp_path_factory.mktemp("sdk"), admin_token=ADMIN_TOKEN) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def site(server: LiveServer) -> Iterator[str]:
+    """The customer's site with the test pages, its origin a web origin of the demo app."""
+    with customer_site(PAGES, server.public) as origin:
+        allow_origin(server.public, "demo", origin)
+        yield origin
 
 
 @pytest.fixture
@@ -65,10 +76,10 @@ def result_of(locator: Locator) -> dict[str, Any]:
     return result
 
 
-def test_the_sdk_logs_in_on_a_page(server: LiveServer, page: Page) -> None:
+def test_the_sdk_logs_in_on_a_page(server: LiveServer, site: str, page: Page) -> None:
     phone = server.phone("sdk-alice")
     phone.set_profile(phone="+8613700137001")
-    page.goto(f"{server.public}/testpages/sdk.html")
+    page.goto(f"{site}/sdk.html")
     box = page.get_by_test_id("qrcode-0")
     appid, scene = shown_code(box)
     expect(box).to_contain_text("请使用微信扫一扫登录")
@@ -88,11 +99,13 @@ def test_the_sdk_logs_in_on_a_page(server: LiveServer, page: Page) -> None:
     assert {"instance": 0, "name": "scanned", "status": "scanned"} in events
 
 
-def test_two_instances_on_one_page_never_interfere(server: LiveServer, page: Page) -> None:
+def test_two_instances_on_one_page_never_interfere(
+    server: LiveServer, site: str, page: Page
+) -> None:
     first, second = server.phone("two-a"), server.phone("two-b")
     first.set_profile(phone="+8613700137002")
     second.set_profile(phone="+8613700137003")
-    page.goto(f"{server.public}/testpages/sdk.html?count=2")
+    page.goto(f"{site}/sdk.html?count=2")
     code_a = shown_code(page.get_by_test_id("qrcode-0"))
     code_b = shown_code(page.get_by_test_id("qrcode-1"))
     assert code_a != code_b
@@ -108,11 +121,11 @@ def test_two_instances_on_one_page_never_interfere(server: LiveServer, page: Pag
 
 
 def test_a_code_cancelled_on_the_phone_is_refreshed_by_a_click(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
     phone = server.phone("sdk-cancel")
     phone.set_profile(phone="+8613700137004")
-    page.goto(f"{server.public}/testpages/sdk.html?lang=en")
+    page.goto(f"{site}/sdk.html?lang=en")
     box = page.get_by_test_id("qrcode-0")
     appid, scene = shown_code(box)
     expect(box).to_contain_text("Scan with WeChat to log in")
@@ -133,7 +146,7 @@ def test_a_code_cancelled_on_the_phone_is_refreshed_by_a_click(
 
 
 def test_an_expired_code_is_refreshed_and_the_new_one_logs_in(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
     """Expiry without waiting two minutes: the server's clock and the page's clock both move
     past the code's deadline; the SDK asks when its code should have expired, shows the
@@ -141,7 +154,7 @@ def test_an_expired_code_is_refreshed_and_the_new_one_logs_in(
     phone = server.phone("sdk-expiry")
     phone.set_profile(phone="+8613700137005")
     page.clock.install()
-    page.goto(f"{server.public}/testpages/sdk.html")
+    page.goto(f"{site}/sdk.html")
     box = page.get_by_test_id("qrcode-0")
     expired_code = shown_code(box)
     expired_id = box.get_attribute("data-qrlogin-id")
@@ -158,9 +171,9 @@ def test_an_expired_code_is_refreshed_and_the_new_one_logs_in(
     assert {"instance": 0, "name": "expired", "status": "expired"} in page.evaluate("window.events")
 
 
-def test_auto_refresh_shows_a_new_code_by_itself(server: LiveServer, page: Page) -> None:
+def test_auto_refresh_shows_a_new_code_by_itself(server: LiveServer, site: str, page: Page) -> None:
     phone = server.phone("sdk-auto")
-    page.goto(f"{server.public}/testpages/sdk.html?auto=1")
+    page.goto(f"{site}/sdk.html?auto=1")
     box = page.get_by_test_id("qrcode-0")
     appid, scene = shown_code(box)
     first_id = box.get_attribute("data-qrlogin-id")
@@ -169,10 +182,12 @@ def test_auto_refresh_shows_a_new_code_by_itself(server: LiveServer, page: Page)
     assert shown_code(box, previous=first_id) != (appid, scene)
 
 
-def test_the_component_logs_in_and_fires_its_login_event(server: LiveServer, page: Page) -> None:
+def test_the_component_logs_in_and_fires_its_login_event(
+    server: LiveServer, site: str, page: Page
+) -> None:
     phone = server.phone("component-alice")
     phone.set_profile(phone="+8613700137006")
-    page.goto(f"{server.public}/testpages/component.html")
+    page.goto(f"{site}/component.html")
     element = page.locator("minilogin-login")
     # One tab per identity source enabled for the application, with its display name.
     expect(page.get_by_test_id("tab-wechat-mp-qrcode")).to_have_text("微信扫码登录")
@@ -180,6 +195,9 @@ def test_the_component_logs_in_and_fires_its_login_event(server: LiveServer, pag
     box = page.get_by_test_id("qrcode")
     appid, scene = shown_code(box)
     expect(element).to_contain_text("请使用微信扫一扫登录")
+    # Sandbox mode: the component links the phone simulator page its code holds.
+    simulator = page.get_by_test_id("phone-simulator")
+    expect(simulator).to_have_attribute("href", re.compile(rf"/_sandbox/phone\?.*scene={scene}"))
     screenshot_for_docs(element, "component-code")
     scanned = phone.scan(appid, scene)
     expect(box).to_have_attribute("data-status", "scanned")
@@ -195,22 +213,22 @@ def test_the_component_logs_in_and_fires_its_login_event(server: LiveServer, pag
     assert accent == "rgb(47, 107, 255)"
 
 
-def test_the_component_speaks_english(server: LiveServer, page: Page) -> None:
-    page.goto(f"{server.public}/testpages/component.html?lang=en")
+def test_the_component_speaks_english(server: LiveServer, site: str, page: Page) -> None:
+    page.goto(f"{site}/component.html?lang=en")
     box = page.get_by_test_id("qrcode")
     shown_code(box)
     expect(page.locator("minilogin-login")).to_contain_text("Scan with WeChat to log in")
 
 
 def test_the_component_says_what_is_wrong_with_its_configuration(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
-    page.goto(f"{server.public}/testpages/component.html?client=nobody&lang=en")
+    page.goto(f"{site}/component.html?client=nobody&lang=en")
     expect(page.locator("minilogin-login")).to_contain_text("This application does not exist.")
 
 
 def test_the_component_shows_the_binding_step_and_links_an_existing_account(
-    server: LiveServer, page: Page
+    server: LiveServer, site: str, page: Page
 ) -> None:
     """Association "ask binding": the component asks for an existing account's password
     (a wrong one is refused without ending the login) and goes on to the tokens."""
@@ -218,7 +236,7 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
     async def set_up() -> str:
         store = server.services.durable
         pool = await ask_binding_application(
-            store, server.public, client_id="bind-app", name="Bind", connection="wechat-bind"
+            store, site, client_id="bind-app", name="Bind", connection="wechat-bind"
         )
         carol = await store.create_user(
             User(pool_id=pool.id, username="carol", password_hash=hash_password("carol-pass-1"))
@@ -228,7 +246,7 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
     carol = server.run(set_up())
     phone = server.phone("bind-carol")
     phone.set_profile(phone="+8613700137009")
-    page.goto(f"{server.public}/testpages/component.html?client=bind-app&lang=en")
+    page.goto(f"{site}/component.html?client=bind-app&lang=en")
     appid, scene = shown_code(page.get_by_test_id("qrcode"))
     phone.scan_and_allow(appid, scene)
     binding = page.get_by_test_id("binding")

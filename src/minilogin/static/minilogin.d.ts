@@ -54,6 +54,8 @@ export interface QRLogin {
   image_url: string;
   expires_in: number;
   expires_at: string;
+  /** Sandbox mode only: the phone simulator page the code holds. */
+  sandbox_phone_url?: string;
 }
 
 /** A QR login's status body (API.md §1 "Status"). */
@@ -109,6 +111,8 @@ export interface AuthorizeOptions {
   redirectUri?: string;
   prompt?: 'login' | 'consent' | 'select_account';
   uiLocales?: string;
+  /** Show only this identity source's tab on the hosted page. */
+  connection?: string;
   /** `loginWithPopup()` gives up after this long; default 600. */
   timeoutInSeconds?: number;
 }

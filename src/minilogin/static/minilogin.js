@@ -824,6 +824,8 @@ const STYLE = `
 .minilogin-overlay .minilogin-avatar { width: 56px; height: 56px; border-radius: 50%; object-fit: cover; }
 .minilogin-overlay .minilogin-refresh { color: var(--minilogin-accent, #07c160); font-weight: 600; }
 .minilogin-caption { margin-top: 8px; color: var(--minilogin-muted, #646a73); }
+.minilogin-sandbox { display: block; margin-top: 4px; font-size: 13px; color: var(--minilogin-accent, #07c160); }
+.minilogin-sandbox[hidden] { display: none; }
 .minilogin-binding[hidden] { display: none; }
 .minilogin-binding { margin: 12px auto 0; max-width: 300px; text-align: left; display: grid; gap: 8px; }
 .minilogin-binding h3 { margin: 0; font-size: 15px; }
@@ -836,6 +838,10 @@ const STYLE = `
 .minilogin-binding button[type="button"] { background: transparent; color: var(--minilogin-accent, #07c160); }
 .minilogin-binding [data-testid="binding-error"] { color: var(--minilogin-danger, #d54941); font-size: 13px; min-height: 1em; }
 `;
+
+// In sandbox mode a QR login names the phone simulator page its code holds (API.md §1): a
+// laptop alone finishes the login by opening it, as it can't scan its own screen.
+const SANDBOX_TEXT = { 'zh-CN': '沙箱模式：打开手机模拟器', en: 'Sandbox mode: open the phone simulator' };
 
 /** The DOM of one scan: the code as a real <img>, its overlay, its caption, the binding form. */
 export class ScanView {
@@ -863,8 +869,11 @@ export class ScanView {
     this.caption = make('div', { className: 'minilogin-caption' });
     this.caption.dataset.testid = 'qrcode-caption';
     this.binding = this.bindingForm(make);
+    this.sandbox = make('a', { className: 'minilogin-sandbox', target: '_blank', rel: 'noopener', hidden: true });
+    this.sandbox.textContent = SANDBOX_TEXT[controller.lang];
+    this.sandbox.dataset.testid = 'phone-simulator';
     this.box.append(this.img, this.overlay);
-    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.binding);
+    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.sandbox, this.binding);
     element.append(this.root);
     this.element = element;
     controller.onChange((state) => this.update(state));
@@ -904,6 +913,9 @@ export class ScanView {
       if (this.img.getAttribute('src') !== login.image_url) this.img.src = login.image_url;
     }
     this.showBinding(state);
+    const phoneUrl = status === 'pending' && login?.sandbox_phone_url;
+    this.sandbox.hidden = !phoneUrl;
+    if (phoneUrl) this.sandbox.href = phoneUrl;
     const overlay = this.overlay;
     overlay.replaceChildren();
     overlay.dataset.refresh = '';

@@ -1,5 +1,6 @@
 """The demo relying party at ``{public}/demo/`` (API.md §5): a page that logs in with the SDK
-and shows the resulting ID token's claims and UserInfo."""
+and shows the resulting ID token's claims and UserInfo, directly or through the hosted login
+page, whose answer comes back to ``{public}/demo/callback``."""
 
 from __future__ import annotations
 
@@ -54,3 +55,14 @@ async def sandbox_phone_url(
     login = await authenticate(svc, login_id, bearer_token(authorization))
     query = urlencode({"appid": login.app_id, "scene": login.scene})
     return {"phone_url": f"{phone}?{query}"}
+
+
+@router.get("/demo/callback", response_class=HTMLResponse)
+async def demo_callback(request: Request, svc: Svc) -> HTMLResponse:
+    """The demo application's redirect URI: finishes a login on the hosted page with the SDK's
+    ``handleRedirectCallback()`` and shows its result, or the error the provider answered."""
+    return templates.TemplateResponse(
+        request,
+        "demo_callback.html",
+        {"issuer": svc.settings.issuer(DEMO_POOL), "client_id": DEMO_CLIENT},
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -70,7 +71,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
     )
     login = created.login
     now = svc.clock()
-    return {
+    answer: dict[str, Any] = {
         "id": login.id,
         "secret": created.secret,
         "status": login.status.value,
@@ -78,6 +79,12 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "expires_in": login.expires_in(now),
         "expires_at": flow.iso(login.expires_at),
     }
+    phone = svc.settings.sandbox_phone_url
+    if phone is not None:
+        # What the code holds (API.md §4), so that a laptop alone can play the phone.
+        query = urlencode({"appid": login.app_id, "scene": login.scene})
+        answer["sandbox_phone_url"] = f"{phone}?{query}"
+    return answer
 
 
 @router.get("/{login_id}")

@@ -34,10 +34,10 @@ const Client = application.type === 'web' ? ConsoleExperience : MiniLogin;
 const client = new Client({ issuer, clientId: application.client_id, lang: lang() });
 const phoneLink = document.getElementById('phone-link');
 
-async function showPhoneLink(login) {
-  const response = await fetch(`/demo/api/phone-url/${login.id}`, { headers: { Authorization: `Bearer ${login.secret}` } });
-  if (!response.ok) return;
-  phoneLink.href = (await response.json()).phone_url;
+// In sandbox mode the QR login names the phone simulator page its code holds (API.md §1).
+function showPhoneLink(login) {
+  if (!login.sandbox_phone_url) return;
+  phoneLink.href = login.sandbox_phone_url;
   document.getElementById('phone-hint').hidden = false;
 }
 

@@ -241,6 +241,9 @@ def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
             **os.environ,
             "MINILOGIN_DATA_DIR": str(data_dir),
             "MINILOGIN_PUBLIC_URL": public,
+            # A benchmark is one address flooding the server: it measures the service, not
+            # its rate limits (web/limits.py), which scale 0 turns off.
+            "MINILOGIN_RATE_LIMIT_SCALE": "0",
             **env,
         }
         command = [sys.executable, "-m", "minilogin", "dev", "--port", str(port)]

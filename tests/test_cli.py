@@ -345,3 +345,34 @@ def test_sdk_prints_the_pinned_script_tag_with_its_integrity() -> None:
         f'<script type="module" src="{url}" integrity="{integrity}" crossorigin="anonymous">'
         "</script>"
     ) in printed.splitlines()
+
+
+async def forwarded_scan(web: httpx.AsyncClient, server: RunningServer) -> dict[str, Any]:
+    """A PC behind a proxy that says it forwards 202.96.128.86; what the phone is shown."""
+    forwarded = httpx.AsyncClient(
+        timeout=TIMEOUT,
+        headers={"User-Agent": CHROME_ON_WINDOWS, "X-Forwarded-For": "202.96.128.86"},
+    )
+    async with forwarded:
+        browser = Browser(forwarded, server.issuer())
+        login = await browser.create()
+        appid, scene = await browser.read_code(login)
+    request: dict[str, Any] = (await Phone(web, server.public, "proxy").scan(appid, scene)).json()[
+        "request"
+    ]
+    return request
+
+
+async def test_x_forwarded_for_is_ignored_unless_its_sender_is_trusted(
+    server: RunningServer, web: httpx.AsyncClient
+) -> None:
+    request = await forwarded_scan(web, server)
+    assert (request["ip"], request["location"]) == ("127.0.0.1", "本机 / this computer")
+
+
+async def test_a_trusted_proxy_names_the_client(tmp_path: Path, web: httpx.AsyncClient) -> None:
+    with minilogin_dev(tmp_path, MINILOGIN_TRUSTED_PROXIES="127.0.0.1") as behind_proxy:
+        request = await forwarded_scan(web, behind_proxy)
+    assert (request["ip"], request["location"]) == ("202.96.128.86", "广东省 广州市")
+    # The phone itself came straight from 127.0.0.1: its place is unknown, so no warning.
+    assert request["region_differs"] is False

@@ -49,6 +49,7 @@ function initialView(locale) {
     app: { name: '', logoUrl: '', initial: '' },
     request: { browser: '', ip: '', location: '', time: '' },
     loginOnly: false,
+    regionWarning: '',
     expires: '',
     nickname: '',
     privacy: false,
@@ -93,7 +94,18 @@ function requestView(answer, locale) {
       time: formatTime(request.created_at) || text.unknown,
     },
     loginOnly: answer.login_only === true,
+    regionWarning: regionWarning(request, text),
   }
+}
+
+// The server says when the phone's network is in another region than the computer's
+// (request.region_differs): a code sent to someone elsewhere is how logins are stolen.
+function regionWarning(request, text) {
+  if (request.region_differs !== true) return ''
+  return format(text.regionDiffers, {
+    phone: orUnknown(request.phone_location, text),
+    pc: orUnknown(request.location, text),
+  })
 }
 
 function expiresText(seconds, locale) {

@@ -155,6 +155,14 @@ describe('views', () => {
     const unknown = 'Unknown'
     assert.deepEqual(view.request, { browser: unknown, ip: unknown, location: unknown, time: unknown })
     assert.equal(view.loginOnly, false)
+    assert.equal(view.regionWarning, '')
+  })
+
+  it('warns when the phone is on a network in another region than the computer', () => {
+    const request = { location: '北京 北京市', phone_location: '广东省 深圳市', region_differs: true }
+    const warning = state.requestView({ request }, 'zh-CN').regionWarning
+    assert.ok(warning.includes('广东省 深圳市') && warning.includes('北京 北京市'), warning)
+    assert.equal(state.requestView({ request: { ...request, region_differs: false } }, 'en').regionWarning, '')
   })
 
   it('shows the server message only for the generic error', () => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,9 @@ from minilogin.web import (
     sdk_assets,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.deps import warm_up
+from minilogin.web.framing import DenyFramingMiddleware
+from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
 
 STATIC = Path(__file__).parent / "static"
@@ -54,6 +58,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = await open_services(settings, wechat_transport, clock)
+        await asyncio.to_thread(warm_up)
         if seed:
             await seed_demo(svc.durable, settings)
         app.state.services = svc
@@ -80,6 +85,12 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(PoolCORSMiddleware)
+    app.add_middleware(
+        BodySizeMiddleware,
+        max_body=settings.max_body_bytes,
+        max_logo=settings.max_logo_upload_bytes,
+    )
+    app.add_middleware(DenyFramingMiddleware)
     if settings.pool_domain:
         # Outermost: the path is rewritten before CORS and the routes see it.
         app.add_middleware(PoolDomainMiddleware, domain=settings.pool_domain)

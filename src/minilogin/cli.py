@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -18,6 +18,7 @@ from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
 from minilogin.flows.admin import Actor, access, applications, connections, pools
+from minilogin.logs import log_config
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.services import Services, open_services
 from minilogin.storage.crypto import SecretBox
@@ -101,6 +102,7 @@ def dev(
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **_logging_and_proxies(settings),
     )
 
 
@@ -161,6 +163,7 @@ def serve(
         log_level=log_level,
         # An open event stream would otherwise hold a stopping server for as long as it lasts.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **_logging_and_proxies(settings),
     )
 
 
@@ -195,7 +198,20 @@ def sandbox(
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        log_config=log_config(),  # its URLs carry WeChat secrets and codes too
     )
+
+
+def _logging_and_proxies(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for what ``dev`` and ``serve`` share: logs that never show a
+    credential (``logs.py``), and X-Forwarded-For believed only from the proxies the settings
+    name (uvicorn otherwise believes 127.0.0.1, and a client's own header would then decide
+    the IP its rate limits count and its phone shows)."""
+    return {
+        "log_config": log_config(),
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+    }
 
 
 async def _seed_admin(settings: Settings) -> str | None:

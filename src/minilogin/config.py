@@ -26,6 +26,26 @@ SANDBOX_PHONE_PATH = "/_sandbox/phone"
 SANDBOX_APP_ID = "wx0000000000sandbox"
 SANDBOX_APP_SECRET = "sandbox-platform-secret"  # noqa: S105 - the sandbox's public fixture
 
+#: Every rate limit (``web/limits.py``): rule → (attempts, window in seconds). ``.ip`` rules
+#: count per client IP, ``.client`` rules per ``client_id``. ``guess.ip`` counts wrong client
+#: secrets, authorization codes and QR login secrets; ``password.*`` count wrong passwords
+#: (console login and ask-binding) per account and IP, and per IP over all accounts, so an
+#: attacker elsewhere can never lock the owner out. ``MINILOGIN_RATE_LIMITS`` overrides the
+#: attempts of some rules; ``MINILOGIN_RATE_LIMIT_SCALE`` multiplies all of them (0: off).
+RATE_LIMIT_DEFAULTS: dict[str, tuple[int, float]] = {
+    "qrcode.ip": (30, 60.0),
+    "qrcode.client": (3000, 60.0),
+    "auth.ip": (60, 60.0),
+    "auth.client": (6000, 60.0),
+    "token.ip": (120, 60.0),
+    "token.client": (6000, 60.0),
+    "scan.ip": (30, 60.0),
+    "confirm.ip": (30, 60.0),
+    "guess.ip": (20, 60.0),
+    "password.account_ip": (10, 900.0),
+    "password.ip": (30, 900.0),
+}
+
 
 #: The pool whose own subdomain (``MINILOGIN_POOL_DOMAIN``) the request being served came in
 #: on; set for the request by ``web/pool_domain.py``. A context variable, so that concurrent
@@ -75,13 +95,32 @@ class Settings(BaseSettings):
     code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
     code_pool_fill_rate: float = Field(default=20.0, gt=0)
 
+    # Rate limits and body sizes (web/limits.py); see RATE_LIMIT_DEFAULTS above.
+    rate_limits: dict[str, int] = Field(default_factory=dict)
+    rate_limit_scale: float = Field(default=1.0, ge=0)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_logo_upload_bytes: int = Field(default=2 * 1024 * 1024 + 64 * 1024, ge=1024)
+    # Addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's
+    # ``forwarded_allow_ips``: comma-separated IPs or networks, ``*`` for any); empty: none.
+    trusted_proxies: str = ""
+
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
         self.public_url = self.public_url.rstrip("/")
+        unknown = set(self.rate_limits) - set(RATE_LIMIT_DEFAULTS)
+        if unknown:
+            known = sorted(RATE_LIMIT_DEFAULTS)
+            raise ValueError(f"unknown rate limits {sorted(unknown)}; known: {known}")
         self.wechat_api_url = self.wechat_api_url.rstrip("/")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'minilogin.db'}"
         return self
+
+    def rate_limit(self, rule: str) -> tuple[int, float] | None:
+        """The attempts and window of ``rule`` after overrides and scale; ``None``: no limit."""
+        attempts, window = RATE_LIMIT_DEFAULTS[rule]
+        scaled = self.rate_limits.get(rule, attempts) * self.rate_limit_scale
+        return None if scaled <= 0 else (max(1, round(scaled)), window)
 
     @property
     def uses_wechat_sandbox(self) -> bool:
@@ -113,7 +152,7 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret.key"
         if path.exists():
             return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         key = secrets.token_urlsafe(32)
         path.write_text(key)
         path.chmod(0o600)

@@ -95,7 +95,7 @@ async def seed_admin(store: DurableStore, settings: Settings) -> str | None:
         except Conflict:
             # Another instance seeded it a moment ago, and keeps the password itself.
             return None
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         path.write_text(password)
         path.chmod(0o600)
         return password

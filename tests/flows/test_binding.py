@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from tests.conftest import PUBLIC
 from tests.support.actors import Browser, BrowserLogin, Phone
 
@@ -140,6 +141,43 @@ async def test_attempts_on_one_account_are_limited_across_qr_logins(
             answers.append(answer.json()["error"])
     assert answers[:10] == ["invalid_credentials"] * 10
     assert answers[10:] == ["rate_limited"] * 2
+
+
+async def test_a_guesser_elsewhere_cannot_lock_the_owner_out(
+    app: FastAPI, services: Services, pool_id: str, http: httpx.AsyncClient, browser: Browser
+) -> None:
+    """Wrong passwords count per account and address: after a guesser's ten, the owner at
+    another address still binds."""
+    await account(services, pool_id, username="target")
+    for round_ in range(3):
+        phone = Phone(http, PUBLIC, f"guesser-{round_}")
+        if round_ == 0:
+            login = await needs_binding(services, pool_id, browser, phone)
+        else:
+            login = await scanned_and_confirmed(browser, phone, "ask-login-and-register")
+        for _ in range(4):
+            await bind(http, login, action="bind", username="target", password="guess")
+    guessed = await bind(http, login, action="bind", username="target", password="correct horse")
+    assert (guessed.status_code, guessed.json()["error"]) == (429, "rate_limited")
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as owner_http:
+        owner = Phone(owner_http, PUBLIC, "owner")
+        login = await scanned_and_confirmed(
+            Browser(owner_http, ISSUER), owner, "ask-login-and-register"
+        )
+        answer = await bind(
+            owner_http, login, action="bind", username="target", password="correct horse"
+        )
+    assert (answer.status_code, answer.json()["status"]) == (200, "authorized")
+
+
+async def scanned_and_confirmed(browser: Browser, phone: Phone, connection: str) -> BrowserLogin:
+    await phone.set_profile(phone=PHONE)
+    login = await browser.create(connection=connection)
+    appid, scene = await browser.read_code(login)
+    session = (await phone.scan(appid, scene)).json()["session"]
+    assert (await phone.confirm(appid, session)).json() == {"status": "needs_binding"}
+    return login
 
 
 async def test_create_a_new_account(

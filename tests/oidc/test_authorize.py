@@ -91,9 +91,32 @@ async def test_the_code_needs_the_relying_partys_verifier_and_redirect_uri(
     assert other_verifier.json()["error"] == "invalid_grant"
 
 
-async def test_a_confidential_client_may_go_without_pkce_but_not_fake_it(
-    http: httpx.AsyncClient, phone: Phone
+async def pkce_required(services: Services, client_id: str, required: bool) -> None:
+    pool = await services.durable.get_pool("demo")
+    assert pool is not None
+    application = await services.durable.get_application(pool.id, client_id)
+    assert application is not None
+    application.pkce_required = required
+    await services.durable.update_application(application)
+    await services.config.changed()
+
+
+async def test_a_confidential_client_must_send_pkce_too(http: httpx.AsyncClient) -> None:
+    """OAuth 2.1 §4.1.1: a client secret does not excuse a client from PKCE."""
+    params, _ = auth_params(WEB, code_challenge="", code_challenge_method="")
+    response = await http.get(f"{ISSUER}/oidc/auth", params=params)
+    assert response.status_code == 303
+    answer = query(response.headers["location"])
+    assert (answer["error"], answer["error_description"]) == (
+        "invalid_request",
+        "code_challenge (S256) is required",
+    )
+
+
+async def test_a_legacy_client_let_off_pkce_may_go_without_but_not_fake_it(
+    http: httpx.AsyncClient, phone: Phone, services: Services
 ) -> None:
+    await pkce_required(services, WEB, required=False)
     params, _ = auth_params(WEB, code_challenge="", code_challenge_method="")
     done = await hosted_login(http, phone, params, "")
     assert done.location.startswith(f"{WEB_CALLBACK}?")
@@ -120,6 +143,16 @@ async def test_a_confidential_client_may_go_without_pkce_but_not_fake_it(
         auth=(WEB, WEB_SECRET),
     )
     assert downgrade.json()["error"] == "invalid_grant"
+
+    # Required again: a code issued without a challenge meanwhile is refused.
+    done = await hosted_login(http, phone, params, "")
+    await pkce_required(services, WEB, required=True)
+    late = await http.post(
+        f"{ISSUER}/oidc/token",
+        data={"grant_type": "authorization_code", "code": done.params["code"]},
+        auth=(WEB, WEB_SECRET),
+    )
+    assert late.json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize(
@@ -339,13 +372,25 @@ async def test_without_a_redirect_uri_the_identity_sources_callback_url_gets_the
         )
     )
     await services.durable.enable_identity_source(pool.id, "site", "wechat-callback")
-    params = {"response_type": "code", "client_id": "site", "scope": "openid phone", "state": "s1"}
-    done = await hosted_login(http, phone, params, "")
+    verifier = "v" * 43
+    params = {
+        "response_type": "code",
+        "client_id": "site",
+        "scope": "openid phone",
+        "state": "s1",
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+    }
+    done = await hosted_login(http, phone, params, verifier)
     assert done.location.startswith("https://site.example/wechat/callback?")
     assert set(done.params) == {"code", "state", "iss"}
     response = await http.post(
         f"{ISSUER}/oidc/token",
-        data={"grant_type": "authorization_code", "code": done.params["code"]},
+        data={
+            "grant_type": "authorization_code",
+            "code": done.params["code"],
+            "code_verifier": verifier,
+        },
         auth=("site", "site-secret"),
     )
     assert response.status_code == 200, response.text

@@ -7,6 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from minilogin.core.entities import Application, ApplicationType
+from minilogin.core.tokens import digest
+from minilogin.services import Services
 from tests.oidc.conftest import (
     ISSUER,
     SPA,
@@ -38,14 +41,15 @@ async def introspect(http: httpx.AsyncClient, token: str, **form: str) -> dict[s
 
 
 async def web_tokens(http: httpx.AsyncClient, phone: Phone) -> dict[str, Any]:
-    params, _ = auth_params(WEB, code_challenge="", code_challenge_method="")
-    done = await hosted_login(http, phone, params, "")
+    params, verifier = auth_params(WEB)
+    done = await hosted_login(http, phone, params, verifier)
     response = await http.post(
         f"{ISSUER}/oidc/token",
         data={
             "grant_type": "authorization_code",
             "code": done.params["code"],
             "redirect_uri": WEB_CALLBACK,
+            "code_verifier": verifier,
         },
         auth=(WEB, WEB_SECRET),
     )
@@ -130,6 +134,40 @@ async def test_introspection_tells_a_resource_server_what_a_token_is(
     assert await introspect(http, tokens["access_token"]) == {"active": False}
     assert await introspect(http, tokens["refresh_token"]) == {"active": False}
     assert await introspect(http, "garbage") == {"active": False}
+
+
+async def test_another_client_learns_nothing_unless_it_is_a_resource_server(
+    http: httpx.AsyncClient, phone: Phone, services: Services
+) -> None:
+    pool = await services.durable.get_pool("demo")
+    assert pool is not None
+    api = await services.durable.create_application(
+        Application(
+            pool_id=pool.id,
+            client_id="orders-api",
+            name="Orders API",
+            type=ApplicationType.WEB,
+            client_secret_hash=digest("orders-api-secret"),
+        )
+    )
+    await phone.set_profile(phone="+8613500135010")
+    tokens = await web_tokens(http, phone)
+
+    async def asked_by_the_api() -> dict[str, Any]:
+        response = await http.post(
+            f"{ISSUER}/oidc/introspect",
+            data={"token": tokens["access_token"]},
+            auth=("orders-api", "orders-api-secret"),
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    assert await asked_by_the_api() == {"active": False}
+    api.resource_server = True
+    await services.durable.update_application(api)
+    await services.config.changed()
+    answer = await asked_by_the_api()
+    assert (answer["active"], answer["client_id"]) == (True, WEB)
 
 
 async def test_only_confidential_clients_may_introspect(http: httpx.AsyncClient) -> None:

@@ -170,7 +170,7 @@ async def test_malformed_json_is_refused(admin: httpx.AsyncClient) -> None:
     refused(await admin.post("/pools", content=b"[1, 2]", headers=headers), 400, "invalid_json")
     refused(await admin.post("/pools", content=b"", headers=headers), 400, "invalid_json")
     big = b'{"name": "' + b"x" * 70_000 + b'"}'
-    refused(await admin.post("/pools", content=big, headers=headers), 400, "invalid_request")
+    refused(await admin.post("/pools", content=big, headers=headers), 413, "payload_too_large")
 
 
 # pools
@@ -809,28 +809,34 @@ async def test_the_console_session_needs_its_csrf_token_for_every_change(
 
 
 async def test_wrong_passwords_are_refused_and_attempts_are_limited(
-    http: httpx.AsyncClient, administrator: tuple[str, str]
+    app: FastAPI, http: httpx.AsyncClient, administrator: tuple[str, str]
 ) -> None:
+    """Ten wrong passwords for one account from one address stop that address, not the
+    owner elsewhere: no one can lock an administrator out."""
     wrong = await console_login(http, "boss", "not the password")
     assert wrong.status_code == 401
     assert "用户名或密码错误" in wrong.text
     assert "set-cookie" not in wrong.headers
     unknown = await console_login(http, "nobody", "whatever")
     assert unknown.status_code == 401
-    for _ in range(8):
+    for _ in range(9):
         await console_login(http, "boss", "still wrong")
     limited = await console_login(http, *administrator)
     assert limited.status_code == 429
     assert "操作太频繁" in limited.text
+    assert 0 < int(limited.headers["retry-after"]) <= 900
+    elsewhere = httpx.ASGITransport(app=app, client=("198.51.100.99", 50000))
+    async with httpx.AsyncClient(transport=elsewhere) as owner:
+        assert (await console_login(owner, *administrator)).status_code == 303
     log = await http.get(
         f"{API}/audit",
         params={"action": "admin.login"},
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     events = ok(log)["events"]
-    assert [e["action"] for e in events] == ["admin.login_failed"] * 10
+    assert [e["action"] for e in events] == ["admin.login"] + ["admin.login_failed"] * 11
     assert {e["subject"] for e in events} == {"boss", "nobody"}
-    assert events[0]["ip"] == "203.0.113.7"
+    assert [e["ip"] for e in events[:2]] == ["198.51.100.99", "203.0.113.7"]
 
 
 async def test_a_login_form_posted_from_another_site_is_refused(
@@ -872,3 +878,29 @@ async def test_the_admin_api_is_documented_in_openapi(http: httpx.AsyncClient) -
     assert {"unique_id", "display_name", "app_secret", "qr_expires_in"} <= body["properties"].keys()
     assert body["properties"]["login_mode"]["enum"] == ["login_and_register", "login_only"]
     assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+async def test_pkce_and_introspection_rights_are_set_per_application(
+    admin: httpx.AsyncClient,
+) -> None:
+    await new_pool(admin)
+    spa = await new_app(admin)
+    assert (spa["pkce_required"], spa["resource_server"]) == (True, False)
+    refused(
+        await admin.post("/pools/acme/applications", json={"name": "x", "pkce_required": False}),
+        400,
+        "invalid_pkce_required",
+    )
+    legacy = await new_app(admin, type="web", pkce_required=False, resource_server=True)
+    assert (legacy["pkce_required"], legacy["resource_server"]) == (False, True)
+    path = f"/pools/acme/applications/{legacy['client_id']}"
+    changed = ok(await admin.patch(path, json={"pkce_required": True, "resource_server": False}))
+    assert (changed["pkce_required"], changed["resource_server"]) == (True, False)
+    refused(
+        await admin.patch(path, json={"resource_server": "yes"}), 400, "invalid_resource_server"
+    )
+
+
+async def test_a_huge_offset_is_refused_not_a_server_error(admin: httpx.AsyncClient) -> None:
+    response = await admin.get("/pools/demo/users", params={"offset": "9223372036854775808"})
+    refused(response, 400, "invalid_request")

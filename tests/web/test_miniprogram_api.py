@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from tests.conftest import PUBLIC
 from tests.support.actors import Browser, BrowserLogin, Phone
+
+QQ_BROWSER = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/94.0.4606.71 Safari/537.36 Core/1.94.197.400 QQBrowser/11.7.5287.400"
+)
 
 
 async def scanned(browser: Browser, phone: Phone) -> tuple[BrowserLogin, str, str]:
@@ -30,6 +36,29 @@ async def test_scan_shows_who_asks(browser: Browser, phone: Phone) -> None:
     assert body["login_only"] is False
     assert 0 < body["expires_in"] <= 120
     assert (await browser.status(login))["status"] == "scanned"
+
+
+@pytest.mark.parametrize(
+    ("phone_ip", "differs", "phone_place"),
+    [("220.181.38.148", True, "北京 北京市"), ("183.3.226.35", False, "广东省 深圳市")],
+)
+async def test_the_phone_learns_when_its_network_is_in_another_region(
+    app: FastAPI, phone_ip: str, differs: bool, phone_place: str
+) -> None:
+    """The PC in Guangzhou; a phone on a network in Beijing is told, one in Shenzhen not."""
+    pc = httpx.ASGITransport(app=app, client=("202.96.128.86", 50000))
+    handset = httpx.ASGITransport(app=app, client=(phone_ip, 50001))
+    async with (
+        httpx.AsyncClient(transport=pc, headers={"User-Agent": QQ_BROWSER}) as pc_http,
+        httpx.AsyncClient(transport=handset) as phone_http,
+    ):
+        browser = Browser(pc_http, f"{PUBLIC}/pools/demo")
+        login = await browser.create()
+        appid, scene = await browser.read_code(login)
+        request = (await Phone(phone_http, PUBLIC, "wu").scan(appid, scene)).json()["request"]
+    assert request["browser"] == "QQ Browser · Windows"
+    assert request["location"] == "广东省 广州市"
+    assert (request["region_differs"], request["phone_location"]) == (differs, phone_place)
 
 
 async def test_the_first_scanner_wins(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from minilogin.core.connection import choice, integer, text, url_problem
+from minilogin.core.connection import boolean, choice, integer, text, url_problem
 from minilogin.core.entities import Application, ApplicationType, Pool
 from minilogin.core.errors import InvalidRequest
 
@@ -36,6 +36,8 @@ APPLICATION_FIELDS = (
     "web_origins",
     "post_logout_redirect_uris",
     *LIFETIMES,
+    "pkce_required",
+    "resource_server",
 )
 
 
@@ -115,6 +117,13 @@ def _uris(value: object, check: Callable[[object], str], code: str) -> list[str]
     return list(dict.fromkeys(check(item) for item in value))
 
 
+def _pkce_opt_out_allowed(application: Application) -> Application:
+    """A public client has no secret: PKCE is all that binds its code to it."""
+    if application.is_public and not application.pkce_required:
+        raise InvalidRequest("invalid_pkce_required")
+    return application
+
+
 def _name(value: object, code: str) -> str:
     name = text(value, code, max_length=MAX_NAME)
     assert name is not None
@@ -134,6 +143,8 @@ _CHECKS: dict[str, Callable[[object], object]] = {
         value, check_post_logout_redirect_uri, "invalid_post_logout_redirect_uris"
     ),
     **{name: _lifetime(name) for name in LIFETIMES},
+    "pkce_required": lambda value: boolean(value, "invalid_pkce_required"),
+    "resource_server": lambda value: boolean(value, "invalid_resource_server"),
 }
 
 
@@ -154,7 +165,7 @@ def new_application(pool_id: str, client_id: str, fields: Mapping[str, object]) 
         name=_name(fields.get("name"), "invalid_name"),
         type=kind,
     )
-    return _apply(application, fields)
+    return _pkce_opt_out_allowed(_apply(application, fields))
 
 
 def changed_application(current: Application, fields: Mapping[str, object]) -> Application:
@@ -163,7 +174,7 @@ def changed_application(current: Application, fields: Mapping[str, object]) -> A
         raise InvalidRequest("application_type_immutable")
     if "client_id" in fields and fields["client_id"] != current.client_id:
         raise InvalidRequest("client_id_immutable")
-    return _apply(replace(current), fields)
+    return _pkce_opt_out_allowed(_apply(replace(current), fields))
 
 
 def changed_fields(before: Application, after: Application) -> list[str]:

@@ -53,6 +53,11 @@ class Application:
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
     created_at: datetime | None = None
+    #: OAuth 2.1 §4.1.1: every client sends a PKCE challenge; only a confidential legacy
+    #: relying party that cannot may be let off, explicitly.
+    pkce_required: bool = True
+    #: A resource server may introspect tokens issued to other clients of its pool.
+    resource_server: bool = False
 
     @property
     def is_public(self) -> bool:

@@ -43,6 +43,10 @@ class RateLimited(MiniloginError):
     """Too many attempts; try again later."""
 
 
+class TooLarge(MiniloginError):
+    """The request's body is larger than the endpoint accepts."""
+
+
 class UpstreamError(MiniloginError):
     """WeChat answered with an error, timed out or could not be reached."""
 

@@ -127,6 +127,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The id_token_hint is not valid.",
     ),
     "rate_limited": ("操作太频繁，请稍后再试。", "Too many attempts. Try again later."),
+    "payload_too_large": ("请求体太大。", "The request body is too large."),
+    "invalid_pkce_required": (
+        "pkce_required 为 true 或 false；单页应用（spa）必须使用 PKCE。",
+        "pkce_required is true or false; a single page app (spa) must use PKCE.",
+    ),
+    "invalid_resource_server": (
+        "resource_server 为 true 或 false。",
+        "resource_server is true or false.",
+    ),
     "qrcode_budget_exhausted": (
         "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
         "Too many logins right now: no new mini program code can be made. Try again shortly.",

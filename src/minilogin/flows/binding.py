@@ -1,24 +1,24 @@
 """The binding step (account identity association "ask binding"): the PC links the scanned
 WeChat identity to an existing account, proven by its password, or creates a new account.
 
-Wrong passwords don't end the QR login, but the fifth one cancels it; attempts against one
-account are also limited across QR logins, so no one can guess a password by making codes.
+Wrong passwords don't end the QR login, but the fifth one cancels it; wrong passwords for one
+account from one address, and from one address over all accounts, are also limited across QR
+logins (``flows/limits.py``), so no one can guess a password by making codes, and no one can
+lock the owner out by failing from elsewhere.
 """
 
 from __future__ import annotations
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.entities import User
-from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, RateLimited
+from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest
 from minilogin.core.phone import to_e164
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.flows import accounts, audit, authorization
+from minilogin.flows import accounts, audit, authorization, limits
 from minilogin.services import Services
 from minilogin.storage.crypto import hash_password, verify_password
 
 MAX_WRONG_PASSWORDS = 5
-ACCOUNT_ATTEMPTS = 10
-ACCOUNT_WINDOW = 15 * 60.0
 #: Checked when no account matches, so a wrong name costs as long as a wrong password.
 _DECOY_HASH = hash_password("minilogin-decoy-password")
 
@@ -63,14 +63,17 @@ async def bind(
     _require_binding_state(login)
     assert login.scanner is not None
     identifier = identifier.strip()
-    allowed = await svc.limiter.hit(
-        f"binding:{login.pool_id}:{identifier.lower()}", ACCOUNT_ATTEMPTS, ACCOUNT_WINDOW
+    failures = (
+        ("password.account_ip", f"binding/{login.pool_id}/{identifier.lower()}/{ip}"),
+        ("password.ip", f"binding/{ip}"),
     )
-    if not allowed:
-        raise RateLimited("rate_limited")
+    for rule, subject in failures:
+        await limits.check_failures(svc, rule, subject)
     user = await _find_account(svc, login.pool_id, identifier)
     stored_hash = user.password_hash if user is not None and user.password_hash else _DECOY_HASH
     if not verify_password(stored_hash, password) or user is None or not user.password_hash:
+        for rule, subject in failures:
+            await limits.count_failure(svc, rule, subject)
         await _wrong_password(svc, login, ip)
     assert user is not None
     if user.blocked:

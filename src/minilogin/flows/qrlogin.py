@@ -143,10 +143,11 @@ async def create(
             return Created(login, secret)
 
 
-async def authenticate(svc: Services, login_id: str, secret: str | None) -> QRLogin:
-    """The login, for the holder of its secret only; anyone else learns nothing at all."""
+async def authenticate(svc: Services, pool: str, login_id: str, secret: str | None) -> QRLogin:
+    """The login, for the holder of its secret under its own pool's issuer only; anyone else
+    learns nothing at all."""
     login = await svc.qrlogins.get(login_id)
-    if login is None or not matches(secret, login.secret_hash):
+    if login is None or login.pool != pool or not matches(secret, login.secret_hash):
         raise Unauthorized("unauthorized")
     return login
 

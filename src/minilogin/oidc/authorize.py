@@ -146,12 +146,12 @@ def _response_mode(value: str | None, redirect_uri: str | None) -> ResponseMode:
 
 
 def _code_challenge(application: Application, params: Mapping[str, str]) -> str | None:
-    """RFC 7636: S256 only; required of public clients, who have no secret to prove
-    themselves with, and checked whenever a confidential client sends one."""
+    """RFC 7636: S256 only; required of every client (OAuth 2.1 §4.1.1) unless a confidential
+    one is explicitly let off (``pkce_required`` false), and checked whenever one is sent."""
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     if challenge is None:
-        if application.is_public:
+        if application.is_public or application.pkce_required:
             raise OAuthError("invalid_request", "code_challenge (S256) is required")
         if method is not None:
             raise OAuthError("invalid_request", "code_challenge_method without code_challenge")

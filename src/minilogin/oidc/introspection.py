@@ -1,7 +1,9 @@
 """Token introspection (RFC 7662) for resource servers: is this token of this pool active,
 and for whom. Only confidential clients may ask (§2.1: the endpoint requires the caller's
 authorization); a token that is unknown, expired, revoked, rotated away or another pool's is
-``{"active": false}`` and nothing more (§2.2).
+``{"active": false}`` and nothing more (§2.2), and so is one issued to another client unless
+the caller is registered as a resource server (§4: the server decides what a caller may
+learn).
 """
 
 from __future__ import annotations
@@ -32,8 +34,15 @@ async def introspect(
     for lookup in lookups:
         answer = await lookup(svc, pool, token)
         if answer is not None:
-            return answer
+            return answer if _may_know(application, answer) else INACTIVE
     return INACTIVE
+
+
+def _may_know(application: Application, answer: Mapping[str, object]) -> bool:
+    """A client learns only about its own tokens; a resource server about its pool's."""
+    if not answer.get("active") or application.resource_server:
+        return True
+    return answer.get("client_id") == application.client_id
 
 
 async def _access(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:

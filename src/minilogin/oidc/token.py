@@ -95,6 +95,9 @@ async def exchange(
         raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
     if grant.code_challenge is not None:
         verify(form.get("code_verifier"), grant.code_challenge)
+    elif application.pkce_required:
+        # Let off when the code was issued, required now: the administrator's latest word.
+        raise OAuthError("invalid_grant", "the code was issued without a code_challenge")
     elif "code_verifier" in form:
         # Security BCP §4.8.2: a verifier for a code issued without a challenge is a downgrade.
         raise OAuthError("invalid_grant", "the code was issued without a code_challenge")

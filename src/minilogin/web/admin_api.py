@@ -30,6 +30,7 @@ from minilogin.flows.admin import Actor, access, activity, applications, connect
 from minilogin.flows.admin.experience import preview
 from minilogin.services import Services
 from minilogin.web.deps import client_ip, services
+from minilogin.web.errors import error_responses
 
 SESSION_COOKIE = "minilogin_console"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,8 +39,12 @@ MAX_JSON_BYTES = 64 * 1024
 #: Room for the multipart envelope around a logo of the largest size allowed.
 MAX_LOGO_UPLOAD = connections.MAX_LOGO_BYTES + 64 * 1024
 
-router = APIRouter(prefix="/admin/api", tags=["Admin"])
-public_router = APIRouter(tags=["Identity sources"])
+router = APIRouter(
+    prefix="/admin/api",
+    tags=["Admin"],
+    responses=error_responses(400, 401, 403, 404, 409, 413, 424, 429, 503),
+)
+public_router = APIRouter(tags=["Identity sources"], responses=error_responses(400, 404, 503))
 Svc = Annotated[Services, Depends(services)]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `minilogin admin token`.")
@@ -137,6 +142,8 @@ class ApplicationIn(BaseModel):
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
+    pkce_required: bool = True
+    resource_server: bool = False
 
 
 class ApplicationChanges(BaseModel):
@@ -147,6 +154,8 @@ class ApplicationChanges(BaseModel):
     id_token_lifetime: int | None = None
     access_token_lifetime: int | None = None
     refresh_token_lifetime: int | None = None
+    pkce_required: bool | None = None
+    resource_server: bool | None = None
 
 
 LoginModeName = Literal["login_and_register", "login_only"]
@@ -437,7 +446,7 @@ async def list_users(
     _: AdminActor,
     q: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=users.MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Newest first; ``q`` matches part of the phone number, username, nickname or email."""
     found, total = await users.search(svc, pool, q, limit, offset)

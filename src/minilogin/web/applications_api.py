@@ -15,8 +15,13 @@ from fastapi import APIRouter, Depends
 from minilogin.flows.qrlogin import load_application, load_pool
 from minilogin.services import Services
 from minilogin.web.deps import services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/pools/{pool}/api/applications", tags=["QR login (browser)"])
+router = APIRouter(
+    prefix="/pools/{pool}/api/applications",
+    tags=["QR login (browser)"],
+    responses=error_responses(400, 404, 503),
+)
 Svc = Annotated[Services, Depends(services)]
 
 

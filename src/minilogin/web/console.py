@@ -9,6 +9,7 @@ Content-Security-Policy forbids anything else.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -145,7 +146,11 @@ async def log_in(request: Request, svc: Svc) -> Response:
     except (Unauthorized, RateLimited) as error:
         status = 429 if isinstance(error, RateLimited) else 401
         context = {"text": LOGIN_TEXT[locale], "error": message(error.code, locale)}
-        return _page(request, "console/login.html", context, status)
+        page = _page(request, "console/login.html", context, status)
+        wait = error.params.get("retry_after")
+        if isinstance(wait, float):
+            page.headers["Retry-After"] = str(math.ceil(wait))
+        return page
     response = RedirectResponse("/console/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

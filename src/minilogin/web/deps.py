@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ua_parser
 from fastapi import Request
 
 from minilogin.core.qrlogin import RequestContext
+from minilogin.places import place_of
 from minilogin.services import Services
 
 
@@ -23,44 +25,28 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def client_ip(request: Request) -> str:
+    """The peer's address; behind a proxy named in ``MINILOGIN_TRUSTED_PROXIES``, uvicorn
+    has already put the X-Forwarded-For client here (``cli.py``)."""
     return request.client.host if request.client else ""
 
 
+#: Operating systems as people call them (ua-parser names them as Browserscope does).
+_SYSTEMS = {"Mac OS X": "macOS", "Windows": "Windows"}
+#: 360's browsers send Chrome's user agent with a marker ua-parser's rules don't know.
+_QIHU_360 = ("qihu 360", "360se", "360ee")
+
+
 def browser_name(user_agent: str) -> str:
-    """A short, human name for the browser the phone shows ("Chrome on Windows")."""
-    ua = user_agent.lower()
-    browser = next(
-        (
-            name
-            for token, name in (
-                ("edg/", "Edge"),
-                ("micromessenger", "WeChat"),
-                ("firefox/", "Firefox"),
-                ("chrome/", "Chrome"),
-                ("chromium/", "Chromium"),
-                ("safari/", "Safari"),
-            )
-            if token in ua
-        ),
-        "",
-    )
-    system = next(
-        (
-            name
-            for token, name in (
-                ("windows", "Windows"),
-                ("mac os x", "macOS"),
-                ("android", "Android"),
-                ("iphone", "iOS"),
-                ("linux", "Linux"),
-            )
-            if token in ua
-        ),
-        "",
-    )
-    if browser and system:
-        return f"{browser} · {system}"
-    return browser or system or user_agent[:60]
+    """A short, human name for the browser the phone shows ("Chrome · Windows",
+    "QQ Browser · Windows"), read with ua-parser's rules."""
+    parsed = ua_parser.parse(user_agent[:1024])
+    agent = parsed.user_agent.family if parsed.user_agent else ""
+    if any(marker in user_agent.lower() for marker in _QIHU_360):
+        agent = "360 Browser"
+    system = parsed.os.family if parsed.os else ""
+    system = _SYSTEMS.get(system, system)
+    known = [name for name in (agent, system) if name and name != "Other"]
+    return " · ".join(known) or user_agent[:60]
 
 
 def request_context(request: Request) -> RequestContext:
@@ -73,11 +59,10 @@ def request_context(request: Request) -> RequestContext:
 
 
 def approximate_location(ip: str) -> str:
-    """Without a geolocation database, say only what the address itself tells."""
-    if ip.startswith(("127.", "::1")) or ip == "localhost":
-        return "本机 / this computer"
-    if ip.startswith(("10.", "192.168.")) or ip.startswith(
-        tuple(f"172.{n}." for n in range(16, 32))
-    ):
-        return "局域网 / local network"
-    return ""
+    return place_of(ip).text
+
+
+def warm_up() -> None:
+    """Load the user-agent rules and the IP database now, not on the first login."""
+    browser_name("Mozilla/5.0")
+    place_of("1.0.0.1")

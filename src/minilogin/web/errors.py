@@ -10,10 +10,13 @@ with ``Retry-After``: not the client's doing, and nothing was changed either.
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from minilogin.core.errors import (
@@ -25,6 +28,7 @@ from minilogin.core.errors import (
     NotFound,
     OAuthError,
     RateLimited,
+    TooLarge,
     Unauthorized,
     UpstreamError,
 )
@@ -32,6 +36,41 @@ from minilogin.core.messages import message, negotiate
 from minilogin.storage.errors import UNAVAILABLE
 
 log = logging.getLogger("minilogin")
+
+
+class ErrorBody(BaseModel):
+    """The contract's error body (API.md, "Errors")."""
+
+    error: str
+    message: str
+
+
+class OAuthErrorBody(BaseModel):
+    """RFC 6749 §5.2's error body."""
+
+    error: str
+    error_description: str | None = None
+
+
+_MEANINGS = {
+    400: "The request is malformed or breaks a rule",
+    401: "A credential is missing or wrong",
+    403: "Not allowed",
+    404: "Not found, or not the caller's to know",
+    409: "In a state that does not allow this",
+    410: "Expired",
+    413: "The body is larger than the endpoint accepts",
+    424: "WeChat failed; nothing changed, retry",
+    429: "Too many attempts; Retry-After says when to come back",
+    503: "A store is unavailable; Retry-After says when to retry",
+}
+
+
+def error_responses(*statuses: int, oauth: bool = False) -> dict[int | str, dict[str, Any]]:
+    """The error answers of a router, for its OpenAPI document."""
+    model = OAuthErrorBody if oauth else ErrorBody
+    return {status: {"model": model, "description": _MEANINGS[status]} for status in statuses}
+
 
 STATUS: dict[type[MiniloginError], int] = {
     InvalidRequest: 400,
@@ -41,6 +80,7 @@ STATUS: dict[type[MiniloginError], int] = {
     Conflict: 409,
     Gone: 410,
     RateLimited: 429,
+    TooLarge: 413,
 }
 
 #: WeChat errors the person can fix by trying again with a new code, or that are about them.
@@ -73,8 +113,16 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
     status = status_of(error)
-    headers = {"Retry-After": "1"} if status in (424, 429) else None
-    return JSONResponse({"error": error.code, "message": text}, status, headers=headers)
+    headers = None
+    if status in (424, 429):
+        # A rate limit knows when its window ends (web/limits.py); else "retry soon".
+        wait = error.params.get("retry_after")
+        headers = {"Retry-After": str(math.ceil(wait) if isinstance(wait, float) else 1)}
+    body = {"error": error.code, "message": text}
+    if isinstance(error, RateLimited) and "/oidc/" in request.url.path:
+        # The OAuth endpoints' clients read RFC 6749 §5.2's field.
+        body["error_description"] = text
+    return JSONResponse(body, status, headers=headers)
 
 
 def install(app: FastAPI) -> None:

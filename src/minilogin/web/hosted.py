@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,12 +24,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from minilogin.core.entities import Pool
-from minilogin.core.errors import InvalidRequest, MiniloginError, NotFound
+from minilogin.core.errors import (
+    InvalidRequest,
+    MiniloginError,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+)
 from minilogin.core.messages import Locale, message, negotiate
 from minilogin.flows.qrlogin import authenticate
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
 from minilogin.services import Services
+from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import status_of
 
@@ -93,13 +101,17 @@ def _error_page(request: Request, locale: Locale, error: MiniloginError) -> HTML
     text = message(error.code, locale)
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
-    return _page(
+    page = _page(
         request,
         "message.html",
         locale,
         {"heading": TEXT[locale]["error_title"], "text": text, "code": error.code},
         status_of(error),
     )
+    wait = error.params.get("retry_after")
+    if isinstance(error, RateLimited) and isinstance(wait, float):
+        page.headers["Retry-After"] = str(math.ceil(wait))
+    return page
 
 
 def _respond(request: Request, locale: Locale, reply: Reply, **values: str) -> Response:
@@ -126,6 +138,9 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
     params = dict(request.query_params)
     locale = _locale(request, params.get("ui_locales"))
     try:
+        # Each request is kept until it expires: the limits also bound how many are pending.
+        await limits.check(svc, "auth.ip", client_ip(request))
+        await limits.check(svc, "auth.client", f"{pool}/{params.get('client_id', '')[:128]}")
         known = await _pool(svc, pool)
         auth_request = await authorize.start(svc, known, params, locale)
     except AuthorizationError as error:
@@ -160,7 +175,12 @@ async def complete(
 ) -> Response:
     locale = _locale(request)
     try:
-        login = await authenticate(svc, qrlogin, secret)
+        await limits.refuse_guesser(request)
+        try:
+            login = await authenticate(svc, pool, qrlogin, secret)
+        except Unauthorized:
+            await limits.wrong_guess(request)
+            raise
         completed = await authorize.complete(svc, pool, login)
     except MiniloginError as error:
         return _error_page(request, locale, error)

@@ -11,15 +11,21 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from minilogin.core.errors import Gone, InvalidRequest, NotFound
+from minilogin.core.errors import Gone, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.messages import message, negotiate
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.flows import binding as binding_flow
 from minilogin.flows import qrlogin as flow
 from minilogin.services import Services
+from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, request_context, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/pools/{pool}/api/qrcodes", tags=["QR login (browser)"])
+router = APIRouter(
+    prefix="/pools/{pool}/api/qrcodes",
+    tags=["QR login (browser)"],
+    responses=error_responses(400, 401, 403, 404, 409, 410, 413, 424, 429, 503),
+)
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -52,8 +58,21 @@ def _status(request: Request, svc: Services, login: QRLogin) -> dict[str, Any]:
     return body
 
 
-@router.post("", status_code=201)
+async def _authenticate(
+    request: Request, svc: Services, pool: str, login_id: str, secret: str | None
+) -> QRLogin:
+    """The QR login its secret opens; wrong secrets count as guesses (``web/limits.py``)."""
+    await limits.refuse_guesser(request)
+    try:
+        return await flow.authenticate(svc, pool, login_id, secret)
+    except Unauthorized:
+        await limits.wrong_guess(request)
+        raise
+
+
+@router.post("", status_code=201, dependencies=[Depends(limits.per_ip("qrcode"))])
 async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc) -> dict[str, Any]:
+    await limits.check(svc, "qrcode.client", f"{pool}/{body.client_id}")
     created = await flow.create(
         svc,
         pool,
@@ -97,7 +116,7 @@ async def get_status(
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
     last: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     if wait > 0 and last is not None:
         login = await flow.wait_for_change(svc, login, last, wait)
     return _status(request, svc, login)
@@ -112,7 +131,7 @@ async def events(
     authorization: Annotated[str | None, Header()] = None,
     secret: Annotated[str | None, Query()] = None,
 ) -> StreamingResponse:
-    login = await flow.authenticate(svc, login_id, bearer_token(authorization) or secret)
+    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization) or secret)
 
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
@@ -135,10 +154,11 @@ async def events(
 async def cancel_qrlogin(
     pool: str,
     login_id: str,
+    request: Request,
     svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
-    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     await flow.cancel(svc, login)
     return Response(status_code=204)
 
@@ -154,7 +174,7 @@ async def binding(
 ) -> dict[str, Any]:
     """In ``needs_binding``: link an existing account (its username or phone, and password)
     or create a new one (API.md §1 "Bind")."""
-    login = await flow.authenticate(svc, login_id, bearer_token(authorization))
+    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     if body.action == "bind":
         if body.username is None or body.password is None:
             raise InvalidRequest("invalid_request", "username and password are required")

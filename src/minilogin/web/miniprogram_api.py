@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from minilogin.flows import miniprogram as flow
+from minilogin.places import place_of, regions_differ
 from minilogin.services import Services
+from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/api/miniprogram", tags=["Mini program"])
+router = APIRouter(
+    prefix="/api/miniprogram",
+    tags=["Mini program"],
+    responses=error_responses(400, 403, 404, 409, 410, 413, 424, 429, 503),
+)
 Svc = Annotated[Services, Depends(services)]
 
 
@@ -41,13 +48,18 @@ class CancelBody(BaseModel):
     )
 
 
-@router.post("/scan")
-async def scan(body: ScanBody, svc: Svc) -> dict[str, Any]:
+@router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
+async def scan(body: ScanBody, request: Request, svc: Svc) -> dict[str, Any]:
     scanned = await flow.scan(svc, body.scene, body.js_code)
-    return flow.scan_body(scanned, svc.clock())
+    answer = flow.scan_body(scanned, svc.clock())
+    # The phone warns before "Allow" when its network is in another region than the PC's.
+    phone_ip = client_ip(request)
+    answer["request"]["region_differs"] = regions_differ(scanned.login.request.ip, phone_ip)
+    answer["request"]["phone_location"] = place_of(phone_ip).text
+    return answer
 
 
-@router.post("/confirm")
+@router.post("/confirm", dependencies=[Depends(limits.per_ip("confirm"))])
 async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, str]:
     profile = {
         key: value

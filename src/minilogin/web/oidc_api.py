@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 
 from minilogin.core.entities import Application, Pool
-from minilogin.core.errors import MiniloginError, OAuthError
+from minilogin.core.errors import MiniloginError, OAuthError, RateLimited
 from minilogin.flows.qrlogin import load_pool
 from minilogin.oidc import discovery
 from minilogin.oidc.introspection import introspect
@@ -26,11 +26,19 @@ from minilogin.oidc.token import (
 )
 from minilogin.oidc.userinfo import userinfo
 from minilogin.services import Services
+from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, services
+from minilogin.web.errors import error_responses
 
-router = APIRouter(prefix="/pools/{pool}", tags=["OpenID Connect"])
+router = APIRouter(
+    prefix="/pools/{pool}",
+    tags=["OpenID Connect"],
+    responses=error_responses(400, 401, 404, 413, 429, 503, oauth=True),
+)
 Svc = Annotated[Services, Depends(services)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: Errors that mean a wrong client secret, code or refresh token: counted as guesses.
+GUESSES = {"invalid_client", "invalid_grant"}
 
 
 @router.get("/.well-known/openid-configuration")
@@ -65,7 +73,15 @@ async def _client_request(
     return known, await authenticate_client(svc, known.id, client_id, secret), form
 
 
-@router.post("/oidc/token")
+async def _count_guess(request: Request, error: MiniloginError) -> None:
+    if error.code in GUESSES:
+        await limits.wrong_guess(request)
+
+
+@router.post(
+    "/oidc/token",
+    dependencies=[Depends(limits.per_ip("token")), Depends(limits.refuse_guesser)],
+)
 async def token(
     pool: str,
     request: Request,
@@ -73,9 +89,15 @@ async def token(
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     try:
-        body = await exchange(svc, pool, await _form(request), authorization, client_ip(request))
+        form = await _form(request)
+        client_id, _ = client_credentials(form, authorization)
+        await limits.check(svc, "token.client", f"{pool}/{(client_id or '')[:128]}")
+        body = await exchange(svc, pool, form, authorization, client_ip(request))
     except OAuthError as error:
+        await _count_guess(request, error)
         return _oauth_error(error)
+    except RateLimited:
+        raise
     except MiniloginError as error:
         return JSONResponse(oauth_error_body(OAuthError("invalid_request", error.code)), 400)
     return JSONResponse(body, headers=NO_STORE)
@@ -91,7 +113,7 @@ def _oauth_error(error: MiniloginError) -> JSONResponse:
     return JSONResponse(oauth_error_body(error), error.status, headers=headers)
 
 
-@router.post("/oidc/revoke")
+@router.post("/oidc/revoke", dependencies=[Depends(limits.refuse_guesser)])
 async def revoke_token(
     pool: str,
     request: Request,
@@ -103,11 +125,12 @@ async def revoke_token(
         known, application, form = await _client_request(svc, pool, request, authorization)
         await revoke(svc, known, application, form, client_ip(request))
     except MiniloginError as error:
+        await _count_guess(request, error)
         return _oauth_error(error)
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/oidc/introspect")
+@router.post("/oidc/introspect", dependencies=[Depends(limits.refuse_guesser)])
 async def introspect_token(
     pool: str,
     request: Request,
@@ -119,6 +142,7 @@ async def introspect_token(
         known, application, form = await _client_request(svc, pool, request, authorization)
         body = await introspect(svc, known, application, form)
     except MiniloginError as error:
+        await _count_guess(request, error)
         return _oauth_error(error)
     return JSONResponse(body, headers=NO_STORE)
 

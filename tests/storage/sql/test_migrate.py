@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 
-from minilogin.core.entities import Pool
+from minilogin.core.entities import Application, ApplicationType, Pool
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql import SqlStore, make_engine, upgrade, upgrade_async
 from minilogin.storage.sql.migrate import MIGRATIONS, alembic_config
@@ -94,3 +94,35 @@ def test_the_migrations_refuse_to_run_without_a_connection() -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with pytest.raises(RuntimeError, match=r"minilogin\.storage\.sql\.migrate"):
         command.upgrade(config, "head")
+
+
+async def test_confidential_applications_that_exist_keep_going_without_pkce(
+    database_url: str, secret_box: SecretBox
+) -> None:
+    """0003: PKCE becomes required of new applications; confidential ones already there
+    were allowed without it, and keep that as an explicit opt-out."""
+    await upgrade_async(database_url)
+    store = await SqlStore.open(database_url, secret_box)
+    try:
+        pool = await store.create_pool(Pool(slug="demo", name="Demo"))
+        for client_id, kind in (("spa", ApplicationType.SPA), ("web", ApplicationType.WEB)):
+            await store.create_application(
+                Application(pool_id=pool.id, client_id=client_id, name=client_id, type=kind)
+            )
+        engine = make_engine(database_url, foreign_keys=False)
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(
+                    lambda sync: command.downgrade(alembic_config(sync), "0002_refresh_tokens")
+                )
+        finally:
+            await engine.dispose()
+        await upgrade_async(database_url)
+        spa = await store.get_application(pool.id, "spa")
+        web = await store.get_application(pool.id, "web")
+        assert spa is not None
+        assert web is not None
+        assert (spa.pkce_required, spa.resource_server) == (True, False)
+        assert (web.pkce_required, web.resource_server) == (False, False)
+    finally:
+        await store.close()

@@ -4,7 +4,7 @@ the settings' ``MINILOGIN_ADMIN_TOKEN``, and console sessions.
 A console session lives in the ephemeral store under the SHA-256 of its cookie, with a CSRF
 token the console's scripts send back in a header on every change (the synchronizer-token
 pattern: a page on another site can make the browser send the cookie, never read the token).
-Login attempts are rate-limited per address and per username, and the password is checked
+Wrong passwords back off per username and address and per address, and the password is checked
 against a decoy hash for unknown usernames so the answer takes as long either way.
 """
 
@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from minilogin.core.entities import Admin, ApiToken
-from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, RateLimited, Unauthorized
+from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.tokens import digest, new_secret
+from minilogin.flows import limits
 from minilogin.flows.admin import Actor, record
 from minilogin.services import Services
 from minilogin.storage.crypto import hash_password, verify_password
@@ -30,8 +31,6 @@ PASSWORD_LENGTH = (8, 128)
 TOKEN_PREFIX = "mla_"  # noqa: S105 - a prefix, not a secret
 SETTINGS_TOKEN_ACTOR = "MINILOGIN_ADMIN_TOKEN"  # noqa: S105 - a name, not a secret
 SESSION_TTL = 8 * 3600.0
-LOGIN_ATTEMPTS = 10
-LOGIN_WINDOW = 300.0
 #: ``last_used_at`` is written at most this often per token, not on every request.
 TOUCH_INTERVAL = timedelta(minutes=1)
 # The hash of a random password nobody knows: verifying against it costs what a real check costs.
@@ -120,15 +119,19 @@ async def log_in(
 ) -> tuple[str, ConsoleSession]:
     """A new console session (its cookie value and its record) for the right password."""
     name = username.strip().lower() if isinstance(username, str) else ""
-    for key in (f"console-login:ip:{ip}", f"console-login:user:{name}"):
-        if not await svc.limiter.hit(key, LOGIN_ATTEMPTS, LOGIN_WINDOW):
-            raise RateLimited("rate_limited")
+    # Wrong passwords back off per account and IP, and per IP over all accounts: never per
+    # account alone, which would let anyone lock the owner out (flows/limits.py).
+    failures = (("password.account_ip", f"console/{name}/{ip}"), ("password.ip", f"console/{ip}"))
+    for rule, subject in failures:
+        await limits.check_failures(svc, rule, subject)
     admin = await svc.durable.find_admin(name) if name else None
     given = password if isinstance(password, str) else ""
     valid = await asyncio.to_thread(
         verify_password, admin.password_hash if admin else _DECOY_HASH, given
     )
     if admin is None or not valid or not given:
+        for rule, subject in failures:
+            await limits.count_failure(svc, rule, subject)
         await record(svc, Actor(name or "?", ip), "login_failed", pool_id=None, subject=name)
         raise Unauthorized("invalid_admin_credentials")
     session_id = new_secret()

@@ -32,6 +32,8 @@ def application_body(
         "id_token_lifetime": application.id_token_lifetime,
         "access_token_lifetime": application.access_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
+        "pkce_required": application.pkce_required,
+        "resource_server": application.resource_server,
         "connections": connections,
         "created_at": iso(application.created_at.timestamp()) if application.created_at else None,
     }

@@ -32,6 +32,8 @@ MAX_EMAIL = 254
 PASSWORD_LENGTH = (8, 128)
 MAX_NICKNAME = 64
 MAX_PAGE = 200
+#: Past any pool's size, and within the 64-bit integers the databases take.
+MAX_OFFSET = 10_000_000
 #: The audit actions that mean "this user logged in".
 LOGIN_ACTIONS = ("login.authorized", "binding.linked", "binding.created")
 RECENT_LOGINS = 10

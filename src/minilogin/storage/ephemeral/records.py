@@ -200,3 +200,21 @@ class RateLimiter:
     async def hit(self, key: str, limit: int, window: float) -> bool:
         """Count one attempt; ``False`` once more than ``limit`` were made in the window."""
         return await self._store.incr(f"ratelimit:{key}", window) <= limit
+
+    async def attempt(self, key: str, limit: int, window: float, now: float) -> float:
+        """Count one attempt in the window ``now`` falls in (windows are aligned to the clock,
+        so every instance counts in the same one); the seconds until the next window when
+        more than ``limit`` were made in this one, else 0."""
+        index = int(now // window)
+        # Kept two windows: ``exceeded`` reads the one before too.
+        count = await self._store.incr(f"ratelimit:{key}:{index}", 2 * window)
+        return 0.0 if count <= limit else (index + 1) * window - now
+
+    async def exceeded(self, key: str, limit: int, window: float, now: float) -> float:
+        """Like ``attempt`` without counting, for limits counted only on failure (``attempt``
+        counts them). The window before counts too, so failures just before and after a
+        window's edge add up: guessing never gets twice the limit."""
+        index = int(now // window)
+        counts = [await self._store.get(f"ratelimit:{key}:{i}") for i in (index - 1, index)]
+        count = sum(int(value or 0) for value in counts)
+        return 0.0 if count < limit else (index + 1) * window - now

@@ -24,6 +24,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -101,6 +103,8 @@ class ApplicationRow(Base):
     access_token_lifetime: Mapped[int] = mapped_column(Integer)
     refresh_token_lifetime: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    pkce_required: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    resource_server: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class IdentitySourceRow(Base):

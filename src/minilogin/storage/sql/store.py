@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -101,7 +102,7 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         return create_async_engine(url)
 
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _private_file(Path(url.database))
     engine = create_async_engine(url)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -118,6 +119,15 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
 
     event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), in a folder of its own
+    (0700) when the folder is new: it holds password hashes and sealed secrets. SQLite
+    gives its WAL and shared-memory files the database file's permissions."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
 def _sqlite_begin(connection: Connection) -> None:
@@ -262,6 +272,8 @@ class SqlStore:
             access_token_lifetime=application.access_token_lifetime,
             refresh_token_lifetime=application.refresh_token_lifetime,
             created_at=_utc(application.created_at),
+            pkce_required=application.pkce_required,
+            resource_server=application.resource_server,
         )
 
         async def check(session: AsyncSession) -> None:
@@ -776,6 +788,8 @@ class SqlStore:
                     id_token_lifetime=application.id_token_lifetime,
                     access_token_lifetime=application.access_token_lifetime,
                     refresh_token_lifetime=application.refresh_token_lifetime,
+                    pkce_required=application.pkce_required,
+                    resource_server=application.resource_server,
                 )
                 .returning(ApplicationRow)
             )
@@ -1117,6 +1131,8 @@ def _application(row: ApplicationRow) -> Application:
         access_token_lifetime=row.access_token_lifetime,
         refresh_token_lifetime=row.refresh_token_lifetime,
         created_at=row.created_at,
+        pkce_required=row.pkce_required,
+        resource_server=row.resource_server,
     )
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from minilogin import __version__
 from minilogin.web import errors
+from minilogin.web.framing import DenyFramingMiddleware
 from minilogin.wechat.sandbox.routes import create_sandbox_router
 
 
@@ -32,6 +33,7 @@ def create_sandbox_app(
     )
     # Unknown paths and wrong methods answer minilogin's error body, as its own routes do.
     errors.install(app)
+    app.add_middleware(DenyFramingMiddleware)  # its phone page, served alone
     server = f"{server_url.rstrip('/')}/" if server_url else ""
     app.include_router(create_sandbox_router(public_url.rstrip("/"), clock, server))
     return app

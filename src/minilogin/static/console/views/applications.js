@@ -53,6 +53,8 @@ function settingsFields(application) {
     id_token_lifetime: input({ type: 'number', value: String(application?.id_token_lifetime ?? 3600), testid: 'id_token_lifetime' }),
     access_token_lifetime: input({ type: 'number', value: String(application?.access_token_lifetime ?? 3600), testid: 'access_token_lifetime' }),
     refresh_token_lifetime: input({ type: 'number', value: String(application?.refresh_token_lifetime ?? 2592000), testid: 'refresh_token_lifetime' }),
+    pkce_required: h('input', { type: 'checkbox', checked: application?.pkce_required ?? true, testid: 'pkce_required' }),
+    resource_server: h('input', { type: 'checkbox', checked: application?.resource_server ?? false, testid: 'resource_server' }),
   };
   const fields = [
     field({ name: 'name', label: t('name'), input: controls.name, required: true }),
@@ -66,6 +68,8 @@ function settingsFields(application) {
       field({ name: 'access_token_lifetime', label: t('access_token_lifetime'), input: controls.access_token_lifetime }),
       field({ name: 'refresh_token_lifetime', label: t('refresh_token_lifetime'), input: controls.refresh_token_lifetime }),
     ),
+    field({ name: 'pkce_required', label: t('pkce_required'), input: controls.pkce_required, hint: t('pkce_required_hint') }),
+    field({ name: 'resource_server', label: t('resource_server'), input: controls.resource_server, hint: t('resource_server_hint') }),
   ];
   const values = () => ({
     name: controls.name.value,
@@ -75,6 +79,8 @@ function settingsFields(application) {
     id_token_lifetime: Number(controls.id_token_lifetime.value),
     access_token_lifetime: Number(controls.access_token_lifetime.value),
     refresh_token_lifetime: Number(controls.refresh_token_lifetime.value),
+    pkce_required: controls.pkce_required.checked,
+    resource_server: controls.resource_server.checked,
   });
   return { fields, values };
 }

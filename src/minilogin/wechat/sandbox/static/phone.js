@@ -22,6 +22,7 @@ const SHARED = /* shared:begin */ {
       "time": "时间",
       "unknown": "未知",
       "notYou": "如果不是你本人在电脑上操作，请点击“拒绝”。",
+      "regionDiffers": "注意：你的手机网络在{phone}，而请求登录的电脑在{pc}，不在同一地区。如果不是你本人在这台电脑前扫码，请点击“拒绝”。",
       "loginOnly": "该网站只允许已有账号登录。",
       "fromImage": "这个二维码是从图片中识别的。只有当图片是你自己电脑屏幕上的二维码时才继续：别人发来的二维码可能会让对方登录你的账号。",
       "expiresIn": "二维码将在 {seconds} 秒后过期",
@@ -148,6 +149,7 @@ const SHARED = /* shared:begin */ {
       "time": "Time",
       "unknown": "Unknown",
       "notYou": "If you are not the one at the computer, tap Deny.",
+      "regionDiffers": "Careful: your phone is on a network in {phone}, but the computer asking to log in is in {pc}, another region. If you are not at that computer yourself, tap Deny.",
       "loginOnly": "This site only lets existing accounts log in.",
       "fromImage": "This code was read from a picture. Continue only if the picture shows your own computer's screen: a code someone sent you could log them in to your account.",
       "expiresIn": "The code expires in {seconds} s",
@@ -635,6 +637,14 @@ function showRequest(answer) {
   $("location").textContent = orUnknown(request.location);
   $("time").textContent = formatTime(request.created_at) || t.unknown;
   $("login-only").hidden = answer.login_only !== true;
+  // As the mini program: the phone's network in another region than the PC's is said first.
+  const differs = request.region_differs === true;
+  $("region-warning").hidden = !differs;
+  $("region-warning").textContent = differs
+    ? t.regionDiffers
+        .replace("{phone}", orUnknown(request.phone_location))
+        .replace("{pc}", orUnknown(request.location))
+    : "";
   $("nickname").value = state.savedNickname;
   show("screen-request");
   startCountdown();

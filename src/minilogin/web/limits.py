@@ -1,0 +1,100 @@
+"""Rate limits and body sizes, at the edge.
+
+The counting is ``flows/limits.py``'s, on the settings' attempts and windows
+(``config.RATE_LIMIT_DEFAULTS``, ``MINILOGIN_RATE_LIMITS``, ``MINILOGIN_RATE_LIMIT_SCALE``).
+Loopback is counted like any other address: a local proxy that forwards everyone must be
+named in ``MINILOGIN_TRUSTED_PROXIES`` instead.
+
+Going over answers 429 with ``Retry-After`` (the end of the window) through ``web/errors.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from minilogin.core.errors import TooLarge
+from minilogin.flows.limits import check, check_failures, count_failure
+from minilogin.web.deps import client_ip
+from minilogin.web.errors import error_response
+
+__all__ = ["BodySizeMiddleware", "check", "per_ip", "refuse_guesser", "wrong_guess"]
+
+
+def per_ip(rule: str) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency counting each request under ``{rule}.ip``."""
+
+    async def dependency(request: Request) -> None:
+        await check(request.app.state.services, f"{rule}.ip", client_ip(request))
+
+    return dependency
+
+
+async def refuse_guesser(request: Request) -> None:
+    """A route dependency: an IP that got ``guess.ip`` wrong secrets or codes lately is
+    refused before it may try another (the failures are counted by ``wrong_guess``)."""
+    await check_failures(request.app.state.services, "guess.ip", client_ip(request))
+
+
+async def wrong_guess(request: Request) -> None:
+    await count_failure(request.app.state.services, "guess.ip", client_ip(request))
+
+
+class BodySizeMiddleware:
+    """413 for a body larger than ``max_body_bytes`` (``max_logo_upload_bytes`` for a logo
+    upload), whether its ``Content-Length`` says so up front or it streams in chunks. A
+    chunked body is read here before the app sees it: an error raised while FastAPI reads a
+    body would become its generic 400."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_logo: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_logo = max_logo
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        limit = self.max_logo if path.endswith("/logo") else self.max_body
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            response = error_response(Request(scope), TooLarge("payload_too_large"))
+            await response(scope, receive, send)
+            return
+        if declared or not _has_body(scope):
+            # The server holds a body to its declared length (h11, httptools).
+            await self.app(scope, receive, send)
+            return
+        # A chunked body: read it (up to the limit) before the app may see any of it.
+        chunks: list[bytes] = []
+        received = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            more = message.get("more_body", False)
+            if received > limit:
+                response = error_response(Request(scope), TooLarge("payload_too_large"))
+                await response(scope, receive, send)
+                return
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    return any(name == b"transfer-encoding" for name, _ in scope["headers"])

@@ -53,12 +53,12 @@ async def web() -> AsyncIterator[httpx.AsyncClient]:
 async def status_events(
     web: httpx.AsyncClient, login: BrowserLogin, issuer: str, **headers: str
 ) -> AsyncIterator[AsyncIterator[ServerSentEvent]]:
-    """The login's event stream, opened as ``EventSource`` opens it (the secret in the query)."""
+    """The login's event stream, opened as the SDK opens it (fetch, the secret in the
+    Authorization header)."""
     async with web.stream(
         "GET",
         f"{issuer}/api/qrcodes/{login.id}/events",
-        params={"secret": login.secret},
-        headers={"Accept": "text/event-stream", **headers},
+        headers={"Accept": "text/event-stream", **login.auth, **headers},
     ) as response:
         assert response.status_code == 200, await response.aread()
         assert response.headers["cache-control"] == "no-cache"
@@ -226,11 +226,20 @@ async def test_events_need_the_secret(server: RunningServer, web: httpx.AsyncCli
     login = await Browser(web, issuer).create()
     url = f"{issuer}/api/qrcodes/{login.id}/events"
 
-    for params in ({}, {"secret": "wrong"}, {"secret": login.secret + "x"}):
-        response = await web.get(url, params=params)
+    for auth in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": login.secret}):
+        response = await web.get(url, headers=auth)
         assert response.status_code == 401
         assert response.json()["error"] == "unauthorized"
         assert response.json()["message"]
+    # In a URL the secret would land in access logs: refused even when it is the right one,
+    # and before anything about the login is looked at.
+    for params in ({"secret": login.secret}, {"secret": "wrong"}):
+        response = await web.get(url, params=params, headers=login.auth)
+        assert response.status_code == 400
+        assert response.json() == {
+            "error": "secret_in_query",
+            "message": "请在 Authorization 请求头中发送 secret，不要放在网址里。",
+        }
     async with asyncio.timeout(10), web.stream("GET", url, headers=login.auth) as in_header:
         assert in_header.status_code == 200
         first = await next_status(server_sent_events(in_header))

@@ -29,6 +29,7 @@ from minilogin.web import (
     miniprogram_api,
     oidc_api,
     sdk_assets,
+    shutdown,
 )
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.deps import warm_up
@@ -70,7 +71,8 @@ def create_app(
             gc.collect()
             gc.freeze()
         try:
-            yield
+            with shutdown.on_stop_signal(svc.waiting.stop):
+                yield
         finally:
             await svc.close()
 

@@ -16,6 +16,7 @@ from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
 from minilogin.flows.codepool import CodePool
+from minilogin.flows.waiting import Waiting
 from minilogin.oidc.keys import Signer
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
@@ -54,8 +55,10 @@ class Services:
     codepool: CodePool = field(init=False)
     config: ConfigCache = field(init=False)
     audit: AuditLog = field(init=False)
+    waiting: Waiting = field(init=False)
 
     def __post_init__(self) -> None:
+        self.waiting = Waiting()
         self.config = ConfigCache(
             self.durable, self.ephemeral, self.settings.config_cache_ttl, self.clock
         )

@@ -1,6 +1,6 @@
 // Unit tests of the SDK's logic, without a DOM: PKCE and the SHA-256 fallback against known
 // vectors, JWT decoding, token storage and refresh, and the state machine of a scan run
-// driven by a fake fetch and a fake EventSource.  Run with `node --test`.
+// driven by a fake fetch whose event streams the test writes.  Run with `node --test`.
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -12,11 +12,16 @@ import {
   ScanController,
   SerialQueue,
   TokenStore,
+  RETRY_BASE_MS,
+  RETRY_MAX_MS,
+  START_ATTEMPTS,
+  backoffDelay,
   base64url,
   createPkcePair,
   decodeJwtPayload,
   needsRefresh,
   pickLang,
+  readEventStream,
   s256,
   sha256Fallback,
 } from '../../src/minilogin/static/minilogin.js';
@@ -49,41 +54,52 @@ function fakeFetch(routes) {
     const path = url.replace(ISSUER, '').split('?')[0];
     const call = { method, path, url, init, body: init.body };
     calls.push(call);
-    const handler = routes[`${method} ${path}`];
+    const handler = routes[`${method} ${path}`] || (path.endsWith('/events') && routes['GET */events']);
     if (!handler) throw new Error(`unexpected ${method} ${path}`);
-    const { status = 200, body = null } = await handler(call);
-    return { ok: status >= 200 && status < 300, status, json: async () => body };
+    const { status = 200, body = null, stream = null } = await handler(call);
+    return { ok: status >= 200 && status < 300, status, json: async () => body, body: stream?.body ?? null };
   };
   fetch.calls = calls;
   return fetch;
 }
 
-/** An EventSource the test drives: `open()`, `status(body)`, `fail()`. */
-class FakeEventSource {
+/** The body of one `GET …/events` the test writes: `open()`, `status(body)`, `end(retry)`,
+ * `fail()`. `closed` once the SDK let go of it. */
+class FakeEventStream {
   static last = null;
-  constructor(url) {
-    this.url = url;
-    this.listeners = {};
+  constructor(call) {
+    this.url = call.url;
+    this.init = call.init;
     this.closed = false;
-    FakeEventSource.last = this;
+    this.body = new ReadableStream({
+      start: (controller) => {
+        this.controller = controller;
+      },
+      cancel: () => {
+        this.closed = true;
+      },
+    });
+    call.init.signal?.addEventListener('abort', () => {
+      this.closed = true;
+      this.controller.error(new DOMException('aborted', 'AbortError'));
+    });
+    FakeEventStream.last = this;
   }
-  addEventListener(type, listener) {
-    (this.listeners[type] ||= []).push(listener);
-  }
-  dispatch(type, event = {}) {
-    for (const listener of this.listeners[type] || []) listener(event);
+  send(text) {
+    this.controller.enqueue(new TextEncoder().encode(text));
   }
   open() {
-    this.dispatch('open');
+    this.send('retry: 1000\n\n');
   }
   status(body) {
-    this.dispatch('status', { data: JSON.stringify(body) });
+    this.send(`id: ${body.status}.1\nevent: status\ndata: ${JSON.stringify(body)}\n\n`);
+  }
+  end(retry) {
+    this.send(`retry: ${retry}\n\n`);
+    this.controller.close();
   }
   fail() {
-    this.dispatch('error');
-  }
-  close() {
-    this.closed = true;
+    this.controller.error(new TypeError('network error'));
   }
 }
 
@@ -95,9 +111,9 @@ const created = (id) => ({
   expires_in: 120,
 });
 
-/** Poll `predicate` until it holds, for at most two seconds. */
-const until = async (predicate) => {
-  const deadline = Date.now() + 2000;
+/** Poll `predicate` until it holds, for at most `ms` (two seconds). */
+const until = async (predicate, ms = 2000) => {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (predicate()) return;
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -274,7 +290,7 @@ describe('MiniLogin tokens', () => {
 
 /** A scan run over fake HTTP and SSE; `routes` may override the defaults. */
 function scanRun(options = {}, routes = {}) {
-  FakeEventSource.last = null;
+  FakeEventStream.last = null;
   let next = 0;
   const fetch = fakeFetch({
     'POST /api/qrcodes': () => ({ status: 201, body: created(`qrl_${++next}`) }),
@@ -283,23 +299,54 @@ function scanRun(options = {}, routes = {}) {
       return { body: tokenBody({ nonce, phone_number: '+8613800138000' }) };
     },
     'DELETE /api/qrcodes/qrl_1': () => ({ status: 204 }),
+    'GET */events': (call) => ({ stream: new FakeEventStream(call) }),
     ...routes,
   });
-  const ml = new MiniLogin({ issuer: ISSUER, clientId: 'web', fetch, EventSource: FakeEventSource });
+  const ml = new MiniLogin({ issuer: ISSUER, clientId: 'web', fetch });
   const states = [];
   const controller = new ScanController(ml, options);
   controller.onChange((state) => states.push(state.status));
   return { ml, fetch, controller, states };
 }
 
+describe('retries and event streams', () => {
+  it('backs off by doubling up to a ceiling, with jitter in the upper half', () => {
+    assert.equal(backoffDelay(1, () => 0), RETRY_BASE_MS / 2);
+    assert.equal(backoffDelay(1, () => 1), RETRY_BASE_MS);
+    assert.equal(backoffDelay(3, () => 1), RETRY_BASE_MS * 4);
+    assert.equal(backoffDelay(30, () => 1), RETRY_MAX_MS);
+    assert.equal(backoffDelay(30, () => 0), RETRY_MAX_MS / 2);
+    const seen = new Set(Array.from({ length: 20 }, () => backoffDelay(2)));
+    assert.ok(seen.size > 1, 'two browsers cut off together come back at different moments');
+  });
+
+  it('reads an event stream split anywhere, as the HTML standard does', async () => {
+    const text = 'retry: 1000\r\n\n: keep-alive\n\nid: a.1\nevent: status\ndata: {"x":\ndata: 1}\n\nbogus\nretry: x\n\nretry: 750\n\n';
+    const bytes = new TextEncoder().encode(text);
+    const chunks = [bytes.slice(0, 5), bytes.slice(5, 31), bytes.slice(31, 32), bytes.slice(32)];
+    const body = new ReadableStream({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    const events = [];
+    const retries = [];
+    await readEventStream(body, (event) => events.push(event), (ms) => retries.push(ms));
+    assert.deepEqual(events, [{ event: 'status', data: '{"x":\n1}', id: 'a.1' }]);
+    assert.deepEqual(retries, [1000, 750]);
+  });
+});
+
 describe('a scan run', { timeout: 5000 }, () => {
   it('goes pending → scanned → authorized and resolves with the exchanged tokens', async () => {
     const scanned = [];
     const { fetch, controller, states } = scanRun({ onScanned: (s) => scanned.push(s.status) });
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
-    const source = FakeEventSource.last;
-    assert.equal(source.url, `${ISSUER}/api/qrcodes/qrl_1/events?secret=secret-qrl_1`);
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    const source = FakeEventStream.last;
+    assert.equal(source.url, `${ISSUER}/api/qrcodes/qrl_1/events`);
+    assert.equal(source.init.headers.Authorization, 'Bearer secret-qrl_1');
     const create = JSON.parse(fetch.calls[0].body);
     assert.equal(create.client_id, 'web');
     assert.equal(create.code_challenge_method, 'S256');
@@ -328,37 +375,37 @@ describe('a scan run', { timeout: 5000 }, () => {
       },
     });
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
-    FakeEventSource.last.fail();
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.fail();
     await controller.promise;
-    const urls = fetch.calls.filter((c) => c.method === 'GET').map((c) => c.url.split('?')[1]);
-    assert.deepEqual(urls, ['wait=25&last=pending', 'wait=25&last=scanned']);
-    assert.equal(fetch.calls.find((c) => c.method === 'GET').init.headers.Authorization, 'Bearer secret-qrl_1');
+    const pollCalls = fetch.calls.filter((c) => c.method === 'GET' && !c.path.endsWith('/events'));
+    assert.deepEqual(pollCalls.map((c) => c.url.split('?')[1]), ['wait=25&last=pending', 'wait=25&last=scanned']);
+    assert.equal(pollCalls[0].init.headers.Authorization, 'Bearer secret-qrl_1');
   });
 
   it('refreshes by itself after a cancel with autoRefresh', async () => {
     const cancelled = [];
     const { controller, fetch } = scanRun({ autoRefresh: true, onCancel: (s) => cancelled.push(s.error) });
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
-    FakeEventSource.last.status({ id: 'qrl_1', status: 'cancelled', error: 'cancelled_by_user' });
-    await until(() => FakeEventSource.last?.url.includes('qrl_2'));
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'cancelled', error: 'cancelled_by_user' });
+    await until(() => FakeEventStream.last?.url.includes('qrl_2'));
     assert.deepEqual(cancelled, ['cancelled_by_user']);
     assert.equal(fetch.calls.filter((c) => c.path === '/api/qrcodes').length, 2);
-    FakeEventSource.last.status({ id: 'qrl_2', status: 'authorized', code: 'c2' });
+    FakeEventStream.last.status({ id: 'qrl_2', status: 'authorized', code: 'c2' });
     await controller.promise;
   });
 
   it('waits for a click after expiry without autoRefresh, then starts over', async () => {
     const { controller, states, fetch } = scanRun();
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
-    FakeEventSource.last.status({ id: 'qrl_1', status: 'expired' });
-    assert.equal(states.at(-1), 'expired');
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'expired' });
+    await until(() => states.at(-1) === 'expired');
     await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(fetch.calls.filter((c) => c.path === '/api/qrcodes').length, 1);
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_2'));
+    await until(() => FakeEventStream.last?.url.includes('qrl_2'));
     controller.stop();
   });
 
@@ -373,8 +420,9 @@ describe('a scan run', { timeout: 5000 }, () => {
     const seen = [];
     controller.onChange((state) => seen.push(state));
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
-    FakeEventSource.last.status({ id: 'qrl_1', status: 'needs_binding', binding: { login_only: false, phone: '138****8000' } });
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'needs_binding', binding: { login_only: false, phone: '138****8000' } });
+    await until(() => controller.lastStatus === 'needs_binding');
     await controller.bind('', '');
     assert.equal(seen.at(-1).bindingError.code, 'invalid_request');
     await controller.bind('alice', 'wrong');
@@ -391,9 +439,9 @@ describe('a scan run', { timeout: 5000 }, () => {
   it('hands over the code instead of exchanging it for the hosted page', async () => {
     const { controller, fetch } = scanRun({ exchange: false, authorizationRequest: 'ar_1' });
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
     assert.equal(JSON.parse(fetch.calls[0].body).authorization_request, 'ar_1');
-    FakeEventSource.last.status({ id: 'qrl_1', status: 'authorized', code: 'c', state: 's' });
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'authorized', code: 'c', state: 's' });
     assert.deepEqual(await controller.promise, { id: 'qrl_1', secret: 'secret-qrl_1', code: 'c', state: 's' });
     assert.equal(fetch.calls.some((c) => c.path === '/oidc/token'), false);
   });
@@ -401,11 +449,11 @@ describe('a scan run', { timeout: 5000 }, () => {
   it('stop() cancels the login on the server and rejects with stopped', async () => {
     const { controller, fetch } = scanRun();
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_1'));
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
     controller.stop();
     await assert.rejects(controller.promise, (error) => error.code === 'stopped');
     await until(() => fetch.calls.some((c) => c.method === 'DELETE'));
-    assert.equal(FakeEventSource.last.closed, true);
+    assert.equal(FakeEventStream.last.closed, true);
   });
 
   it('rejects when the page is misconfigured, and reports it through onError', async () => {
@@ -418,20 +466,79 @@ describe('a scan run', { timeout: 5000 }, () => {
     assert.deepEqual(errors, ['unknown_client']);
   });
 
-  it('shows an error and keeps waiting for a retry when the network fails', async () => {
+  it('shows an error after retrying, and waits for a click, when the network keeps failing', async () => {
     let attempts = 0;
     const { controller, states } = scanRun({}, {
       'POST /api/qrcodes': () => {
         attempts++;
-        if (attempts === 1) throw new TypeError('offline');
+        if (attempts <= START_ATTEMPTS) throw new TypeError('offline');
         return { status: 201, body: created('qrl_9') };
       },
     });
     controller.start();
-    await until(() => states.at(-1) === 'error');
+    await until(() => states.at(-1) === 'error', 4000);
+    assert.equal(attempts, START_ATTEMPTS);
     controller.start();
-    await until(() => FakeEventSource.last?.url.includes('qrl_9'));
-    FakeEventSource.last.status({ id: 'qrl_9', status: 'authorized', code: 'c' });
+    await until(() => FakeEventStream.last?.url.includes('qrl_9'));
+    FakeEventStream.last.status({ id: 'qrl_9', status: 'authorized', code: 'c' });
     await controller.promise;
+  });
+  it('resumes the same login when the stream ends with a retry hint or drops', async () => {
+    const { fetch, controller, states } = scanRun();
+    controller.start();
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    const first = FakeEventStream.last;
+    first.status({ id: 'qrl_1', status: 'scanned' });
+    first.end(20);
+    await until(() => FakeEventStream.last !== first);
+    const second = FakeEventStream.last;
+    assert.equal(second.init.headers['Last-Event-ID'], 'scanned.1');
+    second.status({ id: 'qrl_1', status: 'scanned' });
+    second.fail();
+    await until(() => FakeEventStream.last !== second);
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'authorized', code: 'c' });
+    await controller.promise;
+    assert.equal(fetch.calls.filter((c) => c.path === '/api/qrcodes').length, 1);
+    assert.equal(states.includes('error'), false);
+    assert.deepEqual(fetch.calls.filter((c) => c.path.endsWith('/events')).map((c) => c.path), [
+      '/api/qrcodes/qrl_1/events',
+      '/api/qrcodes/qrl_1/events',
+      '/api/qrcodes/qrl_1/events',
+    ]);
+  });
+
+  it('retries long polls after 503, 502 and network errors, then shows an error only for a real one', async () => {
+    const answers = [
+      () => ({ status: 503, body: { error: 'temporarily_unavailable', message: 'busy' } }),
+      () => ({ body: { id: 'qrl_1', status: 'scanned' } }),
+      () => {
+        throw new TypeError('connection refused');
+      },
+      () => ({ status: 502, body: null }),
+      () => ({ status: 401, body: { error: 'unauthorized', message: 'no' } }),
+    ];
+    const { controller, states } = scanRun({ transport: 'poll' }, {
+      'GET /api/qrcodes/qrl_1': () => answers.shift()(),
+    });
+    controller.start();
+    await until(() => states.at(-1) === 'error', 4000);
+    assert.equal(answers.length, 0);
+    assert.deepEqual(states.filter((state) => state !== 'loading'), ['pending', 'scanned', 'error']);
+    assert.equal(controller.state.error.code, 'unauthorized');
+  });
+  it('creates its login through a 503 without showing an error', async () => {
+    let attempts = 0;
+    const { controller, states } = scanRun({}, {
+      'POST /api/qrcodes': () => {
+        attempts++;
+        if (attempts === 1) return { status: 503, body: { error: 'temporarily_unavailable', message: 'busy' } };
+        return { status: 201, body: created('qrl_1') };
+      },
+    });
+    controller.start();
+    await until(() => FakeEventStream.last?.url.includes('qrl_1'));
+    FakeEventStream.last.status({ id: 'qrl_1', status: 'authorized', code: 'c' });
+    await controller.promise;
+    assert.equal(states.includes('error'), false);
   });
 });

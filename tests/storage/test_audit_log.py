@@ -4,12 +4,19 @@ order, whole on shutdown, at once when too many wait, and after a database failu
 from __future__ import annotations
 
 import asyncio
+import json
+import signal
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
+from tests.support.actors import Browser
+from tests.support.server import minilogin_dev
 
 from minilogin.core.entities import AuditEvent
 from minilogin.storage.audit_log import AuditLog
@@ -18,6 +25,11 @@ from minilogin.storage.sql import SqlStore, upgrade_async
 from minilogin.storage.sql.store import make_engine
 
 POOL = "pool_audit"
+#: MINILOGIN_AUDIT_MAX_PENDING for the crash test: the README promises that a crash loses the
+#: events of at most this many answered requests, less one.
+MAX_PENDING = 5
+CREATORS = 8
+LOGINS_UNDER_LOAD = 4 * CREATORS
 T0 = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
 
@@ -127,3 +139,47 @@ async def test_the_writer_retries_after_a_failure(durable: SqlStore, url: str) -
     finally:
         await log.close()
         await engine.dispose()
+
+
+@pytest.mark.slow
+async def test_a_crash_loses_no_more_than_the_readme_says(tmp_path: Path) -> None:
+    """kill -9 of a real ``minilogin dev`` while logins are being created: of the creations
+    it answered, at most ``MAX_PENDING - 1`` are missing from the audit log."""
+    acknowledged: list[tuple[float, str]] = []
+    # One address creating logins as fast as it can: measure the log, not the rate limits.
+    limits_off = {"MINILOGIN_RATE_LIMIT_SCALE": "0"}
+    with minilogin_dev(
+        tmp_path, MINILOGIN_AUDIT_MAX_PENDING=str(MAX_PENDING), **limits_off
+    ) as server:
+        async with httpx.AsyncClient(timeout=10) as web:
+            browser = Browser(web, server.issuer())
+
+            enough = asyncio.Event()
+
+            async def create_forever() -> None:
+                while True:
+                    login = await browser.create()
+                    acknowledged.append((time.monotonic(), login.id))
+                    if len(acknowledged) >= LOGINS_UNDER_LOAD:
+                        enough.set()
+
+            creators = [asyncio.create_task(create_forever()) for _ in range(CREATORS)]
+            # A while of load, however slow the machine is today.
+            async with asyncio.timeout(120):
+                await enough.wait()
+            killed_at = time.monotonic()
+            server.process.send_signal(signal.SIGKILL)
+            server.process.wait()
+            for creator in creators:
+                creator.cancel()
+            await asyncio.gather(*creators, return_exceptions=True)
+    with sqlite3.connect(tmp_path / "minilogin.db") as db:
+        written = {
+            json.loads(detail)["qrlogin"]
+            for (detail,) in db.execute(
+                "SELECT detail FROM audit_events WHERE action = 'qrlogin.created'"
+            )
+        }
+    lost = [login_id for at, login_id in acknowledged if at < killed_at and login_id not in written]
+    assert len(acknowledged) > CREATORS
+    assert len(lost) <= MAX_PENDING - 1, (lost, len(acknowledged))

@@ -92,6 +92,29 @@ class PostgresServer:
     def _as_owner(self) -> list[str]:
         return [] if self.run_as is None else ["runuser", "-u", self.run_as, "--"]
 
+    def stop(self) -> None:
+        """Stop the server as an operator does (``pg_ctl stop``, fast: open sessions are
+        ended); the cluster stays, for ``start``."""
+        subprocess.run(
+            [
+                *self._as_owner(),
+                str(BIN / "pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+            check=True,
+        )
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the cluster again, on the same port, and wait until it answers."""
+        _pg_ctl_start(self, timeout)
+        _wait_until_ready(self, timeout)
+
 
 def _unprivileged_user() -> str | None:
     """Who owns the cluster: nobody special unless the tests run as root."""
@@ -142,34 +165,7 @@ def postgres_server(start_timeout: float = 30.0) -> Iterator[PostgresServer]:
             capture_output=True,
             check=True,
         )
-        subprocess.run(
-            [
-                *as_owner,
-                str(BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-w",
-                "-t",
-                str(int(start_timeout)),
-                "-o",
-                " ".join(
-                    [
-                        f"-p {server.port}",
-                        "-c listen_addresses=127.0.0.1",
-                        f"-c unix_socket_directories={folder}",
-                        "-c fsync=off",
-                        "-c synchronous_commit=off",
-                        "-c full_page_writes=off",
-                        "-c max_connections=300",
-                    ]
-                ),
-                "start",
-            ],
-            capture_output=True,
-            check=True,
-        )
+        _pg_ctl_start(server, start_timeout)
     except subprocess.CalledProcessError as error:
         shutil.rmtree(folder, ignore_errors=True)
         details = error.stderr.decode(errors="replace") if error.stderr else ""
@@ -186,6 +182,37 @@ def postgres_server(start_timeout: float = 30.0) -> Iterator[PostgresServer]:
             check=False,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _pg_ctl_start(server: PostgresServer, timeout: float) -> None:
+    subprocess.run(
+        [
+            *server._as_owner(),
+            str(BIN / "pg_ctl"),
+            "-D",
+            str(server.folder / "data"),
+            "-l",
+            str(server.folder / "postgres.log"),
+            "-w",
+            "-t",
+            str(int(timeout)),
+            "-o",
+            " ".join(
+                [
+                    f"-p {server.port}",
+                    "-c listen_addresses=127.0.0.1",
+                    f"-c unix_socket_directories={server.folder}",
+                    "-c fsync=off",
+                    "-c synchronous_commit=off",
+                    "-c full_page_writes=off",
+                    "-c max_connections=300",
+                ]
+            ),
+            "start",
+        ],
+        capture_output=True,
+        check=True,
+    )
 
 
 def _wait_until_ready(server: PostgresServer, timeout: float) -> None:

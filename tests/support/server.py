@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-START_TIMEOUT = 60.0
+# Generous: on a machine busy with other work, importing alone can take half a minute.
+START_TIMEOUT = 120.0
 
 
 def free_port() -> int:
@@ -35,9 +36,10 @@ class RunningServer:
 
 
 @contextmanager
-def minilogin_dev(data_dir: Path, **env: str) -> Iterator[RunningServer]:
-    """``minilogin dev`` in a child process; stopped and reaped when the block ends."""
-    port = free_port()
+def minilogin_dev(data_dir: Path, port: int | None = None, **env: str) -> Iterator[RunningServer]:
+    """``minilogin dev`` in a child process (on ``port``, else a free one); stopped and reaped
+    when the block ends."""
+    port = port or free_port()
     log = data_dir / "server.log"
     environment = {
         **os.environ,

@@ -40,6 +40,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This origin is not registered for the application.",
     ),
     "unauthorized": ("凭据缺失或无效。", "The credentials are missing or invalid."),
+    "secret_in_query": (
+        "请在 Authorization 请求头中发送 secret，不要放在网址里。",
+        "Send the secret in the Authorization header, not in the URL.",
+    ),
     "qrlogin_not_found": (
         "二维码不存在或已失效，请刷新。",
         "This code does not exist or is no longer valid. Refresh it.",

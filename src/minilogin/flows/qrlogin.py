@@ -20,8 +20,11 @@ from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.records import status_channel
+from minilogin.storage.errors import UNAVAILABLE
 
 MAX_WAIT = 30
+#: Seconds between keep-alives of a wait, at each of which the stored login is read again.
+KEEPALIVE = 15.0
 MAX_PARAM = 512
 
 
@@ -178,55 +181,73 @@ def status_body(login: QRLogin, now: float) -> dict[str, Any]:
     return body
 
 
-async def wait_for_change(svc: Services, login: QRLogin, last: str | None, wait: float) -> QRLogin:
+async def _reread(svc: Services, current: QRLogin) -> QRLogin:
+    """The login as stored now; what was known before while the store can't be reached (the
+    waiting browser keeps waiting rather than failing: it is asked again soon)."""
+    try:
+        stored = await svc.qrlogins.get(current.id)
+    except UNAVAILABLE:
+        stored = None
+    return (stored or current).current(svc.clock())
+
+
+async def wait_for_change(
+    svc: Services, login: QRLogin, last: str | None, wait: float, keepalive: float = KEEPALIVE
+) -> QRLogin:
     """Long poll: the login as soon as its status differs from ``last``, or after ``wait``.
 
     The subscription opens before the read, so a change between the two is never missed; the
     wait also ends at the login's deadline, when it turns expired without anyone writing.
+    A change published while the subscription was being made again (Redis restarted) is
+    lost to it, so the stored login is read again then, every ``keepalive`` seconds and at
+    the end. When the process begins to stop, the answer is the current status at once.
     """
     deadline = svc.clock() + min(max(wait, 0.0), MAX_WAIT)
     async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-        while current.status.value == last:
-            now = svc.clock()
-            timeout = min(deadline, current.expires_at) - now
-            if timeout <= 0:
-                current = current.current(now)
-                break
-            message = await events.next(timeout)
-            now = svc.clock()
-            if message is not None:
-                current = svc.qrlogins.decode(message).current(now)
-            else:
-                current = current.current(now)
-                if now >= deadline:
+        with svc.waiting.watch(events):
+            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+            while current.status.value == last and not svc.waiting.stopping:
+                now = svc.clock()
+                timeout = min(deadline, current.expires_at) - now
+                if timeout <= 0:
+                    current = await _reread(svc, current)
                     break
-        return current
+                message = await events.next(min(timeout, keepalive))
+                if message:
+                    current = svc.qrlogins.decode(message).current(svc.clock())
+                else:
+                    current = await _reread(svc, current)
+                    if svc.clock() >= deadline:
+                        break
+            return current
 
 
 async def stream(
-    svc: Services, login: QRLogin, keepalive: float = 15.0
+    svc: Services, login: QRLogin, keepalive: float = KEEPALIVE
 ) -> AsyncIterator[QRLogin | None]:
-    """Server-sent events: the login now and after every change, until it is terminal.
-    ``None`` asks the caller to send a keep-alive comment."""
+    """Server-sent events: the login now and after every change, until it is terminal or the
+    process begins to stop. ``None`` asks the caller to send a keep-alive comment.
+
+    At every keep-alive and after the subscription was made again the stored login is read
+    again, so a change published while Redis was away still reaches the browser."""
     async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-        yield current
-        while not current.status.terminal:
-            now = svc.clock()
-            timeout = min(keepalive, max(current.expires_at - now, 0.0))
-            message = await events.next(timeout) if timeout > 0 else None
-            now = svc.clock()
-            if message is not None:
-                updated = svc.qrlogins.decode(message).current(now)
-            else:
-                updated = current.current(now)
-            if updated.status is current.status and updated.updated_at == current.updated_at:
-                if message is None:
-                    yield None
-                continue
-            current = updated
+        with svc.waiting.watch(events):
+            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
             yield current
+            while not current.status.terminal and not svc.waiting.stopping:
+                now = svc.clock()
+                timeout = min(keepalive, max(current.expires_at - now, 0.0))
+                message = await events.next(timeout) if timeout > 0 else None
+                if message:
+                    updated = svc.qrlogins.decode(message).current(svc.clock())
+                else:
+                    updated = await _reread(svc, current)
+                if updated.status is current.status and updated.updated_at == current.updated_at:
+                    if message is None:
+                        yield None
+                    continue
+                current = updated
+                yield current
 
 
 async def cancel(svc: Services, login: QRLogin) -> None:

@@ -82,9 +82,9 @@ export interface MiniLoginOptions {
   lang?: Lang | string;
   /** Where tokens are kept; default `memory`. */
   cacheLocation?: 'memory' | 'sessionStorage' | 'localStorage';
-  /** For environments without global `fetch` / `EventSource` (tests, workers). */
+  /** For environments without a global `fetch` (tests, workers). The QR login's events are
+   * read from a streamed `fetch` response, with the secret in the Authorization header. */
   fetch?: typeof fetch;
-  EventSource?: unknown;
 }
 
 export interface ScanOptions {
@@ -103,7 +103,8 @@ export interface ScanOptions {
   connection?: string;
   /** Show a new code by itself after expiry or cancel, instead of waiting for a click. */
   autoRefresh?: boolean;
-  /** `poll` skips server-sent events and long-polls. */
+  /** `poll` skips server-sent events and long-polls. Either way, network errors and
+   * 502/503/504 are retried with backoff on the same QR login. */
   transport?: 'sse' | 'poll';
 }
 

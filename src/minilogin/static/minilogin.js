@@ -82,6 +82,13 @@ export const REQUEST_TIMEOUT_MS = 15000;
 export const LONG_POLL_SECONDS = 25;
 /** An access token this close to its expiry is refreshed before it is handed out. */
 export const REFRESH_LEEWAY_MS = 60000;
+/** The first retry of a waiting login waits about this long; each next one twice as long… */
+export const RETRY_BASE_MS = 500;
+/** …up to this. */
+export const RETRY_MAX_MS = 8000;
+/** Tries in all of a step that starts something (a QR login, the list of identity sources)
+ * before the failure is shown with a button to try again. */
+export const START_ATTEMPTS = 3;
 
 /** Every error the SDK raises: `code` is stable, `message` is for people. */
 export class MiniLoginError extends Error {
@@ -295,10 +302,91 @@ function isFatal(error) {
   return [400, 401, 403, 404].includes(error.status);
 }
 
+/** Failures that pass by themselves: the network, or a server being restarted or deployed. */
+export function isTransient(error) {
+  return error.status === undefined || [502, 503, 504].includes(error.status);
+}
+
+/**
+ * Milliseconds to wait before retry number `attempt` (1, 2, …): doubling up to RETRY_MAX_MS,
+ * between half of that and all of it at random, so that the browsers one restart cut off
+ * don't all come back in the same instant.
+ */
+export function backoffDelay(attempt, random = Math.random) {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.max(attempt - 1, 0));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** `send()`, and again after a transient failure, up to `attempts` tries with backoff. */
+async function withRetries(send, attempts = START_ATTEMPTS) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const failed = asMiniLoginError(error);
+      if (attempt >= attempts || !isTransient(failed)) throw failed;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
+
+/**
+ * Read a `text/event-stream` body as the HTML standard parses one (§9.2.6: fields `event`,
+ * `data`, `id`, `retry`; comments after a colon; an event at each blank line). Calls
+ * `onEvent({event, data, id})` and `onRetry(ms)`; resolves when the stream ends.
+ */
+export async function readEventStream(body, onEvent, onRetry) {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let event = '';
+  let data = [];
+  let id = null;
+  const line = (text) => {
+    if (text === '') {
+      if (data.length) onEvent({ event: event || 'message', data: data.join('\n'), id });
+      event = '';
+      data = [];
+      return;
+    }
+    if (text.startsWith(':')) return;
+    const colon = text.indexOf(':');
+    const name = colon < 0 ? text : text.slice(0, colon);
+    const value = colon < 0 ? '' : text.slice(colon + 1).replace(/^ /, '');
+    if (name === 'event') event = value;
+    else if (name === 'data') data.push(value);
+    else if (name === 'id' && !value.includes('\0')) id = value;
+    else if (name === 'retry' && /^\d+$/.test(value)) onRetry(Number(value));
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    const lines = buffer.split('\n');
+    buffer = lines.pop();
+    for (const text of lines) line(text.endsWith('\r') ? text.slice(0, -1) : text);
+  }
+}
+
 export class MiniLogin {
   /**
    * @param {{issuer: string, clientId: string, scope?: string, redirectUri?: string, lang?: string,
-   *   cacheLocation?: 'memory'|'sessionStorage'|'localStorage', fetch?: typeof fetch, EventSource?: any}} options
+   *   cacheLocation?: 'memory'|'sessionStorage'|'localStorage', fetch?: typeof fetch}} options
    */
   constructor(options = {}) {
     const { issuer, clientId, scope = 'openid profile phone', redirectUri, lang, cacheLocation = 'memory' } = options;
@@ -309,7 +397,6 @@ export class MiniLogin {
     this.redirectUri = redirectUri;
     this.lang = pickLang(lang);
     this._fetch = options.fetch || globalThis.fetch?.bind(globalThis);
-    this._EventSource = 'EventSource' in options ? options.EventSource : globalThis.EventSource;
     this._queue = new SerialQueue();
     this._refreshing = null;
     this._run = null;
@@ -572,8 +659,8 @@ export class MiniLogin {
 }
 
 /**
- * One `startScanning` call, without any DOM: a QR login, its listener (SSE, else long
- * polling), its refreshes, the binding step and the code exchange. What it shows goes to the
+ * One `startScanning` call, without any DOM: a QR login, its listener (an event stream read
+ * with fetch, else long polling; both retried on transient failures), its refreshes, the binding step and the code exchange. What it shows goes to the
  * `view` through `onChange(state)`; a view calls `start()`, `bind()` and `createAccount()`.
  */
 export class ScanController {
@@ -586,7 +673,6 @@ export class ScanController {
     this.settled = false;
     this.login = null;
     this.lastStatus = undefined;
-    this.source = null;
     this.listening = null;
     this.expiryTimer = null;
     this.views = [];
@@ -627,7 +713,7 @@ export class ScanController {
       };
       if (this.options.connection) body.connection = this.options.connection;
       if (this.options.authorizationRequest) body.authorization_request = this.options.authorizationRequest;
-      const login = await this.client._json('/api/qrcodes', body);
+      const login = await withRetries(() => this.client._json('/api/qrcodes', body));
       if (this.stopped || generation !== this.generation) return;
       this.login = login;
       this.emit({ status: 'pending', login });
@@ -651,56 +737,88 @@ export class ScanController {
     }, (Number(login.expires_in) || 0) * 1000 + 500);
   }
 
-  listen(login) {
-    const EventSourceImpl = this.client._EventSource;
-    if (!EventSourceImpl || this.options.transport === 'poll') {
-      this.poll(login, 'pending');
-      return;
-    }
-    let last = 'pending';
-    let opened = false;
-    const url = `${this.client.issuer}/api/qrcodes/${login.id}/events?secret=${encodeURIComponent(login.secret)}`;
-    const source = new EventSourceImpl(url);
-    this.source = source;
-    source.addEventListener('open', () => {
-      opened = true;
-    });
-    source.addEventListener('status', (event) => {
-      const status = JSON.parse(event.data);
-      last = status.status;
-      this.onStatus(status);
-    });
-    source.addEventListener('error', () => {
-      if (this.source !== source) return;
-      source.close();
-      this.source = null;
-      // Without SSE (a proxy that buffers, a browser without it) fall back to long polling;
-      // a stream that worked and then dropped resumes the same way.
-      if (!this.stopped && !TERMINAL.includes(last)) this.poll(login, opened ? last : 'pending');
-    });
-  }
-
-  async poll(login, last) {
+  /**
+   * Follow the login until it ends. The secret goes in the Authorization header only, so the
+   * event stream is read with fetch rather than EventSource (which can't send headers). A
+   * network error, a 502/503/504 or a server that ends the stream while stopping (its
+   * `retry:` hint says when to come back) is retried with backoff on the same login: the
+   * load balancer sends the retry to an instance that is up. A stream that never delivered
+   * an event (a proxy that buffers it) gives way to long polls.
+   */
+  async listen(login) {
     const listening = new AbortController();
     this.listening = listening;
-    while (!this.stopped && this.login === login && !listening.signal.aborted) {
+    const active = () => !this.stopped && this.login === login && !listening.signal.aborted;
+    const watch = { last: 'pending', eventId: null, retryMs: null, streamed: false };
+    let streaming = this.options.transport !== 'poll';
+    let failures = 0;
+    while (active() && !TERMINAL.includes(watch.last)) {
+      let delay = 0;
       try {
-        const status = await this.client._send(
-          `/api/qrcodes/${login.id}?wait=${LONG_POLL_SECONDS}&last=${encodeURIComponent(last)}`,
-          { headers: { Authorization: `Bearer ${login.secret}` } },
-          (LONG_POLL_SECONDS + 15) * 1000,
-          listening.signal,
-        );
-        if (listening.signal.aborted) return;
-        last = status.status;
-        this.onStatus(status);
-        if (TERMINAL.includes(last) || last === 'consumed') return;
+        if (streaming) {
+          await this.stream(login, watch, listening.signal);
+          delay = watch.retryMs ?? backoffDelay(1);
+        } else {
+          await this.poll(login, watch, listening.signal);
+        }
+        failures = 0;
       } catch (error) {
-        if (this.stopped || listening.signal.aborted || this.login !== login) return;
-        this.fail(error);
-        return;
+        if (!active()) return;
+        const failed = asMiniLoginError(error);
+        if (!isTransient(failed)) {
+          this.fail(failed);
+          return;
+        }
+        if (streaming && !watch.streamed && failed.status === undefined) streaming = false;
+        failures += 1;
+        delay = backoffDelay(failures);
       }
+      if (delay && active()) await pause(delay, listening.signal);
     }
+  }
+
+  /** One event stream, until the server ends it. */
+  async stream(login, watch, signal) {
+    const headers = {
+      Accept: 'text/event-stream',
+      'Accept-Language': this.client.lang,
+      Authorization: `Bearer ${login.secret}`,
+    };
+    if (watch.eventId) headers['Last-Event-ID'] = watch.eventId;
+    const response = await this.client._fetch(`${this.client.issuer}/api/qrcodes/${login.id}/events`, {
+      headers,
+      signal,
+      cache: 'no-store',
+    });
+    if (!response.ok) throw await failure(response);
+    if (!response.body) throw new MiniLoginError('network_error', 'the event stream cannot be read');
+    await readEventStream(
+      response.body,
+      (event) => {
+        if (event.id) watch.eventId = event.id;
+        if (event.event !== 'status' || signal.aborted) return;
+        const status = JSON.parse(event.data);
+        watch.streamed = true;
+        watch.last = status.status;
+        this.onStatus(status);
+      },
+      (ms) => {
+        watch.retryMs = ms;
+      },
+    );
+  }
+
+  /** One long poll: the status once it differs from the last one seen, or unchanged after a while. */
+  async poll(login, watch, signal) {
+    const status = await this.client._send(
+      `/api/qrcodes/${login.id}?wait=${LONG_POLL_SECONDS}&last=${encodeURIComponent(watch.last)}`,
+      { headers: { Authorization: `Bearer ${login.secret}` } },
+      (LONG_POLL_SECONDS + 15) * 1000,
+      signal,
+    );
+    if (signal.aborted) return;
+    watch.last = status.status;
+    this.onStatus(status);
   }
 
   onStatus(status) {
@@ -787,8 +905,6 @@ export class ScanController {
   }
 
   close() {
-    this.source?.close();
-    this.source = null;
     this.listening?.abort();
     this.listening = null;
     clearTimeout(this.expiryTimer);
@@ -1022,7 +1138,9 @@ function defineElement() {
       this.client = new MiniLogin({ issuer, clientId, lang, scope: this.getAttribute('scope') || undefined });
       let connections;
       try {
-        connections = await this.client._request(`/api/applications/${encodeURIComponent(clientId)}/connections`, {});
+        connections = await withRetries(() =>
+          this.client._request(`/api/applications/${encodeURIComponent(clientId)}/connections`, {}),
+        );
       } catch (error) {
         if (version === this._version) this.showFailure(error);
         return;

@@ -12,7 +12,9 @@ Redis reconnect) or when the change comes from outside the admin API (the CLI, a
 
 Misses are cached too (an unknown pool stays unknown for ``ttl``), so a flood of requests for
 names that do not exist does not reach the database; the tables are cleared when they grow
-past ``MAX_ENTRIES``, which bounds what such a flood can hold.
+past ``MAX_ENTRIES``, which bounds what such a flood can hold. While the database can't be
+reached, an expired copy keeps answering (stale if error), so discovery, the JWKS and the
+logins of known applications go on through an outage.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Protocol, TypeVar
 
 from minilogin.core.entities import Application, IdentitySource, Pool
 from minilogin.storage.ephemeral.base import EphemeralStore
+from minilogin.storage.errors import is_unavailable
 
 log = logging.getLogger("minilogin.config_cache")
 
@@ -112,7 +115,14 @@ class ConfigCache:
         if entry is not None and entry[0] > now:
             return entry[1]
         generation = self._generation
-        value = await load()
+        try:
+            value = await load()
+        except Exception as error:
+            # Stale beats failing while the database is away: discovery, the JWKS and logins
+            # go on with what this instance last read (until a change message drops it).
+            if entry is None or not is_unavailable(error):
+                raise
+            return entry[1]
         if generation == self._generation:
             if len(table) >= MAX_ENTRIES:
                 table.clear()

@@ -8,6 +8,7 @@ request meets first: no pooled Redis or database connection free within the pool
 
 from __future__ import annotations
 
+import asyncpg.exceptions
 import redis.exceptions
 import sqlalchemy.exc
 
@@ -19,4 +20,31 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     sqlalchemy.exc.TimeoutError,
     # The database unreachable, or SQLite's lock still held after its busy timeout.
     sqlalchemy.exc.OperationalError,
+    # The driver's connection broke, or SQLAlchemy found it gone.
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.DisconnectionError,
+    # Opening a connection: refused, reset, timed out, the host unknown. asyncpg raises these
+    # as they are, outside SQLAlchemy's wrapping.
+    OSError,
+    # PostgreSQL starting up or shutting down (57P03), out of connection slots (53300), or a
+    # connection lost (class 08), when asyncpg's own error escapes the wrapping.
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.PostgresConnectionError,
 )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means "a store is unreachable or too busy". SQLAlchemy raises a bare
+    ``DBAPIError`` for a connection the server closed mid-statement (PostgreSQL stopping):
+    it says so with ``connection_invalidated``. For a connection refused while PostgreSQL
+    shuts down (57P03) it raises a bare ``DBAPIError`` too, saying nothing: only the driver's
+    error it was raised from tells, so the causes are looked at as well."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, UNAVAILABLE):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        cause = cause.__cause__
+    return False

@@ -6,7 +6,8 @@ sandbox's own origin (a real mini program sends no ``Origin``), and those calls 
 credentials a browser would add.
 
 Origins are read from the durable store and kept for a few seconds, so a busy login page does
-not cost a query per request and a change in the console applies almost at once.
+not cost a query per request and a change in the console applies almost at once. While the
+database can't be reached, the origins last read keep answering.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ import re
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minilogin.services import Services
+from minilogin.storage.errors import is_unavailable
+from minilogin.web.errors import unavailable_response
 
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
@@ -38,11 +42,17 @@ class OriginCache:
         entry = self._entries.get(pool_slug)
         if entry is not None and entry[0] > now:
             return entry[1]
-        pool = await self._svc.config.get_pool(pool_slug)
-        origins: frozenset[str] = frozenset()
-        if pool is not None:
-            applications = await self._svc.durable.list_applications(pool.id)
-            origins = frozenset(o.rstrip("/") for a in applications for o in a.web_origins)
+        try:
+            pool = await self._svc.config.get_pool(pool_slug)
+            origins: frozenset[str] = frozenset()
+            if pool is not None:
+                applications = await self._svc.durable.list_applications(pool.id)
+                origins = frozenset(o.rstrip("/") for a in applications for o in a.web_origins)
+        except Exception as error:
+            # While the database is away, what was known keeps answering.
+            if entry is None or not is_unavailable(error):
+                raise
+            return entry[1]
         self._entries[pool_slug] = (now + CACHE_SECONDS, origins)
         return origins
 
@@ -66,7 +76,14 @@ class PoolCORSMiddleware:
         else:
             public = match["rest"] in _PUBLIC
             cache: OriginCache = scope["app"].state.origins
-            allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+            try:
+                allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+            except Exception as error:
+                # Outside the routes' error handling: this middleware answers an outage itself.
+                if not is_unavailable(error):
+                    raise
+                await unavailable_response(Request(scope), error)(scope, receive, send)
+                return
         headers = Headers(scope=scope)
         if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(allowed, origin)(scope, receive, send)

@@ -13,6 +13,7 @@ import logging
 import math
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -33,7 +34,7 @@ from minilogin.core.errors import (
     UpstreamError,
 )
 from minilogin.core.messages import message, negotiate
-from minilogin.storage.errors import UNAVAILABLE
+from minilogin.storage.errors import UNAVAILABLE, is_unavailable
 
 log = logging.getLogger("minilogin")
 
@@ -125,6 +126,15 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
     return JSONResponse(body, status, headers=headers)
 
 
+def unavailable_response(request: Request, error: BaseException) -> JSONResponse:
+    """503 ``temporarily_unavailable`` with ``Retry-After``: a store can't be reached now."""
+    log.warning("a store is unavailable (%s: %s); answered 503", type(error).__name__, error)
+    response = error_response(request, MiniloginError("temporarily_unavailable"))
+    response.status_code = 503
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
     async def on_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, MiniloginError)
@@ -148,14 +158,13 @@ def install(app: FastAPI) -> None:
         return response
 
     async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("a store is unavailable (%s: %s); answered 503", type(exc).__name__, exc)
-        response = error_response(request, MiniloginError("temporarily_unavailable"))
-        response.status_code = 503
-        response.headers["Retry-After"] = "1"
-        return response
+        if not is_unavailable(exc):
+            # Any other database error is a fault of ours: the server's error handling.
+            raise exc
+        return unavailable_response(request, exc)
 
     app.add_exception_handler(MiniloginError, on_error)
-    for kind in UNAVAILABLE:
+    for kind in (*UNAVAILABLE, sqlalchemy.exc.DBAPIError):
         app.add_exception_handler(kind, on_unavailable)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

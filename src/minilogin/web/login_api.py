@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -129,25 +130,40 @@ async def events(
     request: Request,
     svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
-    secret: Annotated[str | None, Query()] = None,
+    secret: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> StreamingResponse:
-    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization) or secret)
+    if secret is not None:
+        # A secret in a URL ends up in access logs and proxies' histories: refused, so no
+        # client keeps sending it there (the SDK reads the stream with fetch and the header).
+        raise InvalidRequest("secret_in_query")
+    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
 
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
+        last: QRLogin | None = None
         async for current in flow.stream(svc, login):
             if current is None:
                 yield b": keep-alive\n\n"
                 continue
+            last = current
             data = json.dumps(_status(request, svc, current), separators=(",", ":"))
             event_id = f"{current.status.value}.{current.updated_at:.6f}"
             yield f"id: {event_id}\nevent: status\ndata: {data}\n\n".encode()
+        if last is None or not last.status.terminal:
+            # The process is stopping: the browser reconnects (to an instance that stays),
+            # after a delay spread out so that they don't all arrive at once.
+            yield f"retry: {_reconnect_delay()}\n\n".encode()
 
     return StreamingResponse(
         body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _reconnect_delay() -> int:
+    """Milliseconds: between half a second and two."""
+    return 500 + secrets.randbelow(1500)
 
 
 @router.delete("/{login_id}", status_code=204)

@@ -34,7 +34,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from minilogin.storage.ephemeral.base import EphemeralStore, Subscription
+from minilogin.storage.ephemeral.base import RESYNC, EphemeralStore, Subscription
 
 #: A time to live that has surely not run out between two back-to-back calls.
 LONG = 30.0
@@ -457,6 +457,26 @@ class EphemeralStoreContract:
             await store.publish(channel("c"), "now")
             assert await waiting == "now"
             assert time.monotonic() - started < PATIENCE / 2
+
+    async def test_resync_wakes_a_waiting_subscriber_and_loses_no_message(
+        self, store: EphemeralStore, channel: Callable[[str], str]
+    ) -> None:
+        async with (
+            store.subscribe(channel("c")) as woken,
+            store.subscribe(channel("c")) as other,
+        ):
+            waiting = asyncio.create_task(woken.next(PATIENCE))
+            await asyncio.sleep(0.02)
+            woken.resync()
+            assert await waiting == RESYNC
+            # Only the one asked is woken, and messages keep coming to both.
+            assert await other.next(QUIET) is None
+            await store.publish(channel("c"), "after")
+            assert await woken.next(PATIENCE) == "after"
+            assert await other.next(PATIENCE) == "after"
+            # Asked before it waits, the next wait returns at once.
+            woken.resync()
+            assert await woken.next(PATIENCE) == RESYNC
 
     async def test_leaving_the_context_unsubscribes(
         self, store: EphemeralStore, channel: Callable[[str], str]

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Final, Protocol
+
+#: What ``Subscription.next`` returns instead of a message to say "read what you watch again":
+#: after the subscription was lost and made again (what was published meanwhile is gone, as
+#: pub/sub may always lose it), and when ``resync()`` asks for it. Never a published message.
+RESYNC: Final = ""
 
 
 class Subscription(Protocol):
     async def next(self, timeout: float) -> str | None:
-        """The next message published after the subscription began, or ``None`` after
-        ``timeout`` seconds without one."""
+        """The next message published after the subscription began, ``RESYNC``, or ``None``
+        after ``timeout`` seconds without either."""
+        ...
+
+    def resync(self) -> None:
+        """Make the waiting (or the next) ``next`` return ``RESYNC``."""
         ...
 
     def __aiter__(self) -> AsyncIterator[str]: ...

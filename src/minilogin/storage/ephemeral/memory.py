@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from minilogin.storage.ephemeral.base import RESYNC
+
 
 class MemorySubscription:
     def __init__(self) -> None:
@@ -25,6 +27,9 @@ class MemorySubscription:
                 return await self.queue.get()
         except TimeoutError:
             return None
+
+    def resync(self) -> None:
+        self.queue.put_nowait(RESYNC)
 
     async def __aiter__(self) -> AsyncIterator[str]:
         while True:

@@ -30,6 +30,8 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from minilogin.storage.ephemeral.base import RESYNC
+
 log = logging.getLogger("minilogin.redis")
 
 #: Replace only when the value is still the expected one (a missing key never matches).
@@ -74,6 +76,9 @@ class RedisSubscription:
 
     def deliver(self, message: str) -> None:
         self._queue.put_nowait(message)
+
+    def resync(self) -> None:
+        self._queue.put_nowait(RESYNC)
 
     def close(self) -> None:
         self._open = False
@@ -233,6 +238,14 @@ class _PubSubHub:
                     del self._confirmations[name]
                 if not future.done():
                     future.set_result(None)
+            else:
+                # No SUBSCRIBE of ours is waiting: redis-py subscribed again after losing the
+                # connection. What was published in between is lost: each subscriber reads
+                # what it watches again (after this confirmation, so nothing more is missed).
+                channel = self._channels.get(name)
+                if channel is not None and channel.ready.done():
+                    for subscription in channel.subscribers:
+                        subscription.resync()
 
     async def close(self) -> None:
         self._closed = True

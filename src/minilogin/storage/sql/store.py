@@ -99,7 +99,9 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     url = make_url(database_url)
     url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url)
+        # Pinged when taken from the pool: after the server restarted, the first request
+        # gets a fresh connection instead of failing on a dead one.
+        return create_async_engine(url, pool_pre_ping=True)
 
     if url.database and url.database != ":memory:":
         _private_file(Path(url.database))

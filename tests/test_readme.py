@@ -17,7 +17,8 @@ EN_PATH = ROOT / "README.md"
 ZH_PATH = ROOT / "README.zh-CN.md"
 
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
-SPAN = re.compile(r"`([^`\n]+)`")
+# Inline code, which may wrap onto the next line of a paragraph.
+SPAN = re.compile(r"`([^`\n]+(?:\n[^`\n]+)?)`")
 # A comment in a code block (shell, Python, YAML, JavaScript): the only part translated.
 COMMENT = re.compile(r"(?:^|\s)(?:#|//)(?:\s.*)?$")
 # A figure in prose: not part of a word like ES256 or p99, so "30–32×" gives 30 and 32.
@@ -56,7 +57,7 @@ def prose(text: str) -> str:
 
 
 def spans(text: str) -> set[str]:
-    return set(SPAN.findall(prose(text)))
+    return {" ".join(span.split()) for span in SPAN.findall(prose(text))}
 
 
 def code(text: str) -> str:

@@ -1,9 +1,16 @@
-"""The rate limiter's windows: aligned to the clock, with the time left to wait."""
+"""The typed records: the rate limiter's windows, aligned to the clock, with the time left to
+wait; a QR login's change that stands once written."""
 
 from __future__ import annotations
 
+import pytest
+import redis.exceptions
+from tests.core.test_qrlogin import ALICE, T0, new_login
+
+from minilogin.core import qrlogin
+from minilogin.core.qrlogin import Status
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.storage.ephemeral.records import RateLimiter
+from minilogin.storage.ephemeral.records import QRLogins, RateLimiter
 
 WINDOW = 60.0
 
@@ -26,3 +33,29 @@ async def test_failures_on_both_sides_of_a_window_edge_add_up() -> None:
         await limiter.attempt("k", 5, WINDOW, edge + 1)
     assert await limiter.exceeded("k", 5, WINDOW, edge + 1) == 59
     assert await limiter.exceeded("k", 5, WINDOW, edge + WINDOW + 1) == 0
+
+
+class _PublishFails(MemoryStore):
+    """A store whose announcements fail, as Redis's do while it restarts."""
+
+    async def publish(self, channel: str, message: str) -> None:
+        raise redis.exceptions.ConnectionError("Connection refused")
+
+
+async def test_a_written_change_stands_when_announcing_it_fails() -> None:
+    logins = QRLogins(_PublishFails(), lambda: T0)
+    assert await logins.create(new_login())
+    changed = await logins.update("qrl_test", lambda login: qrlogin.scan(login, T0, ALICE))
+    assert changed.status is Status.SCANNED
+    assert await logins.get("qrl_test") == changed
+
+
+async def test_a_store_error_other_than_an_outage_still_fails_the_change() -> None:
+    class Broken(MemoryStore):
+        async def publish(self, channel: str, message: str) -> None:
+            raise ValueError("a bug, not an outage")
+
+    logins = QRLogins(Broken(), lambda: T0)
+    assert await logins.create(new_login())
+    with pytest.raises(ValueError, match="a bug"):
+        await logins.update("qrl_test", lambda login: qrlogin.scan(login, T0, ALICE))

@@ -9,6 +9,7 @@ can never both win; every change is then published on the login's channel.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 
@@ -16,6 +17,9 @@ from minilogin.core.errors import NotFound
 from minilogin.core.qrlogin import QRLogin, RequestContext, Scanner, Status
 from minilogin.core.tokens import digest
 from minilogin.storage.ephemeral.base import EphemeralStore
+from minilogin.storage.errors import is_unavailable
+
+log = logging.getLogger(__name__)
 
 #: A QR login is kept a little past its deadline so late readers learn "expired", not "unknown".
 AFTERLIFE = 300.0
@@ -98,10 +102,27 @@ class QRLogins:
                 return after
             new_text = _qrlogin_to_json(after)
             if await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
-                await self._store.publish(status_channel(login_id), new_text)
-                if self._ended is not None and after.status.terminal:
-                    await self._ended(after)
+                await self._after_change(login_id, new_text, after)
                 return after
+
+    async def _after_change(self, login_id: str, text: str, after: QRLogin) -> None:
+        """Announce a change that is already written. Once the compare-and-set succeeded the
+        change has happened, so a store that fails here must not turn it into a 503 that tells
+        the client nothing changed: waiters re-read the login when their subscription comes
+        back (and at every keep-alive), and an ended login's scene index lapses with the login's own lifetime."""
+        try:
+            await self._store.publish(status_channel(login_id), text)
+            if self._ended is not None and after.status.terminal:
+                await self._ended(after)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning(
+                "QR login %s changed to %s; announcing it failed: %s",
+                login_id,
+                after.status.value,
+                type(error).__name__,
+            )
 
     async def retire_scene(self, login: QRLogin, ttl: float) -> None:
         """Keep the scene's index to ``login`` only ``ttl`` more seconds, so that a scan of

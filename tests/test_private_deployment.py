@@ -3,7 +3,7 @@ the sandbox. A pool's identity source names its own mini program (AppID ``wx_pri
 its AppSecret) through the admin API; its codes, ``jscode2session`` and phone numbers go to
 that AppID with that secret, while the demo source keeps the platform's default AppID. The
 sandbox binds the first secret used with an AppID to it and answers 40125 to any other, so a
-wrong secret shows up as an error; and the AppSecret is nowhere in the database files."""
+wrong secret is refused when it is saved; and the AppSecret is nowhere in the database files."""
 
 from __future__ import annotations
 
@@ -80,21 +80,18 @@ async def test_a_private_mini_program_and_the_platforms_work_side_by_side(
 ) -> None:
     # The mini program exists at WeChat with its own secret before minilogin is told about it.
     assert await wechat_owns(http, PRIVATE_APP_ID, PRIVATE_SECRET)
-    client_id = await private_pool(admin, WRONG_SECRET)
+    client_id = await private_pool(admin, PRIVATE_SECRET)
     private = Browser(http, ACME, client_id)
 
-    # A wrong AppSecret is used, so WeChat refuses it: no code can be made.
-    refused = await refusal(http, private)
-    assert refused.status_code == 424
-    assert refused.json()["error"] == "wechat_invalid_credentials"
-
-    fixed = answer(
-        await admin.patch(
-            "/pools/acme/connections/acme-wechat", json={"app_secret": PRIVATE_SECRET}
-        )
+    # A wrong AppSecret is refused as it is saved (WeChat's stable_token does not take it),
+    # and the right one stays.
+    wrong = await admin.patch(
+        "/pools/acme/connections/acme-wechat", json={"app_secret": WRONG_SECRET}
     )
-    assert fixed["app_secret_set"] is True
-    assert "app_secret" not in fixed
+    assert (wrong.status_code, wrong.json()["error"]) == (400, "app_secret_rejected")
+    kept = answer(await admin.get("/pools/acme/connections/acme-wechat"))
+    assert kept["app_secret_set"] is True
+    assert "app_secret" not in kept
 
     # Both codes on screen at once, each of its own mini program.
     private_login = await private.create()
@@ -150,18 +147,6 @@ async def test_a_private_mini_program_and_the_platforms_work_side_by_side(
     for secret in (PRIVATE_SECRET, WRONG_SECRET):
         assert secret.encode() not in contents
         assert secret.encode("utf-16-le") not in contents
-
-
-async def refusal(http: httpx.AsyncClient, browser: Browser) -> httpx.Response:
-    """The answer that carries WeChat's refusal to make a code: creating the QR login when
-    codes are made as it is created, else loading its image."""
-    created = await http.post(
-        f"{browser.issuer}/api/qrcodes",
-        json={"client_id": browser.client_id, "code_challenge": "c" * 43},
-    )
-    if created.status_code != 201:
-        return created
-    return await http.get(created.json()["image_url"])
 
 
 def database_bytes(data_dir: Path) -> bytes:

@@ -1,4 +1,4 @@
-// Every text the mini login mini program shows, in Simplified Chinese (the default) and in
+// Every text the minilogin mini program shows, in Simplified Chinese (the default) and in
 // English (when the phone's WeChat is set to English).
 //
 // The sandbox's phone simulator shows the very same texts: `node tools/sync-phone-page.js`
@@ -8,7 +8,7 @@
 
 const TEXTS = {
   'zh-CN': {
-    barTitle: '迷你登录',
+    barTitle: 'minilogin',
     loading: '正在读取登录请求…',
     noSceneTitle: '请扫描电脑上的二维码',
     noSceneText: '在电脑的登录页上选择微信扫码登录，然后用微信“扫一扫”扫描页面上的二维码。',

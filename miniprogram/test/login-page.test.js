@@ -66,7 +66,7 @@ describe('the login page against a real server', () => {
     assert.match(alice.data.expires, /^二维码将在 \d+ 秒后过期$/)
     assert.equal(alice.data.fromPicture, false)
     assert.equal(alice.data.text.allow, '允许使用手机号')
-    assert.deepEqual(alice.device.titles, ['迷你登录'])
+    assert.deepEqual(alice.device.titles, ['minilogin'])
     assert.equal((await pc.status()).status, 'scanned')
 
     alice.typeNickname('Alice')

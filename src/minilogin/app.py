@@ -24,6 +24,7 @@ from minilogin.web import (
     console,
     demo,
     errors,
+    favicon,
     hosted,
     login_api,
     miniprogram_api,
@@ -106,6 +107,7 @@ def create_app(
     app.include_router(admin_api.router)
     app.include_router(admin_api.public_router)
     app.include_router(console.router)
+    app.include_router(favicon.router)
     if sandbox is not None:
         app.include_router(sandbox.router)
     api_docs.install(app)

@@ -347,6 +347,13 @@ def create_source(
     page: Annotated[str, typer.Option(help="The page the code opens.")] = "pages/login/login",
     env_version: Annotated[str, typer.Option(help="release, trial or develop.")] = "release",
     qr_expires_in: Annotated[int | None, typer.Option(help="Seconds, 30–600.")] = None,
+    test: Annotated[
+        bool,
+        typer.Option(
+            help="Test the AppID and AppSecret against WeChat first (off when WeChat, or the "
+            "sandbox of a server not running yet, can't be reached from here)."
+        ),
+    ] = True,
 ) -> None:
     """Create a "WeChat · PC mini program scan code" identity source."""
     fields: dict[str, object] = {
@@ -365,7 +372,9 @@ def create_source(
         fields["qr_expires_in"] = qr_expires_in
 
     async def work(svc: Services) -> dict[str, object]:
-        source = await connections.create_connection(svc, _cli_actor(), pool, fields)
+        source = await connections.create_connection(
+            svc, _cli_actor(), pool, fields, test_connection=test
+        )
         return connections.connection_body(svc, pool, source, [])
 
     _print(_administer(work))

@@ -22,7 +22,7 @@ from minilogin.core.entities import (
     IdentitySource,
     LoginMode,
 )
-from minilogin.core.errors import InvalidRequest
+from minilogin.core.errors import InvalidFields, InvalidRequest
 from minilogin.core.messages import MESSAGES
 
 VALID = {"unique_id": "wechat-pc", "display_name": "微信扫码登录"}
@@ -328,3 +328,20 @@ def test_an_application_keeps_its_type_and_client_id() -> None:
 @given(st.sampled_from(["http", "https"]), st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True))
 def test_an_origin_is_scheme_host_and_port(scheme: str, host: str) -> None:
     assert check_web_origin(f"{scheme}://{host}.example:8443/") == f"{scheme}://{host}.example:8443"
+
+
+def test_every_broken_field_is_reported_together() -> None:
+    with pytest.raises(InvalidFields) as raised:
+        new_source(
+            "p1",
+            {"unique_id": "Bad", "display_name": "", "page": "/x", "private_deployment": True},
+        )
+    codes = [problem.code for problem in raised.value.problems]
+    assert codes == [
+        "invalid_unique_id",
+        "invalid_display_name",
+        "invalid_page",
+        "invalid_app_id",
+        "invalid_app_secret",
+    ]
+    assert raised.value.code == "invalid_unique_id", "the first is the error's own code"

@@ -180,6 +180,8 @@ def test_the_admin_commands_set_up_a_pool_end_to_end(operator: dict[str, str]) -
             "login_only",
             "--qr-expires-in",
             "90",
+            # The sandbox is served by a server that doesn't run in this test.
+            "--no-test",
         )
     )
     assert (source["app_id"], source["app_secret_set"], source["qr_expires_in"]) == (
@@ -216,3 +218,17 @@ def test_a_refused_admin_command_says_why_and_fails(operator: dict[str, str]) ->
     unknown = runner.invoke(cli, ["admin", "token", "--admin", "nobody"], env=operator)
     assert unknown.exit_code == 1
     assert "unknown_admin" in unknown.output
+
+
+def test_creating_a_private_source_tests_it_against_wechat_first(
+    operator: dict[str, str],
+) -> None:
+    """Here WeChat is the sandbox of a server that is not running: the test can't pass, so
+    nothing is created."""
+    run(operator, "create-pool", "acme", "Acme")
+    args = ["admin", "create-source", "acme", "own", "Own", "--private", "--app-id", "wx_own"]
+    env = {**operator, "MINILOGIN_SOURCE_APP_SECRET": "s"}
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 1
+    assert "wechat_unreachable" in result.output
+    assert CliRunner().invoke(cli, [*args, "--no-test"], env=env).exit_code == 0

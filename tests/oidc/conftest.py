@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -164,3 +165,36 @@ async def userinfo_status(http: httpx.AsyncClient, access_token: str) -> int:
         f"{ISSUER}/oidc/userinfo", headers={"Authorization": f"Bearer {access_token}"}
     )
     return response.status_code
+
+
+class _Form(HTMLParser):
+    """The form of a form_post page: where it posts, its fields, and whether a script sends it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.method = ""
+        self.fields: dict[str, str] = {}
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action, self.method = values["action"], values["method"]
+        elif tag == "input" and values.get("type") == "hidden":
+            self.fields[values["name"]] = values["value"]
+        self._in_script = tag == "script"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script:
+            self.scripts.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+
+def form_of(page: str) -> _Form:
+    form = _Form()
+    form.feed(page)
+    return form

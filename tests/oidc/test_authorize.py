@@ -27,6 +27,7 @@ from tests.oidc.conftest import (
     WEB_CALLBACK,
     WEB_SECRET,
     auth_params,
+    form_of,
     hosted_login,
     request_id,
 )
@@ -285,6 +286,68 @@ async def test_an_error_in_popup_mode_is_posted_too(http: httpx.AsyncClient) -> 
     assert '"origin": "https://spa.example"' in response.text
 
 
+async def test_form_post_mode_posts_the_response_to_the_redirect_uri(
+    http: httpx.AsyncClient, phone: Phone
+) -> None:
+    """OAuth 2.0 Form Post Response Mode §2: the parameters as the fields of an HTML form that
+    posts itself to the redirect URI, never in a URL."""
+    params, verifier = auth_params(response_mode="form_post", state='st-"<&>')
+    page = await http.get(f"{ISSUER}/oidc/auth", params=params)
+    created = await http.post(
+        f"{ISSUER}/api/qrcodes",
+        json={
+            "client_id": SPA,
+            "code_challenge": s256("p" * 43),
+            "authorization_request": request_id(page.text),
+        },
+    )
+    login = created.json()
+    appid, scene = scene_of(decode_qr((await http.get(login["image_url"])).content))
+    session = (await phone.scan(appid, scene)).json()["session"]
+    await phone.confirm(appid, session)
+    done = await http.post(
+        f"{ISSUER}/oidc/auth/complete", data={"qrlogin": login["id"], "secret": login["secret"]}
+    )
+    assert done.status_code == 200
+    assert done.headers["cache-control"] == "no-store"
+    form = form_of(done.text)
+    assert (form.action, form.method) == (SPA_CALLBACK, "post")
+    assert set(form.fields) == {"code", "state", "iss"}
+    assert form.fields["state"] == params["state"], "escaped in the page, intact in the form"
+    assert form.fields["iss"] == ISSUER
+    assert any(".submit()" in script for script in form.scripts)
+    tokens = await exchange(
+        http,
+        code=form.fields["code"],
+        code_verifier=verifier,
+        client_id=SPA,
+        redirect_uri=SPA_CALLBACK,
+    )
+    assert tokens.status_code == 200, tokens.text
+
+
+async def test_errors_and_cancelling_in_form_post_mode_are_posted_too(
+    http: httpx.AsyncClient,
+) -> None:
+    params, _ = auth_params(response_mode="form_post", prompt="none")
+    form = form_of((await http.get(f"{ISSUER}/oidc/auth", params=params)).text)
+    assert form.action == SPA_CALLBACK
+    assert form.fields["error"] == "login_required"
+    assert form.fields["state"] == params["state"]
+    params, _ = auth_params(response_mode="form_post")
+    ar = request_id((await http.get(f"{ISSUER}/oidc/auth", params=params)).text)
+    cancelled = await http.get(f"{ISSUER}/oidc/auth/cancel", params={"request": ar})
+    form = form_of(cancelled.text)
+    assert (form.action, form.fields["error"]) == (SPA_CALLBACK, "access_denied")
+
+
+async def test_form_post_needs_a_redirect_uri(http: httpx.AsyncClient) -> None:
+    params, _ = auth_params(response_mode="form_post", redirect_uri="https://evil.example/cb")
+    response = await http.get(f"{ISSUER}/oidc/auth", params=params)
+    assert response.status_code == 400
+    assert "<form" not in response.text
+
+
 async def test_a_qr_login_can_only_name_a_live_request_of_its_own_client(
     http: httpx.AsyncClient,
 ) -> None:
@@ -403,7 +466,7 @@ async def test_discovery_lists_what_the_provider_supports(http: httpx.AsyncClien
     assert meta["introspection_endpoint"] == f"{ISSUER}/oidc/introspect"
     assert meta["end_session_endpoint"] == f"{ISSUER}/oidc/session/end"
     assert meta["grant_types_supported"] == ["authorization_code", "refresh_token"]
-    assert meta["response_modes_supported"] == ["query", "web_message"]
+    assert meta["response_modes_supported"] == ["query", "web_message", "form_post"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert "login" in meta["prompt_values_supported"]
 

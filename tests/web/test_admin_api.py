@@ -284,6 +284,56 @@ async def test_unique_ids_are_unique_in_a_pool_only(admin: httpx.AsyncClient) ->
     await new_source(admin, "other")
 
 
+async def test_a_private_mini_programs_credentials_are_tested_against_wechat_when_saved(
+    admin: httpx.AsyncClient, http: httpx.AsyncClient
+) -> None:
+    """The sandbox takes the first AppSecret used with an AppID as that mini program's; any
+    other answers errcode 40125, as WeChat does for a wrong one."""
+    await new_pool(admin)
+    await new_source(admin, private_deployment=True, app_id="wx_own_app", app_secret="right")
+    path = "/pools/acme/connections/wechat-pc"
+    wrong = await admin.patch(path, json={"app_secret": "wrong"})
+    assert problems(wrong) == ["app_secret_rejected"]
+    assert "AppSecret" in wrong.json()["message"]
+    other = {"unique_id": "second", "display_name": "Second", "private_deployment": True}
+    refused(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_own_app", "app_secret": "x"}
+        ),
+        400,
+        "app_secret_rejected",
+    )
+    assert [
+        c["unique_id"] for c in ok(await admin.get("/pools/acme/connections"))["connections"]
+    ] == ["wechat-pc"], "nothing saved"
+    # Changing nothing about the credentials asks WeChat nothing.
+    faults = f"{PUBLIC}/_sandbox/wechat/faults"
+    fault = {"path": "cgi-bin/stable_token", "errcode": 40013, "times": 5}
+    assert (await http.post(faults, json=fault)).status_code in (200, 201, 204)
+    ok(await admin.patch(path, json={"display_name": "改名"}))
+    refused(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_unknown", "app_secret": "s"}
+        ),
+        400,
+        "app_id_rejected",
+    )
+    await http.delete(faults)
+    assert (await http.post(faults, json={**fault, "errcode": -1})).status_code < 300
+    busy = await admin.post(
+        "/pools/acme/connections", json={**other, "app_id": "wx_new_app", "app_secret": "s"}
+    )
+    assert busy.status_code == 424, busy.text
+    assert busy.headers["retry-after"]
+    await http.delete(faults)
+    ok(
+        await admin.post(
+            "/pools/acme/connections", json={**other, "app_id": "wx_new_app", "app_secret": "s"}
+        ),
+        201,
+    )
+
+
 async def test_a_source_is_changed_but_never_its_unique_id(admin: httpx.AsyncClient) -> None:
     await new_pool(admin)
     await new_source(admin, private_deployment=True, app_id="wx_private_a", app_secret="one")
@@ -505,6 +555,8 @@ BAD_APPLICATION_FIELDS: list[tuple[dict[str, Any], str]] = [
     ({"web_origins": ["https://shop.example/app"]}, "invalid_web_origins"),
     ({"post_logout_redirect_uris": ["bye"]}, "invalid_post_logout_redirect_uris"),
     ({"access_token_lifetime": 10}, "invalid_access_token_lifetime"),
+    ({"id_token_signed_response_alg": "HS256"}, "invalid_id_token_signed_response_alg"),
+    ({"id_token_signed_response_alg": "none"}, "invalid_id_token_signed_response_alg"),
 ]
 
 
@@ -514,6 +566,83 @@ async def test_bad_application_fields_are_refused(admin: httpx.AsyncClient) -> N
         response = await admin.post("/pools/acme/applications", json={"name": "Shop", **fields})
         refused(response, 400, error)
     assert ok(await admin.get("/pools/acme/applications"))["applications"] == []
+
+
+async def test_an_application_chooses_its_id_token_algorithm(admin: httpx.AsyncClient) -> None:
+    await new_pool(admin)
+    default = await new_app(admin)
+    assert default["id_token_signed_response_alg"] == "RS256"
+    chosen = await new_app(admin, id_token_signed_response_alg="ES256")
+    assert chosen["id_token_signed_response_alg"] == "ES256"
+    path = f"/pools/acme/applications/{default['client_id']}"
+    changed = ok(await admin.patch(path, json={"id_token_signed_response_alg": "ES256"}))
+    assert changed["id_token_signed_response_alg"] == "ES256"
+    refused(
+        await admin.patch(path, json={"id_token_signed_response_alg": 256}),
+        400,
+        "invalid_id_token_signed_response_alg",
+    )
+    assert ok(await admin.get(path))["id_token_signed_response_alg"] == "ES256"
+
+
+def problems(response: httpx.Response) -> list[str]:
+    """The codes of every broken field an answer names, checking its shape."""
+    assert response.status_code == 400, response.text
+    body = response.json()
+    codes = [problem["error"] for problem in body["errors"]]
+    assert all(problem["message"] for problem in body["errors"])
+    assert body["error"] == codes[0], "the first is the body's own error"
+    return codes
+
+
+async def test_every_broken_field_is_named_at_once(admin: httpx.AsyncClient) -> None:
+    await new_pool(admin)
+    bad_app = {
+        "name": "",
+        "redirect_uris": ["/cb"],
+        "web_origins": ["https://shop.example/app"],
+        "access_token_lifetime": 10,
+        "id_token_signed_response_alg": "HS256",
+    }
+    assert problems(await admin.post("/pools/acme/applications", json=bad_app)) == [
+        "invalid_name",
+        "invalid_redirect_uris",
+        "invalid_web_origins",
+        "invalid_access_token_lifetime",
+        "invalid_id_token_signed_response_alg",
+    ]
+    bad_source = {
+        "unique_id": "Not Valid",
+        "display_name": "",
+        "callback_url": "ftp://x",
+        "private_deployment": True,
+        "qr_expires_in": 5,
+    }
+    assert problems(await admin.post("/pools/acme/connections", json=bad_source)) == [
+        "invalid_unique_id",
+        "invalid_display_name",
+        "invalid_callback_url",
+        "invalid_qr_expires_in",
+        "invalid_app_id",
+        "invalid_app_secret",
+    ]
+    assert problems(await admin.post("/pools", json={"slug": "Bad Slug", "name": ""})) == [
+        "invalid_slug",
+        "invalid_name",
+    ]
+    bad_user = {"username": "1x", "phone": "12", "email": "no", "password": "short"}
+    assert problems(await admin.post("/pools/acme/users", json=bad_user)) == [
+        "invalid_username",
+        "invalid_phone",
+        "invalid_email",
+        "invalid_password",
+    ]
+    app = await new_app(admin)
+    path = f"/pools/acme/applications/{app['client_id']}"
+    codes = problems(await admin.patch(path, json={"name": "", "refresh_token_lifetime": 1}))
+    assert codes == ["invalid_name", "invalid_refresh_token_lifetime"]
+    assert ok(await admin.get(path))["name"] == "Shop", "nothing half-changed"
+    assert ok(await admin.get("/pools/acme/connections"))["connections"] == []
 
 
 async def test_an_application_is_changed_and_deleted(admin: httpx.AsyncClient) -> None:

@@ -116,6 +116,9 @@ def test_an_administrator_sets_up_the_scan_code_login_and_experiences_it(
     # Social identity sources → Create → the WeChat card → the mode → the form.
     page.get_by_test_id("nav-connections").click()
     page.get_by_role("link", name="创建社交身份源").click()
+    # The card promises only the mode that exists.
+    expect(page.get_by_test_id("provider-wechat")).to_contain_text("小程序码")
+    expect(page.get_by_test_id("provider-wechat")).not_to_contain_text("公众号")
     page.get_by_test_id("provider-wechat").click()
     page.get_by_test_id("mode-mp-qrcode").click()
     form = page.get_by_test_id("connection-form")
@@ -126,13 +129,16 @@ def test_an_administrator_sets_up_the_scan_code_login_and_experiences_it(
     form.get_by_test_id("association").select_option("field_match")
     form.get_by_test_id("qr_expires_in").fill("300")
     form.get_by_test_id("save-connection").click()
+    # Every broken field at once, each under its own field.
     expect(form.get_by_test_id("error-unique_id")).to_contain_text("只能包含小写字母、数字和 -")
-    form.get_by_test_id("unique_id").fill("acme-wechat")
-    form.get_by_test_id("save-connection").click()
     expect(form.get_by_test_id("error-callback_url")).to_contain_text("必须是完整的 http(s) 地址")
-    expect(form.get_by_test_id("error-unique_id")).to_be_hidden()
+    expect(form.get_by_test_id("unique_id")).to_be_focused()
     page.evaluate("window.scrollTo(0, 0)")
     screenshot_for_docs(page, "console-connection-form")
+    form.get_by_test_id("unique_id").fill("acme-wechat")
+    form.get_by_test_id("save-connection").click()
+    expect(form.get_by_test_id("error-callback_url")).to_be_visible()
+    expect(form.get_by_test_id("error-unique_id")).to_be_hidden()
     form.get_by_test_id("callback_url").fill(f"{public}/after-login")
     form.get_by_test_id("save-connection").click()
     expect(page).to_have_url(re.compile(r"#/pools/acme/connections/acme-wechat$"))
@@ -168,6 +174,13 @@ def test_an_administrator_sets_up_the_scan_code_login_and_experiences_it(
     page.get_by_role("link", name="Acme 商城").click()
     expect(page.get_by_test_id("client-id")).to_have_text(client_id)
     screenshot_for_docs(page, "console-application")
+    # Its ID tokens in ES256 instead of the default RS256; the experience login shows them.
+    expect(page.get_by_test_id("id_token_signed_response_alg")).to_have_value("RS256")
+    page.get_by_test_id("id_token_signed_response_alg").select_option("ES256")
+    page.get_by_test_id("save-application").click()
+    expect(page.locator("#toast")).to_have_text("已保存")
+    page.reload()
+    expect(page.get_by_test_id("id_token_signed_response_alg")).to_have_value("ES256")
     with page.expect_popup() as opened:
         page.get_by_test_id("experience-login").click()
     popup = opened.value
@@ -200,10 +213,37 @@ def test_an_administrator_sets_up_the_scan_code_login_and_experiences_it(
     expect(page.get_by_test_id("identities")).to_contain_text("wx0000000000sandbox")
     screenshot_for_docs(page, "console-user")
     page.get_by_test_id("nav-audit").click()
-    expect(page.get_by_test_id("audit")).to_contain_text("admin.connection.enabled")
+    audit = page.get_by_test_id("audit")
+    # Labels and local times, not event codes and seconds since the epoch.
+    expect(audit).to_contain_text("为应用开启身份源")
+    expect(audit).to_contain_text("生成二维码")
+    expect(audit).to_contain_text("新建账号")
+    text = audit.inner_text()
+    assert "admin.connection.enabled" not in text
+    assert not re.search(r"\b1[0-9]{9}(\.[0-9]+)?\b", text), "no epoch seconds"
+    assert re.search(r"过期时间\s*：?\s*20[0-9]{2}/", text), text
+    first_time = audit.locator("tbody tr td").first.inner_text()
+    assert re.fullmatch(r"20\d\d/\d{1,2}/\d{1,2} \d{2}:\d{2}:\d{2}", first_time), first_time
     screenshot_for_docs(page, "console-audit")
     page.get_by_test_id("audit-filter").select_option("service")
-    expect(page.get_by_test_id("audit")).to_contain_text("admin.login")
+    expect(page.get_by_test_id("audit")).to_contain_text("管理员登录控制台")
+
+    # A private mini program's credentials are tested with WeChat (the sandbox) when saved.
+    page.get_by_test_id("nav-connections").click()
+    page.get_by_test_id("connection-acme-wechat").click()
+    form = page.get_by_test_id("connection-form")
+    form.get_by_test_id("private_deployment").check()
+    form.get_by_test_id("app_id").fill("wx_acme_own")
+    form.get_by_test_id("app_secret").fill("acme-own-secret")
+    form.get_by_test_id("save-connection").click()
+    expect(page.locator("#toast")).to_have_text("已保存")
+    # The page reads the source again: the secret is now "set", and stays unread.
+    expect(form.get_by_test_id("app_secret")).to_have_attribute(
+        "placeholder", "已设置，留空则保持不变"
+    )
+    form.get_by_test_id("app_secret").fill("not-the-acme-secret")
+    form.get_by_test_id("save-connection").click()
+    expect(form.get_by_test_id("error-app_secret")).to_contain_text("微信拒绝了这个 AppSecret")
 
     # The same console in English.
     page.get_by_test_id("lang-switch").click()

@@ -1,5 +1,7 @@
-"""Cross-origin access to the mini program API: only against a WeChat sandbox, whose phone
-simulator plays the mini program from the sandbox's own origin."""
+"""Cross-origin access (``web/cors.py``): to the mini program API only against a WeChat sandbox,
+whose phone simulator plays the mini program from the sandbox's own origin; and to the SDK's
+files from every origin, since an integrator's page imports ``/static/minilogin.js`` and
+``/static/authing-compat.js`` as modules, which browsers fetch with CORS."""
 
 from __future__ import annotations
 
@@ -55,3 +57,14 @@ async def test_against_wechat_no_page_may_call_the_mini_program_api(tmp_path: Pa
 
     assert "access-control-allow-origin" not in refused.headers
     assert "access-control-allow-origin" not in answered.headers
+
+
+async def test_the_sdks_files_are_readable_from_any_origin(http: httpx.AsyncClient) -> None:
+    for name in ("minilogin.js", "authing-compat.js", "favicon.svg"):
+        response = await http.get(
+            f"{PUBLIC}/static/{name}", headers={"Origin": "https://shop.example"}
+        )
+        assert response.status_code == 200, name
+        assert response.headers["access-control-allow-origin"] == "*"
+    missing = await http.get(f"{PUBLIC}/static/nope.js", headers={"Origin": "https://x.example"})
+    assert missing.status_code == 404

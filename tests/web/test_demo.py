@@ -145,9 +145,9 @@ def test_a_denied_code_is_refreshed_by_a_click_and_the_new_one_logs_in(
 
     expect(tabs.phone.get_by_test_id("result")).to_have_attribute("data-status", "cancelled")
     expect(tabs.code).to_have_attribute("data-status", "cancelled")
-    expect(tabs.code).to_contain_text("已取消，点击刷新")
     over_the_code = tabs.code.get_by_role("button")
-    expect(over_the_code).to_contain_text("刷新")
+    expect(over_the_code).to_have_text("你已在手机上取消本次登录点击刷新")
+    expect(tabs.code.get_by_test_id("qrcode-caption")).to_have_text("")
 
     over_the_code.click()
 

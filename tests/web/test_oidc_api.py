@@ -12,6 +12,8 @@ from joserfc.jwk import KeySet
 from tests.conftest import PUBLIC, Clock
 from tests.support.actors import Browser, BrowserLogin, Phone
 
+from minilogin.services import Services
+
 ISSUER = f"{PUBLIC}/pools/demo"
 
 
@@ -29,9 +31,12 @@ async def test_discovery_and_jwks(http: httpx.AsyncClient) -> None:
     assert meta["token_endpoint"] == f"{ISSUER}/oidc/token"
     assert meta["jwks_uri"] == f"{ISSUER}/oidc/jwks"
     assert meta["code_challenge_methods_supported"] == ["S256"]
-    keys = (await http.get(meta["jwks_uri"])).json()["keys"]
-    assert keys
-    assert all("d" not in key for key in keys), "no private key material"
+    assert meta["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
+    jwks = await http.get(meta["jwks_uri"])
+    assert jwks.headers["cache-control"] == "public, max-age=300"
+    keys = jwks.json()["keys"]
+    assert {(key["kty"], key["alg"]) for key in keys} == {("RSA", "RS256"), ("EC", "ES256")}
+    assert all("d" not in key and "p" not in key for key in keys), "no private key material"
     missing = await http.get(f"{PUBLIC}/pools/nope/.well-known/openid-configuration")
     assert (missing.status_code, missing.json()["error"]) == (404, "unknown_pool")
 
@@ -61,6 +66,27 @@ async def test_the_id_token_verifies_against_the_jwks(
     )
     assert info.json()["sub"] == claims["sub"]
     assert info.json()["phone_number"] == "+8613800138000"
+
+
+async def test_each_application_chooses_how_its_id_tokens_are_signed(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone, services: Services
+) -> None:
+    keys = KeySet.import_key_set((await http.get(f"{ISSUER}/oidc/jwks")).json())
+    for alg in ("RS256", "ES256"):
+        pool = await services.durable.get_pool("demo")
+        assert pool is not None
+        application = await services.durable.get_application(pool.id, "demo")
+        assert application is not None
+        application.id_token_signed_response_alg = alg
+        await services.durable.update_application(application)
+        await services.config.changed()
+        login, code = await authorized(browser, phone)
+        tokens = (await browser.exchange(login, code)).json()
+        decoded = jwt.decode(tokens["id_token"], keys, algorithms=[alg])
+        assert decoded.header["alg"] == alg
+        assert decoded.claims["aud"] == "demo"
+        # The access token stays ES256 whatever the application chose: only we read it.
+        assert jwt.decode(tokens["access_token"], keys).header["alg"] == "ES256"
 
 
 async def test_a_code_works_once_and_a_replay_revokes_what_it_issued(

@@ -87,6 +87,7 @@ def test_the_sdk_logs_in_on_a_page(server: LiveServer, site: str, page: Page) ->
     assert scanned.status_code == 200
     expect(box).to_have_attribute("data-status", "scanned")
     expect(box).to_contain_text("扫码成功，请在手机上确认")
+    assert box.inner_text().count("扫码成功") == 1, "on the code, not again under it"
     assert phone.confirm(appid, scanned.json()["session"], nickname="Alice").status_code == 200
     result = result_of(page.get_by_test_id("result-0"))
     assert result["user"]["phone_number"] == "+8613700137001"
@@ -162,7 +163,9 @@ def test_an_expired_code_is_refreshed_and_the_new_one_logs_in(
     server.clock.advance(121)
     page.clock.fast_forward(121_000)
     expect(box).to_have_attribute("data-status", "expired")
-    expect(box).to_contain_text("二维码已过期，点击刷新")
+    expect(box.get_by_test_id("qrcode-overlay")).to_have_text("二维码已过期点击刷新")
+    expect(box.get_by_test_id("qrcode-caption")).to_have_text("")
+    assert box.inner_text().count("二维码已过期") == 1, "each status is said once"
     assert phone.scan(*expired_code).status_code == 410
     page.get_by_test_id("qrcode-overlay").click()
     new_code = shown_code(box, previous=expired_id)

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from minilogin.core.connection import boolean, choice, integer, text, url_problem
+from minilogin.core.connection import apply_checks, boolean, choice, integer, text, url_problem
 from minilogin.core.entities import Application, ApplicationType, Pool
-from minilogin.core.errors import InvalidRequest
+from minilogin.core.errors import InvalidRequest, all_problems
 
 #: A pool's slug is a path segment of its issuer and, with a pool domain, a DNS label.
 POOL_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,29}[a-z0-9])?")
@@ -30,12 +30,17 @@ LIFETIMES: dict[str, tuple[int, int]] = {
     "refresh_token_lifetime": (3600, 365 * 24 * 3600),
 }
 
+#: ``id_token_signed_response_alg`` (OIDC Dynamic Client Registration 1.0 §2): RS256, which
+#: OIDC Discovery 1.0 §3 requires every provider to offer, and ES256, shorter tokens.
+ID_TOKEN_SIGNING_ALGS = ("RS256", "ES256")
+
 APPLICATION_FIELDS = (
     "name",
     "redirect_uris",
     "web_origins",
     "post_logout_redirect_uris",
     *LIFETIMES,
+    "id_token_signed_response_alg",
     "pkce_required",
     "resource_server",
 )
@@ -56,11 +61,12 @@ def check_pool_logo_url(value: object) -> str | None:
 
 
 def new_pool(fields: Mapping[str, object]) -> Pool:
-    pool = Pool(
-        slug=check_pool_slug(fields.get("slug")),
-        name=_name(fields.get("name"), "invalid_name"),
-    )
-    return changed_pool(pool, {k: v for k, v in fields.items() if k != "name"})
+    with all_problems() as problems:
+        slug = problems.check(lambda: check_pool_slug(fields.get("slug")))
+        name = problems.check(lambda: _name(fields.get("name"), "invalid_name"))
+        logo_url = problems.check(lambda: check_pool_logo_url(fields.get("logo_url")))
+    # Both are set here: a missing one would have been raised above.
+    return Pool(slug=slug or "", name=name or "", logo_url=logo_url)
 
 
 def changed_pool(current: Pool, fields: Mapping[str, object]) -> Pool:
@@ -130,6 +136,13 @@ def _name(value: object, code: str) -> str:
     return name
 
 
+def _signing_alg(value: object) -> str:
+    if value not in ID_TOKEN_SIGNING_ALGS:
+        raise InvalidRequest("invalid_id_token_signed_response_alg")
+    assert isinstance(value, str)
+    return value
+
+
 def _lifetime(name: str) -> Callable[[object], int]:
     low, high = LIFETIMES[name]
     return lambda value: integer(value, f"invalid_{name}", low, high)
@@ -143,29 +156,36 @@ _CHECKS: dict[str, Callable[[object], object]] = {
         value, check_post_logout_redirect_uri, "invalid_post_logout_redirect_uris"
     ),
     **{name: _lifetime(name) for name in LIFETIMES},
+    "id_token_signed_response_alg": _signing_alg,
     "pkce_required": lambda value: boolean(value, "invalid_pkce_required"),
     "resource_server": lambda value: boolean(value, "invalid_resource_server"),
 }
 
 
 def _apply(application: Application, fields: Mapping[str, object]) -> Application:
-    for name, check in _CHECKS.items():
-        if name in fields:
-            setattr(application, name, check(fields[name]))
+    """Every field's rule is checked, and every broken one reported (``InvalidFields``)."""
+    with all_problems() as problems:
+        apply_checks(application, fields, _CHECKS, problems)
     return application
 
 
 def new_application(pool_id: str, client_id: str, fields: Mapping[str, object]) -> Application:
     """An application from what the administrator gave: a single page app unless ``type``
     says ``web``. The caller gives a confidential one its secret."""
-    kind = choice(fields.get("type", ApplicationType.SPA.value), ApplicationType, "invalid_type")
-    application = Application(
-        pool_id=pool_id,
-        client_id=client_id,
-        name=_name(fields.get("name"), "invalid_name"),
-        type=kind,
-    )
-    return _pkce_opt_out_allowed(_apply(application, fields))
+    with all_problems() as problems:
+        kind = problems.check(
+            lambda: choice(
+                fields.get("type", ApplicationType.SPA.value), ApplicationType, "invalid_type"
+            )
+        )
+        application = Application(
+            pool_id=pool_id,
+            client_id=client_id,
+            name="",
+            type=kind or ApplicationType.SPA,
+        )
+        problems.check(lambda: _apply(application, {"name": fields.get("name"), **fields}))
+    return _pkce_opt_out_allowed(application)
 
 
 def changed_application(current: Application, fields: Mapping[str, object]) -> Application:

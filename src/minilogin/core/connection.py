@@ -15,11 +15,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from enum import StrEnum
+from functools import partial
 from typing import TypeVar
 from urllib.parse import urlsplit
 
 from minilogin.core.entities import Association, EnvVersion, IdentitySource, LoginMode
-from minilogin.core.errors import InvalidRequest
+from minilogin.core.errors import InvalidRequest, Problems, all_problems
 
 UNIQUE_ID = re.compile(r"[a-z0-9-]{1,31}")
 #: WeChat AppIDs are ``wx`` and 16 hexadecimal digits; test and sandbox ones are freer, so only
@@ -193,28 +194,48 @@ _CHECKS: dict[str, Callable[[object], object]] = {
 }
 
 
-def _apply(source: IdentitySource, fields: Mapping[str, object]) -> IdentitySource:
-    for name, check in _CHECKS.items():
+def apply_checks(
+    target: object,
+    fields: Mapping[str, object],
+    checks: Mapping[str, Callable[[object], object]],
+    problems: Problems,
+) -> None:
+    """Set each given field that passes its check; keep the errors of every other one."""
+    for name, check in checks.items():
         if name in fields:
-            setattr(source, name, check(fields[name]))
-    secret = check_app_secret(fields.get("app_secret"))
-    if secret is not None:
-        source.app_secret = secret
-    if source.private_deployment:
-        # The pool's own mini program: without both credentials no code could be generated.
-        if source.app_id is None:
-            raise InvalidRequest("invalid_app_id")
-        if source.app_secret is None:
-            raise InvalidRequest("invalid_app_secret")
+            before = len(problems.found)
+            value = problems.check(partial(check, fields[name]))
+            if len(problems.found) == before:
+                setattr(target, name, value)
+
+
+def _apply(source: IdentitySource, fields: Mapping[str, object]) -> IdentitySource:
+    """Every field's rule is checked, and every broken one reported (``InvalidFields``)."""
+    with all_problems() as problems:
+        apply_checks(source, fields, _CHECKS, problems)
+        secret = problems.check(lambda: check_app_secret(fields.get("app_secret")))
+        if secret is not None:
+            source.app_secret = secret
+        invalid = {problem.code for problem in problems.found}
+        if source.private_deployment:
+            # The pool's own mini program: without both credentials no code could be generated.
+            if source.app_id is None and "invalid_app_id" not in invalid:
+                problems.found.append(InvalidRequest("invalid_app_id"))
+            if source.app_secret is None and "invalid_app_secret" not in invalid:
+                problems.found.append(InvalidRequest("invalid_app_secret"))
     return source
 
 
 def new_source(pool_id: str, fields: Mapping[str, object]) -> IdentitySource:
     """A source from the fields an administrator gave; the rest keep their defaults."""
-    unique_id = check_unique_id(fields.get("unique_id"))
-    display_name = check_display_name(fields.get("display_name"))
-    source = IdentitySource(pool_id=pool_id, unique_id=unique_id, display_name=display_name)
-    return _apply(source, fields)
+    with all_problems() as problems:
+        unique_id = problems.check(lambda: check_unique_id(fields.get("unique_id")))
+        source = IdentitySource(pool_id=pool_id, unique_id=unique_id or "", display_name="")
+        # The display name is required: checked as given, even when it was left out.
+        problems.check(
+            lambda: _apply(source, {"display_name": fields.get("display_name"), **fields})
+        )
+    return source
 
 
 def changed_source(current: IdentitySource, fields: Mapping[str, object]) -> IdentitySource:

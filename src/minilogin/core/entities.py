@@ -52,6 +52,8 @@ class Application:
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
+    # OpenID Connect Dynamic Client Registration 1.0 §2: RS256 unless the client says otherwise.
+    id_token_signed_response_alg: str = "RS256"  # noqa: S105 - an algorithm, not a secret
     created_at: datetime | None = None
     #: OAuth 2.1 §4.1.1: every client sends a PKCE challenge; only a confidential legacy
     #: relying party that cannot may be let off, explicitly.

@@ -4,6 +4,12 @@ message (Simplified Chinese or English) are decided at the edge, in ``web/errors
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class MiniloginError(Exception):
     """Base of every error a client can cause or WeChat can answer."""
@@ -17,6 +23,44 @@ class MiniloginError(Exception):
 
 class InvalidRequest(MiniloginError):
     """The request is malformed or names values that break a rule."""
+
+
+class InvalidFields(InvalidRequest):
+    """Several fields of one form break their rules: every one is named, so that a form can
+    show them all at once. ``code`` and ``detail`` are the first's, as a single error's."""
+
+    def __init__(self, problems: list[InvalidRequest]) -> None:
+        super().__init__(problems[0].code, problems[0].detail)
+        self.problems = problems
+
+
+class Problems:
+    """Collects the field errors of one form, to raise them together (``InvalidFields``)."""
+
+    def __init__(self) -> None:
+        self.found: list[InvalidRequest] = []
+
+    def check(self, check: Callable[[], T]) -> T | None:
+        """``check()``, or None when it raised ``InvalidRequest`` (which is kept)."""
+        try:
+            return check()
+        except InvalidFields as many:
+            self.found.extend(many.problems)
+        except InvalidRequest as problem:
+            self.found.append(problem)
+        return None
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise InvalidFields(self.found)
+
+
+@contextmanager
+def all_problems() -> Iterator[Problems]:
+    """A block whose ``Problems`` are raised together at its end."""
+    problems = Problems()
+    yield problems
+    problems.raise_any()
 
 
 class Unauthorized(MiniloginError):

@@ -308,6 +308,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Refresh Token 有效期为 3600–31536000 秒的整数。",
         "The refresh token lifetime is a whole number of seconds from 3600 to 31536000.",
     ),
+    "app_id_rejected": (
+        "微信不认识这个 AppID：请在小程序后台「开发管理 → 开发设置」中核对。",
+        "WeChat does not know this AppID: check it under Development settings in the mini "
+        "program's admin.",
+    ),
+    "app_secret_rejected": (
+        "微信拒绝了这个 AppSecret：它与 AppID 不匹配或已被重置，请重新复制。",
+        "WeChat rejected this AppSecret: it does not match the AppID or was reset. Copy it again.",
+    ),
+    "invalid_id_token_signed_response_alg": (
+        "ID Token 签名算法只能是 RS256 或 ES256。",
+        "The ID token signing algorithm is RS256 or ES256.",
+    ),
     "invalid_username": (
         "用户名以字母开头，只含字母、数字、_、. 和 -，长度 3–32 个字符。",
         "A username starts with a letter and holds only letters, digits, _, . and -, 3–32 characters.",

@@ -37,8 +37,10 @@ from minilogin.storage.ephemeral.records import AFTERLIFE, AuthorizationCode
 #: How long the person has, from opening the page, to scan one of its codes.
 REQUEST_LIFETIME = 600.0
 MAX_PARAM = 512
-ResponseMode = Literal["query", "web_message"]
-RESPONSE_MODES: tuple[ResponseMode, ...] = ("query", "web_message")
+ResponseMode = Literal["query", "web_message", "form_post"]
+#: ``query`` (RFC 6749 §4.1.2), ``web_message`` (popups: postMessage to the opener) and
+#: ``form_post`` (OAuth 2.0 Form Post Response Mode: an auto-submitting form to the redirect URI).
+RESPONSE_MODES: tuple[ResponseMode, ...] = ("query", "web_message", "form_post")
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) without padding is 43 characters.
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
 
@@ -142,6 +144,8 @@ def _response_mode(value: str | None, redirect_uri: str | None) -> ResponseMode:
         return "query"
     if value == "web_message" and redirect_uri is not None:
         return "web_message"
+    if value == "form_post" and redirect_uri is not None:
+        return "form_post"
     raise OAuthError("invalid_request", f"response_mode {value!r} is not supported here")
 
 
@@ -180,9 +184,10 @@ async def start(
     application = await _client(svc, pool, params)
     redirect_uri = await _redirect_uri(svc, application, params.get("redirect_uri"))
     state = params.get("state")
+    asked_mode = params.get("response_mode")
     reply = Reply(
         redirect_uri or "",
-        "web_message" if params.get("response_mode") == "web_message" else "query",
+        next((mode for mode in RESPONSE_MODES if mode == asked_mode), "query"),
         state if state is None or len(state) <= MAX_PARAM else None,
         svc.settings.issuer(pool.slug),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from minilogin.core.applications import ID_TOKEN_SIGNING_ALGS
 from minilogin.core.claims import SUPPORTED_SCOPES
-from minilogin.oidc.keys import ALGORITHM
+from minilogin.oidc.authorize import RESPONSE_MODES
 
 
 def metadata(issuer: str) -> dict[str, object]:
@@ -18,14 +19,14 @@ def metadata(issuer: str) -> dict[str, object]:
         "end_session_endpoint": f"{issuer}/oidc/session/end",
         "scopes_supported": list(SUPPORTED_SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "web_message"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "prompt_values_supported": ["login", "consent", "select_account", "none"],
         "authorization_response_iss_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [ALGORITHM],
+        "id_token_signing_alg_values_supported": list(ID_TOKEN_SIGNING_ALGS),
         "token_endpoint_auth_methods_supported": [
             "none",
             "client_secret_basic",

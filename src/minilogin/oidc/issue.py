@@ -43,7 +43,10 @@ def mint(
     access_token = svc.signer.sign(
         access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
     )
-    id_token = svc.signer.sign(id_token_claims(user, ctx, application.id_token_lifetime))
+    id_token = svc.signer.sign(
+        id_token_claims(user, ctx, application.id_token_lifetime),
+        alg=application.id_token_signed_response_alg,
+    )
     refresh_token = new_secret()
     refresh = RefreshToken(
         pool_id=pool_id,

@@ -19,10 +19,10 @@ const TEXT = {
     scanned: '扫码成功，请在手机上确认',
     binding: '请在下方完成账号绑定',
     authorized: '登录成功',
-    expired: '二维码已过期，点击刷新',
-    cancelled: '已取消，点击刷新',
-    error: '出错了，点击重试',
-    refresh: '刷新',
+    expired: '二维码已过期',
+    cancelled: '已取消',
+    error: '出错了',
+    refresh: '点击刷新',
     bindingTitle: '绑定账号',
     bindingPhone: '微信手机号 {phone} 还没有关联账号。登录已有账号以绑定，或创建新账号。',
     bindingPhoneLoginOnly: '微信手机号 {phone} 还没有关联账号。请登录已有账号以绑定。',
@@ -47,10 +47,10 @@ const TEXT = {
     scanned: 'Scanned. Confirm on your phone',
     binding: 'Finish binding your account below',
     authorized: 'Logged in',
-    expired: 'The code has expired. Click to refresh',
-    cancelled: 'Cancelled. Click to refresh',
-    error: 'Something went wrong. Click to retry',
-    refresh: 'Refresh',
+    expired: 'The code has expired',
+    cancelled: 'Cancelled',
+    error: 'Something went wrong',
+    refresh: 'Click to refresh',
     bindingTitle: 'Link your account',
     bindingPhone:
       'No account is linked to the WeChat phone number {phone} yet. Log in to an existing account to link it, or create a new one.',
@@ -1040,6 +1040,8 @@ export class ScanView {
       this.caption.textContent = status === 'loading' ? this.text.loading : this.text.scan;
       return;
     }
+    // Every other status is said once, on the code itself: the caption under it falls silent.
+    this.caption.textContent = '';
     overlay.style.display = 'flex';
     const doc = this.element.ownerDocument;
     const label = doc.createElement('div');
@@ -1058,11 +1060,9 @@ export class ScanView {
       const again = Object.assign(doc.createElement('div'), { className: 'minilogin-refresh', textContent: this.text.refresh });
       overlay.dataset.refresh = '1';
       overlay.append(label, again);
-      this.caption.textContent = this.text[status] || this.text.error;
       return;
     }
     overlay.append(label);
-    this.caption.textContent = label.textContent;
   }
 
   showBinding(state) {

@@ -142,6 +142,7 @@ class ApplicationIn(BaseModel):
     id_token_lifetime: int = 3600
     access_token_lifetime: int = 3600
     refresh_token_lifetime: int = 30 * 24 * 3600
+    id_token_signed_response_alg: Literal["RS256", "ES256"] = "RS256"  # noqa: S105 - not a secret
     pkce_required: bool = True
     resource_server: bool = False
 
@@ -154,6 +155,7 @@ class ApplicationChanges(BaseModel):
     id_token_lifetime: int | None = None
     access_token_lifetime: int | None = None
     refresh_token_lifetime: int | None = None
+    id_token_signed_response_alg: Literal["RS256", "ES256"] | None = None
     pkce_required: bool | None = None
     resource_server: bool | None = None
 

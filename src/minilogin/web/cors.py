@@ -1,9 +1,10 @@
 """Cross-origin access for browsers (API.md §1): a pool's QR login, token and UserInfo
 endpoints answer the web origins registered by that pool's applications; discovery and the
-JWKS are public documents and answer every origin. Against a WeChat sandbox, the mini program
-API answers every origin too: the sandbox's phone simulator plays the mini program from the
-sandbox's own origin (a real mini program sends no ``Origin``), and those calls carry no
-credentials a browser would add.
+JWKS are public documents and answer every origin, as do the files under ``/static`` (the
+SDK and its modules): an integrator's page imports them as modules, which browsers fetch with
+CORS. Against a WeChat sandbox, the mini program API answers every origin too: the sandbox's
+phone simulator plays the mini program from the sandbox's own origin (a real mini program sends
+no ``Origin``), and those calls carry no credentials a browser would add.
 
 Origins are read from the durable store and kept for a few seconds, so a busy login page does
 not cost a query per request and a change in the console applies almost at once. While the
@@ -26,6 +27,7 @@ from minilogin.web.errors import unavailable_response
 
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")
+_STATIC = "/static/"
 _MINI_PROGRAM_API = "/api/miniprogram/"
 ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOW_HEADERS = "authorization, content-type, last-event-id, accept-language"
@@ -57,6 +59,17 @@ class OriginCache:
         return origins
 
 
+def _with_public_cors(send: Send) -> Send:
+    """Files anyone may read: no credentials are involved, so every origin gets them."""
+
+    async def send_public(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            MutableHeaders(scope=message)["Access-Control-Allow-Origin"] = "*"
+        await send(message)
+
+    return send_public
+
+
 class PoolCORSMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -67,6 +80,9 @@ class PoolCORSMiddleware:
             return
         match = _POOL_PATH.match(scope["path"])
         origin = Headers(scope=scope).get("origin")
+        if origin is not None and scope["path"].startswith(_STATIC):
+            await self.app(scope, receive, _with_public_cors(send))
+            return
         simulator = scope["path"].startswith(_MINI_PROGRAM_API) and _uses_sandbox(scope)
         if (match is None and not simulator) or origin is None:
             await self.app(scope, receive, send)

@@ -24,6 +24,7 @@ from minilogin.core.errors import (
     Conflict,
     Forbidden,
     Gone,
+    InvalidFields,
     InvalidRequest,
     MiniloginError,
     NotFound,
@@ -33,7 +34,7 @@ from minilogin.core.errors import (
     Unauthorized,
     UpstreamError,
 )
-from minilogin.core.messages import message, negotiate
+from minilogin.core.messages import Locale, message, negotiate
 from minilogin.storage.errors import UNAVAILABLE, is_unavailable
 
 log = logging.getLogger("minilogin")
@@ -108,21 +109,31 @@ def status_of(error: MiniloginError) -> int:
     return 400
 
 
-def error_response(request: Request, error: MiniloginError) -> JSONResponse:
-    locale = negotiate(request.headers.get("accept-language"))
+def _text(error: MiniloginError, locale: Locale) -> str:
     text = message(error.code, locale)
     if error.detail and isinstance(error, InvalidRequest):
         text = f"{text} ({error.detail})"
+    return text
+
+
+def error_response(request: Request, error: MiniloginError) -> JSONResponse:
+    """The error body; a form with several broken fields also lists each one in ``errors``
+    (the first is the body's own ``error``), so the console can mark them all at once."""
+    locale = negotiate(request.headers.get("accept-language"))
+    body: dict[str, object] = {"error": error.code, "message": _text(error, locale)}
+    if isinstance(error, InvalidFields):
+        body["errors"] = [
+            {"error": problem.code, "message": _text(problem, locale)} for problem in error.problems
+        ]
     status = status_of(error)
     headers = None
     if status in (424, 429):
         # A rate limit knows when its window ends (web/limits.py); else "retry soon".
         wait = error.params.get("retry_after")
         headers = {"Retry-After": str(math.ceil(wait) if isinstance(wait, float) else 1)}
-    body = {"error": error.code, "message": text}
     if isinstance(error, RateLimited) and "/oidc/" in request.url.path:
         # The OAuth endpoints' clients read RFC 6749 §5.2's field.
-        body["error_description"] = text
+        body["error_description"] = body["message"]
     return JSONResponse(body, status, headers=headers)
 
 

@@ -8,7 +8,8 @@
   secret); the answer is the authorization response: a redirect to the exact registered
   ``redirect_uri`` with ``code``, ``state`` and ``iss``, or in popup mode
   (``response_mode=web_message``) a page that posts them to the opener, to the redirect URI's
-  origin only.
+  origin only, or (``response_mode=form_post``) a page whose form posts them to the redirect
+  URI by itself.
 - ``GET {issuer}/oidc/auth/cancel``: the person gave up: ``error=access_denied``.
 - ``GET/POST {issuer}/oidc/session/end``: RP-initiated logout (``oidc/logout.py``).
 """
@@ -55,7 +56,6 @@ TEXT: dict[Locale, dict[str, str]] = {
     "zh-CN": {
         "title": "登录",
         "to": "登录到",
-        "hint": "打开微信扫一扫，在手机上允许使用手机号即可登录。",
         "cancel": "取消并返回应用",
         "powered": "由 minilogin 提供安全登录",
         "error_title": "无法继续登录",
@@ -64,11 +64,11 @@ TEXT: dict[Locale, dict[str, str]] = {
         "sending": "登录成功，正在返回应用…",
         "close": "登录成功，可以关闭此窗口。",
         "cancelled": "已取消登录。可以关闭此页面。",
+        "continue": "继续",
     },
     "en": {
         "title": "Log in",
         "to": "Log in to",
-        "hint": "Scan with WeChat and allow your phone number on the phone to log in.",
         "cancel": "Cancel and go back",
         "powered": "Secure login by minilogin",
         "error_title": "The login can't go on",
@@ -77,6 +77,7 @@ TEXT: dict[Locale, dict[str, str]] = {
         "sending": "Logged in. Going back to the application…",
         "close": "Logged in. You can close this window.",
         "cancelled": "The login was cancelled. You can close this page.",
+        "continue": "Continue",
     },
 }
 
@@ -122,6 +123,13 @@ def _respond(request: Request, locale: Locale, reply: Reply, **values: str) -> R
             "web_message.html",
             locale,
             {"origin": reply.origin, "response": reply.params(**values)},
+        )
+    if reply.response_mode == "form_post":
+        return _page(
+            request,
+            "form_post.html",
+            locale,
+            {"target": reply.target, "response": reply.params(**values)},
         )
     return RedirectResponse(reply.redirect_url(**values), 303, headers=PAGE_HEADERS)
 

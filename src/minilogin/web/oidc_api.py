@@ -37,6 +37,10 @@ router = APIRouter(
 )
 Svc = Annotated[Services, Depends(services)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: Relying parties may keep the key set this long (RFC 9111 §5.2.2.1). Short enough that a key
+#: added later (rotation, a new algorithm) reaches them soon; OIDC Core §10.1.1 has them fetch
+#: the set again anyway when a token names a ``kid`` they don't know.
+JWKS_MAX_AGE = 300
 #: Errors that mean a wrong client secret, code or refresh token: counted as guesses.
 GUESSES = {"invalid_client", "invalid_grant"}
 
@@ -48,9 +52,11 @@ async def openid_configuration(pool: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/oidc/jwks")
-async def jwks(pool: str, svc: Svc) -> dict[str, Any]:
+async def jwks(pool: str, svc: Svc) -> JSONResponse:
     await load_pool(svc, pool)
-    return svc.signer.jwks()
+    return JSONResponse(
+        svc.signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:

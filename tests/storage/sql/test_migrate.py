@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from minilogin.core.entities import Application, ApplicationType, Pool
 from minilogin.storage.crypto import SecretBox
@@ -94,6 +94,45 @@ def test_the_migrations_refuse_to_run_without_a_connection() -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with pytest.raises(RuntimeError, match=r"minilogin\.storage\.sql\.migrate"):
         command.upgrade(config, "head")
+
+
+async def test_applications_made_before_the_choice_of_algorithm_keep_es256(
+    database_url: str, secret_box: SecretBox
+) -> None:
+    """Their relying parties were given ES256 ID tokens and may expect exactly that."""
+    await upgrade_async(database_url, "0002_refresh_tokens")
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO pools (id, slug, name, created_at) "
+                    "VALUES ('p1', 'old', 'Old', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO applications (id, pool_id, client_id, name, type, "
+                    "redirect_uris, web_origins, post_logout_redirect_uris, id_token_lifetime, "
+                    "access_token_lifetime, refresh_token_lifetime, created_at) VALUES "
+                    "('a1', 'p1', 'old-app', 'Old', 'spa', '[]', '[]', '[]', 3600, 3600, 3600, "
+                    "CURRENT_TIMESTAMP)"
+                )
+            )
+    finally:
+        await engine.dispose()
+    await upgrade_async(database_url)
+    store = await SqlStore.open(database_url, secret_box)
+    try:
+        pool = await store.get_pool("old")
+        assert pool is not None
+        old = await store.get_application(pool.id, "old-app")
+        assert old is not None
+        assert old.id_token_signed_response_alg == "ES256"
+        new = await store.create_application(Application(pool.id, "new-app", "New"))
+        assert new.id_token_signed_response_alg == "RS256"
+    finally:
+        await store.close()
 
 
 async def test_confidential_applications_that_exist_keep_going_without_pkce(

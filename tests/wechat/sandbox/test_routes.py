@@ -246,6 +246,7 @@ async def test_the_phone_page_escapes_what_it_is_given(http: httpx.AsyncClient) 
     [
         ("phone.js", "text/javascript", "/api/miniprogram/scan"),
         ("phone.css", "text/css", "--green"),
+        ("favicon.svg", "image/svg+xml", "<title>minilogin</title>"),
     ],
 )
 async def test_the_phone_page_assets_are_served(

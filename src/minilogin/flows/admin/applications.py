@@ -32,6 +32,7 @@ def application_body(
         "id_token_lifetime": application.id_token_lifetime,
         "access_token_lifetime": application.access_token_lifetime,
         "refresh_token_lifetime": application.refresh_token_lifetime,
+        "id_token_signed_response_alg": application.id_token_signed_response_alg,
         "pkce_required": application.pkce_required,
         "resource_server": application.resource_server,
         "connections": connections,

@@ -2,6 +2,10 @@
 
 A new logo or AppID applies to the codes generated after the change: each QR login keeps the
 AppID it was made for, and its image is cached under the logo version it was drawn with.
+
+A private deployment's AppID and AppSecret are tested against WeChat before they are saved
+(``getStableAccessToken``, ``POST cgi-bin/stable_token``): a wrong pair is refused at once, on
+the field it is about, instead of surfacing later as codes that never appear.
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ from typing import Any
 
 from minilogin.core.connection import changed_fields, changed_source, new_source
 from minilogin.core.entities import Application, IdentitySource
-from minilogin.core.errors import NotFound
+from minilogin.core.errors import InvalidFields, InvalidRequest, NotFound, UpstreamError
 from minilogin.flows.admin import Actor, record
 from minilogin.flows.qrlogin import iso, load_pool
 from minilogin.images import normalise_logo
 from minilogin.services import Services
+from minilogin.wechat.client import MiniProgram
 
 #: Logos larger than this are refused before they are decoded (``images.normalise_logo``).
 MAX_LOGO_BYTES = 2 * 1024 * 1024
+#: WeChat's errcode for an AppID it does not know ("不合法的 AppID"); every other rejection of
+#: the credentials is about the AppSecret (40125 "invalid appsecret", 40001).
+UNKNOWN_APP_ID = 40013
 
 
 def logo_url(svc: Services, pool_slug: str, source: IdentitySource) -> str | None:
@@ -51,6 +59,30 @@ def connection_body(
     }
 
 
+async def check_credentials(
+    svc: Services, before: IdentitySource | None, source: IdentitySource
+) -> None:
+    """The test connection: ask WeChat for an access token with the pair about to be saved,
+    unless it is the pair already saved. Refused credentials become errors of their fields;
+    WeChat being unreachable or refusing for another reason (an IP allowlist) answers as
+    itself, and nothing is saved either way."""
+    if not source.private_deployment or source.app_id is None or source.app_secret is None:
+        return
+    if (
+        before is not None
+        and before.private_deployment
+        and (before.app_id, before.app_secret) == (source.app_id, source.app_secret)
+    ):
+        return
+    try:
+        await svc.tokens.get(MiniProgram(source.app_id, source.app_secret))
+    except UpstreamError as error:
+        if error.code != "wechat_invalid_credentials":
+            raise
+        code = "app_id_rejected" if error.errcode == UNKNOWN_APP_ID else "app_secret_rejected"
+        raise InvalidFields([InvalidRequest(code)]) from error
+
+
 async def load_source(svc: Services, pool_id: str, unique_id: str) -> IdentitySource:
     source = await svc.durable.get_identity_source(pool_id, unique_id)
     if source is None:
@@ -79,12 +111,19 @@ async def get_connection(
 
 
 async def create_connection(
-    svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
+    svc: Services,
+    actor: Actor,
+    pool_slug: str,
+    fields: Mapping[str, object],
+    *,
+    test_connection: bool = True,
 ) -> IdentitySource:
     pool = await load_pool(svc, pool_slug, fresh=True)
     source = new_source(pool.id, fields)
     if "qr_expires_in" not in fields:
         source.qr_expires_in = svc.settings.qr_expires_in
+    if test_connection:
+        await check_credentials(svc, None, source)
     source = await svc.durable.create_identity_source(source)
     await svc.config.changed()
     await record(
@@ -108,6 +147,7 @@ async def update_connection(
     changed = changed_fields(current, source)
     if not changed:
         return current
+    await check_credentials(svc, current, source)
     source = await svc.durable.update_identity_source(source)
     await svc.config.changed()
     await record(

@@ -18,7 +18,7 @@ from typing import Any
 
 from minilogin.core.connection import boolean, text
 from minilogin.core.entities import AuditEvent, User, WeChatIdentity
-from minilogin.core.errors import Conflict, InvalidRequest, NotFound
+from minilogin.core.errors import Conflict, InvalidRequest, NotFound, all_problems
 from minilogin.core.phone import to_e164
 from minilogin.flows.admin import Actor, record
 from minilogin.flows.qrlogin import iso, load_pool
@@ -151,34 +151,43 @@ async def details(svc: Services, pool_slug: str, user_id: str) -> UserDetails:
 
 
 async def _apply(user: User, fields: Mapping[str, object]) -> User:
+    """Every field's rule is checked, and every broken one reported (``InvalidFields``)."""
     user = replace(user)
-    if "username" in fields:
-        user.username = check_username(fields["username"])
-    if "phone" in fields:
-        phone = check_phone(fields["phone"])
-        if phone != user.phone:
-            # A new number is not verified unless the administrator says so below.
-            user.phone, user.phone_verified = phone, False
-    if "phone_verified" in fields:
-        user.phone_verified = boolean(fields["phone_verified"], "invalid_phone_verified")
-    if user.phone_verified and user.phone is None:
-        raise InvalidRequest("invalid_phone_verified")
-    if "email" in fields:
-        user.email = check_email(fields["email"])
-    if "nickname" in fields:
-        user.nickname = text(
-            fields["nickname"], "invalid_nickname", max_length=MAX_NICKNAME, required=False
-        )
-    if "blocked" in fields:
-        user.blocked = boolean(fields["blocked"], "invalid_blocked")
+    with all_problems() as problems:
+        if "username" in fields:
+            user.username = problems.check(lambda: check_username(fields["username"]))
+        if "phone" in fields:
+            phone = problems.check(lambda: check_phone(fields["phone"]))
+            if phone != user.phone:
+                # A new number is not verified unless the administrator says so below.
+                user.phone, user.phone_verified = phone, False
+        if "phone_verified" in fields:
+            verified = problems.check(
+                lambda: boolean(fields["phone_verified"], "invalid_phone_verified")
+            )
+            user.phone_verified = bool(verified)
+        if user.phone_verified and user.phone is None:
+            problems.found.append(InvalidRequest("invalid_phone_verified"))
+        if "email" in fields:
+            user.email = problems.check(lambda: check_email(fields["email"]))
+        if "nickname" in fields:
+            user.nickname = problems.check(
+                lambda: text(
+                    fields["nickname"], "invalid_nickname", max_length=MAX_NICKNAME, required=False
+                )
+            )
+        if "blocked" in fields:
+            user.blocked = bool(
+                problems.check(lambda: boolean(fields["blocked"], "invalid_blocked"))
+            )
+        password = problems.check(lambda: check_password(fields.get("password")))
+        if user.username is None and user.phone is None and not problems.found:
+            problems.found.append(InvalidRequest("user_identifier_required"))
     if "password" in fields:
-        password = check_password(fields["password"])
-        # Argon2 is deliberately slow: hash off the event loop.
+        # Argon2 is deliberately slow: hash off the event loop, once every field is good.
         user.password_hash = (
             None if password is None else await asyncio.to_thread(hash_password, password)
         )
-    if user.username is None and user.phone is None:
-        raise InvalidRequest("user_identifier_required")
     return user
 
 

@@ -6,11 +6,13 @@ import { lang } from './i18n.js';
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || '';
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  /** `errors`: every broken field of a form, as the admin API lists them (each `{error, message}`). */
+  constructor(status, code, message, errors = []) {
     super(message || code);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.errors = errors;
   }
 }
 
@@ -46,7 +48,7 @@ export async function api(method, path, body) {
     } catch {
       // not JSON: the status says enough
     }
-    throw new ApiError(response.status, data.error || `http_${response.status}`, data.message);
+    throw new ApiError(response.status, data.error || `http_${response.status}`, data.message, data.errors || []);
   }
   return response.status === 204 ? null : response.json();
 }

@@ -66,11 +66,11 @@ async function start(connection) {
       size: 260,
       connection,
       onQRCode: showPhoneLink,
-      onError: showError,
     });
     showResult(result.user);
   } catch (error) {
-    if (error.code !== 'stopped') showError(error);
+    // The code's overlay says what went wrong once it shows the error; say it here otherwise.
+    if (error.code !== 'stopped' && document.getElementById('qrcode').dataset.status !== 'error') showError(error);
   }
 }
 

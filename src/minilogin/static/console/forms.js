@@ -14,6 +14,8 @@ const ERROR_FIELDS = {
   user_identifier_required: 'username',
   application_type_immutable: 'type',
   invalid_logo: 'logo',
+  app_id_rejected: 'app_id',
+  app_secret_rejected: 'app_secret',
 };
 
 let counter = 0;
@@ -68,27 +70,39 @@ export function clearErrors(form) {
   for (const element of form.querySelectorAll('.field.invalid')) element.classList.remove('invalid');
 }
 
-/** Put the API's message next to the field it names, or above the form. */
+function fieldOf(form, code) {
+  const name = ERROR_FIELDS[code] || (code.startsWith('invalid_') ? code.slice('invalid_'.length) : null);
+  return name && form.querySelector(`.field[data-field="${name}"]`);
+}
+
+/** Put each of the API's messages next to the field it names (all at once, the first field
+ * focused), and any that names no field above the form. */
 export function showError(form, error) {
   clearErrors(form);
-  const code = error.code || '';
-  const name = ERROR_FIELDS[code] || (code.startsWith('invalid_') ? code.slice('invalid_'.length) : null);
-  const holder = name && form.querySelector(`.field[data-field="${name}"]`);
-  const text = error.message || t('error_generic');
-  if (holder) {
+  const problems = error.errors?.length ? error.errors : [{ error: error.code || '', message: error.message }];
+  const loose = [];
+  let first = null;
+  for (const problem of problems) {
+    const text = problem.message || t('error_generic');
+    const holder = fieldOf(form, problem.error || '');
+    if (!holder) {
+      loose.push(text);
+      continue;
+    }
     holder.classList.add('invalid');
     const message = holder.querySelector('.field-error');
-    message.textContent = text;
+    message.textContent = message.hidden ? text : `${message.textContent} ${text}`;
     message.hidden = false;
-    holder.querySelector('input, select, textarea')?.focus();
-    return;
+    first = first || holder;
   }
+  first?.querySelector('input, select, textarea')?.focus();
+  if (loose.length === 0) return;
   let banner = form.querySelector(':scope > .form-error');
   if (!banner) {
     banner = h('p', { class: 'form-error', role: 'alert', testid: 'form-error' });
     form.prepend(banner);
   }
-  banner.textContent = text;
+  banner.textContent = loose.join(' ');
   banner.hidden = false;
 }
 

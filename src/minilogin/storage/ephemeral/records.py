@@ -109,7 +109,8 @@ class QRLogins:
         """Announce a change that is already written. Once the compare-and-set succeeded the
         change has happened, so a store that fails here must not turn it into a 503 that tells
         the client nothing changed: waiters re-read the login when their subscription comes
-        back (and at every keep-alive), and an ended login's scene index lapses with the login's own lifetime."""
+        back (and at every keep-alive), and an ended login's scene index lapses with the
+        login's own lifetime."""
         try:
             await self._store.publish(status_channel(login_id), text)
             if self._ended is not None and after.status.terminal:

@@ -102,6 +102,8 @@ class ApplicationRow(Base):
     id_token_lifetime: Mapped[int] = mapped_column(Integer)
     access_token_lifetime: Mapped[int] = mapped_column(Integer)
     refresh_token_lifetime: Mapped[int] = mapped_column(Integer)
+    # Applications made before RS256 was offered keep ES256 (migration 0003).
+    id_token_signed_response_alg: Mapped[str] = mapped_column(Text, server_default="ES256")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     pkce_required: Mapped[bool] = mapped_column(Boolean, server_default=true())
     resource_server: Mapped[bool] = mapped_column(Boolean, server_default=false())

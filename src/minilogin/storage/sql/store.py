@@ -273,6 +273,7 @@ class SqlStore:
             id_token_lifetime=application.id_token_lifetime,
             access_token_lifetime=application.access_token_lifetime,
             refresh_token_lifetime=application.refresh_token_lifetime,
+            id_token_signed_response_alg=application.id_token_signed_response_alg,
             created_at=_utc(application.created_at),
             pkce_required=application.pkce_required,
             resource_server=application.resource_server,
@@ -790,6 +791,7 @@ class SqlStore:
                     id_token_lifetime=application.id_token_lifetime,
                     access_token_lifetime=application.access_token_lifetime,
                     refresh_token_lifetime=application.refresh_token_lifetime,
+                    id_token_signed_response_alg=application.id_token_signed_response_alg,
                     pkce_required=application.pkce_required,
                     resource_server=application.resource_server,
                 )
@@ -1132,6 +1134,7 @@ def _application(row: ApplicationRow) -> Application:
         id_token_lifetime=row.id_token_lifetime,
         access_token_lifetime=row.access_token_lifetime,
         refresh_token_lifetime=row.refresh_token_lifetime,
+        id_token_signed_response_alg=row.id_token_signed_response_alg,
         created_at=row.created_at,
         pkce_required=row.pkce_required,
         resource_server=row.resource_server,

@@ -29,6 +29,9 @@ from minilogin.wechat.sandbox.emulator import Answer, WeChatEmulator
 #: per-minute limit of codes (WeChat's 5,000 by default), lowered so tests can reach it.
 _OPTIONS = frozenset({"country_code_as_number", "codes_per_minute"})
 _STATIC = {"phone.js": "text/javascript", "phone.css": "text/css"}
+#: The product's icon, for the phone page: the sandbox may run as a service of its own, without
+#: the main app's ``/static``.
+_ICON = ("favicon.svg", "image/svg+xml")
 
 Handler = Callable[[Mapping[str, str], bytes], Answer]
 #: The calls whose answer is an image drawn on request.
@@ -127,6 +130,7 @@ def create_sandbox_router(
     page = templates.get_template("phone.html")
     static = resources.files("minilogin.wechat.sandbox") / "static"
     assets = {name: (static / name).read_bytes() for name in _STATIC}
+    assets[_ICON[0]] = (resources.files("minilogin") / "static" / _ICON[0]).read_bytes()
 
     @router.get("/_sandbox/phone")
     async def phone(appid: str = "", scene: str = "", lang: str = "") -> Response:
@@ -143,7 +147,7 @@ def create_sandbox_router(
     async def asset(name: str) -> Response:
         if name not in assets:
             return _error(404, "not_found", "no such file")
-        return Response(assets[name], media_type=_STATIC[name])
+        return Response(assets[name], media_type=_STATIC.get(name, _ICON[1]))
 
     return router
 

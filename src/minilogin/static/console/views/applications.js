@@ -3,7 +3,7 @@
 
 import { api, enc } from '../api.js';
 import { h, when } from '../dom.js';
-import { field, input, lines, linesOf, onSubmit, toast } from '../forms.js';
+import { field, input, lines, linesOf, onSubmit, select, toast } from '../forms.js';
 import { t } from '../i18n.js';
 
 const base = (pool) => `/pools/${enc(pool)}/applications`;
@@ -53,6 +53,14 @@ function settingsFields(application) {
     id_token_lifetime: input({ type: 'number', value: String(application?.id_token_lifetime ?? 3600), testid: 'id_token_lifetime' }),
     access_token_lifetime: input({ type: 'number', value: String(application?.access_token_lifetime ?? 3600), testid: 'access_token_lifetime' }),
     refresh_token_lifetime: input({ type: 'number', value: String(application?.refresh_token_lifetime ?? 2592000), testid: 'refresh_token_lifetime' }),
+    id_token_signed_response_alg: select(
+      [
+        ['RS256', 'RS256'],
+        ['ES256', 'ES256'],
+      ],
+      application?.id_token_signed_response_alg ?? 'RS256',
+      { testid: 'id_token_signed_response_alg' },
+    ),
     pkce_required: h('input', { type: 'checkbox', checked: application?.pkce_required ?? true, testid: 'pkce_required' }),
     resource_server: h('input', { type: 'checkbox', checked: application?.resource_server ?? false, testid: 'resource_server' }),
   };
@@ -68,6 +76,12 @@ function settingsFields(application) {
       field({ name: 'access_token_lifetime', label: t('access_token_lifetime'), input: controls.access_token_lifetime }),
       field({ name: 'refresh_token_lifetime', label: t('refresh_token_lifetime'), input: controls.refresh_token_lifetime }),
     ),
+    field({
+      name: 'id_token_signed_response_alg',
+      label: t('id_token_signed_response_alg'),
+      input: controls.id_token_signed_response_alg,
+      hint: t('id_token_signed_response_alg_hint'),
+    }),
     field({ name: 'pkce_required', label: t('pkce_required'), input: controls.pkce_required, hint: t('pkce_required_hint') }),
     field({ name: 'resource_server', label: t('resource_server'), input: controls.resource_server, hint: t('resource_server_hint') }),
   ];
@@ -79,6 +93,7 @@ function settingsFields(application) {
     id_token_lifetime: Number(controls.id_token_lifetime.value),
     access_token_lifetime: Number(controls.access_token_lifetime.value),
     refresh_token_lifetime: Number(controls.refresh_token_lifetime.value),
+    id_token_signed_response_alg: controls.id_token_signed_response_alg.value,
     pkce_required: controls.pkce_required.checked,
     resource_server: controls.resource_server.checked,
   });

@@ -14,10 +14,49 @@ const FILTERS = {
 // The service's own events (administrators, console logins, API tokens) belong to no pool.
 const SERVICE = 'service';
 
-function detailText(detail) {
-  return Object.entries(detail)
-    .map(([key, value]) => `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}`)
-    .join('\n');
+// Detail values that are choices of a field: shown as the field's option reads in the forms.
+const CHOICES = { association: 'association_', type: 'type_', login_mode: '', by: 'by_', via: 'via_' };
+// Detail values that are times: the store keeps seconds since the epoch.
+const TIMES = new Set(['expires_at']);
+
+/** An event's action as a person reads it; the code stays in the tooltip. */
+export function actionLabel(action) {
+  const key = `action_${action.replace(/\./g, '_')}`;
+  const label = t(key);
+  return label === key ? action : label;
+}
+
+function valueText(key, value) {
+  if (value === null || value === undefined || value === '') return '—';
+  if (TIMES.has(key) && typeof value === 'number') return when(new Date(value * 1000).toISOString());
+  if (typeof value === 'boolean') return t(value ? 'yes' : 'no');
+  if (key === 'changed' && Array.isArray(value)) return value.map((name) => t(name)).join(t('list_separator'));
+  if (key in CHOICES && typeof value === 'string') return t(`${CHOICES[key]}${value}`);
+  if (key === 'reason' && typeof value === 'string') {
+    const label = t(`reason_${value}`);
+    return label === `reason_${value}` ? value : label;
+  }
+  if (Array.isArray(value)) return value.join(t('list_separator'));
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+/** The detail as labelled lines: "改动的字段：显示名称、回调地址". */
+function detailList(detail) {
+  const entries = Object.entries(detail || {});
+  if (entries.length === 0) return '—';
+  return h(
+    'dl',
+    { class: 'detail-list' },
+    entries.map(([key, value]) => {
+      const label = t(`detail_${key}`);
+      return h(
+        'div',
+        {},
+        h('dt', {}, label === `detail_${key}` ? key : label),
+        h('dd', { class: key === 'qrlogin' || key === 'family' ? 'mono' : null }, valueText(key, value)),
+      );
+    }),
+  );
 }
 
 export function eventTable(events) {
@@ -36,11 +75,11 @@ export function eventTable(events) {
           'tr',
           {},
           h('td', { class: 'nowrap' }, when(event.created_at)),
-          h('td', { class: 'mono' }, event.action),
+          h('td', { title: event.action }, actionLabel(event.action)),
           h('td', {}, event.actor || '—'),
           h('td', { class: 'mono small' }, event.subject || '—'),
           h('td', {}, event.ip || '—'),
-          h('td', { class: 'mono small detail' }, detailText(event.detail)),
+          h('td', { class: 'small detail' }, detailList(event.detail)),
         ),
       ),
     ),

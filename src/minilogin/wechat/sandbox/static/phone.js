@@ -1,4 +1,4 @@
-// The phone simulator: plays the "mini login" mini program (miniprogram/ in the repository)
+// The phone simulator: plays the minilogin mini program (miniprogram/ in the repository)
 // against minilogin's mini program API (/api/miniprogram/scan, confirm, cancel), with the
 // sandbox's simulated WeChat (/_sandbox/wx/login, phone_code, users) standing in for wx.login
 // and the phone-number button. It shows the mini program's screens with the mini program's
@@ -10,7 +10,7 @@
 const SHARED = /* shared:begin */ {
   "texts": {
     "zh-CN": {
-      "barTitle": "迷你登录",
+      "barTitle": "minilogin",
       "loading": "正在读取登录请求…",
       "noSceneTitle": "请扫描电脑上的二维码",
       "noSceneText": "在电脑的登录页上选择微信扫码登录，然后用微信“扫一扫”扫描页面上的二维码。",
@@ -411,8 +411,8 @@ const SHARED = /* shared:begin */ {
 // What only the simulator says: it also plays the person's WeChat around the mini program.
 const SANDBOX_TEXT = {
   "zh-CN": {
-    title: "迷你登录 · 沙盒手机",
-    sandbox: "沙盒",
+    title: "minilogin · 沙箱手机",
+    sandbox: "沙箱",
     whoAreYou: "模拟微信用户",
     userLabel: "微信用户名",
     phoneLabel: "手机号（可选）",
@@ -423,7 +423,7 @@ const SANDBOX_TEXT = {
     answerNotPermitted: "小程序无权限（未认证或隐私指引未声明手机号）",
     answerPrivacy: "不同意隐私保护指引（errno 104）",
     answerOutdated: "微信版本过低（没有 code）",
-    sandboxHint: "在沙盒中，也可以点击电脑上二维码下方的链接打开本页。",
+    sandboxHint: "在沙箱中，也可以点击电脑上二维码下方的链接打开本页。",
     scan: "模拟扫码",
     restart: "返回",
     userRequired: "请输入微信用户名。",

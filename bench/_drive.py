@@ -194,6 +194,8 @@ class Login:
     user: str = ""
     confirm_sent: float = 0.0
     known: float = 0.0
+    #: Number matching (recycled codes): the digits the PC shows, which the phone picks.
+    match: str | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -215,7 +217,7 @@ async def create(http: httpx.AsyncClient, issuer: str) -> Login:
         ),
     )
     body = expect(response, 201, "create")
-    return Login(body["id"], body["secret"], verifier)
+    return Login(body["id"], body["secret"], verifier, match=body.get("match"))
 
 
 async def read_scene(http: httpx.AsyncClient, public: str, login: Login) -> None:
@@ -264,7 +266,7 @@ class Phone:
             "confirm",
             self.http.post(
                 f"{api}/api/miniprogram/confirm",
-                json={"session": login.session, "phone_code": phone_code},
+                json={"session": login.session, "phone_code": phone_code, "match": login.match},
             ),
         )
         status = expect(response, 200, "confirm").get("status")

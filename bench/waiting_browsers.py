@@ -581,6 +581,9 @@ async def benchmark(args: argparse.Namespace) -> None:
         pool = size + args.confirms + 50
         env = {
             "MINILOGIN_QR_EXPIRES_IN": str(LOGIN_LIFETIME),
+            # The modes share one pool made beforehand: its codes are recycled between them
+            # (each login then matches numbers, as the phone does here).
+            "MINILOGIN_CODE_POOL_RECYCLE": "true",
             "MINILOGIN_CODE_POOL_QUARANTINE": str(QUARANTINE),
             **pool_settings(pool),
         }

@@ -26,6 +26,7 @@ const TEXTS = {
     fromImage:
       '这个二维码是从图片中识别的。只有当图片是你自己电脑屏幕上的二维码时才继续：别人发来的二维码可能会让对方登录你的账号。',
     expiresIn: '二维码将在 {seconds} 秒后过期',
+    matchPrompt: '请选择电脑上二维码下方显示的数字',
     nicknameLabel: '昵称（可选）',
     nicknamePlaceholder: '使用微信昵称',
     allow: '允许使用手机号',
@@ -45,6 +46,10 @@ const TEXTS = {
       },
       cancelled: { title: '已取消登录', text: '你拒绝了本次登录，电脑上不会登录。' },
       phone_denied: { title: '已取消登录', text: '你没有允许使用手机号，本次登录已取消。' },
+      match_failed: {
+        title: '数字不一致',
+        text: '你选择的数字与电脑上显示的不一致，本次登录已取消。如果是你本人在电脑上登录，请刷新二维码后重新扫码。',
+      },
       phone_quota: {
         title: '暂时无法验证手机号',
         text: '该小程序的手机号验证次数已用完，本次登录已取消。请在电脑上换用其他登录方式，或联系网站管理员。',
@@ -111,6 +116,7 @@ const TEXTS = {
     fromImage:
       "This code was read from a picture. Continue only if the picture shows your own computer's screen: a code someone sent you could log them in to your account.",
     expiresIn: 'The code expires in {seconds} s',
+    matchPrompt: 'Pick the number shown under the code on the computer',
     nicknameLabel: 'Nickname (optional)',
     nicknamePlaceholder: 'Use your WeChat nickname',
     allow: 'Allow phone number',
@@ -136,6 +142,10 @@ const TEXTS = {
       phone_denied: {
         title: 'Login cancelled',
         text: 'You did not allow the phone number, so this login was cancelled.',
+      },
+      match_failed: {
+        title: 'Wrong number',
+        text: 'The number you picked is not the one on the computer, so this login was cancelled. If you are logging in on the computer, refresh the code and scan it again.',
       },
       phone_quota: {
         title: 'Phone number verification unavailable',

@@ -128,9 +128,11 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
 
   async function confirm(phoneCode) {
     const nickname = view.nickname.trim().slice(0, NICKNAME_MAX_LENGTH)
+    const extra = nickname ? { nickname } : {}
+    if (view.match.required) extra.match = view.picked
     let answer
     try {
-      answer = await api.confirm(session, phoneCode, nickname ? { nickname } : {})
+      answer = await api.confirm(session, phoneCode, extra)
     } catch (error) {
       // WeChat refused the phone number for quota: the login cannot finish, so end it now
       // rather than leave the computer waiting until the code expires.
@@ -153,11 +155,18 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   // request.
   function allow(detail) {
     if (view.screen !== 'request') return Promise.resolve()
+    if (view.match.required && !view.picked) return Promise.resolve()
     const answer = phoneAnswer(detail)
     if (answer.code) return run(() => confirm(answer.code), backToRequest)
     if (answer.cancel) return run(() => cancelWith(answer.failure, answer.cancel))
     finish(answer.failure, '', backToRequest)
     return Promise.resolve()
+  }
+
+  // Number matching: the digits the person tapped (one of the choices the server offered).
+  function pick(digits) {
+    if (view.screen !== 'request' || view.match.choices.indexOf(String(digits)) === -1) return
+    show({ picked: String(digits) })
   }
 
   function deny() {
@@ -197,6 +206,7 @@ function createLogin({ platform, baseUrl, render, timers = SYSTEM_TIMERS }) {
   return {
     open,
     allow,
+    pick,
     agreePrivacy: () => answerPrivacy({ buttonId: AGREE_PRIVACY_BUTTON, event: 'agree' }),
     disagreePrivacy: () => answerPrivacy({ event: 'disagree' }),
     readPrivacy: () => platform.openPrivacyContract(),

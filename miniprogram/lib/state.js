@@ -49,6 +49,8 @@ function initialView(locale) {
     app: { name: '', logoUrl: '', initial: '' },
     request: { browser: '', ip: '', location: '', time: '' },
     loginOnly: false,
+    match: { required: false, choices: [] },
+    picked: '',
     regionWarning: '',
     expires: '',
     nickname: '',
@@ -94,8 +96,17 @@ function requestView(answer, locale) {
       time: formatTime(request.created_at) || text.unknown,
     },
     loginOnly: answer.login_only === true,
+    match: matchOf(answer.match),
+    picked: '',
     regionWarning: regionWarning(request, text),
   }
+}
+
+// Number matching (API.md §3): when the scan answer asks for it, the person picks, among the
+// choices, the two digits the computer shows under the code; Allow waits for a pick.
+function matchOf(match) {
+  const choices = match && Array.isArray(match.choices) ? match.choices.map(String) : []
+  return { required: Boolean(match && match.required) && choices.length > 0, choices }
 }
 
 // The server says when the phone's network is in another region than the computer's

@@ -36,7 +36,7 @@ describe('the phone simulator', () => {
       }
     }
     const screens = ['barTitle', 'noSceneTitle', 'noSceneText', 'asks', 'browser', 'ip', 'location', 'time']
-    const choices = ['notYou', 'loginOnly', 'nicknameLabel', 'allow', 'deny', 'retry']
+    const choices = ['notYou', 'loginOnly', 'matchPrompt', 'nicknameLabel', 'allow', 'deny', 'retry']
     assert.deepEqual(shared.sort(), [...screens, ...choices].sort())
   })
 

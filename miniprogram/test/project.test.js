@@ -189,6 +189,12 @@ describe('each page', () => {
       const pageData = Object.keys(definitionOf(page).data || {})
       const known = new Set([...pageData, ...Object.keys(initialView('zh-CN'))])
       const tree = parseWxml(fs.readFileSync(path.join(PROJECT, `${page}.wxml`), 'utf8'))
+      // A wx:for names its element and index (`item` and `index` unless told otherwise).
+      for (const element of elements(tree)) {
+        if (!('wx:for' in element.attributes)) continue
+        known.add(element.attributes['wx:for-item'] || 'item')
+        known.add(element.attributes['wx:for-index'] || 'index')
+      }
       for (const expression of expressions(tree)) {
         const code = expression.replace(/'[^']*'|"[^"]*"/g, '')
         for (const [name] of code.matchAll(/(?<![.\w$])[A-Za-z_$][\w$]*/g)) {

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     code_pool_quarantine: int = Field(default=600, ge=1)
     code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
     code_pool_fill_rate: float = Field(default=20.0, gt=0)
+    # Recycling: codes return to the pool after their logins' quarantine instead of being
+    # retired, and every login then asks the phone to match the two digits the PC shows.
+    code_pool_recycle: bool = False
 
     # Rate limits and body sizes (web/limits.py); see RATE_LIMIT_DEFAULTS above.
     rate_limits: dict[str, int] = Field(default_factory=dict)

@@ -1,6 +1,12 @@
 """Images: an identity source's logo, checked and normalised on upload, and composed as a
 round badge into the centre of a mini program code.
 
+A composed code keeps the format of the code it was composed from, because each suits its own
+kind of picture: WeChat's codes are JPEG (getUnlimitedQRCode answers ``image/jpeg``), soft-edged
+and coloured, tens of KB at width 430 where a PNG of the same pixels is several times larger;
+a hard-edged black-and-white QR code (the sandbox's PNG) is a few KB as a PNG and ten times
+that as a JPEG.
+
 Logos come from administrators' uploads, so they are treated as hostile: only PNG, JPEG and
 WebP, no more than 2 MiB, and dimensions are checked from the header before any pixel is
 decoded (a small file can claim a gigantic canvas). Pillow's own decompression-bomb limit is
@@ -30,6 +36,10 @@ BADGE_SHARE = 0.22
 #: The white ring's width as a share of the badge's diameter.
 RING_SHARE = 0.08
 _SUPERSAMPLE = 4
+#: A composed JPEG code's quality: its modules still scan from a screen photo at 280 px.
+CODE_QUALITY = 85
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 def normalise_logo(data: bytes, max_bytes: int = 2 * 1024 * 1024) -> bytes:
@@ -45,11 +55,22 @@ def normalise_logo(data: bytes, max_bytes: int = 2 * 1024 * 1024) -> bytes:
     return _png(image)
 
 
+def image_type(data: bytes) -> str:
+    """The media type of a code image, from its first bytes (WeChat's are PNG or JPEG)."""
+    if data.startswith(JPEG_MAGIC):
+        return "image/jpeg"
+    if data.startswith(PNG_MAGIC):
+        return "image/png"
+    raise InvalidRequest("invalid_code_image", "the code image is not a PNG or JPEG image")
+
+
 def compose_code(code_image: bytes, logo: bytes | None, size: int | None = None) -> bytes:
-    """The code (PNG or JPEG) as a PNG, ``size`` pixels wide when given, with ``logo`` in a
-    round white-ringed badge at its centre."""
+    """The code (PNG or JPEG) in its own format, ``size`` pixels wide when given, with
+    ``logo`` in a round white-ringed badge at its centre. A transparent code is laid on
+    white."""
+    jpeg = image_type(code_image) == "image/jpeg"
     code = _decode(code_image, CODE_FORMATS, MAX_CODE_SIDE, "invalid_code_image", "code image")
-    code = code.convert("RGBA" if _has_alpha(code) else "RGB")
+    code = code.convert("RGBA")
     if size is not None and size != code.width:
         height = max(1, round(code.height * size / code.width))
         code = code.resize((size, height), Image.Resampling.LANCZOS)
@@ -60,7 +81,13 @@ def compose_code(code_image: bytes, logo: bytes | None, size: int | None = None)
         )
         position = ((code.width - badge.width) // 2, (code.height - badge.height) // 2)
         code.paste(badge, position, badge)
-    return _png(code)
+    flat = Image.new("RGB", code.size, (255, 255, 255))
+    flat.paste(code, (0, 0), code)
+    if not jpeg:
+        return _png(flat)
+    out = io.BytesIO()
+    flat.save(out, format="JPEG", quality=CODE_QUALITY, optimize=True)
+    return out.getvalue()
 
 
 def _decode(
@@ -88,10 +115,6 @@ def _decode(
     except (OSError, SyntaxError, ValueError, EOFError):
         raise InvalidRequest(code, f"the {what} is damaged or truncated") from None
     return image
-
-
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
 
 
 def _badge(logo: Image.Image, diameter: int) -> Image.Image:

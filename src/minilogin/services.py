@@ -72,9 +72,11 @@ class Services:
         self.limiter = RateLimiter(self.ephemeral)
         base = self.settings.wechat_api_url
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
-        self.wechat = WeChatClient(self.wechat_http, base, self.tokens)
+        # On the services' clock, as the code pool's own back-off from a refused page is.
+        self.wechat = WeChatClient(self.wechat_http, base, self.tokens, clock=self.clock)
         self.codepool = CodePool(
             self.ephemeral,
+            self.durable,
             self.config,
             self.wechat,
             self.limiter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import string
 
 import pytest
@@ -38,6 +39,23 @@ def test_new_scenes_are_valid_for_wechat() -> None:
         assert scene.isascii()
         assert scene.isalnum()
         assert is_valid_scene(scene)
+
+
+def test_new_scenes_carry_at_least_128_bits() -> None:
+    bits = tokens.SCENE_LENGTH * math.log2(len(set(tokens.SCENE_ALPHABET)))
+    assert bits >= 128
+    assert tokens.SCENE_LENGTH <= 32
+
+
+def test_number_matching_offers_distinct_two_digit_choices_with_the_shown_one_among_them() -> None:
+    seen: set[str] = set()
+    for _ in range(300):
+        shown, choices = tokens.new_match()
+        assert len(choices) == tokens.MATCH_CHOICES == len(set(choices))
+        assert shown in choices
+        assert all(len(c) == 2 and c.isdigit() for c in choices)
+        seen.add(shown)
+    assert len(seen) > 50  # drawn from all hundred, not a few
 
 
 def test_new_scenes_are_unique_and_use_the_whole_alphabet() -> None:

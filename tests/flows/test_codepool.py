@@ -1,7 +1,9 @@
 """The code pool, as the browser, the phone and WeChat see it: logins are served codes made
 earlier (WeChat's ``getwxacodeunlimit`` is not called per login), a code is shown by one login
-at a time and returns after a quarantine, the pool follows the load, a new logo starts new
-codes while those on screen keep theirs, and the per-minute budget is never exceeded.
+ever (or, recycling, at a time, returning after a quarantine), the pool follows the load, a
+new logo starts new codes while those on screen keep theirs, and the per-minute budget is never
+exceeded: a dry pool then answers 503. Images live in the durable store, and go with their
+codes.
 
 WeChat calls are counted by the sandbox (``GET /_sandbox/wechat/stats``). Most tests stop the
 background filler and run its passes by hand (``refill()``), so each count is exact; ``fill``
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from redis.asyncio import Redis
 from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RedisServer, redis_server
@@ -30,7 +33,9 @@ from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.flows.codepool import (
     FILL_INTERVAL,
+    IMAGES_SWEPT_KEY,
     MIN_FILL_RATE,
+    PAGE_BACKOFF,
     SWEEP_INTERVAL,
     CodePool,
     code_page,
@@ -53,6 +58,11 @@ def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
 
 def pool_settings(**values: Any) -> Any:
     return pytest.mark.parametrize("settings", [values], indirect=True, ids=["pool"])
+
+
+def recycling(**values: Any) -> Any:
+    """The ring of recycled codes, with these settings."""
+    return pool_settings(code_pool_recycle=True, **values)
 
 
 @pytest.fixture
@@ -98,13 +108,59 @@ async def test_a_warm_pool_serves_logins_without_calling_wechat(
     first = await browser.create()
     assert await code_calls(http) == 1  # the pool was empty: one code made on demand
     await fill(by_hand.codepool, clock)
-    assert await code_calls(http) == 5
+    assert await code_calls(http) == 6  # five fresh codes besides the first login's own
     assert await by_hand.codepool.size(await demo_source(by_hand)) == 5
 
-    logins = [first, *[await browser.create() for _ in range(4)]]
+    logins = [first, *[await browser.create() for _ in range(5)]]
     scenes = [await scene_shown(browser, login) for login in logins]
-    assert await code_calls(http) == 5  # four more logins and their images: no call
-    assert len(set(scenes)) == 5  # each code is shown by one login only
+    assert await code_calls(http) == 6  # five more logins and their images: no call
+    assert len(set(scenes)) == 6  # each code is shown by one login only
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 0
+
+
+async def test_a_code_of_an_ended_login_never_reaches_a_later_login(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone, clock: Clock, by_hand: Services
+) -> None:
+    """The attack: photograph the code of a login, let it end, wait for a victim's login to
+    start, then scan the photo. The scene is retired with its login, so the scan reaches the
+    ended login (or nothing), never the victim's."""
+    collected = await browser.create()
+    appid, scene = await browser.read_code(collected)
+    image = await by_hand.durable.get_code_image(appid, scene)
+    assert image is not None
+    assert image.data
+    cancelled = await http.delete(
+        f"{browser.issuer}/api/qrcodes/{collected.id}", headers=collected.auth
+    )
+    assert cancelled.status_code == 204
+    assert await by_hand.durable.get_code_image(appid, scene) is None  # retired: image gone
+
+    clock.advance(3600)  # long past any quarantine
+    await fill(by_hand.codepool, clock)
+    victims = [await browser.create() for _ in range(5)]
+    assert scene not in [await scene_shown(browser, victim) for victim in victims]
+    late = await phone.scan(appid, scene)
+    assert late.status_code in (404, 409, 410)
+    for victim in victims:
+        assert (await browser.status(victim))["status"] == "pending"
+
+
+@pool_settings(code_pool_min_size=1)
+async def test_an_expired_logins_image_is_deleted_by_the_sweep(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    await fill(by_hand.codepool, clock)
+    expired = await browser.create()  # takes the fresh code
+    appid, scene = await browser.read_code(expired)
+    source = await demo_source(by_hand)
+    clock.advance(by_hand.codepool.hold(source) - 1)
+    await by_hand.ephemeral.delete(IMAGES_SWEPT_KEY)  # a sweep interval has passed
+    await by_hand.codepool.refill()
+    assert await by_hand.durable.get_code_image(appid, scene) is not None  # still its login's
+    clock.advance(2)
+    await by_hand.ephemeral.delete(IMAGES_SWEPT_KEY)
+    await by_hand.codepool.refill()
+    assert await by_hand.durable.get_code_image(appid, scene) is None
 
 
 @pool_settings(code_pool_min_size=5, code_pool_fill_rate=10)
@@ -114,16 +170,16 @@ async def test_the_filler_fills_the_pool_in_the_background(
     await browser.create()
     started = time.monotonic()
     deadline = started + 10
-    while await code_calls(http) < 5:
+    while await code_calls(http) < 6:
         assert time.monotonic() < deadline, "the filler never filled the pool"
         await asyncio.sleep(0.01)
     took = time.monotonic() - started
-    assert await code_calls(http) == 5
-    # Four codes 0.1 s apart: the filler sleeps until each is due, not a whole interval.
-    assert 3 / 10 <= took < FILL_INTERVAL
+    assert await code_calls(http) == 6
+    # Five codes 0.1 s apart: the filler sleeps until each is due, not a whole interval.
+    assert 4 / 10 <= took < FILL_INTERVAL
 
 
-@pool_settings(code_pool_max_size=1, code_pool_quarantine=1)
+@recycling(code_pool_max_size=1, code_pool_quarantine=1)
 async def test_a_scene_is_lent_once_and_returns_after_the_quarantine(
     http: httpx.AsyncClient, browser: Browser, phone: Phone, by_hand: Services
 ) -> None:
@@ -155,7 +211,7 @@ async def test_a_scene_is_lent_once_and_returns_after_the_quarantine(
     assert (await browser.status(again))["status"] == "scanned"
 
 
-@pool_settings(code_pool_max_size=1)
+@recycling(code_pool_max_size=1)
 async def test_an_expired_login_keeps_its_scene_until_its_lease_runs_out(
     http: httpx.AsyncClient, browser: Browser, phone: Phone, clock: Clock, by_hand: Services
 ) -> None:
@@ -170,7 +226,7 @@ async def test_an_expired_login_keeps_its_scene_until_its_lease_runs_out(
     assert late.json()["error"] == "qrlogin_expired"
 
 
-@pool_settings(code_pool_max_size=12)
+@recycling(code_pool_max_size=12)
 async def test_the_pool_follows_the_load(
     http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
@@ -205,7 +261,7 @@ async def test_the_pool_follows_the_load(
     assert await code_calls(http) == 15
 
 
-@pool_settings(code_pool_fill_rate=50)
+@recycling(code_pool_fill_rate=50)
 async def test_the_filler_makes_codes_one_at_a_time_at_the_pace_of_the_load(
     http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
@@ -227,7 +283,7 @@ async def test_the_filler_makes_codes_one_at_a_time_at_the_pace_of_the_load(
     assert 9 / 3 <= took < 9 / MIN_FILL_RATE
 
 
-@pool_settings(code_pool_min_size=40, code_pool_fill_rate=20)
+@recycling(code_pool_min_size=40, code_pool_fill_rate=20)
 async def test_a_pool_below_its_minimum_fills_at_the_fill_rate(
     http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
@@ -263,25 +319,36 @@ async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(
     assert await code_calls(http) == 2
 
 
-@pool_settings(code_pool_budget_per_minute=2)
-async def test_a_dry_pool_never_exceeds_the_budget(
-    http: httpx.AsyncClient, browser: Browser, by_hand: Services
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"code_pool_budget_per_minute": 2},
+        {"code_pool_budget_per_minute": 2, "code_pool_recycle": True},
+    ],
+    indirect=True,
+    ids=["single-use", "recycling"],
+)
+async def test_a_dry_pool_with_its_budget_spent_answers_503_and_never_shares_a_code(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
-    for _ in range(2):
-        await browser.create()
+    clock.advance(60 - clock() % 60 + 15)  # 15 s into a minute
+    shown = [await scene_shown(browser, await browser.create()) for _ in range(2)]
     body = {"client_id": "demo", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
     refused = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
-    assert refused.status_code == 429
-    assert refused.headers["retry-after"]
+    assert refused.status_code == 503
+    assert refused.headers["retry-after"] == "45"  # when the budget's minute ends
     assert refused.json() == {
-        "error": "qrcode_budget_exhausted",
-        "message": "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
+        "error": "temporarily_unavailable",
+        "message": "服务繁忙，请稍后再试。",
     }
     english = await http.post(
         f"{browser.issuer}/api/qrcodes", json=body, headers={"Accept-Language": "en"}
     )
-    assert english.json()["message"].startswith("Too many logins right now")
+    assert (english.status_code, english.json()["error"]) == (503, "temporarily_unavailable")
     assert await code_calls(http) == 2
+    assert len(set(shown)) == 2
+    clock.advance(45)  # the next minute's budget
+    assert await scene_shown(browser, await browser.create()) not in shown
 
 
 async def test_wechat_failing_to_make_a_code_leaves_nothing_behind(
@@ -296,7 +363,8 @@ async def test_wechat_failing_to_make_a_code_leaves_nothing_behind(
     assert await by_hand.codepool.size(await demo_source(by_hand)) == 0
     working = await browser.create()
     assert await scene_shown(browser, working)
-    assert await by_hand.codepool.size(await demo_source(by_hand)) == 1
+    # Made on demand for its login alone: the pool of fresh codes is still empty.
+    assert await by_hand.codepool.size(await demo_source(by_hand)) == 0
 
 
 # Several instances on one Redis -------------------------------------------------------------
@@ -308,15 +376,16 @@ def redis() -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture
+@pytest.fixture(params=[False, True], ids=["single-use", "recycling"])
 async def two_instances(
-    tmp_path: Path, redis: RedisServer, clock: Clock
+    tmp_path: Path, redis: RedisServer, clock: Clock, request: pytest.FixtureRequest
 ) -> AsyncIterator[tuple[Services, Services]]:
     """Two instances' services on one Redis and one database, calling one WeChat sandbox, on
-    the test's clock."""
+    the test's clock; single use, then recycling."""
     settings = sandbox_settings(
         PUBLIC,
         tmp_path,
+        code_pool_recycle=request.param,
         redis_url=redis.url(),
         redis_prefix=f"codepool-{uuid.uuid4().hex[:8]}:",
         code_pool_min_size=10,
@@ -346,13 +415,15 @@ async def test_instances_sharing_redis_share_one_pool_and_never_lend_a_scene_twi
     two_instances: tuple[Services, Services], clock: Clock
 ) -> None:
     first, second = two_instances
+    # Single use: the first two logins' codes are theirs alone; recycling: they join the ring.
+    made_on_demand = 0 if first.codepool.recycles else 2
     source = await demo_source(first)
     await first.codepool.lease(source, "qrl_first")
     await second.codepool.lease(source, "qrl_second")
     # Both fill at once; one holds the generation's lock at a time, the other leaves it alone.
     await asyncio.gather(fill(first.codepool, clock), fill(second.codepool, clock))
     assert await first.codepool.size(source) == 10
-    assert await sandbox_code_calls(first) == 10
+    assert await sandbox_code_calls(first) == 10 + made_on_demand
 
     scenes = await asyncio.gather(
         *(
@@ -362,14 +433,20 @@ async def test_instances_sharing_redis_share_one_pool_and_never_lend_a_scene_twi
         )
     )
     assert len(set(scenes)) == len(scenes) == 30
-    # The pool grew by the codes made on demand, every one of them kept for later logins.
-    assert await sandbox_code_calls(first) == await second.codepool.size(source) >= 30
+    if first.codepool.recycles:
+        # The ring grew by the codes made on demand, every one of them kept for later logins.
+        assert await sandbox_code_calls(first) == await second.codepool.size(source) >= 30
+    else:
+        # Ten fresh codes taken, twenty made on demand: every login its own.
+        assert await sandbox_code_calls(first) == 2 + 30
+        assert await second.codepool.size(source) == 0
 
 
 async def test_instances_sharing_redis_keep_one_pace_between_them(
     two_instances: tuple[Services, Services], clock: Clock
 ) -> None:
     first, second = two_instances
+    made_on_demand = 0 if first.codepool.recycles else 2
     source = await demo_source(first)
     await first.codepool.lease(source, "qrl_first")
     await second.codepool.lease(source, "qrl_second")
@@ -382,12 +459,38 @@ async def test_instances_sharing_redis_keep_one_pace_between_them(
         clock.advance(max(0.0, min(when for when in due if when is not None) - clock()))
     took = clock() - started
     assert await first.codepool.size(source) == 10
-    assert await sandbox_code_calls(first) == 10
-    # Eight codes at 20 a second (the pool is below its minimum), however many instances fill.
+    assert await sandbox_code_calls(first) == 10 + made_on_demand
+    # Eight codes or more at 20 a second (below the minimum), however many instances fill.
     assert took >= 7 / 20
 
 
-@pool_settings(code_pool_min_size=5, code_pool_max_size=2)
+async def test_redis_holds_only_the_pools_keys_and_the_images_are_in_the_database(
+    two_instances: tuple[Services, Services], clock: Clock, redis: RedisServer
+) -> None:
+    first, second = two_instances
+    source = await demo_source(first)
+    scene = await first.codepool.lease(source, "qrl_first")
+    await fill(first.codepool, clock)
+    client = Redis.from_url(redis.url(), decode_responses=False)
+    try:
+        prefix = first.settings.redis_prefix.encode()
+        largest = 0
+        async for key in client.scan_iter(match=prefix + b"codepool:*"):
+            if await client.type(key) == b"list":
+                values = await client.lrange(key, 0, -1)
+            else:
+                values = [await client.get(key) or b""]
+            largest = max(largest, *(len(value) for value in values))
+        assert 0 < largest < 100  # scenes, counters and times: no image
+    finally:
+        await client.aclose()
+    image = await second.durable.get_code_image(first.mini_program(source).app_id, scene)
+    assert image is not None
+    assert image.content_type in ("image/png", "image/jpeg")
+    assert len(image.data) > 1000
+
+
+@recycling(code_pool_min_size=5, code_pool_max_size=2)
 async def test_the_maximum_bounds_the_filler_whatever_the_minimum(
     http: httpx.AsyncClient, browser: Browser, by_hand: Services
 ) -> None:
@@ -398,7 +501,7 @@ async def test_the_maximum_bounds_the_filler_whatever_the_minimum(
     assert await code_calls(http) == 2
 
 
-@pool_settings(code_pool_min_size=3)
+@recycling(code_pool_min_size=3)
 async def test_a_code_the_store_lost_is_made_again_by_the_sweep(
     http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
 ) -> None:
@@ -415,3 +518,73 @@ async def test_a_code_the_store_lost_is_made_again_by_the_sweep(
     await by_hand.codepool.refill()
     assert await code_calls(http) == 4
     assert await by_hand.codepool.size(source) == 3
+
+
+# A page WeChat refuses (errcode 41030) --------------------------------------------------------
+
+ADMIN_TOKEN = "admin-token-for-the-code-pool-tests"
+
+
+@pool_settings(code_pool_min_size=2, admin_token=ADMIN_TOKEN)
+async def test_a_page_wechat_refuses_is_a_configuration_error_shown_to_the_admin(
+    http: httpx.AsyncClient,
+    browser: Browser,
+    clock: Clock,
+    by_hand: Services,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """getUnlimitedQRCode answers 41030 when ``check_path`` is true and the released mini
+    program has no such page: nothing is pooled, WeChat is not asked again before a back-off
+    that doubles, the console says so once, and it clears when the page is corrected."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    url = f"{PUBLIC}/admin/api/pools/{DEMO_POOL}/connections/{DEMO_CONNECTION}"
+    private = {
+        "private_deployment": True,
+        "app_id": "wx_private41030",
+        "app_secret": "private-secret",
+        "page": "pages/missing/missing",
+    }
+    changed = await http.patch(url, json=private, headers=admin)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["code_error"] is None
+    source = await demo_source(by_hand)
+    refuse = {"path": CODE_CALLS, "errcode": 41030, "times": 100}
+    assert (await http.post(f"{PUBLIC}/_sandbox/wechat/faults", json=refuse)).status_code == 200
+
+    body = {"client_id": "demo", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}
+    with caplog.at_level("INFO", logger="minilogin.codepool"):
+        refused = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
+        assert (refused.status_code, refused.json()["error"]) == (424, "wechat_invalid_page")
+        assert refused.json()["message"].startswith("小程序码要打开的页面")
+        assert await code_calls(http) == 1
+        error = (await http.get(url, headers=admin)).json()["code_error"]
+        assert error["error"] == "wechat_invalid_page"
+        assert (error["page"], error["env_version"]) == ("pages/missing/missing", "release")
+
+        # Within the back-off neither the filler nor a login asks WeChat again.
+        await by_hand.codepool.refill()
+        again = await http.post(f"{browser.issuer}/api/qrcodes", json=body)
+        assert (again.status_code, again.json()["error"]) == (424, "wechat_invalid_page")
+        assert await code_calls(http) == 1
+        assert await by_hand.codepool.size(source) == 0
+
+        clock.advance(PAGE_BACKOFF)  # past the first back-off: asked once more, refused
+        await by_hand.codepool.refill()
+        assert await code_calls(http) == 2
+        clock.advance(PAGE_BACKOFF)  # the back-off doubled: not yet
+        await by_hand.codepool.refill()
+        assert await code_calls(http) == 2
+
+        # The administrator corrects the page: the refusal no longer applies, codes are made.
+        await http.delete(f"{PUBLIC}/_sandbox/wechat/faults")
+        fixed = await http.patch(url, json={"page": "pages/login/login"}, headers=admin)
+        assert fixed.json()["code_error"] is None
+        assert (await http.post(f"{browser.issuer}/api/qrcodes", json=body)).status_code == 201
+        await by_hand.codepool.refill()
+        assert await by_hand.codepool.size(await demo_source(by_hand)) >= 1  # pooled again
+    warnings = [
+        r for r in caplog.records if r.levelname == "WARNING" and r.name == "minilogin.codepool"
+    ]
+    assert len(warnings) == 1
+    assert "41030" in warnings[0].getMessage()
+    assert not any(r.exc_info for r in caplog.records)

@@ -14,6 +14,7 @@ import zxingcpp
 from PIL import Image
 
 from minilogin.core.pkce import s256
+from minilogin.images import image_type
 
 
 def decode_qr(png: bytes) -> str:
@@ -69,7 +70,8 @@ class Browser:
         """Load the image as the page's ``<img>`` does and read it as a camera would."""
         response = await self.http.get(login.image_url)
         assert response.status_code == 200, response.text
-        assert response.headers["content-type"] == "image/png"
+        # WeChat's codes are JPEG, the sandbox's too; the type is always the bytes' own.
+        assert response.headers["content-type"] == image_type(response.content)
         return scene_of(decode_qr(response.content))
 
     async def status(self, login: BrowserLogin, **params: Any) -> dict[str, Any]:

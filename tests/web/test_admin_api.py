@@ -219,7 +219,7 @@ async def test_a_source_is_created_with_every_field_and_its_secret_is_never_read
     }
     created = ok(await admin.post("/pools/acme/connections", json=fields), 201)
     expected = {k: v for k, v in fields.items() if k != "app_secret"}
-    expected |= {"app_secret_set": True, "logo_url": None, "applications": []}
+    expected |= {"app_secret_set": True, "logo_url": None, "applications": [], "code_error": None}
     assert {k: v for k, v in created.items() if k != "created_at"} == expected
     read = ok(await admin.get("/pools/acme/connections/wechat-pc"))
     listed = ok(await admin.get("/pools/acme/connections"))["connections"]
@@ -411,7 +411,7 @@ async def test_a_logo_is_uploaded_served_and_drawn_into_the_next_codes(
 
     fresh = await browser.create()
     image = (await http.get(fresh.image_url)).content
-    assert centre(image) == LOGO_RED
+    assert centre(image) == pytest.approx(LOGO_RED, abs=3)  # a JPEG code: within a step
     assert scene_of(decode_qr(image))[1] != ""
 
     # The code already on screen still logs in after the change.

@@ -159,6 +159,49 @@ def test_a_denied_code_is_refreshed_by_a_click_and_the_new_one_logs_in(
     assert tabs.logged_in_claims()["phone_number"] == "+8613700137001"
 
 
+@pytest.fixture(scope="module")
+def recycling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    with minilogin_dev(
+        tmp_path_factory.mktemp("demo-recycling"), MINILOGIN_CODE_POOL_RECYCLE="true"
+    ) as running:
+        yield running
+
+
+def test_with_recycled_codes_the_phone_simulator_picks_the_digits_the_pc_shows(
+    recycling_server: RunningServer, tabs: Tabs
+) -> None:
+    server = recycling_server
+    tabs.pc.goto(f"{server.public}/demo/")
+    phone_url = tabs.shown_code()
+    digits = tabs.code.get_by_test_id("qrcode-match").locator("strong").inner_text()
+    assert re.fullmatch(r"\d\d", digits)
+    tabs.scan(phone_url, "matcher", "+8613900139009")
+    expect(tabs.phone.get_by_test_id("match")).to_be_visible()
+    expect(tabs.phone.get_by_test_id("allow")).to_be_disabled()  # nothing picked yet
+    tabs.phone.get_by_test_id(f"match-{digits}").click()
+    tabs.allow()
+    assert tabs.logged_in_claims()["phone_number"] == "+8613900139009"
+
+
+def test_with_recycled_codes_a_wrong_pick_ends_the_login_on_both_sides(
+    recycling_server: RunningServer, tabs: Tabs
+) -> None:
+    server = recycling_server
+    tabs.pc.goto(f"{server.public}/demo/")
+    phone_url = tabs.shown_code()
+    digits = tabs.code.get_by_test_id("qrcode-match").locator("strong").inner_text()
+    tabs.scan(phone_url, "guesser", "+8613900139008")
+    choices = tabs.phone.get_by_test_id("match").locator("button")
+    wrong = next(text for text in choices.all_inner_texts() if text != digits)
+    tabs.phone.get_by_test_id(f"match-{wrong}").click()
+    tabs.phone.get_by_test_id("allow").click()
+    result = tabs.phone.get_by_test_id("result")
+    expect(result).to_have_attribute("data-status", "match_failed")
+    expect(result).to_contain_text("数字不一致")
+    expect(tabs.code).to_have_attribute("data-status", "cancelled")
+    expect(tabs.code).to_contain_text("手机上选择的数字与电脑上的不一致")
+
+
 def test_the_hosted_page_is_finished_by_following_its_simulator_link(
     server: RunningServer, tabs: Tabs
 ) -> None:

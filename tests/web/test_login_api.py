@@ -10,6 +10,7 @@ from tests.conftest import PUBLIC, Clock
 from tests.support.actors import Browser, Phone, decode_qr
 
 from minilogin.core.pkce import s256
+from minilogin.images import image_type
 
 ISSUER = f"{PUBLIC}/pools/demo"
 CHALLENGE = s256("v" * 43)
@@ -212,3 +213,13 @@ async def test_cors_allows_the_registered_origin_only(http: httpx.AsyncClient) -
     assert "access-control-allow-origin" not in other.headers
     jwks = await http.get(f"{ISSUER}/oidc/jwks", headers={"Origin": "https://any.example"})
     assert jwks.headers["access-control-allow-origin"] == "*"
+
+
+async def test_the_image_is_served_with_its_own_type(
+    http: httpx.AsyncClient, browser: Browser
+) -> None:
+    """The path keeps ``.png``; the Content-Type is the stored image's (WeChat's are JPEG)."""
+    login = await browser.create()
+    image = await http.get(login.image_url)
+    assert image.status_code == 200
+    assert image.headers["content-type"] == image_type(image.content)

@@ -3,11 +3,15 @@ against the WeChat sandbox."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.conftest import PUBLIC
+from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
+
+from minilogin.config import Settings
 
 QQ_BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -234,3 +238,94 @@ async def test_returning_and_matching_users(
     stranger = Phone(http, PUBLIC, "carol")
     await stranger.set_profile(phone="+8613900139000")
     assert (await login_as(stranger))["sub"] != first["sub"]
+
+
+async def test_a_bad_js_code_answers_alike_for_a_live_scene_and_an_unknown_one(
+    http: httpx.AsyncClient, browser: Browser, phone: Phone
+) -> None:
+    """No oracle: whoever holds no good ``wx.login`` code can't tell which scenes are live."""
+    login = await browser.create()
+    appid, live = await browser.read_code(login)
+    unknown = "Zz" * 11  # well-formed, as long as a real scene, and leased to nobody
+    answers = []
+    for scene in (live, unknown):
+        response = await http.post(
+            f"{PUBLIC}/api/miniprogram/scan", json={"scene": scene, "js_code": "bogus-code"}
+        )
+        answers.append((response.status_code, response.json()))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 400
+    assert answers[0][1]["error"] == "wechat_invalid_code"
+    assert (await browser.status(login))["status"] == "pending"
+    # With a good code the unknown scene is simply not found.
+    found = await phone.scan(appid, unknown)
+    assert (found.status_code, found.json()["error"]) == (404, "scene_not_found")
+
+
+async def test_without_recycling_no_number_matching_is_asked(
+    browser: Browser, phone: Phone
+) -> None:
+    login = await browser.create()
+    assert "match" not in login.body
+    appid, scene = await browser.read_code(login)
+    scan = await phone.scan(appid, scene)
+    assert "match" not in scan.json()
+    assert "match" not in await browser.status(login)
+
+
+class TestNumberMatchingWhenCodesAreRecycled:
+    """``MINILOGIN_CODE_POOL_RECYCLE=true``: a code may have been photographed during an
+    earlier login, so the phone must pick the two digits that this login's PC shows."""
+
+    @pytest.fixture
+    def settings(self, tmp_path: Path) -> Settings:
+        return sandbox_settings(PUBLIC, tmp_path, code_pool_recycle=True)
+
+    async def test_the_pc_shows_digits_and_the_phone_offers_them_among_others(
+        self, browser: Browser, phone: Phone
+    ) -> None:
+        login = await browser.create()
+        digits = login.body["match"]
+        assert len(digits) == 2
+        assert digits.isdigit()
+        assert (await browser.status(login))["match"] == digits
+        appid, scene = await browser.read_code(login)
+        scan = (await phone.scan(appid, scene)).json()
+        assert scan["match"]["required"] is True
+        choices = scan["match"]["choices"]
+        assert digits in choices
+        assert len(set(choices)) == len(choices) >= 3
+        # Scanning again offers the same choices: nothing to learn by comparing them.
+        assert (await phone.scan(appid, scene)).json()["match"]["choices"] == choices
+        assert (await browser.status(login))["match"] == digits  # still shown while scanned
+
+    async def test_the_right_digits_allow_the_login(self, browser: Browser, phone: Phone) -> None:
+        login = await browser.create()
+        appid, scene = await browser.read_code(login)
+        session = (await phone.scan(appid, scene)).json()["session"]
+        allowed = await phone.confirm(appid, session, match=login.body["match"])
+        assert allowed.status_code == 200, allowed.text
+        status = await browser.status(login)
+        assert status["status"] == "authorized"
+        assert "match" not in status
+
+    async def test_confirming_without_the_right_digits_fails_and_ends_the_login(
+        self, browser: Browser, phone: Phone
+    ) -> None:
+        """The attack: someone scanned a photo of the code and can't see the PC's screen."""
+        login = await browser.create()
+        appid, scene = await browser.read_code(login)
+        scan = (await phone.scan(appid, scene)).json()
+        missing = await phone.confirm(appid, scan["session"])
+        assert (missing.status_code, missing.json()["error"]) == (400, "match_required")
+        assert (await browser.status(login))["status"] == "scanned"  # no guess was made
+
+        wrong = next(c for c in scan["match"]["choices"] if c != login.body["match"])
+        guessed = await phone.confirm(appid, scan["session"], match=wrong)
+        assert (guessed.status_code, guessed.json()["error"]) == (403, "match_failed")
+        status = await browser.status(login)
+        assert (status["status"], status["error"]) == ("cancelled", "match_failed")
+        # No second guess: the login is over.
+        right = await phone.confirm(appid, scan["session"], match=login.body["match"])
+        assert right.status_code == 409
+        assert (await browser.status(login))["status"] == "cancelled"

@@ -266,3 +266,41 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
     event = result_of(page.get_by_test_id("login-event"))
     assert event["user"]["sub"] == carol
     expect(binding).to_be_hidden()
+
+
+@pytest.fixture(scope="module")
+def recycling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with live_server(
+        tmp_path_factory.mktemp("sdk-recycling"), admin_token=ADMIN_TOKEN, code_pool_recycle=True
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def recycling_site(recycling_server: LiveServer) -> Iterator[str]:
+    with customer_site(PAGES, recycling_server.public) as origin:
+        allow_origin(recycling_server.public, "demo", origin)
+        yield origin
+
+
+def test_with_recycled_codes_the_sdk_shows_the_digits_the_phone_must_pick(
+    recycling_server: LiveServer, recycling_site: str, page: Page
+) -> None:
+    server = recycling_server
+    phone = server.phone("sdk-matcher")
+    phone.set_profile(phone="+8613700137009")
+    page.goto(f"{recycling_site}/sdk.html")
+    box = page.get_by_test_id("qrcode-0")
+    appid, scene = shown_code(box)
+    shown = box.get_by_test_id("qrcode-match")
+    expect(shown).to_be_visible()
+    expect(shown).to_contain_text("在手机上选择这个数字")
+    digits = shown.locator("strong").inner_text()
+    scanned = phone.scan(appid, scene)
+    assert digits in scanned.json()["match"]["choices"]
+    expect(box).to_have_attribute("data-status", "scanned")
+    expect(shown).to_have_text(f"{digits}扫码后，在手机上选择这个数字")
+    allowed = phone.confirm(appid, scanned.json()["session"], match=digits)
+    assert allowed.status_code == 200, allowed.text
+    assert result_of(page.get_by_test_id("result-0"))["user"]["phone_number"] == "+8613700137009"
+    expect(shown).to_be_hidden()

@@ -26,6 +26,10 @@ Page({
     return this.login.allow(event.detail)
   },
 
+  onPick(event) {
+    this.login.pick(event.currentTarget.dataset.digits)
+  },
+
   onDeny() {
     return this.login.deny()
   },

@@ -33,6 +33,8 @@ async function computerLogin(server, { pool = 'demo', clientId = 'demo' } = {}) 
   return {
     id: login.id,
     scene,
+    // Number matching (recycled codes): the digits the computer shows under the code.
+    match: login.match,
     // What WeChat hands the page's onLoad: the scene URL-encoded.
     query: { scene: encodeURIComponent(scene) },
     async status(wait) {
@@ -94,6 +96,7 @@ function phoneOf(server, user, options = {}) {
     async phoneQuotaUsedUp() {
       await page.onAllow({ type: 'getphonenumber', detail: await device.button.quotaUsedUp() })
     },
+    pick: (digits) => page.onPick({ type: 'tap', currentTarget: { dataset: { digits } } }),
     // The button failing as WeChat makes it fail: notPermitted, notDeclared, oldBaseLibrary.
     async phoneButton(kind) {
       await page.onAllow({ type: 'getphonenumber', detail: await device.button[kind]() })

@@ -30,7 +30,8 @@ function runPython(args, env) {
   )
 }
 
-async function startServer() {
+// `env`: settings of this server beyond the defaults (MINILOGIN_* variables).
+async function startServer({ env: extra = {} } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minilogin-miniprogram-'))
   const port = await freePort()
   const publicUrl = `http://127.0.0.1:${port}`
@@ -39,7 +40,7 @@ async function startServer() {
     MINILOGIN_PUBLIC_URL: publicUrl,
     // Every test's computer and phone share 127.0.0.1: the rate limits would count them all.
     MINILOGIN_RATE_LIMIT_SCALE: '0',
-  })
+  }, extra)
   delete env.MINILOGIN_WECHAT_APP_ID
   const cases = JSON.parse(await runPython([path.join(__dirname, 'prepare_cases.py')], env))
 

@@ -87,6 +87,15 @@ class RateLimited(MiniloginError):
     """Too many attempts; try again later."""
 
 
+class Unavailable(MiniloginError):
+    """Nothing is wrong with the request, but it can't be served now: try again after
+    ``retry_after`` seconds (the code pool is dry and WeChat's per-minute budget spent)."""
+
+    def __init__(self, code: str, detail: str | None = None, *, retry_after: int) -> None:
+        super().__init__(code, detail)
+        self.retry_after = retry_after
+
+
 class TooLarge(MiniloginError):
     """The request's body is larger than the endpoint accepts."""
 

@@ -144,6 +144,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "当前登录人数过多，暂时无法生成新的小程序码，请稍后再试。",
         "Too many logins right now: no new mini program code can be made. Try again shortly.",
     ),
+    "match_required": (
+        "请先选择电脑上显示的数字。",
+        "Pick the number shown on the computer first.",
+    ),
+    "match_failed": (
+        "所选数字与电脑上显示的不一致，本次登录已取消。",
+        "The number picked is not the one on the computer: this login was cancelled.",
+    ),
     "not_found": ("资源不存在。", "Not found."),
     "method_not_allowed": ("不支持该请求方法。", "This method is not allowed here."),
     "wechat_invalid_code": (

@@ -100,6 +100,10 @@ class QRLogin:
     code: str | None = None
     error: str | None = None
     updated_at: float = 0.0
+    #: Number matching (a recycled code's login): the digits the PC shows, and the numbers
+    #: the phone offers, fixed at creation so that scanning again reveals nothing new.
+    match: str | None = None
+    match_choices: tuple[str, ...] = ()
 
     def current(self, now: float) -> QRLogin:
         """This login as it is at ``now``: expired once its deadline has passed."""

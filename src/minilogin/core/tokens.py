@@ -12,16 +12,27 @@ import secrets
 import string
 
 #: WeChat's ``getwxacodeunlimit`` accepts at most 32 visible characters from digits, letters
-#: and ``!#$&'()*+,/:;=?@-._~``. A scene made of letters and digits survives every URL and
-#: QR encoding unchanged; 16 of them carry 95 bits.
+#: and ``!#$&'()*+,/:;=?@-._~`` (getUnlimitedQRCode, parameter ``scene``). A scene made of
+#: letters and digits survives every URL and QR encoding unchanged; 22 of them carry 131 bits,
+#: so nobody guesses a scene that is live.
 SCENE_ALPHABET = string.ascii_letters + string.digits
-SCENE_LENGTH = 16
+SCENE_LENGTH = 22
+#: How many two-digit numbers the phone offers when a login asks for number matching.
+MATCH_CHOICES = 3
 SCENE_ALLOWED = frozenset(string.ascii_letters + string.digits + "!#$&'()*+,/:;=?@-._~")
 SCENE_MAX_LENGTH = 32
 
 
 def new_scene() -> str:
     return "".join(secrets.choice(SCENE_ALPHABET) for _ in range(SCENE_LENGTH))
+
+
+def new_match() -> tuple[str, tuple[str, ...]]:
+    """Number matching: the two digits the PC shows, and the ``MATCH_CHOICES`` different
+    numbers (the shown one among them, in random order) the phone offers to pick from."""
+    numbers = secrets.SystemRandom().sample(range(100), MATCH_CHOICES)
+    choices = tuple(f"{n:02d}" for n in numbers)
+    return secrets.choice(choices), choices
 
 
 def is_valid_scene(scene: str) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.association import Outcome
 from minilogin.core.entities import IdentitySource, LoginMode
-from minilogin.core.errors import Conflict, Forbidden, Gone, NotFound
+from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound
 from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
@@ -17,6 +18,7 @@ from minilogin.flows.admin.connections import logo_url
 from minilogin.flows.qrlogin import iso
 from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
+from minilogin.wechat.client import MiniProgram
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +38,26 @@ async def _source(svc: Services, login: QRLogin) -> IdentitySource:
 
 
 async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
+    """The first scanner of a live scene wins. The ``js_code`` is exchanged before anything
+    about the scene is told, with the mini program of the scene's login, or the platform's
+    for a scene that names none: a bad code then answers alike for live and unknown scenes,
+    so it can't be used to find out which scenes are live."""
     if not is_valid_scene(scene):
-        raise NotFound("scene_not_found")
+        raise NotFound("scene_not_found")  # never a live scene: this tells nothing
     login = await svc.qrlogins.find_by_scene(scene)
-    if login is None:
+    source = None
+    if login is not None:
+        source = await svc.config.get_identity_source(login.pool_id, login.connection)
+    app = (
+        svc.mini_program(source, login.app_id)
+        if login is not None and source is not None
+        else MiniProgram(svc.settings.wechat_app_id, svc.settings.wechat_app_secret)
+    )
+    session = await svc.wechat.code_to_session(app, js_code)
+    if login is None or source is None:
         raise NotFound("scene_not_found")
     if login.status is Status.EXPIRED:
         raise Gone("qrlogin_expired")
-    source = await _source(svc, login)
-    session = await svc.wechat.code_to_session(svc.mini_program(source, login.app_id), js_code)
     scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
     login = await svc.qrlogins.update(login.id, lambda cur: machine.scan(cur, svc.clock(), scanner))
     await audit.record(
@@ -71,7 +84,7 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
 
 def scan_body(scanned: Scanned, now: float) -> dict[str, Any]:
     login = scanned.login
-    return {
+    body: dict[str, Any] = {
         "session": scanned.session,
         "application": {"name": scanned.application_name, "logo_url": scanned.application_logo},
         "request": {
@@ -83,6 +96,10 @@ def scan_body(scanned: Scanned, now: float) -> dict[str, Any]:
         "login_only": scanned.login_only,
         "expires_in": login.expires_in(now),
     }
+    if login.match is not None:
+        # The phone asks its user to pick the digits the PC shows, among these.
+        body["match"] = {"required": True, "choices": list(login.match_choices)}
+    return body
 
 
 async def _session_login(svc: Services, token: str) -> QRLogin:
@@ -102,17 +119,48 @@ def _check_confirmable(login: QRLogin) -> None:
         raise Conflict(f"qrlogin_{login.status.value}")
 
 
+async def _check_match(svc: Services, login: QRLogin, picked: str | None, ip: str | None) -> None:
+    """Number matching: the phone must send the digits the PC shows. A wrong pick ends the
+    login (cancelled, ``match_failed``): someone who scanned a photo of the code, and can't
+    see the screen, gets one guess among the choices, and the PC learns of it."""
+    if login.match is None:
+        return
+    if not picked:
+        raise InvalidRequest("match_required")
+    if hmac.compare_digest(picked.encode(), login.match.encode()):
+        return
+    await svc.qrlogins.update(login.id, lambda cur: machine.fail(cur, svc.clock(), "match_failed"))
+    await audit.record(
+        svc,
+        "login.refused",
+        pool_id=login.pool_id,
+        subject=login.scanner.openid if login.scanner else None,
+        ip=ip,
+        reason="match_failed",
+        connection=login.connection,
+        qrlogin=login.id,
+    )
+    raise Forbidden("match_failed")
+
+
 async def confirm(
-    svc: Services, token: str, phone_code: str, profile: dict[str, str], ip: str | None
+    svc: Services,
+    token: str,
+    phone_code: str,
+    profile: dict[str, str],
+    ip: str | None,
+    match: str | None = None,
 ) -> QRLogin:
     """Allow the phone number: WeChat tells the number, the source's rules pick the account.
 
-    Everything that can fail (the session, the login's state, WeChat) is checked before any
-    account is touched, so a failure leaves the login ``scanned`` and confirmable again.
+    Everything that can fail (the session, the login's state, the digits of number
+    matching, WeChat) is checked before any account is touched, so a failure leaves the login
+    ``scanned`` and confirmable again; except a wrong pick of digits, which ends it.
     """
     login = await _session_login(svc, token)
     _check_confirmable(login)
     assert login.scanner is not None
+    await _check_match(svc, login, match, ip)
     source = await _source(svc, login)
     number = await svc.wechat.get_phone_number(
         svc.mini_program(source, login.app_id), phone_code, openid=login.scanner.openid

@@ -14,11 +14,12 @@ from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthoriz
 from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
-from minilogin.core.tokens import digest, matches, new_id, new_secret
+from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.flows import audit
 from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.config_cache import ConfigReader
+from minilogin.storage.durable import CodeImage
 from minilogin.storage.ephemeral.records import status_channel
 from minilogin.storage.errors import UNAVAILABLE
 
@@ -107,6 +108,9 @@ async def create(
     mini_program = svc.mini_program(source)
     now = svc.clock()
     secret = new_secret()
+    # A recycled code may have been photographed during an earlier login: the phone must
+    # then prove it sees this login's screen by picking the digits shown there.
+    match, choices = new_match() if svc.codepool.recycles else (None, ())
     while True:
         # A scene from the code pool; leased to this login id, so no other login can show it.
         login_id = new_id("qrl")
@@ -128,6 +132,8 @@ async def create(
             state=_bounded("state", request.state),
             request=context,
             updated_at=now,
+            match=match,
+            match_choices=choices,
         )
         if await svc.qrlogins.create(login):
             if bound is not None:
@@ -167,6 +173,8 @@ def status_body(login: QRLogin, now: float) -> dict[str, Any]:
             "nickname": login.scanner.nickname,
             "avatar_url": login.scanner.avatar_url,
         }
+    if login.match is not None and login.status in (Status.PENDING, Status.SCANNED):
+        body["match"] = login.match
     if login.status is Status.NEEDS_BINDING:
         body["binding"] = {
             "login_only": login.login_only,
@@ -264,7 +272,7 @@ async def cancel(svc: Services, login: QRLogin) -> None:
     )
 
 
-async def image(svc: Services, login: QRLogin) -> bytes:
+async def image(svc: Services, login: QRLogin) -> CodeImage:
     """The mini program code for the login's scene, with the source's logo in its centre."""
     if login.status.terminal:
         raise Conflict(f"qrlogin_{login.status.value}")

@@ -54,6 +54,8 @@ export interface QRLogin {
   image_url: string;
   expires_in: number;
   expires_at: string;
+  /** Number matching (recycled codes): the two digits to show under the code. */
+  match?: string;
   /** Sandbox mode only: the phone simulator page the code holds. */
   sandbox_phone_url?: string;
 }
@@ -65,6 +67,8 @@ export interface QRLoginStatus {
   expires_in: number;
   scanned?: { nickname?: string | null; avatar_url?: string | null };
   binding?: { login_only: boolean; phone: string | null };
+  /** Number matching: the digits to show, while pending or scanned. */
+  match?: string;
   code?: string;
   state?: string;
   error?: string;

@@ -23,6 +23,7 @@ const TEXT = {
     cancelled: '已取消',
     error: '出错了',
     refresh: '点击刷新',
+    match: '扫码后，在手机上选择这个数字',
     bindingTitle: '绑定账号',
     bindingPhone: '微信手机号 {phone} 还没有关联账号。登录已有账号以绑定，或创建新账号。',
     bindingPhoneLoginOnly: '微信手机号 {phone} 还没有关联账号。请登录已有账号以绑定。',
@@ -35,6 +36,7 @@ const TEXT = {
       cancelled_by_user: '你已在手机上取消本次登录',
       cancelled_by_browser: '本次登录已取消',
       phone_denied: '你拒绝了使用手机号，登录已取消',
+      match_failed: '手机上选择的数字与电脑上的不一致，登录已取消',
       too_many_attempts: '密码错误次数过多，本次登录已取消',
       account_not_found: '没有与该手机号对应的账号，本站只允许已有账号登录',
       phone_in_use: '该手机号已属于另一个账号，请联系网站开启账号关联',
@@ -51,6 +53,7 @@ const TEXT = {
     cancelled: 'Cancelled',
     error: 'Something went wrong',
     refresh: 'Click to refresh',
+    match: 'After scanning, pick this number on your phone',
     bindingTitle: 'Link your account',
     bindingPhone:
       'No account is linked to the WeChat phone number {phone} yet. Log in to an existing account to link it, or create a new one.',
@@ -65,6 +68,7 @@ const TEXT = {
       cancelled_by_user: 'You cancelled this login on the phone',
       cancelled_by_browser: 'This login was cancelled',
       phone_denied: 'You declined to share your phone number; the login was cancelled',
+      match_failed: 'The number picked on the phone was not the one shown here; the login was cancelled',
       too_many_attempts: 'Too many wrong passwords: this login was cancelled',
       account_not_found: 'No account matches this phone number, and this site only lets existing accounts log in',
       phone_in_use: 'This phone number belongs to another account. Ask the site to enable account association',
@@ -940,6 +944,9 @@ const STYLE = `
 .minilogin-overlay .minilogin-avatar { width: 56px; height: 56px; border-radius: 50%; object-fit: cover; }
 .minilogin-overlay .minilogin-refresh { color: var(--minilogin-accent, #07c160); font-weight: 600; }
 .minilogin-caption { margin-top: 8px; color: var(--minilogin-muted, #646a73); }
+.minilogin-match[hidden] { display: none; }
+.minilogin-match { margin-top: 6px; color: var(--minilogin-muted, #646a73); font-size: 13px; }
+.minilogin-match strong { display: block; font-size: 28px; letter-spacing: 6px; color: var(--minilogin-text, #1f2329); }
 .minilogin-sandbox { display: block; margin-top: 4px; font-size: 13px; color: var(--minilogin-accent, #07c160); }
 .minilogin-sandbox[hidden] { display: none; }
 .minilogin-binding[hidden] { display: none; }
@@ -984,12 +991,17 @@ export class ScanView {
     });
     this.caption = make('div', { className: 'minilogin-caption' });
     this.caption.dataset.testid = 'qrcode-caption';
+    // Number matching (a recycled code): the digits the phone must pick, under the code.
+    this.match = make('div', { className: 'minilogin-match', hidden: true });
+    this.match.dataset.testid = 'qrcode-match';
+    this.matchDigits = make('strong');
+    this.match.append(this.matchDigits, make('span', { textContent: this.text.match }));
     this.binding = this.bindingForm(make);
     this.sandbox = make('a', { className: 'minilogin-sandbox', target: '_blank', rel: 'noopener', hidden: true });
     this.sandbox.textContent = SANDBOX_TEXT[controller.lang];
     this.sandbox.dataset.testid = 'phone-simulator';
     this.box.append(this.img, this.overlay);
-    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.sandbox, this.binding);
+    this.root.append(make('style', { textContent: STYLE }), this.box, this.caption, this.match, this.sandbox, this.binding);
     element.append(this.root);
     this.element = element;
     controller.onChange((state) => this.update(state));
@@ -1029,6 +1041,9 @@ export class ScanView {
       if (this.img.getAttribute('src') !== login.image_url) this.img.src = login.image_url;
     }
     this.showBinding(state);
+    const digits = body?.match || login?.match;
+    this.match.hidden = !digits || !(status === 'pending' || status === 'scanned');
+    this.matchDigits.textContent = digits || '';
     const phoneUrl = status === 'pending' && login?.sandbox_phone_url;
     this.sandbox.hidden = !phoneUrl;
     if (phoneUrl) this.sandbox.href = phoneUrl;

@@ -1,5 +1,5 @@
 """The durable store's interface: pools, applications, identity sources, users, WeChat
-identities, signing keys and the audit log.
+identities, signing keys, the code pool's images and the audit log.
 
 Implementations keep secrets (AppSecrets, private signing keys) encrypted at rest and hand
 them back decrypted; they raise ``Conflict`` when a uniqueness rule would break, so no caller
@@ -48,6 +48,14 @@ class RefreshToken:
     created_at: datetime | None = None
     used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeImage:
+    """A code pool image as served: its bytes and their ``image/png`` or ``image/jpeg``."""
+
+    content_type: str
+    data: bytes = field(repr=False)
 
 
 class DurableStore(Protocol):
@@ -131,6 +139,23 @@ class DurableStore(Protocol):
     # signing keys
     async def add_signing_key(self, key: SigningKey) -> SigningKey: ...
     async def list_signing_keys(self) -> list[SigningKey]: ...
+
+    # the code pool's images (flows/codepool.py), by mini program and scene
+    async def put_code_image(
+        self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
+    ) -> None:
+        """Store (or replace) the image of the code for ``scene``."""
+        ...
+
+    async def get_code_image(self, app_id: str, scene: str) -> CodeImage | None: ...
+    async def keep_code_image(self, app_id: str, scene: str, kept_until: datetime) -> bool:
+        """Move the image's end to ``kept_until``; ``False`` when there is no such image."""
+        ...
+
+    async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None: ...
+    async def delete_code_images_until(self, now: datetime) -> int:
+        """Delete the images whose ``kept_until`` has passed; how many went."""
+        ...
 
     # audit log
     async def add_audit_events(self, events: Sequence[AuditEvent]) -> None:

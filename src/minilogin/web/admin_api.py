@@ -339,11 +339,10 @@ async def experience_login(
 @router.get("/pools/{pool}/connections")
 async def list_connections(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
     found = await connections.list_connections(svc, pool)
-    return {
-        "connections": [
-            connections.connection_body(svc, pool, source, used) for source, used in found
-        ]
-    }
+    bodies = []
+    for source, used in found:
+        bodies.append(await connections.connection_answer(svc, pool, source, used))
+    return {"connections": bodies}
 
 
 @router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
@@ -351,13 +350,13 @@ async def create_connection(
     pool: str, request: Request, svc: Svc, actor: AdminActor
 ) -> dict[str, Any]:
     source = await connections.create_connection(svc, actor, pool, await json_object(request))
-    return connections.connection_body(svc, pool, source, [])
+    return await connections.connection_answer(svc, pool, source, [])
 
 
 @router.get("/pools/{pool}/connections/{unique_id}")
 async def get_connection(pool: str, unique_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
     source, used = await connections.get_connection(svc, pool, unique_id)
-    return connections.connection_body(svc, pool, source, used)
+    return await connections.connection_answer(svc, pool, source, used)
 
 
 @router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
@@ -367,7 +366,7 @@ async def update_connection(
     """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
     await connections.update_connection(svc, actor, pool, unique_id, await json_object(request))
     source, used = await connections.get_connection(svc, pool, unique_id)
-    return connections.connection_body(svc, pool, source, used)
+    return await connections.connection_answer(svc, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)
@@ -429,7 +428,7 @@ async def put_logo(
     It is decoded and re-encoded; the next codes show it in their centre."""
     await connections.set_logo(svc, actor, pool, unique_id, await _logo_upload(request))
     source, used = await connections.get_connection(svc, pool, unique_id)
-    return connections.connection_body(svc, pool, source, used)
+    return await connections.connection_answer(svc, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}/logo", status_code=204)

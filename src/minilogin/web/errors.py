@@ -32,6 +32,7 @@ from minilogin.core.errors import (
     RateLimited,
     TooLarge,
     Unauthorized,
+    Unavailable,
     UpstreamError,
 )
 from minilogin.core.messages import Locale, message, negotiate
@@ -82,6 +83,7 @@ STATUS: dict[type[MiniloginError], int] = {
     Conflict: 409,
     Gone: 410,
     RateLimited: 429,
+    Unavailable: 503,
     TooLarge: 413,
 }
 
@@ -131,6 +133,8 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
         # A rate limit knows when its window ends (web/limits.py); else "retry soon".
         wait = error.params.get("retry_after")
         headers = {"Retry-After": str(math.ceil(wait) if isinstance(wait, float) else 1)}
+    if isinstance(error, Unavailable):
+        headers = {"Retry-After": str(error.retry_after)}
     if isinstance(error, RateLimited) and "/oidc/" in request.url.path:
         # The OAuth endpoints' clients read RFC 6749 §5.2's field.
         body["error_description"] = body["message"]

@@ -99,6 +99,8 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "expires_in": login.expires_in(now),
         "expires_at": flow.iso(login.expires_at),
     }
+    if login.match is not None:
+        answer["match"] = login.match
     phone = svc.settings.sandbox_phone_url
     if phone is not None:
         # What the code holds (API.md §4), so that a laptop alone can play the phone.
@@ -210,5 +212,10 @@ async def image(pool: str, login_id: str, svc: Svc) -> Response:
         raise NotFound("qrlogin_not_found")
     if login.status is Status.EXPIRED:
         raise Gone("qrlogin_expired")
-    png = await flow.image(svc, login)
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
+    # The path keeps its ``.png``; the type is the image's own (WeChat's codes are JPEG).
+    image = await flow.image(svc, login)
+    return Response(
+        image.data,
+        media_type=image.content_type,
+        headers={"Cache-Control": "private, max-age=600"},
+    )

@@ -36,6 +36,8 @@ class ConfirmBody(BaseModel):
     phone_code: str = Field(min_length=1, max_length=256)
     nickname: str | None = Field(default=None, max_length=64)
     avatar_url: str | None = Field(default=None, max_length=1024)
+    #: The digits the person picked, when the scan answer asked for number matching.
+    match: str | None = Field(default=None, max_length=8)
 
 
 class CancelBody(BaseModel):
@@ -66,7 +68,9 @@ async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, st
         for key, value in (("nickname", body.nickname), ("avatar_url", body.avatar_url))
         if value
     }
-    login = await flow.confirm(svc, body.session, body.phone_code, profile, client_ip(request))
+    login = await flow.confirm(
+        svc, body.session, body.phone_code, profile, client_ip(request), body.match
+    )
     return {"status": login.status.value}
 
 

@@ -56,6 +56,10 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = PATIE
     return time.monotonic() - start
 
 
+async def _is_zero(length: Awaitable[int]) -> bool:
+    return await length == 0
+
+
 async def expiry_time(store: EphemeralStore, key: str, started: float) -> float:
     """Poll until ``key`` reads as absent; return the seconds since ``started``."""
 
@@ -356,6 +360,41 @@ class EphemeralStoreContract:
         assert lived < (second - started) + ttl - 0.05
         assert await store.incr(key("n"), ttl) == 1
         assert await store.incr(key("n"), ttl) == 2
+
+    # --- lists ------------------------------------------------------------------------
+
+    async def test_a_list_is_first_in_first_out(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        assert await store.length(key("l")) == 0
+        assert await store.pop(key("l")) is None
+        assert [await store.push(key("l"), v, LONG) for v in ("a", "", "汉字")] == [1, 2, 3]
+        assert await store.length(key("l")) == 3
+        assert [await store.pop(key("l")) for _ in range(4)] == ["a", "", "汉字", None]
+        assert await store.length(key("l")) == 0
+
+    async def test_concurrent_pops_each_get_a_different_value(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        for n in range(50):
+            await store.push(key("l"), str(n), LONG)
+        popped = await asyncio.gather(*(store.pop(key("l")) for _ in range(60)))
+        assert sorted(int(v) for v in popped if v is not None) == list(range(50))
+        assert popped.count(None) == 10
+
+    async def test_a_list_lives_its_last_pushes_ttl_and_delete_removes_it(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        started = time.monotonic()
+        await store.push(key("l"), "a", SHORT)
+        await store.push(key("l"), "b", LONG)
+        await asyncio.sleep(SHORT * 1.5)
+        assert await store.length(key("l")) == 2
+        await store.delete(key("l"))
+        assert await store.pop(key("l")) is None
+        await store.push(key("short"), "a", SHORT)
+        await eventually(lambda: _is_zero(store.length(key("short"))))
+        assert time.monotonic() - started >= SHORT * 0.9
 
     # --- publish / subscribe ----------------------------------------------------------
 

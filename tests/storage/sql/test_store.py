@@ -773,3 +773,43 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = await SqlStore.open(database_url, SecretBox("k" * 32))
     await store.close()
     assert await _raw_rows(database_url, "PRAGMA journal_mode") == [("wal",)]
+
+
+# code images ----------------------------------------------------------------------------------
+
+
+async def test_code_images_are_kept_replaced_and_deleted(durable_store: SqlStore) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    png = durable.CodeImage("image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    jpeg = durable.CodeImage("image/jpeg", b"\xff\xd8\xff" + b"\x00\xff" * 5000)
+    assert await durable_store.get_code_image("wx1", "scene-a") is None
+
+    await durable_store.put_code_image("wx1", "scene-a", png, now + timedelta(hours=1))
+    await durable_store.put_code_image("wx2", "scene-a", jpeg, now + timedelta(hours=1))
+    assert await durable_store.get_code_image("wx1", "scene-a") == png
+    assert await durable_store.get_code_image("wx2", "scene-a") == jpeg  # per mini program
+    await durable_store.put_code_image("wx1", "scene-a", jpeg, now + timedelta(hours=1))
+    assert await durable_store.get_code_image("wx1", "scene-a") == jpeg  # replaced
+
+    await durable_store.delete_code_images("wx1", ["scene-a", "missing"])
+    assert await durable_store.get_code_image("wx1", "scene-a") is None
+    assert await durable_store.get_code_image("wx2", "scene-a") == jpeg
+    await durable_store.delete_code_images("wx1", [])
+
+
+async def test_code_images_past_their_time_are_swept_unless_kept_longer(
+    durable_store: SqlStore,
+) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    image = durable.CodeImage("image/png", b"\x89PNG\r\n\x1a\n")
+    for scene in ("old", "kept", "young"):
+        await durable_store.put_code_image("wx1", scene, image, now + timedelta(minutes=1))
+    assert await durable_store.keep_code_image("wx1", "kept", now + timedelta(days=1))
+    assert not await durable_store.keep_code_image("wx1", "missing", now + timedelta(days=1))
+    await durable_store.put_code_image("wx1", "young", image, now + timedelta(hours=1))
+
+    assert await durable_store.delete_code_images_until(now + timedelta(minutes=2)) == 1
+    assert await durable_store.get_code_image("wx1", "old") is None
+    assert await durable_store.get_code_image("wx1", "kept") == image
+    assert await durable_store.get_code_image("wx1", "young") == image
+    assert await durable_store.delete_code_images_until(now + timedelta(minutes=2)) == 0

@@ -59,6 +59,32 @@ def connection_body(
     }
 
 
+async def connection_answer(
+    svc: Services, pool_slug: str, source: IdentitySource, applications: list[Application]
+) -> dict[str, Any]:
+    """The admin API's body of a source: its fields and whether codes can be made for it."""
+    body = connection_body(svc, pool_slug, source, applications)
+    body["code_error"] = await code_error(svc, source)
+    return body
+
+
+async def code_error(svc: Services, source: IdentitySource) -> dict[str, Any] | None:
+    """Why no codes can be made for the source, when WeChat refused its page (errcode
+    41030: the page is not in the released mini program): a configuration error for the
+    administrator to fix; ``None`` while codes are made."""
+    refused = await svc.codepool.page_error(source)
+    if refused is None:
+        return None
+    return {
+        "error": "wechat_invalid_page",
+        "page": refused.page,
+        "env_version": refused.env_version,
+        "errmsg": refused.errmsg,
+        "since": iso(refused.since),
+        "retry_at": iso(refused.retry_at),
+    }
+
+
 async def check_credentials(
     svc: Services, before: IdentitySource | None, source: IdentitySource
 ) -> None:

@@ -1,10 +1,11 @@
 """The ephemeral store's interface.
 
-A handful of atomic primitives over string values with a time to live, plus
-publish/subscribe. Every typed record (QR logins, authorization codes, mini program sessions,
-the WeChat access-token cache, rate-limit counters) is built on these in ``records.py``, so a
-second implementation only has to get these few operations right, and the contract tests in
-``tests/storage/ephemeral/contract.py`` say exactly what "right" is.
+A handful of atomic primitives over string values (and first-in first-out lists of them)
+with a time to live, plus publish/subscribe. Every typed record (QR logins, authorization
+codes, mini program sessions, the WeChat access-token cache, rate-limit counters) is built
+on these in ``records.py``, so a second implementation only has to get these few operations
+right, and the contract tests in ``tests/storage/ephemeral/contract.py`` say exactly what
+"right" is.
 
 Atomicity is per call and holds across processes for implementations that are shared (Redis).
 """
@@ -57,6 +58,20 @@ class EphemeralStore(Protocol):
 
     async def incr(self, key: str, ttl: float) -> int:
         """Add one and return the new count; the time to live starts at the first increment."""
+        ...
+
+    async def push(self, key: str, value: str, ttl: float) -> int:
+        """Append ``value`` to the list at ``key`` (a key holds a value or a list, never
+        both); the whole list then lives ``ttl`` seconds. The list's new length."""
+        ...
+
+    async def pop(self, key: str) -> str | None:
+        """Remove and return the oldest value of the list: of two concurrent poppers each
+        gets a different value, or ``None`` once the list is empty."""
+        ...
+
+    async def length(self, key: str) -> int:
+        """How many values the list at ``key`` holds (0 for none)."""
         ...
 
     async def publish(self, channel: str, message: str) -> None: ...

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -40,6 +40,7 @@ class MemoryStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._values: dict[str, tuple[str, float]] = {}
+        self._lists: dict[str, tuple[deque[str], float]] = {}
         self._subscribers: defaultdict[str, set[MemorySubscription]] = defaultdict(set)
         self._writes = 0
 
@@ -90,6 +91,7 @@ class MemoryStore:
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
+        self._lists.pop(key, None)
 
     async def incr(self, key: str, ttl: float) -> int:
         entry = self._values.get(key)
@@ -100,6 +102,30 @@ class MemoryStore:
         count = int(current) + 1
         self._values[key] = (str(count), entry[1])
         return count
+
+    def _list(self, key: str) -> deque[str] | None:
+        entry = self._lists.get(key)
+        if entry is None:
+            return None
+        values, deadline = entry
+        if self._clock() >= deadline or not values:
+            del self._lists[key]
+            return None
+        return values
+
+    async def push(self, key: str, value: str, ttl: float) -> int:
+        values = self._list(key) or deque()
+        values.append(value)
+        self._lists[key] = (values, self._clock() + ttl)
+        return len(values)
+
+    async def pop(self, key: str) -> str | None:
+        values = self._list(key)
+        return values.popleft() if values else None
+
+    async def length(self, key: str) -> int:
+        values = self._list(key)
+        return len(values) if values else 0
 
     async def publish(self, channel: str, message: str) -> None:
         for subscription in self._subscribers.get(channel, ()):
@@ -119,3 +145,4 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._values.clear()
+        self._lists.clear()

@@ -35,6 +35,7 @@ def _qrlogin_from_json(text: str) -> QRLogin:
     data["request"] = RequestContext(**data["request"])
     if data["scanner"] is not None:
         data["scanner"] = Scanner(**data["scanner"])
+    data["match_choices"] = tuple(data.get("match_choices", ()))
     return QRLogin(**data)
 
 

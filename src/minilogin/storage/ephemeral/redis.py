@@ -2,8 +2,9 @@
 
 Every operation of ``EphemeralStore`` is one Redis command or one Lua script, so each is atomic
 across every instance sharing the server: ``add`` is ``SET NX``, ``take`` is ``GETDEL``
-(Redis ≥ 6.2), ``compare_and_set`` and ``incr`` are scripts. Every key is written with a time
-to live and under the ``prefix`` setting, so several deployments can share one server.
+(Redis ≥ 6.2), ``pop`` is ``LPOP``, ``compare_and_set``, ``incr`` and ``push`` are scripts.
+Every key is written with a time to live and under the ``prefix`` setting, so several
+deployments can share one server.
 
 Publish/subscribe runs over **one** connection per store (per process): local subscribers of a
 channel share one server-side subscription, and one reader task fans each message out to them.
@@ -50,6 +51,13 @@ if count == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return count
+"""
+
+#: Append to a list and give the whole list the time to live.
+_PUSH = """
+local length = redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return length
 """
 
 #: How long a subscriber waits for Redis to confirm its subscription before giving up. Under
@@ -282,6 +290,7 @@ class RedisStore:
         self._prefix = prefix
         self._compare_and_set = self._redis.register_script(_COMPARE_AND_SET)
         self._increment = self._redis.register_script(_INCREMENT)
+        self._push = self._redis.register_script(_PUSH)
         self._hub = _PubSubHub(self._redis)
 
     def _key(self, key: str) -> str:
@@ -314,6 +323,17 @@ class RedisStore:
     async def incr(self, key: str, ttl: float) -> int:
         count = await self._increment(keys=[self._key(key)], args=[_milliseconds(ttl)])
         return int(count)
+
+    async def push(self, key: str, value: str, ttl: float) -> int:
+        length = await self._push(keys=[self._key(key)], args=[value, _milliseconds(ttl)])
+        return int(length)
+
+    async def pop(self, key: str) -> str | None:
+        value = await self._redis.lpop(self._key(key))
+        return None if value is None else str(value)
+
+    async def length(self, key: str) -> int:
+        return int(await self._redis.llen(self._key(key)))
 
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(self._key(channel), message)

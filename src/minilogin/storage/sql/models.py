@@ -267,3 +267,19 @@ class RefreshTokenRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CodeImageRow(Base):
+    """The image of one mini program code of the code pool, as it is served: WeChat's bytes,
+    or the code with the identity source's logo composed in (flows/codepool.py). Kept here
+    rather than in the ephemeral store, which holds only the pool's keys; a row goes when its
+    code is retired, or at ``kept_until`` when nobody retired it (a login that just expired)."""
+
+    __tablename__ = "code_images"
+    __table_args__ = (Index("ix_code_images_kept_until", "kept_until"),)
+
+    app_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    scene: Mapped[str] = mapped_column(Text, primary_key=True)
+    content_type: Mapped[str] = mapped_column(ENUM)
+    image: Mapped[bytes] = mapped_column(LargeBinary)
+    kept_until: Mapped[datetime] = mapped_column(UtcDateTime)

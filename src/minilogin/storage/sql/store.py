@@ -60,7 +60,7 @@ from minilogin.core.entities import (
 )
 from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.durable import RefreshToken
+from minilogin.storage.durable import CodeImage, RefreshToken
 from minilogin.storage.sql.models import (
     AdminRow,
     ApiTokenRow,
@@ -68,6 +68,7 @@ from minilogin.storage.sql.models import (
     ApplicationRow,
     AuditEventRow,
     Base,
+    CodeImageRow,
     IdentitySourceRow,
     PoolRow,
     RefreshTokenRow,
@@ -649,6 +650,62 @@ class SqlStore:
                 select(SigningKeyRow).order_by(SigningKeyRow.created_at, SigningKeyRow.kid)
             )
         return [self._signing_key(row) for row in rows]
+
+    # the code pool's images
+
+    async def put_code_image(
+        self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
+    ) -> None:
+        async with self._transaction() as session:
+            # Delete and insert in one transaction: an upsert every backend understands.
+            await session.execute(
+                delete(CodeImageRow).where(
+                    CodeImageRow.app_id == app_id, CodeImageRow.scene == scene
+                )
+            )
+            session.add(
+                CodeImageRow(
+                    app_id=app_id,
+                    scene=scene,
+                    content_type=image.content_type,
+                    image=image.data,
+                    kept_until=_utc(kept_until),
+                )
+            )
+
+    async def get_code_image(self, app_id: str, scene: str) -> CodeImage | None:
+        async with self._reads() as session:
+            row = await session.get(CodeImageRow, (app_id, scene))
+        return None if row is None else CodeImage(row.content_type, row.image)
+
+    async def keep_code_image(self, app_id: str, scene: str, kept_until: datetime) -> bool:
+        async with self._transaction() as session:
+            kept = await session.scalar(
+                update(CodeImageRow)
+                .where(CodeImageRow.app_id == app_id, CodeImageRow.scene == scene)
+                .values(kept_until=_utc(kept_until))
+                .returning(CodeImageRow.scene)
+            )
+        return kept is not None
+
+    async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None:
+        if not scenes:
+            return
+        async with self._transaction() as session:
+            await session.execute(
+                delete(CodeImageRow).where(
+                    CodeImageRow.app_id == app_id, CodeImageRow.scene.in_(list(scenes))
+                )
+            )
+
+    async def delete_code_images_until(self, now: datetime) -> int:
+        async with self._transaction() as session:
+            gone = await session.scalars(
+                delete(CodeImageRow)
+                .where(CodeImageRow.kept_until <= _utc(now))
+                .returning(CodeImageRow.scene)
+            )
+            return len(gone.all())
 
     # audit log
 

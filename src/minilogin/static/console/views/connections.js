@@ -97,6 +97,9 @@ export async function details(ctx, uniqueId) {
       { class: 'page-head' },
       h('div', {}, h('h1', {}, source.display_name), h('p', { class: 'muted mono' }, source.unique_id, ' · ', t('mode_mp_qrcode'))),
     ),
+    source.code_error
+      ? h('div', { class: 'notice', testid: 'code-error' }, t('code_error_page', source.code_error.page || '', source.code_error.env_version))
+      : null,
     h(
       'div',
       { class: 'columns' },

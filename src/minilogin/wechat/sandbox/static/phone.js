@@ -26,6 +26,7 @@ const SHARED = /* shared:begin */ {
       "loginOnly": "该网站只允许已有账号登录。",
       "fromImage": "这个二维码是从图片中识别的。只有当图片是你自己电脑屏幕上的二维码时才继续：别人发来的二维码可能会让对方登录你的账号。",
       "expiresIn": "二维码将在 {seconds} 秒后过期",
+      "matchPrompt": "请选择电脑上二维码下方显示的数字",
       "nicknameLabel": "昵称（可选）",
       "nicknamePlaceholder": "使用微信昵称",
       "allow": "允许使用手机号",
@@ -53,6 +54,10 @@ const SHARED = /* shared:begin */ {
         "phone_denied": {
           "title": "已取消登录",
           "text": "你没有允许使用手机号，本次登录已取消。"
+        },
+        "match_failed": {
+          "title": "数字不一致",
+          "text": "你选择的数字与电脑上显示的不一致，本次登录已取消。如果是你本人在电脑上登录，请刷新二维码后重新扫码。"
         },
         "phone_quota": {
           "title": "暂时无法验证手机号",
@@ -153,6 +158,7 @@ const SHARED = /* shared:begin */ {
       "loginOnly": "This site only lets existing accounts log in.",
       "fromImage": "This code was read from a picture. Continue only if the picture shows your own computer's screen: a code someone sent you could log them in to your account.",
       "expiresIn": "The code expires in {seconds} s",
+      "matchPrompt": "Pick the number shown under the code on the computer",
       "nicknameLabel": "Nickname (optional)",
       "nicknamePlaceholder": "Use your WeChat nickname",
       "allow": "Allow phone number",
@@ -180,6 +186,10 @@ const SHARED = /* shared:begin */ {
         "phone_denied": {
           "title": "Login cancelled",
           "text": "You did not allow the phone number, so this login was cancelled."
+        },
+        "match_failed": {
+          "title": "Wrong number",
+          "text": "The number you picked is not the one on the computer, so this login was cancelled. If you are logging in on the computer, refresh the code and scan it again."
         },
         "phone_quota": {
           "title": "Phone number verification unavailable",
@@ -290,6 +300,11 @@ const SHARED = /* shared:begin */ {
       "retry": false,
       "rescan": false
     },
+    "match_failed": {
+      "icon": "cancel",
+      "retry": false,
+      "rescan": true
+    },
     "phone_not_permitted": {
       "icon": "warn",
       "retry": false,
@@ -396,6 +411,7 @@ const SHARED = /* shared:begin */ {
     "qrlogin_needs_binding": "needs_binding",
     "session_not_found": "session_ended",
     "account_not_found": "account_not_found",
+    "match_failed": "match_failed",
     "phone_in_use": "phone_in_use",
     "account_blocked": "account_blocked",
     "rate_limited": "busy",
@@ -476,6 +492,9 @@ const state = {
   busy: false,
   savedPhone: "",
   savedNickname: "",
+  // Number matching: the choices the scan answer offered, and the one the person tapped.
+  choices: [],
+  picked: "",
   privacyAsked: false,
 };
 
@@ -539,6 +558,35 @@ function busy(on) {
   state.busy = on;
   $("busy").hidden = !on;
   for (const id of ["scan", "allow", "deny", "retry"]) $(id).disabled = on;
+  allowReady();
+}
+
+// As the mini program: with number matching, Allow waits until a number is picked.
+function allowReady() {
+  $("allow").disabled = state.busy || (state.choices.length > 0 && !state.picked);
+}
+
+function showMatch(match) {
+  const choices = match && match.required && Array.isArray(match.choices) ? match.choices.map(String) : [];
+  state.choices = choices;
+  state.picked = "";
+  $("match").hidden = choices.length === 0;
+  $("match-choices").replaceChildren(
+    ...choices.map((digits) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "choice";
+      button.textContent = digits;
+      button.dataset.testid = `match-${digits}`;
+      button.addEventListener("click", () => {
+        state.picked = digits;
+        for (const other of $("match-choices").children) other.classList.toggle("picked", other === button);
+        allowReady();
+      });
+      return button;
+    }),
+  );
+  allowReady();
 }
 
 function userName() {
@@ -646,6 +694,7 @@ function showRequest(answer) {
         .replace("{pc}", orUnknown(request.location))
     : "";
   $("nickname").value = state.savedNickname;
+  showMatch(answer.match);
   show("screen-request");
   startCountdown();
 }
@@ -688,6 +737,7 @@ async function confirm() {
   const { code } = await call("POST", "wx/phone_code", { appid: config.appid, user: name });
   const body = { session: state.session, phone_code: code };
   if (nickname) body.nickname = nickname;
+  if (state.choices.length > 0) body.match = state.picked;
   let answer;
   try {
     answer = await call("POST", miniProgramApi("confirm"), body);

@@ -13,7 +13,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON := $(shell command -v $(PYTHON))
 
-.PHONY: dev test install install-test install-examples system-deps lint typecheck pytest node-test bench lock
+.PHONY: dev test install install-test install-examples system-deps lint typecheck pytest node-test compose-config bench lock
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -53,7 +53,13 @@ pytest:
 node-test:
 	./scripts/node-test.sh
 
-test: install-test lint typecheck node-test pytest
+# compose.yaml is valid Compose: checked with the compose plugin, else Debian's docker-compose
+# (scripts/install-system-deps.sh installs it). Neither needs a running Docker engine.
+compose-config:
+	@if docker compose version >/dev/null 2>&1; then docker compose -f compose.yaml config --quiet; \
+	else docker-compose -f compose.yaml config --quiet; fi
+
+test: install-test lint typecheck node-test compose-config pytest
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -8,6 +8,11 @@ dpkg -s fonts-noto-cjk >/dev/null 2>&1 || needed+=(fonts-noto-cjk)
 # Redis and PostgreSQL 15 for the multi-instance tests, which start servers of their own.
 command -v redis-server >/dev/null 2>&1 || needed+=(redis-server)
 [ -x /usr/lib/postgresql/15/bin/initdb ] || needed+=(postgresql-15)
+# `make test` validates compose.yaml: with the Docker CLI's compose plugin when there is one,
+# else with Debian's docker-compose (no Docker engine needed for either).
+if ! docker compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null 2>&1; then
+  needed+=(docker-compose)
+fi
 # Node for the JavaScript tests, npm for the SDK's package and TypeScript.
 command -v node >/dev/null 2>&1 || needed+=(nodejs)
 command -v npm >/dev/null 2>&1 || needed+=(npm)

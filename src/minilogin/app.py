@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from minilogin import __version__
+from minilogin import __version__, operations
 from minilogin.config import Settings
 from minilogin.seed import seed_demo
 from minilogin.services import open_services
@@ -113,4 +113,5 @@ def create_app(
     api_docs.install(app)
     app.include_router(sdk_assets.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    operations.install(app, settings)
     return app

@@ -13,12 +13,16 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from minilogin import __version__
 from minilogin.app import create_app
 from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
+from minilogin.core.entities import Application
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
 from minilogin.flows.admin import Actor, access, applications, connections, pools
 from minilogin.logs import log_config
+from minilogin.observability.logs import log_config as observed_log_config
+from minilogin.observability.metrics import prepare_multiprocess
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.services import Services, open_services
 from minilogin.storage.crypto import SecretBox
@@ -32,6 +36,24 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 cli = typer.Typer(help="minilogin: log in to a PC website by scanning a WeChat mini program code.")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"minilogin {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """minilogin: log in to a PC website by scanning a WeChat mini program code."""
+
+
 def _listening_url(host: str, port: int) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name
     return f"http://{shown}:{port}"
@@ -41,6 +63,15 @@ def _settings_for(host: str, port: int) -> Settings:
     if "MINILOGIN_PUBLIC_URL" in os.environ:
         return Settings()
     return Settings(public_url=_listening_url(host, port))
+
+
+def observed(settings: Settings, log_level: str) -> dict[str, Any]:
+    """uvicorn's logging: ours, in the settings' format, with uvicorn's access log (which
+    writes query strings, secrets included) replaced by ``minilogin.request``."""
+    return _logging_and_proxies(settings) | {
+        "log_config": observed_log_config(settings.log_format, log_level),
+        "access_log": False,
+    }
 
 
 def _migrate(settings: Settings) -> None:
@@ -102,7 +133,7 @@ def dev(
         port=port,
         log_level=log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **_logging_and_proxies(settings),
+        **observed(settings, log_level),
     )
 
 
@@ -115,11 +146,11 @@ def serve(
     ] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
-    """Serve in production: migrate the database, then serve with ``workers`` processes,
-    seeding nothing, with no demo and no sandbox. Every setting comes from MINILOGIN_*
-    (MINILOGIN_WECHAT_APP_ID and MINILOGIN_WECHAT_APP_SECRET are required; MINILOGIN_PUBLIC_URL:
-    the address browsers use; MINILOGIN_DATABASE_URL, MINILOGIN_REDIS_URL for several
-    instances)."""
+    """Serve in production: migrate the database, then serve, with no demo and no sandbox.
+
+    Every setting comes from MINILOGIN_* variables: MINILOGIN_WECHAT_APP_ID and
+    MINILOGIN_WECHAT_APP_SECRET are required; MINILOGIN_PUBLIC_URL is the address browsers use;
+    MINILOGIN_DATABASE_URL, and MINILOGIN_REDIS_URL for several workers or instances."""
     settings = _settings_for(host, port)
     if not (settings.wechat_app_id and settings.wechat_app_secret):
         # Without them there is no WeChat to log in with; never fall back to a sandbox, whose
@@ -154,6 +185,8 @@ def serve(
             "not WeChat: anyone can log in as any phone number. Never serve real users so.",
             err=True,
         )
+    if workers > 1:
+        prepare_multiprocess(settings.data_dir / "prometheus")
     uvicorn.run(
         "minilogin.app:create_app",
         factory=True,
@@ -163,7 +196,7 @@ def serve(
         log_level=log_level,
         # An open event stream would otherwise hold a stopping server for as long as it lasts.
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        **_logging_and_proxies(settings),
+        **observed(settings, log_level),
     )
 
 
@@ -424,7 +457,7 @@ def set_password(
     username: Annotated[str, typer.Argument(help="The administrator.")],
     password: NewPassword,
 ) -> None:
-    """Set an administrator's password (the way to reset the one ``dev`` generated)."""
+    """Set an administrator's password (the way to reset the one "minilogin dev" made)."""
     _administer(lambda svc: access.set_admin_password(svc, _cli_actor(), username, password))
     typer.echo(f"password of {username} changed")
 
@@ -436,7 +469,369 @@ def token(
     ] = None,
     description: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
 ) -> None:
-    """Make an admin API token (``Authorization: Bearer …``); it is printed only now."""
+    """Make an admin API token (sent as "Authorization: Bearer <token>"), printed only now."""
     typer.echo(
         _administer(lambda svc: access.create_api_token(svc, _cli_actor(), admin_name, description))
     )
+
+
+# ---- minilogin admin list-… / show-… / update-… / delete-…: reading and changing --------------
+
+#: ``--json``: print JSON for scripts instead of the text meant for people.
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
+#: ``--yes``: delete without asking (scripts); else the command asks first.
+Confirmed = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def _show(body: object, as_json: bool, columns: tuple[str, ...] = ()) -> None:
+    """A list as one line per item with ``columns``, an object as ``name: value`` lines, or
+    either as JSON."""
+    if as_json:
+        _print(body)
+        return
+    if isinstance(body, list):
+        for item in body:
+            typer.echo("\t".join(_text(item.get(column)) for column in columns))
+        return
+    assert isinstance(body, dict)
+    width = max((len(name) for name in body), default=0)
+    for name, value in body.items():
+        typer.echo(f"{name.ljust(width)}  {_text(value)}")
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_text(item) for item in value) or "-"
+    return str(value)
+
+
+def _confirm_delete(what: str, yes: bool) -> None:
+    if not yes:
+        typer.confirm(f"Delete {what}?", abort=True)
+
+
+def _given(**options: object) -> dict[str, object]:
+    """The options given on the command line: the fields an update changes."""
+    return {name: value for name, value in options.items() if value is not None}
+
+
+# pools
+
+
+@admin.command("list-pools")
+def list_pools(as_json: AsJson = False) -> None:
+    """List the user pools: slug, name, issuer."""
+
+    async def work(svc: Services) -> list[dict[str, Any]]:
+        return [pools.pool_body(svc, pool) for pool in await pools.list_pools(svc)]
+
+    _show(_administer(work), as_json, ("slug", "name", "issuer"))
+
+
+@admin.command("show-pool")
+def show_pool(
+    slug: Annotated[str, typer.Argument(help="The pool's slug.")], as_json: AsJson = False
+) -> None:
+    """Show a user pool."""
+
+    async def work(svc: Services) -> dict[str, Any]:
+        return pools.pool_body(svc, await pools.get_pool(svc, slug))
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("update-pool")
+def update_pool(
+    slug: Annotated[str, typer.Argument(help="The pool's slug (it cannot change).")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    logo_url: Annotated[str | None, typer.Option(help="A new logo URL; empty removes it.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change a user pool's name or logo URL."""
+    fields = _given(name=name, logo_url=logo_url)
+
+    async def work(svc: Services) -> dict[str, Any]:
+        pool = await pools.update_pool(svc, _cli_actor(), slug, fields)
+        return pools.pool_body(svc, pool)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("delete-pool")
+def delete_pool(
+    slug: Annotated[str, typer.Argument(help="The pool's slug.")], yes: Confirmed = False
+) -> None:
+    """Delete a user pool with its applications, identity sources and users."""
+    _confirm_delete(f"pool {slug} with its applications, identity sources and users", yes)
+    _administer(lambda svc: pools.delete_pool(svc, _cli_actor(), slug))
+    typer.echo(f"deleted pool {slug}")
+
+
+# applications
+
+
+async def _application_body(svc: Services, application: Application) -> dict[str, Any]:
+    return applications.application_body(
+        application, await applications.enabled_connections(svc, application)
+    )
+
+
+@admin.command("list-apps")
+def list_apps(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")], as_json: AsJson = False
+) -> None:
+    """List a pool's applications: client_id, type, name."""
+
+    async def work(svc: Services) -> list[dict[str, Any]]:
+        found = await applications.list_applications(svc, pool)
+        return [await _application_body(svc, application) for application in found]
+
+    _show(_administer(work), as_json, ("client_id", "type", "name"))
+
+
+@admin.command("show-app")
+def show_app(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    client_id: Annotated[str, typer.Argument(help="The application's client_id.")],
+    as_json: AsJson = False,
+) -> None:
+    """Show an application (never its client secret)."""
+
+    async def work(svc: Services) -> dict[str, Any]:
+        application = await applications.get_application(svc, pool, client_id)
+        return await _application_body(svc, application)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("update-app")
+def update_app(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    client_id: Annotated[str, typer.Argument(help="The application's client_id.")],
+    name: Annotated[str | None, typer.Option(help="A new name.")] = None,
+    redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Repeatable; replaces the list.")
+    ] = None,
+    web_origin: Annotated[list[str] | None, typer.Option(help="Repeatable; replaces the list.")] = (
+        None
+    ),
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Repeatable; replaces the list.")
+    ] = None,
+    id_token_lifetime: Annotated[int | None, typer.Option(help="Seconds.")] = None,
+    access_token_lifetime: Annotated[int | None, typer.Option(help="Seconds.")] = None,
+    refresh_token_lifetime: Annotated[int | None, typer.Option(help="Seconds.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change an application; only the options given change."""
+    fields = _given(
+        name=name,
+        redirect_uris=redirect_uri,
+        web_origins=web_origin,
+        post_logout_redirect_uris=post_logout_redirect_uri,
+        id_token_lifetime=id_token_lifetime,
+        access_token_lifetime=access_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
+    )
+
+    async def work(svc: Services) -> dict[str, Any]:
+        application = await applications.update_application(
+            svc, _cli_actor(), pool, client_id, fields
+        )
+        return await _application_body(svc, application)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("delete-app")
+def delete_app(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    client_id: Annotated[str, typer.Argument(help="The application's client_id.")],
+    yes: Confirmed = False,
+) -> None:
+    """Delete an application; its users stay in the pool."""
+    _confirm_delete(f"application {client_id} of pool {pool}", yes)
+    _administer(lambda svc: applications.delete_application(svc, _cli_actor(), pool, client_id))
+    typer.echo(f"deleted application {client_id}")
+
+
+# identity sources
+
+
+@admin.command("list-sources")
+def list_sources(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")], as_json: AsJson = False
+) -> None:
+    """List a pool's identity sources: unique_id, display name, AppID, applications."""
+
+    async def work(svc: Services) -> list[dict[str, Any]]:
+        found = await connections.list_connections(svc, pool)
+        return [connections.connection_body(svc, pool, source, apps) for source, apps in found]
+
+    _show(_administer(work), as_json, ("unique_id", "display_name", "app_id", "applications"))
+
+
+@admin.command("show-source")
+def show_source(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    unique_id: Annotated[str, typer.Argument(help="The identity source.")],
+    as_json: AsJson = False,
+) -> None:
+    """Show an identity source (never its AppSecret)."""
+
+    async def work(svc: Services) -> dict[str, Any]:
+        source, apps = await connections.get_connection(svc, pool, unique_id)
+        return connections.connection_body(svc, pool, source, apps)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("update-source")
+def update_source(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    unique_id: Annotated[str, typer.Argument(help="The identity source (it cannot change).")],
+    display_name: Annotated[str | None, typer.Option(help="Shown on the login button.")] = None,
+    callback_url: Annotated[str | None, typer.Option(help="Absolute http(s) URL.")] = None,
+    private: Annotated[
+        bool | None, typer.Option("--private/--platform", help="Whose mini program shows codes.")
+    ] = None,
+    app_id: Annotated[str | None, typer.Option(help="The mini program's AppID.")] = None,
+    app_secret: Annotated[
+        str | None,
+        typer.Option(help="The mini program's AppSecret.", envvar="MINILOGIN_SOURCE_APP_SECRET"),
+    ] = None,
+    login_mode: Annotated[str | None, typer.Option(help="login_and_register or login_only.")] = (
+        None
+    ),
+    association: Annotated[str | None, typer.Option(help="off, field_match or ask_binding.")] = (
+        None
+    ),
+    page: Annotated[str | None, typer.Option(help="The page the code opens.")] = None,
+    env_version: Annotated[str | None, typer.Option(help="release, trial or develop.")] = None,
+    qr_expires_in: Annotated[int | None, typer.Option(help="Seconds, 30–600.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Change an identity source; only the options given change."""
+    fields = _given(
+        display_name=display_name,
+        callback_url=callback_url,
+        private_deployment=private,
+        app_id=app_id,
+        app_secret=app_secret,
+        login_mode=login_mode,
+        association=association,
+        page=page,
+        env_version=env_version,
+        qr_expires_in=qr_expires_in,
+    )
+
+    async def work(svc: Services) -> dict[str, Any]:
+        await connections.update_connection(svc, _cli_actor(), pool, unique_id, fields)
+        source, apps = await connections.get_connection(svc, pool, unique_id)
+        return connections.connection_body(svc, pool, source, apps)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("delete-source")
+def delete_source(
+    pool: Annotated[str, typer.Argument(help="The pool's slug.")],
+    unique_id: Annotated[str, typer.Argument(help="The identity source.")],
+    yes: Confirmed = False,
+) -> None:
+    """Delete an identity source; the applications stop offering it."""
+    _confirm_delete(f"identity source {unique_id} of pool {pool}", yes)
+    _administer(lambda svc: connections.delete_connection(svc, _cli_actor(), pool, unique_id))
+    typer.echo(f"deleted identity source {unique_id}")
+
+
+# administrators (``set-password`` changes one)
+
+
+@admin.command("list-admins")
+def list_admins(as_json: AsJson = False) -> None:
+    """List the console administrators."""
+
+    async def work(svc: Services) -> list[dict[str, object]]:
+        return [access.admin_body(found) for found in await access.list_admins(svc)]
+
+    _show(_administer(work), as_json, ("username", "created_at"))
+
+
+@admin.command("show-admin")
+def show_admin(
+    username: Annotated[str, typer.Argument(help="The administrator.")], as_json: AsJson = False
+) -> None:
+    """Show a console administrator (never the password)."""
+
+    async def work(svc: Services) -> dict[str, object]:
+        return access.admin_body(await access.get_admin(svc, username))
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("delete-admin")
+def delete_admin(
+    username: Annotated[str, typer.Argument(help="The administrator.")], yes: Confirmed = False
+) -> None:
+    """Delete a console administrator and the API tokens made for them."""
+    _confirm_delete(f"administrator {username} and their API tokens", yes)
+    _administer(lambda svc: access.delete_admin(svc, _cli_actor(), username))
+    typer.echo(f"deleted administrator {username}")
+
+
+# API tokens (``token`` makes one)
+
+
+@admin.command("list-tokens")
+def list_tokens(as_json: AsJson = False) -> None:
+    """List the admin API tokens (never the tokens themselves)."""
+
+    async def work(svc: Services) -> list[dict[str, object]]:
+        found = await access.list_api_tokens(svc)
+        return [access.token_body(stored, name) for stored, name in found]
+
+    _show(_administer(work), as_json, ("id", "admin", "description", "last_used_at"))
+
+
+@admin.command("show-token")
+def show_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see list-tokens).")],
+    as_json: AsJson = False,
+) -> None:
+    """Show an admin API token."""
+
+    async def work(svc: Services) -> dict[str, object]:
+        return access.token_body(*await access.get_api_token(svc, token_id))
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("update-token")
+def update_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see list-tokens).")],
+    description: Annotated[str, typer.Option(help="What the token is for; empty clears it.")],
+    as_json: AsJson = False,
+) -> None:
+    """Change an admin API token's description."""
+
+    async def work(svc: Services) -> dict[str, object]:
+        changed = await access.describe_api_token(svc, _cli_actor(), token_id, description or None)
+        return access.token_body(*changed)
+
+    _show(_administer(work), as_json)
+
+
+@admin.command("delete-token")
+def delete_token(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see list-tokens).")],
+    yes: Confirmed = False,
+) -> None:
+    """Revoke an admin API token: it stops working at once."""
+    _confirm_delete(f"API token {token_id}", yes)
+    _administer(lambda svc: access.delete_api_token(svc, _cli_actor(), token_id))
+    typer.echo(f"deleted API token {token_id}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
@@ -94,6 +95,10 @@ class Settings(BaseSettings):
     code_pool_quarantine: int = Field(default=600, ge=1)
     code_pool_budget_per_minute: int = Field(default=4000, ge=1, le=5000)
     code_pool_fill_rate: float = Field(default=20.0, gt=0)
+    # Operations (README "Operate"): text or JSON log lines, and the bearer token /metrics
+    # asks for (open when empty).
+    log_format: Literal["text", "json"] = "text"
+    metrics_token: str = ""
     # Recycling: codes return to the pool after their logins' quarantine instead of being
     # retired, and every login then asks the phone to match the two digits the PC shows.
     code_pool_recycle: bool = False

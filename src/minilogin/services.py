@@ -17,6 +17,7 @@ from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
 from minilogin.flows.codepool import CodePool
 from minilogin.flows.waiting import Waiting
+from minilogin.observability.events import login_event
 from minilogin.oidc.keys import Signer
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
@@ -65,7 +66,9 @@ class Services:
         self.audit = AuditLog(
             self.durable, self.settings.audit_flush_interval, self.settings.audit_max_pending
         )
-        self.qrlogins = QRLogins(self.ephemeral, self.clock, ended=self._login_ended)
+        self.qrlogins = QRLogins(
+            self.ephemeral, self.clock, ended=self._login_ended, observe=login_event
+        )
         self.codes = AuthorizationCodes(self.ephemeral)
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)

@@ -360,6 +360,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This WeChat identity is already linked to a user.",
     ),
     "unknown_admin": ("管理员不存在。", "This administrator does not exist."),
+    "unknown_api_token": ("API 令牌不存在。", "This API token does not exist."),
     "admin_exists": ("该管理员用户名已被使用。", "This administrator username is taken."),
     "api_token_exists": ("该 API 令牌已存在。", "This API token already exists."),
     "invalid_admin_credentials": ("用户名或密码错误。", "The username or password is wrong."),

@@ -80,6 +80,7 @@ from minilogin.core.errors import RateLimited, Unavailable
 from minilogin.core.qrlogin import CODE_LIFETIME, QRLogin, Status
 from minilogin.core.tokens import new_scene
 from minilogin.images import compose_code, image_type
+from minilogin.observability import metrics
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.durable import CodeImage, DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -415,6 +416,7 @@ class CodePool:
             if error.code == INVALID_PAGE:
                 await self._page_refused(source, app, refused, error)
             raise
+        metrics.code_made(app.app_id)
         if refused is not None:
             await self._store.delete(_page_error_key(source))
             log.info("identity source %s: WeChat accepts its page %r again", source.unique_id, page)
@@ -509,6 +511,9 @@ class CodePool:
                 grown = await self._store.compare_and_set(key, raw, str(size + 1), RETENTION)
             if grown:
                 generation.size, generation.size_read_at = size + 1, self._clock()
+                metrics.code_pool_size(
+                    generation.app_id, generation.pool_id, generation.connection, size + 1
+                )
                 return size
 
     async def _size(self, generation: Generation) -> int:
@@ -517,6 +522,9 @@ class CodePool:
             raw = await self._store.get(_size_key(generation.key))
             generation.size = int(raw) if raw is not None else 0
             generation.size_read_at = now
+            metrics.code_pool_size(
+                generation.app_id, generation.pool_id, generation.connection, generation.size
+            )
         return generation.size
 
     def _register(self, source: IdentitySource, app: MiniProgram) -> Generation:

@@ -16,6 +16,7 @@ from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.flows import audit
+from minilogin.observability import metrics
 from minilogin.oidc import authorize
 from minilogin.services import Services
 from minilogin.storage.config_cache import ConfigReader
@@ -211,23 +212,26 @@ async def wait_for_change(
     the end. When the process begins to stop, the answer is the current status at once.
     """
     deadline = svc.clock() + min(max(wait, 0.0), MAX_WAIT)
-    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        with svc.waiting.watch(events):
-            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-            while current.status.value == last and not svc.waiting.stopping:
-                now = svc.clock()
-                timeout = min(deadline, current.expires_at) - now
-                if timeout <= 0:
-                    current = await _reread(svc, current)
-                    break
-                message = await events.next(min(timeout, keepalive))
-                if message:
-                    current = svc.qrlogins.decode(message).current(svc.clock())
-                else:
-                    current = await _reread(svc, current)
-                    if svc.clock() >= deadline:
+    with metrics.waiting_browser():
+        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+            with svc.waiting.watch(events):
+                current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+                while current.status.value == last and not svc.waiting.stopping:
+                    now = svc.clock()
+                    timeout = min(deadline, current.expires_at) - now
+                    if timeout <= 0:
+                        current = await _reread(svc, current)
                         break
-            return current
+                    message = await events.next(min(timeout, keepalive))
+                    if message:
+                        current = svc.qrlogins.decode(message).current(svc.clock())
+                        metrics.pushed(current, svc.clock())
+                    else:
+                        current = await _reread(svc, current)
+                        if svc.clock() >= deadline:
+                            break
+    await svc.qrlogins.note_expired(current)
+    return current
 
 
 async def stream(
@@ -238,24 +242,32 @@ async def stream(
 
     At every keep-alive and after the subscription was made again the stored login is read
     again, so a change published while Redis was away still reaches the browser."""
-    async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-        with svc.waiting.watch(events):
-            current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-            yield current
-            while not current.status.terminal and not svc.waiting.stopping:
-                now = svc.clock()
-                timeout = min(keepalive, max(current.expires_at - now, 0.0))
-                message = await events.next(timeout) if timeout > 0 else None
-                if message:
-                    updated = svc.qrlogins.decode(message).current(svc.clock())
-                else:
-                    updated = await _reread(svc, current)
-                if updated.status is current.status and updated.updated_at == current.updated_at:
-                    if message is None:
-                        yield None
-                    continue
-                current = updated
+    with metrics.waiting_browser():
+        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
+            with svc.waiting.watch(events):
+                current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
                 yield current
+                while not current.status.terminal and not svc.waiting.stopping:
+                    now = svc.clock()
+                    timeout = min(keepalive, max(current.expires_at - now, 0.0))
+                    message = await events.next(timeout) if timeout > 0 else None
+                    if message:
+                        updated = svc.qrlogins.decode(message).current(svc.clock())
+                    else:
+                        updated = await _reread(svc, current)
+                    if (
+                        updated.status is current.status
+                        and updated.updated_at == current.updated_at
+                    ):
+                        if message is None:
+                            yield None
+                        continue
+                    current = updated
+                    if message:
+                        metrics.pushed(current, svc.clock())
+                    else:
+                        await svc.qrlogins.note_expired(current)
+                    yield current
 
 
 async def cancel(svc: Services, login: QRLogin) -> None:

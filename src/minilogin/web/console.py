@@ -22,6 +22,7 @@ from minilogin.core.messages import Locale, message, negotiate
 from minilogin.flows.admin import access
 from minilogin.flows.admin.applications import enabled_connections, get_application
 from minilogin.flows.admin.connections import list_connections
+from minilogin.observability import metrics
 from minilogin.services import Services
 from minilogin.web.admin_api import (
     SESSION_COOKIE,
@@ -145,6 +146,8 @@ async def log_in(request: Request, svc: Svc) -> Response:
         )
     except (Unauthorized, RateLimited) as error:
         status = 429 if isinstance(error, RateLimited) else 401
+        if status == 429:
+            metrics.rate_limited(error.code)
         context = {"text": LOGIN_TEXT[locale], "error": message(error.code, locale)}
         page = _page(request, "console/login.html", context, status)
         wait = error.params.get("retry_after")

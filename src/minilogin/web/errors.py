@@ -36,6 +36,7 @@ from minilogin.core.errors import (
     UpstreamError,
 )
 from minilogin.core.messages import Locale, message, negotiate
+from minilogin.observability import metrics
 from minilogin.storage.errors import UNAVAILABLE, is_unavailable
 
 log = logging.getLogger("minilogin")
@@ -128,6 +129,8 @@ def error_response(request: Request, error: MiniloginError) -> JSONResponse:
             {"error": problem.code, "message": _text(problem, locale)} for problem in error.problems
         ]
     status = status_of(error)
+    if status == 429:
+        metrics.rate_limited(error.code)
     headers = None
     if status in (424, 429):
         # A rate limit knows when its window ends (web/limits.py); else "retry soon".

@@ -34,6 +34,7 @@ from minilogin.core.errors import (
 )
 from minilogin.core.messages import Locale, message, negotiate
 from minilogin.flows.qrlogin import authenticate
+from minilogin.observability import metrics
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
 from minilogin.services import Services
@@ -109,6 +110,8 @@ def _error_page(request: Request, locale: Locale, error: MiniloginError) -> HTML
         {"heading": TEXT[locale]["error_title"], "text": text, "code": error.code},
         status_of(error),
     )
+    if isinstance(error, RateLimited):
+        metrics.rate_limited(error.code)
     wait = error.params.get("retry_after")
     if isinstance(error, RateLimited) and isinstance(wait, float):
         page.headers["Retry-After"] = str(math.ceil(wait))

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from minilogin.observability import metrics
 from minilogin.wechat.backoff import Backoff
 from minilogin.wechat.errors import (
     PAGE,
@@ -82,14 +83,17 @@ def _is_image(response: httpx.Response) -> bool:
     )
 
 
-def _token_rejected(response: httpx.Response) -> bool:
+def _token_rejected(response: httpx.Response, api: str) -> bool:
     if _is_image(response):
         return False
     try:
         body = response.json()
     except ValueError:
         return False
-    return isinstance(body, dict) and errcode_of(body) in TOKEN_REJECTED
+    if isinstance(body, dict) and errcode_of(body) in TOKEN_REJECTED:
+        metrics.wechat_error(api, errcode_of(body))
+        return True
+    return False
 
 
 def _text(body: dict[str, Any], key: str, api: str) -> str:
@@ -256,7 +260,7 @@ class WeChatClient:
     ) -> httpx.Response:
         token = await self._tokens.get(app)
         response = await self._post(api, url, token, payload)
-        if _token_rejected(response):
+        if _token_rejected(response, api):
             token = await self._tokens.get(app, rejected=token)
             response = await self._post(api, url, token, payload)
         return response

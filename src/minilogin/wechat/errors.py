@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from minilogin.core.errors import UpstreamError
+from minilogin.observability import metrics
 
 #: errcodes that mean "this access token is no longer good": refresh it once and retry.
 TOKEN_REJECTED = frozenset({40001, 40014, 42001})
@@ -188,6 +189,7 @@ def from_errcode(errcode: int, errmsg: str, api: str) -> WeChatError:
 
 
 def bad_response(api: str, why: str) -> WeChatError:
+    metrics.wechat_error(api, "bad_response")
     return WeChatError("wechat_bad_response", f"WeChat's answer to {api} {why}", api=api)
 
 
@@ -202,6 +204,7 @@ def errcode_of(body: dict[str, Any]) -> int:
 def raise_for_errcode(body: dict[str, Any], api: str) -> None:
     errcode = errcode_of(body)
     if errcode != 0:
+        metrics.wechat_error(api, errcode)
         errmsg = body.get("errmsg")
         raise from_errcode(errcode, errmsg if isinstance(errmsg, str) else "", api)
 
@@ -217,6 +220,7 @@ def json_object(response: httpx.Response, api: str) -> dict[str, Any]:
     if isinstance(body, dict):
         return body
     if response.status_code >= 500:
+        metrics.wechat_error(api, f"http_{response.status_code}")
         raise WeChatError(
             "wechat_unreachable", f"WeChat answered {api} with HTTP {response.status_code}", api=api
         )
@@ -236,16 +240,19 @@ async def send(
     """One request to WeChat, with transport failures turned into ``wechat_timeout`` and
     ``wechat_unreachable``. The causes are dropped on purpose: httpx's exceptions hold the
     request, whose URL may carry the AppSecret or the access token."""
+    metrics.wechat_call(api)
     try:
         async with asyncio.timeout(_overall_deadline(http)):
             return await http.request(method, url, **kwargs)
     except (TimeoutError, httpx.TimeoutException) as exc:
+        metrics.wechat_error(api, "timeout")
         kind = type(exc).__name__
         timeout = WeChatError(
             "wechat_timeout", f"WeChat did not answer {api} in time ({kind})", api=api
         )
         raise timeout from None
     except httpx.TransportError as exc:
+        metrics.wechat_error(api, "unreachable")
         kind = type(exc).__name__
         unreachable = WeChatError(
             "wechat_unreachable", f"Could not reach WeChat for {api} ({kind})", api=api

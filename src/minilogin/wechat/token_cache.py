@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from minilogin.observability import metrics
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.wechat.client import MiniProgram
 from minilogin.wechat.errors import (
@@ -217,6 +218,7 @@ class AccessTokenCache:
         }
         self.fetches += 1
         self.forced += force
+        metrics.token_refresh(app.app_id, forced=force)
         response = await send(self._http, "POST", self._url, api, json=payload)
         body = json_object(response, api)
         raise_for_errcode(body, api)

@@ -15,6 +15,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from minilogin.core.entities import (
+    Admin,
+    ApiToken,
     Application,
     ApplicationType,
     Association,
@@ -773,6 +775,34 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = await SqlStore.open(database_url, SecretBox("k" * 32))
     await store.close()
     assert await _raw_rows(database_url, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_administrators_and_tokens_are_listed_described_and_deleted(
+    durable_store: SqlStore,
+) -> None:
+    boss = await durable_store.create_admin(Admin(username="boss", password_hash="h1"))
+    await durable_store.create_admin(Admin(username="alice", password_hash="h2"))
+    owned = await durable_store.create_api_token(ApiToken(token_hash="t1", admin_id=boss.id))
+    unowned = await durable_store.create_api_token(ApiToken(token_hash="t2", description="ci"))
+
+    assert [admin.username for admin in await durable_store.list_admins()] == ["alice", "boss"]
+    assert {token.id for token in await durable_store.list_api_tokens()} == {owned.id, unowned.id}
+    described = await durable_store.describe_api_token(owned.id, "deploy")
+    assert described.description == "deploy"
+    assert (await durable_store.get_api_token(owned.id)) == described
+    assert await durable_store.get_api_token("tok_missing") is None
+
+    await durable_store.delete_api_token(unowned.id)
+    with pytest.raises(NotFound, match="unknown_api_token"):
+        await durable_store.delete_api_token(unowned.id)
+    with pytest.raises(NotFound, match="unknown_api_token"):
+        await durable_store.describe_api_token(unowned.id, "x")
+    # Deleting an administrator takes their tokens with them.
+    await durable_store.delete_admin(boss.id)
+    assert await durable_store.list_api_tokens() == []
+    assert [admin.username for admin in await durable_store.list_admins()] == ["alice"]
+    with pytest.raises(NotFound, match="unknown_admin"):
+        await durable_store.delete_admin(boss.id)
 
 
 # code images ----------------------------------------------------------------------------------

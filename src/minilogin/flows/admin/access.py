@@ -95,6 +95,77 @@ async def create_api_token(
     return token
 
 
+def admin_body(admin: Admin) -> dict[str, object]:
+    """What may be shown of an administrator: never the password hash."""
+    return {
+        "username": admin.username,
+        "created_at": _iso(admin.created_at),
+    }
+
+
+def token_body(token: ApiToken, username: str | None) -> dict[str, object]:
+    """What may be shown of an API token: never the token or its hash."""
+    return {
+        "id": token.id,
+        "admin": username,
+        "description": token.description,
+        "created_at": _iso(token.created_at),
+        "last_used_at": _iso(token.last_used_at),
+    }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
+
+
+async def list_admins(svc: Services) -> list[Admin]:
+    return await svc.durable.list_admins()
+
+
+async def get_admin(svc: Services, username: str) -> Admin:
+    admin = await svc.durable.find_admin(username)
+    if admin is None:
+        raise NotFound("unknown_admin")
+    return admin
+
+
+async def delete_admin(svc: Services, actor: Actor, username: str) -> None:
+    """Remove an administrator and the API tokens made for them."""
+    admin = await get_admin(svc, username)
+    await svc.durable.delete_admin(admin.id)
+    await record(svc, actor, "admin_deleted", pool_id=None, subject=admin.username)
+
+
+async def list_api_tokens(svc: Services) -> list[tuple[ApiToken, str | None]]:
+    """Every API token with the username it acts as (``None``: itself)."""
+    names = {admin.id: admin.username for admin in await svc.durable.list_admins()}
+    tokens = await svc.durable.list_api_tokens()
+    return [(token, names.get(token.admin_id) if token.admin_id else None) for token in tokens]
+
+
+async def get_api_token(svc: Services, token_id: str) -> tuple[ApiToken, str | None]:
+    token = await svc.durable.get_api_token(token_id)
+    if token is None:
+        raise NotFound("unknown_api_token")
+    admin = await svc.durable.get_admin(token.admin_id) if token.admin_id else None
+    return token, admin.username if admin else None
+
+
+async def describe_api_token(
+    svc: Services, actor: Actor, token_id: str, description: str | None
+) -> tuple[ApiToken, str | None]:
+    await get_api_token(svc, token_id)
+    await svc.durable.describe_api_token(token_id, description)
+    await record(svc, actor, "api_token_updated", pool_id=None, subject=token_id)
+    return await get_api_token(svc, token_id)
+
+
+async def delete_api_token(svc: Services, actor: Actor, token_id: str) -> None:
+    """Revoke an API token: it stops working at once."""
+    await svc.durable.delete_api_token(token_id)
+    await record(svc, actor, "api_token_deleted", pool_id=None, subject=token_id)
+
+
 async def authenticate_token(svc: Services, token: str, ip: str | None) -> Actor:
     """The actor behind an ``Authorization: Bearer`` token, or ``Unauthorized``."""
     configured = svc.settings.admin_token

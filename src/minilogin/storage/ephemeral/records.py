@@ -45,17 +45,22 @@ def status_channel(login_id: str) -> str:
 
 class QRLogins:
     """``ended`` is awaited once for each login that a transition makes terminal (consumed or
-    cancelled; expiry is lazy and fires nothing): the code pool takes its scene back there."""
+    cancelled; expiry is lazy and fires nothing): the code pool takes its scene back there.
+
+    ``observe`` hears each step once: ``created``, each new status, and ``expired`` when the
+    first reader notices the deadline has passed (``note_expired``)."""
 
     def __init__(
         self,
         store: EphemeralStore,
         clock: Callable[[], float],
         ended: Callable[[QRLogin], Awaitable[None]] | None = None,
+        observe: Callable[[QRLogin, str], None] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._ended = ended
+        self._observe = observe
 
     @staticmethod
     def _key(login_id: str) -> str:
@@ -76,11 +81,26 @@ class QRLogins:
         if not await self._store.add(self._scene_key(login.scene), login.id, ttl):
             return False
         await self._store.set(self._key(login.id), _qrlogin_to_json(login), ttl)
+        if self._observe is not None:
+            self._observe(login, "created")
         return True
 
     async def get(self, login_id: str) -> QRLogin | None:
         text = await self._store.get(self._key(login_id))
-        return None if text is None else _qrlogin_from_json(text).current(self._clock())
+        if text is None:
+            return None
+        stored = _qrlogin_from_json(text)
+        login = stored.current(self._clock())
+        if login.status is not stored.status:
+            await self.note_expired(login)
+        return login
+
+    async def note_expired(self, login: QRLogin) -> None:
+        """Report ``login``'s expiry, the first time any instance notices it."""
+        if self._observe is None or login.status is not Status.EXPIRED:
+            return
+        if await self._store.add(f"qrlogin:expired:{login.id}", "1", AFTERLIFE):
+            self._observe(login, "expired")
 
     async def find_by_scene(self, scene: str) -> QRLogin | None:
         login_id = await self._store.get(self._scene_key(scene))
@@ -103,6 +123,8 @@ class QRLogins:
                 return after
             new_text = _qrlogin_to_json(after)
             if await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
+                if self._observe is not None and after.status is not before.status:
+                    self._observe(after, after.status.value)
                 await self._after_change(login_id, new_text, after)
                 return after
 

@@ -813,6 +813,44 @@ class SqlStore:
                 .values(last_used_at=_utc(when))
             )
 
+    async def list_admins(self) -> list[Admin]:
+        async with self._reads() as session:
+            rows = await session.scalars(select(AdminRow).order_by(AdminRow.username))
+        return [_admin(row) for row in rows]
+
+    async def delete_admin(self, admin_id: str) -> None:
+        # The foreign key cascades to the administrator's API tokens.
+        await self._delete_one(delete(AdminRow).where(AdminRow.id == admin_id), "unknown_admin")
+
+    async def list_api_tokens(self) -> list[ApiToken]:
+        async with self._reads() as session:
+            rows = await session.scalars(
+                select(ApiTokenRow).order_by(ApiTokenRow.created_at, ApiTokenRow.id)
+            )
+        return [_api_token(row) for row in rows]
+
+    async def get_api_token(self, token_id: str) -> ApiToken | None:
+        async with self._reads() as session:
+            row = await session.scalar(select(ApiTokenRow).where(ApiTokenRow.id == token_id))
+        return None if row is None else _api_token(row)
+
+    async def describe_api_token(self, token_id: str, description: str | None) -> ApiToken:
+        async with self._transaction() as session:
+            row = await session.scalar(
+                update(ApiTokenRow)
+                .where(ApiTokenRow.id == token_id)
+                .values(description=description)
+                .returning(ApiTokenRow)
+            )
+        if row is None:
+            raise NotFound("unknown_api_token")
+        return _api_token(row)
+
+    async def delete_api_token(self, token_id: str) -> None:
+        await self._delete_one(
+            delete(ApiTokenRow).where(ApiTokenRow.id == token_id), "unknown_api_token"
+        )
+
     # changing and deleting pools, applications and identity sources
 
     async def update_pool(self, pool: Pool) -> Pool:

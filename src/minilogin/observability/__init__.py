@@ -1,0 +1,1 @@
+"""What operators watch: Prometheus metrics, the request and login-event logs."""

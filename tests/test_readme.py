@@ -2,7 +2,7 @@
 
 A translation drifts silently: a section, a setting or a figure is added to the English one and
 never reaches the Chinese. These checks compare what must stay identical in both (code, inline
-code, settings, commands, figures, images, links, the shape of sections and tables) without
+code, settings, commands, figures, images, links, the shape of sections, tables and lists) without
 judging the prose, so a change to the English README fails here until the Chinese one follows."""
 
 from __future__ import annotations
@@ -99,15 +99,32 @@ def test_every_figure_of_the_english_prose_is_in_the_chinese(en: str, zh: str) -
     assert sorted(figures - set(FIGURE.findall(prose(zh)))) == []
 
 
-def test_the_same_sections_and_tables(en: str, zh: str) -> None:
+def sections(text: str) -> list[str]:
+    """The text under each heading, code blocks counted as one paragraph each."""
+    return re.split(r"^#{1,6} .*$", FENCE.sub("CODE", text), flags=re.MULTILINE)[1:]
+
+
+def paragraphs(section: str) -> int:
+    return sum(1 for block in re.split(r"\n\s*\n", section) if block.strip())
+
+
+def test_the_same_sections_tables_and_lists(en: str, zh: str) -> None:
     def levels(text: str) -> list[int]:
         return [len(hashes) for hashes, _ in HEADING.findall(prose(text))]
 
-    def table_rows(text: str) -> int:
-        return sum(line.startswith("|") for line in prose(text).splitlines())
+    def lines(text: str, start: str) -> int:
+        return sum(line.startswith(start) for line in prose(text).splitlines())
 
     assert levels(zh) == levels(en)
-    assert table_rows(zh) == table_rows(en)
+    assert lines(zh, "|") == lines(en, "|")
+    assert lines(zh, "- ") == lines(en, "- ")
+    # The Chinese may explain more (the diagram of a login), never less.
+    fewer = [
+        index
+        for index, (ours, theirs) in enumerate(zip(sections(zh), sections(en), strict=True))
+        if paragraphs(ours) < paragraphs(theirs)
+    ]
+    assert fewer == []
 
 
 def test_the_same_screenshots_in_the_same_order(en: str, zh: str) -> None:

@@ -96,6 +96,12 @@ async def test_a_whole_login_moves_every_login_metric(
     # The code and the access token came before the login (the pool's filler) or during it.
     assert after.value("minilogin_wechat_calls_total", endpoint="getwxacodeunlimit") >= 1
     assert after.value("minilogin_codes_made_total", app_id=SANDBOX_APP) >= 1
+    # The filler reports the pool it keeps for the source's codes.
+    assert any(
+        name == "minilogin_code_pool_size"
+        and {("app_id", SANDBOX_APP), ("source", DEMO_CONNECTION)} <= series
+        for name, series in after.samples
+    )
     refreshes = after.value(
         "minilogin_wechat_token_refreshes_total", app_id=SANDBOX_APP, forced="false"
     )

@@ -685,7 +685,11 @@ class CodePool:
     async def _current_size(self, generation: Generation) -> int:
         """The fresh codes (single use), or the ring's slots (recycling), as of now."""
         if not self.recycles:
-            return await self._store.length(_fresh_key(generation.key))
+            fresh = await self._store.length(_fresh_key(generation.key))
+            metrics.code_pool_size(
+                generation.app_id, generation.pool_id, generation.connection, fresh
+            )
+            return fresh
         generation.size_read_at = -math.inf
         return await self._size(generation)
 

@@ -99,6 +99,16 @@ def test_every_figure_of_the_english_prose_is_in_the_chinese(en: str, zh: str) -
     assert sorted(figures - set(FIGURE.findall(prose(zh)))) == []
 
 
+def test_every_table_row_has_the_same_figures_in_the_same_order(en: str, zh: str) -> None:
+    """The performance and settings tables above all: a figure is copied, never changed."""
+
+    def rows(text: str) -> list[list[str]]:
+        return [FIGURE.findall(line) for line in prose(text).splitlines() if line.startswith("|")]
+
+    assert ["500", "45.8", "39.1", "454"] in rows(en)
+    assert rows(zh) == rows(en)
+
+
 def sections(text: str) -> list[str]:
     """The text under each heading, code blocks counted as one paragraph each."""
     return re.split(r"^#{1,6} .*$", FENCE.sub("CODE", text), flags=re.MULTILINE)[1:]

@@ -26,9 +26,8 @@ async function computerLogin(server, { pool = 'demo', clientId = 'demo' } = {}) 
   if (created.status !== 201) throw new Error(`create: ${created.status} ${await created.text()}`)
   const login = await created.json()
   const auth = { Authorization: `Bearer ${login.secret}` }
-  const located = await fetch(`${server.public}/demo/api/phone-url/${login.id}`, { headers: auth })
-  const where = await located.json()
-  const scene = new URL(where.phone_url).searchParams.get('scene')
+  // In sandbox mode the create answer says where the code's phone page is (API.md §1).
+  const scene = new URL(login.sandbox_phone_url).searchParams.get('scene')
 
   return {
     id: login.id,

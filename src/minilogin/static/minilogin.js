@@ -36,6 +36,8 @@ const TEXT = {
       cancelled_by_user: '你已在手机上取消本次登录',
       cancelled_by_browser: '本次登录已取消',
       phone_denied: '你拒绝了使用手机号，登录已取消',
+      phone_quota: '该小程序的手机号验证次数已用完，本次登录已取消',
+      phone_unavailable: '微信无法为该小程序验证手机号（小程序未认证、隐私保护指引未声明手机号或微信版本过低），本次登录已取消',
       match_failed: '手机上选择的数字与电脑上的不一致，登录已取消',
       too_many_attempts: '密码错误次数过多，本次登录已取消',
       account_not_found: '没有与该手机号对应的账号，本站只允许已有账号登录',
@@ -68,6 +70,9 @@ const TEXT = {
       cancelled_by_user: 'You cancelled this login on the phone',
       cancelled_by_browser: 'This login was cancelled',
       phone_denied: 'You declined to share your phone number; the login was cancelled',
+      phone_quota: 'The mini program has used up its phone-number verifications; this login was cancelled',
+      phone_unavailable:
+        'WeChat cannot verify phone numbers for this mini program (not verified, no phone number in its privacy guideline, or an outdated WeChat); this login was cancelled',
       match_failed: 'The number picked on the phone was not the one shown here; the login was cancelled',
       too_many_attempts: 'Too many wrong passwords: this login was cancelled',
       account_not_found: 'No account matches this phone number, and this site only lets existing accounts log in',

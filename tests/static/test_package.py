@@ -11,8 +11,6 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import pytest
-
 from minilogin import __version__
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,9 +49,8 @@ def test_the_package_version_is_the_python_packages() -> None:
     assert package["exports"]["."] == {"types": "./minilogin.d.ts", "default": "./minilogin.js"}
 
 
-@pytest.mark.skipif(NPM is None, reason="npm is not installed")
 def test_a_project_installs_the_sdk_and_imports_it_by_name(tmp_path: Path) -> None:
-    assert NPM is not None
+    assert NPM is not None, "npm is missing: run make install-test"
     packed = subprocess.run(
         [NPM, "pack", str(SDK), "--pack-destination", str(tmp_path), "--json", *OFFLINE],
         capture_output=True,
@@ -106,9 +103,8 @@ def test_a_project_installs_the_sdk_and_imports_it_by_name(tmp_path: Path) -> No
     assert (installed / seen["types"]).read_bytes() == (SDK / "minilogin.d.ts").read_bytes()
 
 
-@pytest.mark.skipif(NPM is None, reason="npm is not installed")
 def test_the_types_check_a_project_that_uses_the_sdk(tmp_path: Path) -> None:
-    assert NPM is not None
+    assert NPM is not None, "npm is missing: run make install-test"
     assert TSC.exists(), "TypeScript is missing: run make install-test"
     project = tmp_path / "shop"
     project.mkdir()

@@ -49,9 +49,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
-from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
 from minilogin.wechat.sandbox.app import create_sandbox_app
+from minilogin.wiring import Services, open_services
 
 QUICK = {"codes": 5}
 KINDS = ("sandbox PNG", "sandbox PNG + logo", "JPEG stand-in + logo")

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from minilogin.config import SANDBOX_APP_ID, Settings
-from minilogin.services import Services
+from minilogin.wiring import Services
 from tests.conftest import PUBLIC, sandbox_settings
 from tests.support.actors import Browser, Phone
 

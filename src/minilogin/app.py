@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from minilogin import __version__, operations
 from minilogin.config import Settings
 from minilogin.seed import seed_demo
-from minilogin.services import open_services
 from minilogin.web import (
     admin_api,
     api_docs,
@@ -37,6 +36,7 @@ from minilogin.web.deps import warm_up
 from minilogin.web.framing import DenyFramingMiddleware
 from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
+from minilogin.wiring import open_services
 
 STATIC = Path(__file__).parent / "static"
 

@@ -14,22 +14,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from minilogin import __version__
+from minilogin.admin import Actor, access, applications, connections, pools
 from minilogin.app import create_app
 from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
 from minilogin.core.entities import Application
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
-from minilogin.flows.admin import Actor, access, applications, connections, pools
 from minilogin.logs import log_config
 from minilogin.observability.logs import log_config as observed_log_config
 from minilogin.observability.metrics import prepare_multiprocess
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
-from minilogin.services import Services, open_services
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
 from minilogin.web import sdk_assets
 from minilogin.wechat.sandbox.app import create_sandbox_app
+from minilogin.wiring import Services, open_services
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 

@@ -18,7 +18,7 @@ from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.pkce import s256
 from minilogin.core.tokens import digest
 from minilogin.seed import DEMO_CONNECTION
-from minilogin.services import Services
+from minilogin.wiring import Services
 from tests.conftest import PUBLIC
 from tests.support.actors import Phone, decode_qr, scene_of
 

@@ -18,7 +18,7 @@ from joserfc.jwk import KeySet
 from minilogin.core.entities import Application, ApplicationType, IdentitySource
 from minilogin.core.pkce import s256
 from minilogin.core.tokens import digest
-from minilogin.services import Services
+from minilogin.wiring import Services
 from tests.oidc.conftest import (
     ISSUER,
     SPA,

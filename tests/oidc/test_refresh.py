@@ -12,7 +12,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from minilogin.services import Services
+from minilogin.wiring import Services
 from tests.conftest import Clock
 from tests.oidc.conftest import (
     ISSUER,

@@ -9,7 +9,7 @@ import pytest
 
 from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.tokens import digest
-from minilogin.services import Services
+from minilogin.wiring import Services
 from tests.oidc.conftest import (
     ISSUER,
     SPA,

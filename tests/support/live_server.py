@@ -26,9 +26,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from minilogin.app import create_app
-from minilogin.services import Services
 from minilogin.storage.sql.migrate import upgrade_async
 from minilogin.wechat.sandbox.app import create_sandbox_app
+from minilogin.wiring import Services
 from tests.conftest import Clock, sandbox_settings
 from tests.support.actors import Phone
 from tests.support.server import free_port

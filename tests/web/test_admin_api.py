@@ -20,9 +20,9 @@ from PIL import Image
 from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone, decode_qr, scene_of
 
+from minilogin.admin import Actor, access
 from minilogin.config import Settings
-from minilogin.flows.admin import Actor, access
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 ADMIN_TOKEN = "settings-admin-token-for-tests"
 API = f"{PUBLIC}/admin/api"

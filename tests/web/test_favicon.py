@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 import httpx
 from tests.conftest import PUBLIC
 
-from minilogin.flows.admin import Actor, access
-from minilogin.services import Services
+from minilogin.admin import Actor, access
+from minilogin.wiring import Services
 
 ISSUER = f"{PUBLIC}/pools/demo"
 ICON = re.compile(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">')

@@ -12,7 +12,7 @@ from joserfc.jwk import KeySet
 from tests.conftest import PUBLIC, Clock
 from tests.support.actors import Browser, BrowserLogin, Phone
 
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 ISSUER = f"{PUBLIC}/pools/demo"
 

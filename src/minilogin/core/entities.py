@@ -165,3 +165,35 @@ class ApiToken:
     id: str = ""
     created_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class RefreshToken:
+    """A refresh token as the store keeps it: its hash only, never the token itself.
+
+    Each rotation marks the token ``used`` and adds its successor to the same ``family_id``;
+    the ``access_token_id`` issued alongside is revoked when its family is."""
+
+    pool_id: str
+    client_id: str
+    user_id: str
+    family_id: str
+    token_hash: str
+    scope: str
+    auth_time: int
+    expires_at: datetime
+    amr: list[str] = field(default_factory=list)
+    access_token_id: str | None = None
+    access_expires_at: datetime | None = None
+    id: str = ""
+    created_at: datetime | None = None
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeImage:
+    """A code pool image as served: its bytes and their ``image/png`` or ``image/jpeg``."""
+
+    content_type: str
+    data: bytes = field(repr=False)

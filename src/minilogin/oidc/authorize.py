@@ -31,8 +31,8 @@ from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError
 from minilogin.core.messages import Locale
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.core.tokens import new_id
-from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AFTERLIFE, AuthorizationCode
+from minilogin.wiring import Services
 
 #: How long the person has, from opening the page, to scan one of its codes.
 REQUEST_LIFETIME = 600.0

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 INACTIVE: dict[str, object] = {"active": False}
 MAX_TOKEN = 4096

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
 from minilogin.core.entities import Application, User
 from minilogin.core.tokens import digest, new_id, new_secret
-from minilogin.services import Services
 from minilogin.storage.durable import RefreshToken
+from minilogin.wiring import Services
 
 
 @dataclass(frozen=True, slots=True)

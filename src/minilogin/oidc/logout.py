@@ -18,9 +18,9 @@ from urllib.parse import urlencode, urlsplit
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import InvalidRequest, Unauthorized
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.oidc.issue import revoke_access_tokens
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 MAX_PARAM = 4096
 

@@ -16,9 +16,9 @@ from minilogin.core.claims import TokenContext
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError
 from minilogin.core.tokens import digest
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.oidc.issue import mint, revoke_family
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 MAX_TOKEN = 256
 

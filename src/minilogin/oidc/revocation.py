@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.oidc.issue import revoke_family
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
 MAX_TOKEN = 4096

@@ -20,11 +20,11 @@ from minilogin.core.entities import Application
 from minilogin.core.errors import Conflict, Gone, MiniloginError, NotFound, OAuthError
 from minilogin.core.pkce import verify
 from minilogin.core.tokens import matches
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.oidc.issue import family_for_code, mint, revoke_family
 from minilogin.oidc.refresh import refresh
-from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AuthorizationCode, IssuedTokens
+from minilogin.wiring import Services
 
 SUPPORTED_GRANTS = ("authorization_code", "refresh_token")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from minilogin.core.claims import user_claims
 from minilogin.core.errors import Unauthorized
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 
 async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str, object]:

@@ -24,13 +24,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
+from minilogin.admin import Actor, access, activity, applications, connections, pools, users
+from minilogin.admin.experience import preview
 from minilogin.core.connection import is_loopback_url
 from minilogin.core.errors import Forbidden, InvalidRequest, Unauthorized
-from minilogin.flows.admin import Actor, access, activity, applications, connections, pools, users
-from minilogin.flows.admin.experience import preview
-from minilogin.services import Services
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import error_responses
+from minilogin.wiring import Services
 
 SESSION_COOKIE = "minilogin_console"
 CSRF_HEADER = "X-CSRF-Token"

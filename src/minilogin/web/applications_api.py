@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from minilogin.flows.qrlogin import load_application, load_pool
-from minilogin.services import Services
+from minilogin.login.qrlogin import load_application, load_pool
 from minilogin.web.deps import services
 from minilogin.web.errors import error_responses
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}/api/applications",

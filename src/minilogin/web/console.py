@@ -17,19 +17,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from minilogin.admin import access
+from minilogin.admin.applications import enabled_connections, get_application
+from minilogin.admin.connections import list_connections
 from minilogin.core.errors import RateLimited, Unauthorized
 from minilogin.core.messages import Locale, message, negotiate
-from minilogin.flows.admin import access
-from minilogin.flows.admin.applications import enabled_connections, get_application
-from minilogin.flows.admin.connections import list_connections
 from minilogin.observability import metrics
-from minilogin.services import Services
 from minilogin.web.admin_api import (
     SESSION_COOKIE,
     check_same_origin,
     session_cookie_secure,
 )
 from minilogin.web.deps import client_ip, services
+from minilogin.wiring import Services
 
 router = APIRouter(prefix="/console", tags=["Console"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

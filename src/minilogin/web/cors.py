@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from minilogin.services import Services
 from minilogin.storage.errors import is_unavailable
 from minilogin.web.errors import unavailable_response
+from minilogin.wiring import Services
 
 _POOL_PATH = re.compile(r"^/pools/(?P<pool>[^/]+)/(?P<rest>.*)$")
 _PUBLIC = ("oidc/jwks", ".well-known/openid-configuration")

@@ -13,10 +13,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from minilogin.core.errors import NotFound
-from minilogin.flows.qrlogin import authenticate
+from minilogin.login.qrlogin import authenticate
 from minilogin.seed import DEMO_CLIENT, DEMO_POOL
-from minilogin.services import Services
 from minilogin.web.deps import bearer_token, services
+from minilogin.wiring import Services
 
 router = APIRouter(tags=["Demo"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

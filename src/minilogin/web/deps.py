@@ -7,7 +7,7 @@ from fastapi import Request
 
 from minilogin.core.qrlogin import RequestContext
 from minilogin.places import place_of
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 
 async def services(request: Request) -> Services:

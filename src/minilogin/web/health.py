@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse
 
 from minilogin import __version__
 from minilogin.config import WECHAT_API_URL
-from minilogin.services import Services
 from minilogin.storage.errors import UNAVAILABLE
+from minilogin.wiring import Services
 
 #: How long one answer of WeChat (or its silence) stands for the next probes.
 WECHAT_PROBE_TTL = 30.0

@@ -33,14 +33,14 @@ from minilogin.core.errors import (
     Unauthorized,
 )
 from minilogin.core.messages import Locale, message, negotiate
-from minilogin.flows.qrlogin import authenticate
+from minilogin.login.qrlogin import authenticate
 from minilogin.observability import metrics
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
-from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import status_of
+from minilogin.wiring import Services
 
 router = APIRouter(prefix="/pools/{pool}", tags=["Hosted login"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")

@@ -1,6 +1,6 @@
 """Rate limits and body sizes, at the edge.
 
-The counting is ``flows/limits.py``'s, on the settings' attempts and windows
+The counting is ``login/limits.py``'s, on the settings' attempts and windows
 (``config.RATE_LIMIT_DEFAULTS``, ``MINILOGIN_RATE_LIMITS``, ``MINILOGIN_RATE_LIMIT_SCALE``).
 Loopback is counted like any other address: a local proxy that forwards everyone must be
 named in ``MINILOGIN_TRUSTED_PROXIES`` instead.
@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minilogin.core.errors import TooLarge
-from minilogin.flows.limits import check, check_failures, count_failure
+from minilogin.login.limits import check, check_failures, count_failure
 from minilogin.web.deps import client_ip
 from minilogin.web.errors import error_response
 

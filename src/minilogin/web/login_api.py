@@ -15,12 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from minilogin.core.errors import Gone, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.messages import message, negotiate
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.flows import binding as binding_flow
-from minilogin.flows import qrlogin as flow
-from minilogin.services import Services
+from minilogin.login import binding as binding_flow
+from minilogin.login import qrlogin as flow
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, request_context, services
 from minilogin.web.errors import error_responses
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}/api/qrcodes",

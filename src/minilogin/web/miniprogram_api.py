@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from minilogin.flows import miniprogram as flow
+from minilogin.login import miniprogram as flow
 from minilogin.places import place_of, regions_differ
-from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import error_responses
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/api/miniprogram",

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import MiniloginError, OAuthError, RateLimited
-from minilogin.flows.qrlogin import load_pool
+from minilogin.login.qrlogin import load_pool
 from minilogin.oidc import discovery
 from minilogin.oidc.introspection import introspect
 from minilogin.oidc.revocation import revoke
@@ -25,10 +25,10 @@ from minilogin.oidc.token import (
     oauth_error_body,
 )
 from minilogin.oidc.userinfo import userinfo
-from minilogin.services import Services
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, services
 from minilogin.web.errors import error_responses
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}",

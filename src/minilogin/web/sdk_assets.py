@@ -29,8 +29,8 @@ from fastapi.responses import JSONResponse, Response
 
 from minilogin import __version__
 from minilogin.core.errors import NotFound
-from minilogin.services import Services
 from minilogin.web.deps import services
+from minilogin.wiring import Services
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 SHORT_CACHE = "public, max-age=300"

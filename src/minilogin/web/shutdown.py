@@ -4,7 +4,7 @@ uvicorn, on SIGTERM or SIGINT, stops listening and then waits (up to its gracefu
 every open request to end; only after that does the application hear of it (lifespan
 shutdown). A long poll or an event stream would hold it the whole time and then be cut. So the
 application chains its own step in front of uvicorn's signal handlers: wake every waiting
-browser (``flows/waiting.py``), then let uvicorn go on as usual.
+browser (``login/waiting.py``), then let uvicorn go on as usual.
 """
 
 from __future__ import annotations

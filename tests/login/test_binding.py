@@ -10,8 +10,8 @@ from tests.conftest import PUBLIC
 from tests.support.actors import Browser, BrowserLogin, Phone
 
 from minilogin.core.entities import Association, IdentitySource, LoginMode, User, WeChatIdentity
-from minilogin.services import Services
 from minilogin.storage.crypto import hash_password
+from minilogin.wiring import Services
 
 ISSUER = f"{PUBLIC}/pools/demo"
 PHONE = "+8613800138000"

@@ -31,7 +31,7 @@ from tests.support.redis_server import RedisServer, redis_server
 
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
-from minilogin.flows.codepool import (
+from minilogin.login.codepool import (
     FILL_INTERVAL,
     IMAGES_SWEPT_KEY,
     MIN_FILL_RATE,
@@ -42,9 +42,9 @@ from minilogin.flows.codepool import (
     generation_key,
 )
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
-from minilogin.services import Services, open_services
 from minilogin.storage.sql.migrate import upgrade_async
 from minilogin.wechat.sandbox.app import create_sandbox_app
+from minilogin.wiring import Services, open_services
 
 CODE_CALLS = "wxa/getwxacodeunlimit"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from minilogin.core.entities import AuditEvent
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 
 async def record(

@@ -6,6 +6,7 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
+from minilogin.admin.connections import logo_url
 from minilogin.core import qrlogin as machine
 from minilogin.core.association import Outcome
 from minilogin.core.entities import IdentitySource, LoginMode
@@ -13,12 +14,11 @@ from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, Not
 from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
-from minilogin.flows import accounts, audit, authorization
-from minilogin.flows.admin.connections import logo_url
-from minilogin.flows.qrlogin import iso
-from minilogin.services import Services
+from minilogin.login import accounts, audit, authorization
+from minilogin.login.qrlogin import iso
 from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
 from minilogin.wechat.client import MiniProgram
+from minilogin.wiring import Services
 
 
 @dataclass(frozen=True, slots=True)

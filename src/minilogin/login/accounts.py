@@ -10,8 +10,8 @@ from minilogin.core.association import Decision, Outcome, decide
 from minilogin.core.entities import IdentitySource, User, WeChatIdentity
 from minilogin.core.errors import Conflict
 from minilogin.core.qrlogin import Scanner
-from minilogin.flows import audit
-from minilogin.services import Services
+from minilogin.login import audit
+from minilogin.wiring import Services
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from tests.conftest import PUBLIC
 from tests.support.actors import Browser, Phone
 
 from minilogin.core.entities import Association, IdentitySource, LoginMode, User, WeChatIdentity
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 PHONE = "+8613800138000"
 APP_ID = "wx0000000000sandbox"

@@ -18,8 +18,8 @@ from typing import Any
 from minilogin.core.connection import integer
 from minilogin.core.entities import AuditEvent
 from minilogin.core.errors import InvalidRequest
-from minilogin.flows.qrlogin import iso, load_pool
-from minilogin.services import Services
+from minilogin.login.qrlogin import iso, load_pool
+from minilogin.wiring import Services
 
 STAGES = ("shown", "scanned", "authorized", "consumed", "cancelled", "expired")
 MAX_DAYS = 31

@@ -16,7 +16,7 @@ login that showed it, which has ended.
 **Recycling** (``code_pool_recycle``). Codes are lent and come back: each QR login
 **leases** a scene whose code was made earlier, and gives it back when the login ends, after
 a **quarantine**. A photo of an old code may then reach a newer login, so every login asks for
-**number matching** (``flows/qrlogin.py``, ``flows/miniprogram.py``): the phone must pick the
+**number matching** (``login/qrlogin.py``, ``login/miniprogram.py``): the phone must pick the
 two digits the PC shows. Recycling saves WeChat calls where their quota is the constraint.
 
 In both modes the filler keeps the pool at its **target**: the leases of the recent past

@@ -10,10 +10,10 @@ from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.oidc.authorize import bound_grant
-from minilogin.services import Services
 from minilogin.storage.ephemeral.records import AuthorizationCode
+from minilogin.wiring import Services
 
 
 async def authorize(

@@ -19,8 +19,8 @@ from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
 
 from minilogin.core.qrlogin import Status
-from minilogin.flows import qrlogin as flow
-from minilogin.services import Services
+from minilogin.login import qrlogin as flow
+from minilogin.wiring import Services
 
 pytestmark = pytest.mark.slow
 

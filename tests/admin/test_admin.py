@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from minilogin.admin import Actor, access
+from minilogin.admin.activity import funnel
 from minilogin.cli import cli
 from minilogin.config import Settings
 from minilogin.core.entities import AuditEvent
-from minilogin.flows.admin import Actor, access
-from minilogin.flows.admin.activity import funnel
 from minilogin.seed import DEV_ADMIN, DEV_ADMIN_PASSWORD_FILE, seed_admin
-from minilogin.services import Services
 from minilogin.storage.crypto import verify_password
+from minilogin.wiring import Services
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 in China

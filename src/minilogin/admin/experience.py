@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from minilogin.admin import Actor, record
+from minilogin.admin.users import user_body
 from minilogin.core.claims import id_token_claims
 from minilogin.core.errors import InvalidRequest, NotFound, OAuthError
 from minilogin.core.pkce import verify
-from minilogin.flows.admin import Actor, record
-from minilogin.flows.admin.users import user_body
-from minilogin.flows.qrlogin import load_application, load_pool
+from minilogin.login.qrlogin import load_application, load_pool
 from minilogin.oidc.token import redeem
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 
 async def preview(

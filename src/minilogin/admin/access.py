@@ -17,13 +17,13 @@ import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from minilogin.admin import Actor, record
 from minilogin.core.entities import Admin, ApiToken
 from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.tokens import digest, new_secret
-from minilogin.flows import limits
-from minilogin.flows.admin import Actor, record
-from minilogin.services import Services
+from minilogin.login import limits
 from minilogin.storage.crypto import hash_password, verify_password
+from minilogin.wiring import Services
 
 ADMIN_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{2,31}")
 PASSWORD_LENGTH = (8, 128)
@@ -191,7 +191,7 @@ async def log_in(
     """A new console session (its cookie value and its record) for the right password."""
     name = username.strip().lower() if isinstance(username, str) else ""
     # Wrong passwords back off per account and IP, and per IP over all accounts: never per
-    # account alone, which would let anyone lock the owner out (flows/limits.py).
+    # account alone, which would let anyone lock the owner out (login/limits.py).
     failures = (("password.account_ip", f"console/{name}/{ip}"), ("password.ip", f"console/{ip}"))
     for rule, subject in failures:
         await limits.check_failures(svc, rule, subject)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minilogin.flows import audit
-from minilogin.services import Services
+from minilogin.login import audit
+from minilogin.wiring import Services
 
 
 @dataclass(frozen=True, slots=True)

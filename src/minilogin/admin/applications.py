@@ -10,13 +10,13 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from minilogin.admin import Actor, record
 from minilogin.core.applications import changed_application, changed_fields, new_application
 from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.errors import InvalidRequest
 from minilogin.core.tokens import digest, new_secret
-from minilogin.flows.admin import Actor, record
-from minilogin.flows.qrlogin import iso, load_application, load_pool
-from minilogin.services import Services
+from minilogin.login.qrlogin import iso, load_application, load_pool
+from minilogin.wiring import Services
 
 
 def application_body(

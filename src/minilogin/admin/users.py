@@ -16,14 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from minilogin.admin import Actor, record
 from minilogin.core.connection import boolean, text
 from minilogin.core.entities import AuditEvent, User, WeChatIdentity
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, all_problems
 from minilogin.core.phone import to_e164
-from minilogin.flows.admin import Actor, record
-from minilogin.flows.qrlogin import iso, load_pool
-from minilogin.services import Services
+from minilogin.login.qrlogin import iso, load_pool
 from minilogin.storage.crypto import hash_password
+from minilogin.wiring import Services
 
 #: Starts with a letter so that a username can never be mistaken for a phone number.
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{2,31}")

@@ -8,7 +8,7 @@ sharing a Redis counts together; without Redis each process counts alone. Going 
 from __future__ import annotations
 
 from minilogin.core.errors import RateLimited
-from minilogin.services import Services
+from minilogin.wiring import Services
 
 
 async def check(svc: Services, rule: str, subject: str) -> None:

@@ -15,14 +15,14 @@ from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
-from minilogin.flows import audit
+from minilogin.login import audit
 from minilogin.observability import metrics
 from minilogin.oidc import authorize
-from minilogin.services import Services
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.durable import CodeImage
 from minilogin.storage.ephemeral.records import status_channel
 from minilogin.storage.errors import UNAVAILABLE
+from minilogin.wiring import Services
 
 MAX_WAIT = 30
 #: Seconds between keep-alives of a wait, at each of which the stored login is read again.
@@ -139,7 +139,7 @@ async def create(
         if await svc.qrlogins.create(login):
             if bound is not None:
                 await authorize.bind(svc, login, bound)
-            # The dashboard's funnel starts here (flows/admin/activity.py).
+            # The dashboard's funnel starts here (admin/activity.py).
             await audit.record(
                 svc,
                 "qrlogin.created",

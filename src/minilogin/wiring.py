@@ -15,8 +15,8 @@ import httpx
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
-from minilogin.flows.codepool import CodePool
-from minilogin.flows.waiting import Waiting
+from minilogin.login.codepool import CodePool
+from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
 from minilogin.oidc.keys import Signer
 from minilogin.storage.audit_log import AuditLog

@@ -3,7 +3,7 @@ WeChat identity to an existing account, proven by its password, or creates a new
 
 Wrong passwords don't end the QR login, but the fifth one cancels it; wrong passwords for one
 account from one address, and from one address over all accounts, are also limited across QR
-logins (``flows/limits.py``), so no one can guess a password by making codes, and no one can
+logins (``login/limits.py``), so no one can guess a password by making codes, and no one can
 lock the owner out by failing from elsewhere.
 """
 
@@ -14,9 +14,9 @@ from minilogin.core.entities import User
 from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest
 from minilogin.core.phone import to_e164
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.flows import accounts, audit, authorization, limits
-from minilogin.services import Services
+from minilogin.login import accounts, audit, authorization, limits
 from minilogin.storage.crypto import hash_password, verify_password
+from minilogin.wiring import Services
 
 MAX_WRONG_PASSWORDS = 5
 #: Checked when no account matches, so a wrong name costs as long as a wrong password.

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from minilogin.admin import Actor, record
 from minilogin.core.applications import changed_pool, new_pool
 from minilogin.core.entities import Pool
-from minilogin.flows.admin import Actor, record
-from minilogin.flows.qrlogin import iso, load_pool
-from minilogin.services import Services
+from minilogin.login.qrlogin import iso, load_pool
+from minilogin.wiring import Services
 
 
 def pool_body(svc: Services, pool: Pool) -> dict[str, Any]:

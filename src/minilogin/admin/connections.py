@@ -14,14 +14,14 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from minilogin.admin import Actor, record
 from minilogin.core.connection import changed_fields, changed_source, new_source
 from minilogin.core.entities import Application, IdentitySource
 from minilogin.core.errors import InvalidFields, InvalidRequest, NotFound, UpstreamError
-from minilogin.flows.admin import Actor, record
-from minilogin.flows.qrlogin import iso, load_pool
 from minilogin.images import normalise_logo
-from minilogin.services import Services
+from minilogin.login.qrlogin import iso, load_pool
 from minilogin.wechat.client import MiniProgram
+from minilogin.wiring import Services
 
 #: Logos larger than this are refused before they are decoded (``images.normalise_logo``).
 MAX_LOGO_BYTES = 2 * 1024 * 1024

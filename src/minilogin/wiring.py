@@ -34,8 +34,9 @@ from minilogin.storage.ephemeral.records import (
 )
 from minilogin.storage.ephemeral.redis import RedisStore
 from minilogin.storage.sql.store import SqlStore
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import MiniProgram
 
 
 @dataclass

@@ -86,8 +86,9 @@ from minilogin.storage.durable import CodeImage, DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.records import AFTERLIFE, QRLogins, RateLimiter
 from minilogin.storage.errors import is_unavailable
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatError, from_errcode
+from minilogin.wechat.types import MiniProgram
 
 log = logging.getLogger("minilogin.codepool")
 

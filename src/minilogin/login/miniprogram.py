@@ -17,7 +17,7 @@ from minilogin.core.tokens import is_valid_scene, new_secret
 from minilogin.login import accounts, audit, authorization
 from minilogin.login.qrlogin import iso
 from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
-from minilogin.wechat.client import MiniProgram
+from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
 

@@ -272,3 +272,18 @@ class AdminStore(Protocol):
     async def delete_api_token(self, token_id: str) -> None:
         """``NotFound("unknown_api_token")`` when there is no such token."""
         ...
+
+
+# ---- the login floor (login/, codepool/, lookups.py): what its flows are handed ------------
+
+
+class PoolReader(Protocol):
+    """Reading a pool by its slug: the durable store, or the configuration cache over it."""
+
+    async def get_pool(self, slug: str) -> Pool | None: ...
+
+
+class ApplicationReader(Protocol):
+    """Reading an application: the durable store, or the configuration cache over it."""
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...

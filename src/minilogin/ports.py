@@ -346,3 +346,31 @@ class SceneRetirement(Protocol):
     """Ending the reach of an ended login's scene: a scan of its code finds no login."""
 
     async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
+
+
+class Clock(Protocol):
+    """Seconds since the epoch: ``time.time``, or a test's."""
+
+    def __call__(self) -> float: ...
+
+
+class AttemptCounter(Protocol):
+    """Fixed-window counters of attempts, all instances together (``RateLimiter``)."""
+
+    async def attempt(self, key: str, limit: int, window: float, now: float) -> float:
+        """Count one attempt; the seconds until the next window when over ``limit``, else 0."""
+        ...
+
+    async def exceeded(self, key: str, limit: int, window: float, now: float) -> float:
+        """Like ``attempt`` without counting."""
+        ...
+
+
+class FailureLimits(Protocol):
+    """Back-off after failed attempts (wrong passwords), per rule of the settings."""
+
+    async def check_failures(self, rule: str, subject: str) -> None:
+        """``RateLimited`` while ``subject`` has failed too often under ``rule``."""
+        ...
+
+    async def count_failure(self, rule: str, subject: str) -> None: ...

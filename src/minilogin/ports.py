@@ -6,7 +6,7 @@ each function only the ports it uses. A port names what a caller needs, never ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,8 +23,8 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
-from minilogin.core.qrlogin import QRLogin
-from minilogin.wechat.types import MiniProgram
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
+from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -374,3 +374,73 @@ class FailureLimits(Protocol):
         ...
 
     async def count_failure(self, rule: str, subject: str) -> None: ...
+
+
+class AuditSink(Protocol):
+    """Where security-relevant events go (the audit log's writer queues them)."""
+
+    async def add(self, event: AuditEvent) -> None: ...
+
+
+class QRLoginStore(Protocol):
+    """The QR logins in the ephemeral store, with their one compare-and-set writer
+    (``storage/ephemeral/records.py``)."""
+
+    async def create(self, login: QRLogin) -> bool:
+        """Store a new login; ``False`` when its id or its scene is taken."""
+        ...
+
+    async def get(self, login_id: str) -> QRLogin | None: ...
+
+    async def find_by_scene(self, scene: str) -> QRLogin | None: ...
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+    async def note_expired(self, login: QRLogin) -> None:
+        """Report the login's expiry once, by whichever reader notices it first."""
+        ...
+
+    def decode(self, message: str) -> QRLogin:
+        """A login as published on its status channel."""
+        ...
+
+
+class Counters(Protocol):
+    """Counters shared by every instance (the ephemeral store)."""
+
+    async def incr(self, key: str, ttl: float) -> int:
+        """Add one and return the new count; the time to live starts at the first increment."""
+        ...
+
+
+class WeChatLogin(Protocol):
+    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
+
+    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
+
+    async def get_phone_number(
+        self, app: MiniProgram, code: str, *, openid: str | None = ...
+    ) -> PhoneNumber: ...
+
+
+class Authorizer(Protocol):
+    """The last step of every successful QR login: a one-time authorization code for the
+    browser, and the login moved to ``authorized`` (``login/authorization.py``)."""
+
+    async def __call__(
+        self,
+        login: QRLogin,
+        user: User,
+        scanner: Scanner | None = None,
+        *,
+        ip: str | None,
+        **detail: object,
+    ) -> QRLogin: ...
+
+
+class MiniProgramSessionStore(Protocol):
+    """The mini program's sessions on scanned QR logins, kept by hash."""
+
+    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None: ...
+
+    async def get(self, token: str) -> MiniProgramSession | None: ...

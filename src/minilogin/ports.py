@@ -25,6 +25,7 @@ from minilogin.core.entities import (
 )
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import QRLogin
+from minilogin.wechat.types import MiniProgram
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -276,9 +277,80 @@ class AdminStore(Protocol):
         ...
 
 
+# ---- the login floor (login/, codepool/, lookups.py): what its flows are handed ------------
+
+
+class PoolReader(Protocol):
+    """Reading a pool by its slug: the durable store, or the configuration cache over it."""
+
+    async def get_pool(self, slug: str) -> Pool | None: ...
+
+
+class ApplicationReader(Protocol):
+    """Reading an application: the durable store, or the configuration cache over it."""
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...
+
+
+class IdentitySourceReader(Protocol):
+    """Reading an identity source: the durable store, or the configuration cache over it."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+
+class PoolKeyspace(Protocol):
+    """The short-lived keys and lists the code pool shares with every instance (the ephemeral
+    store: ``storage/ephemeral/base.py`` says what each operation guarantees)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float) -> None: ...
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        """Store only if ``key`` holds nothing; ``True`` when stored."""
+        ...
+
+    async def compare_and_set(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        """Replace the value only if it is still ``expected``; ``True`` when replaced."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, ttl: float) -> int: ...
+
+    async def push(self, key: str, value: str, ttl: float) -> int: ...
+
+    async def pop(self, key: str) -> str | None:
+        """The oldest value of the list, each to one caller only; ``None`` once empty."""
+        ...
+
+    async def length(self, key: str) -> int: ...
+
+
+class CodeMaker(Protocol):
+    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+
+    async def get_unlimited_code(
+        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
+    ) -> bytes: ...
+
+
+class CodeBudget(Protocol):
+    """Calls counted against a limit per window, all instances together."""
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        """Count one call; ``False`` once more than ``limit`` were made in the window."""
+        ...
+
+
+class SceneRetirement(Protocol):
+    """Ending the reach of an ended login's scene: a scan of its code finds no login."""
+
+    async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
+
+
 # ---- the OpenID provider (oidc/): what its endpoints and grants are handed -----------------
-# Reads of the configuration are satisfied by the cache (``storage/config_cache.py``) as well as
-# by the durable stores; the token endpoint reads through the cache.
+# Pools and applications it reads through ``PoolReader`` and ``ApplicationReader`` above.
 
 
 class Clock(Protocol):
@@ -292,14 +364,6 @@ class AuditSink(Protocol):
     the protocol emits them and never reads them back."""
 
     async def add(self, event: AuditEvent) -> None: ...
-
-
-class PoolLookup(Protocol):
-    async def get_pool(self, slug: str) -> Pool | None: ...
-
-
-class ApplicationLookup(Protocol):
-    async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...
 
 
 class CallbackLookup(Protocol):

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from minilogin.core.entities import Application
 from minilogin.core.errors import OAuthError
 from minilogin.core.tokens import matches
-from minilogin.ports import ApplicationLookup
+from minilogin.ports import ApplicationReader
 
 
 def client_credentials(
@@ -37,7 +37,7 @@ def client_credentials(
 
 
 async def authenticate_client(
-    applications: ApplicationLookup, pool_id: str, client_id: str | None, secret: str | None
+    applications: ApplicationReader, pool_id: str, client_id: str | None, secret: str | None
 ) -> Application:
     """The pool's application that authenticated (§2.3.1), else ``invalid_client``."""
     if not client_id:
@@ -54,7 +54,7 @@ async def authenticate_client(
 
 
 async def authenticated_client(
-    applications: ApplicationLookup,
+    applications: ApplicationReader,
     pool_id: str,
     form: Mapping[str, str],
     authorization: str | None,

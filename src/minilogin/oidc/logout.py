@@ -21,7 +21,7 @@ from minilogin.core.errors import InvalidRequest, Unauthorized
 from minilogin.oidc.audit import emit
 from minilogin.oidc.issue import revoke_access_tokens
 from minilogin.ports import (
-    ApplicationLookup,
+    ApplicationReader,
     AuditSink,
     Clock,
     RefreshTokenStore,
@@ -40,7 +40,7 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class Logout:
-    applications: ApplicationLookup
+    applications: ApplicationReader
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
     signer: TokenSigner

@@ -13,13 +13,13 @@ from minilogin.oidc.client_auth import authenticated_client
 from minilogin.oidc.grants import GrantHandler, TokenRequest
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
-from minilogin.ports import ApplicationLookup, PoolLookup
+from minilogin.ports import ApplicationReader, PoolReader
 
 
 @dataclass(frozen=True, slots=True)
 class TokenEndpoint:
-    pools: PoolLookup
-    applications: ApplicationLookup
+    pools: PoolReader
+    applications: ApplicationReader
     authorization_code: AuthorizationCodeGrant
     refresh_token: RefreshTokenGrant
 

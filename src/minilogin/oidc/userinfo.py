@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from minilogin.core.claims import user_claims
 from minilogin.core.errors import Unauthorized
-from minilogin.ports import Clock, PoolLookup, RevokedTokenStore, TokenSigner, UserLookup
+from minilogin.ports import Clock, PoolReader, RevokedTokenStore, TokenSigner, UserLookup
 
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
-    pools: PoolLookup
+    pools: PoolReader
     users: UserLookup
     revoked: RevokedTokenStore
     signer: TokenSigner

@@ -6,7 +6,7 @@ each function only the ports it uses. A port names what a caller needs, never ho
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +23,7 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
 from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
@@ -348,10 +349,77 @@ class SceneRetirement(Protocol):
     async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
 
 
+# ---- the OpenID provider (oidc/): what its endpoints and grants are handed -----------------
+# Pools and applications it reads through ``PoolReader`` and ``ApplicationReader`` above.
+
+
 class Clock(Protocol):
     """Seconds since the epoch: ``time.time``, or a test's."""
 
     def __call__(self) -> float: ...
+
+
+class AuditSink(Protocol):
+    """Where the provider's security-relevant events go (the audit log's writer queues them);
+    the protocol emits them and never reads them back."""
+
+    async def add(self, event: AuditEvent) -> None: ...
+
+
+class CallbackLookup(Protocol):
+    """The identity sources an authorization request may send its response to (their
+    Callback URL) when it names no ``redirect_uri``."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+    async def enabled_identity_sources(
+        self, pool_id: str, client_id: str
+    ) -> list[IdentitySource]: ...
+
+
+class UserLookup(Protocol):
+    async def get_user(self, pool_id: str, user_id: str) -> User | None: ...
+
+
+class AuthorizationCodeStore(Protocol):
+    """One-time authorization codes, kept by hash (``storage/ephemeral/records.py``)."""
+
+    async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None: ...
+
+    async def take(self, code: str) -> AuthorizationCode | None:
+        """The grant, once: a second call for the same code answers ``None``."""
+        ...
+
+    async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None: ...
+
+    async def issued_for_used(self, code: str) -> IssuedTokens | None: ...
+
+
+class RevokedTokenStore(Protocol):
+    """Access-token ids revoked before their expiry, kept until the token would expire."""
+
+    async def revoke(self, token_id: str, ttl: float) -> None: ...
+
+    async def is_revoked(self, token_id: str) -> bool: ...
+
+
+class TokenSigner(Protocol):
+    """Signs the provider's JWTs and verifies the ones it signed (``oidc/keys.py``)."""
+
+    def sign(self, claims: Mapping[str, object], typ: str = ..., alg: str = ...) -> str: ...
+
+    def verify(self, token: str) -> dict[str, object]:
+        """The claims of a token this provider signed; ``Unauthorized`` for anything else."""
+        ...
+
+
+class QRLoginUpdates(Protocol):
+    """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+
+# ---- rate limits (login/limits.py) ----------------------------------------------------------
 
 
 class AttemptCounter(Protocol):
@@ -374,12 +442,6 @@ class FailureLimits(Protocol):
         ...
 
     async def count_failure(self, rule: str, subject: str) -> None: ...
-
-
-class AuditSink(Protocol):
-    """Where security-relevant events go (the audit log's writer queues them)."""
-
-    async def add(self, event: AuditEvent) -> None: ...
 
 
 class QRLoginStore(Protocol):

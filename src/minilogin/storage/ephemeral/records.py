@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from minilogin.core.errors import NotFound
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import MiniProgramSession, QRLogin, RequestContext, Scanner, Status
 from minilogin.core.tokens import digest
 from minilogin.storage.ephemeral import keys
@@ -147,30 +148,6 @@ class QRLogins:
     @staticmethod
     def decode(message: str) -> QRLogin:
         return _qrlogin_from_json(message)
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationCode:
-    """What a one-time code stands for until it is exchanged (OIDC Core §3.1.2.5)."""
-
-    pool: str
-    client_id: str
-    user_id: str
-    code_challenge: str | None  # None: a confidential client that sent no PKCE
-    scope: str
-    auth_time: int
-    amr: list[str]
-    nonce: str | None = None
-    redirect_uri: str | None = None
-    qrlogin_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedTokens:
-    """What the first exchange of a code issued, so a replay can revoke it (RFC 6749 §4.1.2)."""
-
-    access_token_ids: list[str] = field(default_factory=list)
-    expires_at: float = 0.0
 
 
 class AuthorizationCodes:

@@ -10,11 +10,11 @@ answer is the user and the ID token's claims — no token is signed or issued.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from minilogin.admin import Actor, record
-from minilogin.admin.users import user_body
 from minilogin.core.claims import id_token_claims
+from minilogin.core.entities import User
 from minilogin.core.errors import InvalidRequest, NotFound, OAuthError
 from minilogin.core.pkce import verify
 from minilogin.login.qrlogin import load_application, load_pool
@@ -22,9 +22,17 @@ from minilogin.oidc.token import redeem
 from minilogin.wiring import Services
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the code would give: the user and the claims of its ID token."""
+
+    user: User
+    claims: dict[str, object]
+
+
 async def preview(
     svc: Services, actor: Actor, pool_slug: str, client_id: str, code: object, verifier: object
-) -> dict[str, Any]:
+) -> Preview:
     pool = await load_pool(svc, pool_slug, fresh=True)
     application = await load_application(svc, pool, client_id, fresh=True)
     grant = await svc.codes.take(code) if isinstance(code, str) and code else None
@@ -44,7 +52,7 @@ async def preview(
         raise NotFound("unknown_user")
     context = await redeem(svc, pool.slug, application, grant)
     await record(
-        svc,
+        svc.audit,
         actor,
         "experience_login",
         pool_id=pool.id,
@@ -52,7 +60,4 @@ async def preview(
         client_id=application.client_id,
         qrlogin=grant.qrlogin_id,
     )
-    return {
-        "user": user_body(user),
-        "claims": id_token_claims(user, context, application.id_token_lifetime),
-    }
+    return Preview(user, id_token_claims(user, context, application.id_token_lifetime))

@@ -77,7 +77,8 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
         session=token,
         login=login,
         application_name=application.name if application else login.client_id,
-        application_logo=logo_url(svc, login.pool, source) or (pool.logo_url if pool else None),
+        application_logo=logo_url(svc.settings.issuer(login.pool), source)
+        or (pool.logo_url if pool else None),
         login_only=source.login_mode is LoginMode.LOGIN_ONLY,
     )
 

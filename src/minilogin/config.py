@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     # a server, and the most connections one process opens for commands.
     redis_prefix: str = "minilogin:"
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
-    # The code pool (login/codepool.py): its bounds per generation, the headroom over the
+    # The code pool (codepool/): its bounds per generation, the headroom over the
     # recent load, the quarantine of a scene after its login ends (seconds), the
     # getwxacodeunlimit calls per minute and AppID all instances together may make (WeChat
     # allows 5000), and the most codes a second the background filler makes for one

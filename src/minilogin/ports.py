@@ -23,6 +23,8 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
+from minilogin.core.qrlogin import QRLogin
+from minilogin.wechat.types import MiniProgram
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -272,6 +274,78 @@ class AdminStore(Protocol):
     async def delete_api_token(self, token_id: str) -> None:
         """``NotFound("unknown_api_token")`` when there is no such token."""
         ...
+
+
+# ---- the login floor (login/, codepool/, lookups.py): what its flows are handed ------------
+
+
+class PoolReader(Protocol):
+    """Reading a pool by its slug: the durable store, or the configuration cache over it."""
+
+    async def get_pool(self, slug: str) -> Pool | None: ...
+
+
+class ApplicationReader(Protocol):
+    """Reading an application: the durable store, or the configuration cache over it."""
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...
+
+
+class IdentitySourceReader(Protocol):
+    """Reading an identity source: the durable store, or the configuration cache over it."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+
+class PoolKeyspace(Protocol):
+    """The short-lived keys and lists the code pool shares with every instance (the ephemeral
+    store: ``storage/ephemeral/base.py`` says what each operation guarantees)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float) -> None: ...
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        """Store only if ``key`` holds nothing; ``True`` when stored."""
+        ...
+
+    async def compare_and_set(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        """Replace the value only if it is still ``expected``; ``True`` when replaced."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, ttl: float) -> int: ...
+
+    async def push(self, key: str, value: str, ttl: float) -> int: ...
+
+    async def pop(self, key: str) -> str | None:
+        """The oldest value of the list, each to one caller only; ``None`` once empty."""
+        ...
+
+    async def length(self, key: str) -> int: ...
+
+
+class CodeMaker(Protocol):
+    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+
+    async def get_unlimited_code(
+        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
+    ) -> bytes: ...
+
+
+class CodeBudget(Protocol):
+    """Calls counted against a limit per window, all instances together."""
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        """Count one call; ``False`` once more than ``limit`` were made in the window."""
+        ...
+
+
+class SceneRetirement(Protocol):
+    """Ending the reach of an ended login's scene: a scan of its code finds no login."""
+
+    async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
 
 
 # ---- administration (admin/): what its use cases need beside the stores --------------------

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from minilogin.codepool import CodePool, PoolSettings
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
-from minilogin.login.codepool import CodePool
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
 from minilogin.oidc.keys import Signer
@@ -34,8 +34,9 @@ from minilogin.storage.ephemeral.records import (
 )
 from minilogin.storage.ephemeral.redis import RedisStore
 from minilogin.storage.sql.store import SqlStore
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import MiniProgram
 
 
 @dataclass
@@ -84,7 +85,7 @@ class Services:
             self.wechat,
             self.limiter,
             self.qrlogins,
-            self.settings,
+            pool_settings(self.settings),
             self.clock,
             self.mini_program,
         )
@@ -122,6 +123,19 @@ class Services:
         await self.wechat_http.aclose()
         await self.ephemeral.close()
         await self.durable.close()
+
+
+def pool_settings(settings: Settings) -> PoolSettings:
+    """The code pool's share of the settings."""
+    return PoolSettings(
+        recycle=settings.code_pool_recycle,
+        quarantine=float(settings.code_pool_quarantine),
+        min_size=settings.code_pool_min_size,
+        max_size=settings.code_pool_max_size,
+        headroom=settings.code_pool_headroom,
+        fill_rate=settings.code_pool_fill_rate,
+        budget_per_minute=settings.code_pool_budget_per_minute,
+    )
 
 
 async def open_services(

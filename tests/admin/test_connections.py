@@ -10,10 +10,11 @@ from PIL import Image
 from tests.admin.conftest import ACTOR, Invalidations
 
 from minilogin.admin import connections, pools
-from minilogin.admin.connections import ConnectionPorts, logo_url
+from minilogin.admin.connections import ConnectionPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.core.entities import Pool
 from minilogin.core.errors import InvalidFields, NotFound, UpstreamError
+from minilogin.lookups import logo_url
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.sql import SqlStore
 

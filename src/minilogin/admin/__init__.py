@@ -7,8 +7,9 @@ with who made it, from where, and which fields changed (never a secret's value).
 
 Each use case receives the narrow ports it uses (``ports.py``), bundled per module
 (``PoolPorts``, ``UserPorts``…), and answers domain objects; the HTTP bodies are the web
-floor's (``web/admin_bodies.py``). Administration always reads the stores themselves, never
-an instance's cached copy, since it changes what it reads.
+floor's (``web/admin_bodies.py``). Administration looks pools and applications up in the
+stores themselves (``lookups.py``), never in an instance's cached copy, since it changes what
+it reads.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from minilogin.core.entities import Application, AuditEvent, Pool
-from minilogin.core.errors import NotFound
-from minilogin.ports import ApplicationStore, AuditRecorder, PoolStore
+from minilogin.core.entities import AuditEvent
+from minilogin.ports import AuditRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +50,3 @@ async def record(
             created_at=datetime.now(UTC),
         )
     )
-
-
-async def load_pool(pools: PoolStore, slug: str) -> Pool:
-    pool = await pools.get_pool(slug)
-    if pool is None:
-        raise NotFound("unknown_pool")
-    return pool
-
-
-async def load_application(
-    applications: ApplicationStore, pool: Pool, client_id: str
-) -> Application:
-    application = await applications.get_application(pool.id, client_id)
-    if application is None:
-        raise NotFound("unknown_client")
-    return application

@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
-from minilogin.admin import load_pool
 from minilogin.core.connection import integer
 from minilogin.core.entities import AuditEvent
 from minilogin.core.errors import InvalidRequest
+from minilogin.lookups import load_pool
 from minilogin.ports import AuditRecorder, AuditStore, IdentitySourceStore, PoolStore
 
 STAGES = ("shown", "scanned", "authorized", "consumed", "cancelled", "expired")

@@ -10,11 +10,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from minilogin.admin import Actor, load_application, load_pool, record
+from minilogin.admin import Actor, record
 from minilogin.core.applications import changed_application, changed_fields, new_application
 from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.errors import InvalidRequest
 from minilogin.core.tokens import digest, new_secret
+from minilogin.lookups import load_application, load_pool
 from minilogin.ports import (
     ApplicationStore,
     AuditRecorder,

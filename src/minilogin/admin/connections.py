@@ -14,11 +14,12 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from minilogin.admin import Actor, load_pool, record
+from minilogin.admin import Actor, record
 from minilogin.core.connection import changed_fields, changed_source, new_source
 from minilogin.core.entities import Application, IdentitySource
 from minilogin.core.errors import InvalidFields, InvalidRequest, NotFound, UpstreamError
 from minilogin.images import normalise_logo
+from minilogin.lookups import load_pool
 from minilogin.ports import (
     AuditRecorder,
     CodeStatus,
@@ -46,15 +47,6 @@ class ConnectionPorts:
     test_credentials: CredentialTest
     #: The code lifetime of a source created without one (``MINILOGIN_QR_EXPIRES_IN``).
     qr_expires_in: int
-
-
-def logo_url(issuer: str, source: IdentitySource) -> str | None:
-    """Where the pool's issuer serves the source's logo, if it has one."""
-    if source.logo is None:
-        return None
-    base = f"{issuer}/connections/{source.unique_id}/logo.png"
-    # The version in the URL lets browsers cache each logo for as long as they like.
-    return f"{base}?v={source.logo_version}"
 
 
 async def code_error(codes: CodeStatus, source: IdentitySource) -> PageRefusal | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from minilogin.admin import Actor, load_pool, record
+from minilogin.admin import Actor, record
 from minilogin.core.applications import changed_pool, new_pool
 from minilogin.core.entities import Pool
+from minilogin.lookups import load_pool
 from minilogin.ports import AuditRecorder, ConfigInvalidation, PoolStore
 
 

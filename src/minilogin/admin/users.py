@@ -14,11 +14,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from minilogin.admin import Actor, load_pool, record
+from minilogin.admin import Actor, record
 from minilogin.core.connection import boolean, text
 from minilogin.core.entities import AuditEvent, User, WeChatIdentity
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, all_problems
 from minilogin.core.phone import to_e164
+from minilogin.lookups import load_pool
 from minilogin.ports import AuditRecorder, AuditStore, PoolStore, UserStore
 from minilogin.storage.crypto import hash_password
 

@@ -7,11 +7,10 @@ AppSecret or an API token. Times are ISO 8601 in UTC to the second.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from minilogin.admin.activity import STAGES, Dashboard
-from minilogin.admin.connections import logo_url
 from minilogin.admin.experience import Preview
 from minilogin.admin.users import UserDetails
 from minilogin.core.entities import (
@@ -23,15 +22,12 @@ from minilogin.core.entities import (
     Pool,
     User,
 )
+from minilogin.lookups import iso, logo_url
 from minilogin.ports import PageRefusal
 
 
-def _at(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _when(value: datetime | None) -> str | None:
-    return _at(value.timestamp()) if value is not None else None
+    return iso(value.timestamp()) if value is not None else None
 
 
 def pool_body(pool: Pool, issuer: str) -> dict[str, Any]:
@@ -100,8 +96,8 @@ def code_error_body(refused: PageRefusal | None) -> dict[str, Any] | None:
         "page": refused.page,
         "env_version": refused.env_version,
         "errmsg": refused.errmsg,
-        "since": _at(refused.since),
-        "retry_at": _at(refused.retry_at),
+        "since": iso(refused.since),
+        "retry_at": iso(refused.retry_at),
     }
 
 

@@ -12,7 +12,7 @@ from minilogin.admin.connections import ConnectionPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
 from minilogin.login import limits
-from minilogin.wechat.client import MiniProgram
+from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
 

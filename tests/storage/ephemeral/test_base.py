@@ -61,4 +61,3 @@ async def test_cancelling_the_reader_ends_its_wait_and_keeps_later_messages() ->
     mailbox.put("after")
 
     assert await mailbox.get(1) == "after"
-

@@ -149,7 +149,7 @@ async def fill(services: Services, pool_id: str, codes: int) -> None:
     """The pool filled to ``codes`` by its filler; the one code a first login made on demand
     (so that the filler knows the pool is in use) is deleted, so only pooled codes count."""
     pool = services.codepool
-    source = await services.durable.get_identity_source(pool_id, DEMO_CONNECTION)
+    source = await services.identity_sources.get_identity_source(pool_id, DEMO_CONNECTION)
     assert source is not None
     lent = await pool.lease(source, "qrl_bench")
     while True:
@@ -159,7 +159,7 @@ async def fill(services: Services, pool_id: str, codes: int) -> None:
         if due is None:
             raise SystemExit(f"the pool stopped at {await pool.size(source)} codes")
         await asyncio.sleep(max(0.0, due - time.time()))
-    await services.durable.delete_code_images(services.mini_program(source).app_id, [lent])
+    await services.code_images.delete_code_images(services.mini_program(source).app_id, [lent])
 
 
 async def measure_kind(kind: str, codes: int, redis_url: str) -> Measured:
@@ -184,11 +184,15 @@ async def measure_kind(kind: str, codes: int, redis_url: str) -> Measured:
         services = await open_services(settings, sandbox)
         await services.codepool.close()  # filled by hand below, to exactly ``codes``
         try:
-            await seed_demo(services.durable, settings)
-            pool = await services.durable.get_pool(DEMO_POOL)
+            await seed_demo(
+                services.pools, services.applications, services.identity_sources, settings
+            )
+            pool = await services.pools.get_pool(DEMO_POOL)
             assert pool is not None
             if "logo" in kind:
-                await services.durable.set_identity_source_logo(pool.id, DEMO_CONNECTION, logo())
+                await services.identity_sources.set_identity_source_logo(
+                    pool.id, DEMO_CONNECTION, logo()
+                )
             before_file = database_size(Path(folder))
             await fill(services, pool.id, codes)
             after_file = database_size(Path(folder))

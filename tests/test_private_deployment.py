@@ -136,9 +136,9 @@ async def test_a_private_mini_program_and_the_platforms_work_side_by_side(
 
     # WeChat still has the right secret for the private mini program, and only that one.
     assert not await wechat_owns(http, PRIVATE_APP_ID, WRONG_SECRET)
-    pool = await services.durable.get_pool("acme")
+    pool = await services.pools.get_pool("acme")
     assert pool is not None
-    stored = await services.durable.get_identity_source(pool.id, "acme-wechat")
+    stored = await services.identity_sources.get_identity_source(pool.id, "acme-wechat")
     assert stored is not None
     assert stored.app_secret == PRIVATE_SECRET
 

@@ -62,7 +62,7 @@ def create_app(
         svc = await open_services(settings, wechat_transport, clock)
         await asyncio.to_thread(warm_up)
         if seed:
-            await seed_demo(svc.durable, settings)
+            await seed_demo(svc.pools, svc.applications, svc.identity_sources, settings)
         app.state.services = svc
         app.state.origins = OriginCache(svc)
         if gc.get_freeze_count() == 0:

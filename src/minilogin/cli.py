@@ -25,8 +25,8 @@ from minilogin.observability.logs import log_config as observed_log_config
 from minilogin.observability.metrics import prepare_multiprocess
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.storage.crypto import SecretBox
+from minilogin.storage.sql import SqlStores
 from minilogin.storage.sql.migrate import upgrade
-from minilogin.storage.sql.store import SqlStore
 from minilogin.web import admin_bodies as bodies
 from minilogin.web import admin_ports, sdk_assets
 from minilogin.wechat.sandbox.app import create_sandbox_app
@@ -249,9 +249,9 @@ def _logging_and_proxies(settings: Settings) -> dict[str, Any]:
 
 
 async def _seed_admin(settings: Settings) -> str | None:
-    store = await SqlStore.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
+    store = await SqlStores.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
     try:
-        return await seed_admin(store, settings)
+        return await seed_admin(store.admins, settings)
     finally:
         await store.close()
 
@@ -549,7 +549,7 @@ def list_pools(as_json: AsJson = False) -> None:
     """List the user pools: slug, name, issuer."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await pools.list_pools(svc.durable)
+        found = await pools.list_pools(svc.pools)
         return [bodies.pool_body(pool, svc.settings.issuer(pool.slug)) for pool in found]
 
     _show(_administer(work), as_json, ("slug", "name", "issuer"))
@@ -562,7 +562,7 @@ def show_pool(
     """Show a user pool."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        pool = await pools.get_pool(svc.durable, slug)
+        pool = await pools.get_pool(svc.pools, slug)
         return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
     _show(_administer(work), as_json)
@@ -600,7 +600,7 @@ def delete_pool(
 
 async def _application_body(svc: Services, application: Application) -> dict[str, Any]:
     return bodies.application_body(
-        application, await applications.enabled_connections(svc.durable, application)
+        application, await applications.enabled_connections(svc.identity_sources, application)
     )
 
 
@@ -699,7 +699,7 @@ def list_sources(
     """List a pool's identity sources: unique_id, display name, AppID, applications."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await connections.list_connections(svc.durable, svc.durable, pool)
+        found = await connections.list_connections(svc.pools, svc.identity_sources, pool)
         issuer = svc.settings.issuer(pool)
         return [bodies.connection_body(source, apps, issuer) for source, apps in found]
 
@@ -715,7 +715,9 @@ def show_source(
     """Show an identity source (never its AppSecret)."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        source, apps = await connections.get_connection(svc.durable, svc.durable, pool, unique_id)
+        source, apps = await connections.get_connection(
+            svc.pools, svc.identity_sources, pool, unique_id
+        )
         return bodies.connection_body(source, apps, svc.settings.issuer(pool))
 
     _show(_administer(work), as_json)
@@ -793,7 +795,7 @@ def list_admins(as_json: AsJson = False) -> None:
     """List the console administrators."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        return [bodies.admin_body(found) for found in await access.list_admins(svc.durable)]
+        return [bodies.admin_body(found) for found in await access.list_admins(svc.admins)]
 
     _show(_administer(work), as_json, ("username", "created_at"))
 
@@ -805,7 +807,7 @@ def show_admin(
     """Show a console administrator (never the password)."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return bodies.admin_body(await access.get_admin(svc.durable, username))
+        return bodies.admin_body(await access.get_admin(svc.admins, username))
 
     _show(_administer(work), as_json)
 
@@ -830,7 +832,7 @@ def list_tokens(as_json: AsJson = False) -> None:
     """List the admin API tokens (never the tokens themselves)."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        found = await access.list_api_tokens(svc.durable)
+        found = await access.list_api_tokens(svc.admins)
         return [bodies.token_body(stored, name) for stored, name in found]
 
     _show(_administer(work), as_json, ("id", "admin", "description", "last_used_at"))
@@ -844,7 +846,7 @@ def show_token(
     """Show an admin API token."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return bodies.token_body(*await access.get_api_token(svc.durable, token_id))
+        return bodies.token_body(*await access.get_api_token(svc.admins, token_id))
 
     _show(_administer(work), as_json)
 

@@ -17,8 +17,8 @@ from minilogin.core.entities import (
     Pool,
 )
 from minilogin.core.errors import Conflict
+from minilogin.ports import AdminStore, ApplicationStore, IdentitySourceStore, PoolStore
 from minilogin.storage.crypto import hash_password, verify_password
-from minilogin.storage.durable import DurableStore
 
 DEMO_POOL = "demo"
 DEMO_CLIENT = "demo"
@@ -28,23 +28,28 @@ DEV_ADMIN = "admin"
 DEV_ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 - a file name
 
 
-async def seed_demo(store: DurableStore, settings: Settings) -> None:
+async def seed_demo(
+    pools: PoolStore,
+    applications: ApplicationStore,
+    identity_sources: IdentitySourceStore,
+    settings: Settings,
+) -> None:
     """Create what is missing of the demo pool, application and identity source. Another
     instance seeding at the same moment makes a create answer ``Conflict``: then the row is
     there, which is all that was wanted."""
-    pool = await store.get_pool(DEMO_POOL)
+    pool = await pools.get_pool(DEMO_POOL)
     if pool is None:
         with contextlib.suppress(Conflict):
-            await store.create_pool(Pool(slug=DEMO_POOL, name="minilogin 演示 / demo"))
-        pool = await store.get_pool(DEMO_POOL)
+            await pools.create_pool(Pool(slug=DEMO_POOL, name="minilogin 演示 / demo"))
+        pool = await pools.get_pool(DEMO_POOL)
     assert pool is not None
     redirect_uris = [f"{settings.public_url}/demo/callback"]
     web_origins = [settings.public_url]
     logout_uris = [f"{settings.public_url}/demo/"]
-    application = await store.get_application(pool.id, DEMO_CLIENT)
+    application = await applications.get_application(pool.id, DEMO_CLIENT)
     if application is None:
         with contextlib.suppress(Conflict):
-            await store.create_application(
+            await applications.create_application(
                 Application(
                     pool_id=pool.id,
                     client_id=DEMO_CLIENT,
@@ -57,7 +62,7 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
             )
     elif (application.redirect_uris, application.web_origins) != (redirect_uris, web_origins):
         # Started again on another address: the demo page must be its own app's origin.
-        await store.update_application(
+        await applications.update_application(
             replace(
                 application,
                 redirect_uris=redirect_uris,
@@ -65,9 +70,9 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
                 post_logout_redirect_uris=logout_uris,
             )
         )
-    if await store.get_identity_source(pool.id, DEMO_CONNECTION) is None:
+    if await identity_sources.get_identity_source(pool.id, DEMO_CONNECTION) is None:
         with contextlib.suppress(Conflict):
-            await store.create_identity_source(
+            await identity_sources.create_identity_source(
                 IdentitySource(
                     pool_id=pool.id,
                     unique_id=DEMO_CONNECTION,
@@ -77,19 +82,19 @@ async def seed_demo(store: DurableStore, settings: Settings) -> None:
                     qr_expires_in=settings.qr_expires_in,
                 )
             )
-    await store.enable_identity_source(pool.id, DEMO_CLIENT, DEMO_CONNECTION)
+    await identity_sources.enable_identity_source(pool.id, DEMO_CLIENT, DEMO_CONNECTION)
 
 
-async def seed_admin(store: DurableStore, settings: Settings) -> str | None:
+async def seed_admin(admins: AdminStore, settings: Settings) -> str | None:
     """Create the console's ``admin`` when there is none, with a generated password kept in
     the data folder. Answers that password while it is still the admin's, else None: one
     changed since (``minilogin admin set-password``) is not ours to print."""
     path = settings.data_dir / DEV_ADMIN_PASSWORD_FILE
-    admin = await store.find_admin(DEV_ADMIN)
+    admin = await admins.find_admin(DEV_ADMIN)
     if admin is None:
         password = secrets.token_urlsafe(12)
         try:
-            admin = await store.create_admin(
+            admin = await admins.create_admin(
                 Admin(username=DEV_ADMIN, password_hash=hash_password(password))
             )
         except Conflict:

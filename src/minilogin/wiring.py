@@ -7,8 +7,8 @@ This object is the only mutable state the application holds outside the stores t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import InitVar, dataclass, field
 
 import httpx
 
@@ -27,10 +27,20 @@ from minilogin.oidc.logout import Logout
 from minilogin.oidc.revocation import Revocation
 from minilogin.oidc.token import TokenEndpoint
 from minilogin.oidc.userinfo import UserInfo
+from minilogin.ports import (
+    AdminStore,
+    ApplicationStore,
+    AuditStore,
+    CodeImageStore,
+    IdentitySourceStore,
+    PoolStore,
+    RefreshTokenStore,
+    SigningKeyStore,
+    UserStore,
+)
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.durable import DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.records import (
@@ -41,7 +51,7 @@ from minilogin.storage.ephemeral.records import (
     RevokedTokens,
 )
 from minilogin.storage.ephemeral.redis import RedisStore
-from minilogin.storage.sql.store import SqlStore
+from minilogin.storage.sql import SqlStores
 from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
 from minilogin.wechat.types import MiniProgram
@@ -50,11 +60,22 @@ from minilogin.wechat.types import MiniProgram
 @dataclass
 class Services:
     settings: Settings
-    durable: DurableStore
+    stores: InitVar[SqlStores]
     ephemeral: EphemeralStore
     wechat_http: httpx.AsyncClient
     signer: Signer
     clock: Callable[[], float] = time.time
+    # The durable store, one port per aggregate.
+    pools: PoolStore = field(init=False)
+    applications: ApplicationStore = field(init=False)
+    identity_sources: IdentitySourceStore = field(init=False)
+    users: UserStore = field(init=False)
+    refresh_tokens: RefreshTokenStore = field(init=False)
+    signing_keys: SigningKeyStore = field(init=False)
+    code_images: CodeImageStore = field(init=False)
+    audit_events: AuditStore = field(init=False)
+    admins: AdminStore = field(init=False)
+    _close_durable: Callable[[], Awaitable[None]] = field(init=False)
     qrlogins: QRLogins = field(init=False)
     codes: AuthorizationCodes = field(init=False)
     sessions: MiniProgramSessions = field(init=False)
@@ -68,13 +89,28 @@ class Services:
     audit: AuditLog = field(init=False)
     waiting: Waiting = field(init=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, stores: SqlStores) -> None:
+        self.pools = stores.pools
+        self.applications = stores.applications
+        self.identity_sources = stores.identity_sources
+        self.users = stores.users
+        self.refresh_tokens = stores.refresh_tokens
+        self.signing_keys = stores.signing_keys
+        self.code_images = stores.code_images
+        self.audit_events = stores.audit_events
+        self.admins = stores.admins
+        self._close_durable = stores.close
         self.waiting = Waiting()
         self.config = ConfigCache(
-            self.durable, self.ephemeral, self.settings.config_cache_ttl, self.clock
+            self.pools,
+            self.applications,
+            self.identity_sources,
+            self.ephemeral,
+            self.settings.config_cache_ttl,
+            self.clock,
         )
         self.audit = AuditLog(
-            self.durable, self.settings.audit_flush_interval, self.settings.audit_max_pending
+            self.audit_events, self.settings.audit_flush_interval, self.settings.audit_max_pending
         )
         self.qrlogins = QRLogins(
             self.ephemeral, self.clock, ended=self._login_ended, observe=login_event
@@ -90,7 +126,7 @@ class Services:
         self.wechat = WeChatClient(self.wechat_http, base, self.tokens, clock=self.clock)
         self.codepool = CodePool(
             self.ephemeral,
-            self.durable,
+            self.code_images,
             self.config,
             self.wechat,
             self.limiter,
@@ -132,7 +168,7 @@ class Services:
         await self.audit.close()
         await self.wechat_http.aclose()
         await self.ephemeral.close()
-        await self.durable.close()
+        await self._close_durable()
 
 
 def pool_settings(settings: Settings) -> PoolSettings:
@@ -153,7 +189,7 @@ async def open_services(
     wechat_transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Services:
-    durable = await SqlStore.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
+    stores = await SqlStores.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
     http = httpx.AsyncClient(
         transport=wechat_transport, timeout=httpx.Timeout(settings.wechat_timeout)
     )
@@ -168,10 +204,10 @@ async def open_services(
     )
     services = Services(
         settings=settings,
-        durable=durable,
+        stores=stores,
         ephemeral=ephemeral,
         wechat_http=http,
-        signer=await Signer.load(durable),
+        signer=await Signer.load(stores.signing_keys),
         clock=clock,
     )
     await services.start()
@@ -184,9 +220,9 @@ async def open_services(
 def code_grant(svc: Services) -> AuthorizationCodeGrant:
     return AuthorizationCodeGrant(
         codes=svc.codes,
-        users=svc.durable,
+        users=svc.users,
         qrlogins=svc.qrlogins,
-        refresh_tokens=svc.durable,
+        refresh_tokens=svc.refresh_tokens,
         revoked=svc.revoked,
         signer=svc.signer,
         audit=svc.audit,
@@ -197,8 +233,8 @@ def code_grant(svc: Services) -> AuthorizationCodeGrant:
 def token_endpoint(svc: Services) -> TokenEndpoint:
     """Pools and clients are read through the configuration cache, as on every login."""
     refresh = RefreshTokenGrant(
-        users=svc.durable,
-        refresh_tokens=svc.durable,
+        users=svc.users,
+        refresh_tokens=svc.refresh_tokens,
         revoked=svc.revoked,
         signer=svc.signer,
         audit=svc.audit,
@@ -208,16 +244,16 @@ def token_endpoint(svc: Services) -> TokenEndpoint:
 
 
 def revocation(svc: Services) -> Revocation:
-    return Revocation(svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+    return Revocation(svc.refresh_tokens, svc.revoked, svc.signer, svc.audit, svc.clock)
 
 
 def introspection(svc: Services) -> Introspection:
-    return Introspection(svc.durable, svc.revoked, svc.signer, svc.clock)
+    return Introspection(svc.refresh_tokens, svc.revoked, svc.signer, svc.clock)
 
 
 def user_info(svc: Services) -> UserInfo:
-    return UserInfo(svc.config, svc.durable, svc.revoked, svc.signer, svc.clock)
+    return UserInfo(svc.config, svc.users, svc.revoked, svc.signer, svc.clock)
 
 
 def logout(svc: Services) -> Logout:
-    return Logout(svc.config, svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+    return Logout(svc.config, svc.refresh_tokens, svc.revoked, svc.signer, svc.audit, svc.clock)

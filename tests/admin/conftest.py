@@ -12,7 +12,7 @@ import pytest
 from minilogin.admin import Actor
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, upgrade_async
+from minilogin.storage.sql import SqlStores, upgrade_async
 
 ACTOR = Actor("alice", "203.0.113.7")
 
@@ -28,10 +28,10 @@ class Invalidations:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def store(tmp_path: Path) -> AsyncIterator[SqlStores]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'minilogin.db'}"
     await upgrade_async(url)
-    opened = await SqlStore.open(url, SecretBox("test-secret-key"))
+    opened = await SqlStores.open(url, SecretBox("test-secret-key"))
     try:
         yield opened
     finally:
@@ -39,9 +39,9 @@ async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
 
 
 @pytest.fixture
-def audit(store: SqlStore) -> AuditLog:
+def audit(store: SqlStores) -> AuditLog:
     """The queue of audit events, written when a use case (or the test) flushes it."""
-    return AuditLog(store, flush_interval=3600, max_pending=1000)
+    return AuditLog(store.audit_events, flush_interval=3600, max_pending=1000)
 
 
 @pytest.fixture

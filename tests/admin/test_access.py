@@ -13,7 +13,7 @@ from minilogin.admin.access import AccessPorts
 from minilogin.core.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.storage.sql import SqlStore
+from minilogin.storage.sql import SqlStores
 
 SETTINGS_TOKEN = "a-token-from-the-settings"
 ALLOWED_FAILURES = 3
@@ -52,9 +52,9 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def ports(store: SqlStore, audit: AuditLog, limits: Limits, clock: Clock) -> AccessPorts:
+def ports(store: SqlStores, audit: AuditLog, limits: Limits, clock: Clock) -> AccessPorts:
     return AccessPorts(
-        admins=store,
+        admins=store.admins,
         audit=audit,
         sessions=MemoryStore(),
         limits=limits,
@@ -64,21 +64,21 @@ def ports(store: SqlStore, audit: AuditLog, limits: Limits, clock: Clock) -> Acc
 
 
 async def test_a_token_acts_as_its_administrator_and_notes_when_it_was_last_used(
-    ports: AccessPorts, store: SqlStore, clock: Clock
+    ports: AccessPorts, store: SqlStores, clock: Clock
 ) -> None:
     await access.create_admin(ports, ACTOR, "Boss", "correct horse battery")
     token = await access.create_api_token(ports, ACTOR, "boss", "deploy script")
     assert token.startswith(access.TOKEN_PREFIX)
 
     assert await access.authenticate_token(ports, token, "192.0.2.1") == Actor("boss", "192.0.2.1")
-    [(stored, username)] = await access.list_api_tokens(store)
+    [(stored, username)] = await access.list_api_tokens(store.admins)
     assert username == "boss"
     assert stored.last_used_at is not None
     assert stored.last_used_at.timestamp() == clock.now
     # Used again within the minute: not written again.
     clock.now += 30
     await access.authenticate_token(ports, token, None)
-    again, _ = await access.get_api_token(store, stored.id)
+    again, _ = await access.get_api_token(store.admins, stored.id)
     assert again.last_used_at == stored.last_used_at
 
     assert await access.authenticate_token(ports, SETTINGS_TOKEN, None) == Actor(
@@ -88,7 +88,7 @@ async def test_a_token_acts_as_its_administrator_and_notes_when_it_was_last_used
         await access.authenticate_token(ports, token + "x", None)
 
     await access.delete_admin(ports, ACTOR, "boss")
-    assert await access.list_api_tokens(store) == []
+    assert await access.list_api_tokens(store.admins) == []
     with pytest.raises(Unauthorized):
         await access.authenticate_token(ports, token, None)
     with pytest.raises(NotFound, match="unknown_admin"):
@@ -110,7 +110,7 @@ async def test_a_console_session_needs_the_password_and_its_csrf_token(
 
 
 async def test_wrong_passwords_back_off_per_account_and_address_and_never_tell_who_exists(
-    ports: AccessPorts, limits: Limits, store: SqlStore, audit: AuditLog
+    ports: AccessPorts, limits: Limits, store: SqlStores, audit: AuditLog
 ) -> None:
     await access.create_admin(ports, ACTOR, "boss", "correct horse battery")
     for username in ("boss", "nobody", "boss"):
@@ -127,7 +127,7 @@ async def test_wrong_passwords_back_off_per_account_and_address_and_never_tell_w
     await access.log_in(ports, "boss", "correct horse battery", "198.51.100.9")
 
     await audit.flush()
-    events = await store.search_audit_events(None, action_prefixes=("admin.login",))
+    events = await store.audit_events.search_audit_events(None, action_prefixes=("admin.login",))
     assert [(e.action, e.actor) for e in events] == [
         ("admin.login", "boss"),
         ("admin.login_failed", "boss"),

@@ -15,7 +15,7 @@ from minilogin.admin.pools import PoolPorts
 from minilogin.core.entities import AuditEvent
 from minilogin.core.errors import InvalidRequest
 from minilogin.storage.audit_log import AuditLog
-from minilogin.storage.sql import SqlStore
+from minilogin.storage.sql import SqlStores
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)  # 09:00 in China
@@ -114,17 +114,23 @@ def test_sources_are_counted_apart() -> None:
 
 
 @pytest.fixture
-def ports(store: SqlStore, audit: AuditLog) -> ActivityPorts:
+def ports(store: SqlStores, audit: AuditLog) -> ActivityPorts:
     return ActivityPorts(
-        pools=store, sources=store, audit_events=store, audit=audit, clock=time.time
+        pools=store.pools,
+        sources=store.identity_sources,
+        audit_events=store.audit_events,
+        audit=audit,
+        clock=time.time,
     )
 
 
 async def test_the_dashboard_counts_this_instances_queued_events_per_source_and_day(
-    ports: ActivityPorts, store: SqlStore, config: Invalidations, audit: AuditLog
+    ports: ActivityPorts, store: SqlStores, config: Invalidations, audit: AuditLog
 ) -> None:
     pool = await pools.create_pool(
-        PoolPorts(pools=store, config=config, audit=audit), ACTOR, {"slug": "acme", "name": "A"}
+        PoolPorts(pools=store.pools, config=config, audit=audit),
+        ACTOR,
+        {"slug": "acme", "name": "A"},
     )
     now = datetime.now(UTC)
     for login, action in (("a", "qrlogin.created"), ("a", "qrlogin.scanned")):

@@ -24,19 +24,19 @@ from minilogin.wiring import Services
 async def test_dev_seeds_one_administrator_and_prints_its_password_while_it_holds(
     services: Services, settings: Settings
 ) -> None:
-    password = await seed_admin(services.durable, settings)
+    password = await seed_admin(services.admins, settings)
     assert password is not None
-    admin = await services.durable.find_admin(DEV_ADMIN)
+    admin = await services.admins.find_admin(DEV_ADMIN)
     assert admin is not None
     assert verify_password(admin.password_hash, password)
     kept = settings.data_dir / DEV_ADMIN_PASSWORD_FILE
     assert kept.stat().st_mode & 0o777 == 0o600
-    assert await seed_admin(services.durable, settings) == password
+    assert await seed_admin(services.admins, settings) == password
 
     await access.set_admin_password(
         access_ports(services), Actor("cli:test"), DEV_ADMIN, "a new passphrase"
     )
-    assert await seed_admin(services.durable, settings) is None
+    assert await seed_admin(services.admins, settings) is None
 
 
 # minilogin admin …

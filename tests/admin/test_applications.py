@@ -13,7 +13,7 @@ from minilogin.core.entities import ApplicationType, Pool
 from minilogin.core.errors import InvalidRequest, NotFound
 from minilogin.core.tokens import digest
 from minilogin.storage.audit_log import AuditLog
-from minilogin.storage.sql import SqlStore
+from minilogin.storage.sql import SqlStores
 
 
 async def never_called(app_id: str, app_secret: str) -> None:
@@ -21,26 +21,30 @@ async def never_called(app_id: str, app_secret: str) -> None:
 
 
 @pytest.fixture
-def ports(store: SqlStore, config: Invalidations, audit: AuditLog) -> ApplicationPorts:
+def ports(store: SqlStores, config: Invalidations, audit: AuditLog) -> ApplicationPorts:
     return ApplicationPorts(
-        pools=store, applications=store, sources=store, config=config, audit=audit
+        pools=store.pools,
+        applications=store.applications,
+        sources=store.identity_sources,
+        config=config,
+        audit=audit,
     )
 
 
 @pytest.fixture
-async def pool(store: SqlStore, config: Invalidations, audit: AuditLog) -> Pool:
-    ports = PoolPorts(pools=store, config=config, audit=audit)
+async def pool(store: SqlStores, config: Invalidations, audit: AuditLog) -> Pool:
+    ports = PoolPorts(pools=store.pools, config=config, audit=audit)
     return await pools.create_pool(ports, ACTOR, {"slug": "acme", "name": "Acme"})
 
 
 async def test_a_web_application_shows_its_secret_once_and_keeps_only_its_digest(
-    ports: ApplicationPorts, store: SqlStore, pool: Pool
+    ports: ApplicationPorts, store: SqlStores, pool: Pool
 ) -> None:
     fields = {"name": "Shop", "type": "web", "redirect_uris": ["https://shop.example/cb"]}
     created, secret = await applications.create_application(ports, ACTOR, "acme", fields)
     assert created.type is ApplicationType.WEB
     assert secret is not None
-    stored = await store.get_application(pool.id, created.client_id)
+    stored = await store.applications.get_application(pool.id, created.client_id)
     assert stored is not None
     assert stored.client_secret_hash == digest(secret)
 
@@ -59,11 +63,11 @@ async def test_a_single_page_application_has_no_secret_to_rotate(
 
 
 async def test_an_identity_source_is_offered_to_an_application_and_withdrawn(
-    ports: ApplicationPorts, store: SqlStore, config: Invalidations, audit: AuditLog, pool: Pool
+    ports: ApplicationPorts, store: SqlStores, config: Invalidations, audit: AuditLog, pool: Pool
 ) -> None:
     sources = ConnectionPorts(
-        pools=store,
-        sources=store,
+        pools=store.pools,
+        sources=store.identity_sources,
         config=config,
         audit=audit,
         test_credentials=never_called,
@@ -77,15 +81,17 @@ async def test_an_identity_source_is_offered_to_an_application_and_withdrawn(
 
     await applications.switch_connection(ports, ACTOR, "acme", client_id, "wx", enabled=True)
     found = await applications.get_application(ports, "acme", client_id)
-    assert await applications.enabled_connections(store, found) == ["wx"]
+    assert await applications.enabled_connections(store.identity_sources, found) == ["wx"]
     await applications.switch_connection(ports, ACTOR, "acme", client_id, "wx", enabled=False)
-    assert await applications.enabled_connections(store, found) == []
+    assert await applications.enabled_connections(store.identity_sources, found) == []
 
     await applications.delete_application(ports, ACTOR, "acme", client_id)
     with pytest.raises(NotFound, match="unknown_client"):
         await applications.get_application(ports, "acme", client_id)
     await audit.flush()
-    events = await store.search_audit_events(pool.id, action_prefixes=("admin.connection.",))
+    events = await store.audit_events.search_audit_events(
+        pool.id, action_prefixes=("admin.connection.",)
+    )
     assert [(e.action, e.detail.get("client_id")) for e in events[:2]] == [
         ("admin.connection.disabled", client_id),
         ("admin.connection.enabled", client_id),

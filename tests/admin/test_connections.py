@@ -16,7 +16,7 @@ from minilogin.core.entities import Pool
 from minilogin.core.errors import InvalidFields, NotFound, UpstreamError
 from minilogin.lookups import logo_url
 from minilogin.storage.audit_log import AuditLog
-from minilogin.storage.sql import SqlStore
+from minilogin.storage.sql import SqlStores
 
 ISSUER = "https://id.example/pools/acme"
 PRIVATE = {
@@ -48,11 +48,11 @@ def wechat() -> WeChat:
 
 @pytest.fixture
 def ports(
-    store: SqlStore, config: Invalidations, audit: AuditLog, wechat: WeChat
+    store: SqlStores, config: Invalidations, audit: AuditLog, wechat: WeChat
 ) -> ConnectionPorts:
     return ConnectionPorts(
-        pools=store,
-        sources=store,
+        pools=store.pools,
+        sources=store.identity_sources,
         config=config,
         audit=audit,
         test_credentials=wechat,
@@ -61,19 +61,19 @@ def ports(
 
 
 @pytest.fixture
-async def pool(store: SqlStore, config: Invalidations, audit: AuditLog) -> Pool:
-    ports = PoolPorts(pools=store, config=config, audit=audit)
+async def pool(store: SqlStores, config: Invalidations, audit: AuditLog) -> Pool:
+    ports = PoolPorts(pools=store.pools, config=config, audit=audit)
     return await pools.create_pool(ports, ACTOR, {"slug": "acme", "name": "Acme"})
 
 
 async def test_a_refused_app_id_is_an_error_of_its_field_and_nothing_is_saved(
-    ports: ConnectionPorts, store: SqlStore, wechat: WeChat, pool: Pool
+    ports: ConnectionPorts, store: SqlStores, wechat: WeChat, pool: Pool
 ) -> None:
     wechat.refuse = connections.UNKNOWN_APP_ID
     with pytest.raises(InvalidFields) as refused:
         await connections.create_connection(ports, ACTOR, "acme", PRIVATE)
     assert [problem.code for problem in refused.value.problems] == ["app_id_rejected"]
-    assert await store.list_identity_sources(pool.id) == []
+    assert await store.identity_sources.list_identity_sources(pool.id) == []
 
     wechat.refuse = 40125
     with pytest.raises(InvalidFields, match="app_secret_rejected"):
@@ -94,18 +94,18 @@ async def test_only_a_new_pair_is_tested_and_the_settings_lifetime_is_the_defaul
 
 
 async def test_a_logo_is_re_encoded_versioned_and_removed(
-    ports: ConnectionPorts, store: SqlStore, pool: Pool
+    ports: ConnectionPorts, store: SqlStores, pool: Pool
 ) -> None:
     await connections.create_connection(
         ports, ACTOR, "acme", {"unique_id": "wx", "display_name": "WeChat"}
     )
     with pytest.raises(NotFound, match="no_logo"):
-        await connections.logo(store, store, "acme", "wx")
+        await connections.logo(store.pools, store.identity_sources, "acme", "wx")
     picture = io.BytesIO()
     Image.new("RGB", (300, 200), "red").save(picture, "JPEG")
 
     source = await connections.set_logo(ports, ACTOR, "acme", "wx", picture.getvalue())
-    served = await connections.logo(store, store, "acme", "wx")
+    served = await connections.logo(store.pools, store.identity_sources, "acme", "wx")
     assert served.logo is not None
     assert served.logo.startswith(b"\x89PNG")
     assert logo_url(ISSUER, served) == f"{ISSUER}/connections/wx/logo.png?v={source.logo_version}"
@@ -113,5 +113,5 @@ async def test_a_logo_is_re_encoded_versioned_and_removed(
     removed = await connections.set_logo(ports, ACTOR, "acme", "wx", None)
     assert removed.logo is None
     assert logo_url(ISSUER, removed) is None
-    listed = await connections.list_connections(store, store, "acme")
+    listed = await connections.list_connections(store.pools, store.identity_sources, "acme")
     assert [(found.unique_id, used) for found, used in listed] == [("wx", [])]

@@ -13,17 +13,19 @@ from minilogin.admin.users import UserPorts
 from minilogin.core.entities import AuditEvent, Pool
 from minilogin.core.errors import Conflict, InvalidFields, NotFound
 from minilogin.storage.audit_log import AuditLog
-from minilogin.storage.sql import SqlStore
+from minilogin.storage.sql import SqlStores
 
 
 @pytest.fixture
-def ports(store: SqlStore, audit: AuditLog) -> UserPorts:
-    return UserPorts(pools=store, users=store, audit_events=store, audit=audit)
+def ports(store: SqlStores, audit: AuditLog) -> UserPorts:
+    return UserPorts(
+        pools=store.pools, users=store.users, audit_events=store.audit_events, audit=audit
+    )
 
 
 @pytest.fixture
-async def pool(store: SqlStore, config: Invalidations, audit: AuditLog) -> Pool:
-    ports = PoolPorts(pools=store, config=config, audit=audit)
+async def pool(store: SqlStores, config: Invalidations, audit: AuditLog) -> Pool:
+    ports = PoolPorts(pools=store.pools, config=config, audit=audit)
     return await pools.create_pool(ports, ACTOR, {"slug": "acme", "name": "Acme"})
 
 
@@ -49,7 +51,7 @@ async def test_a_number_another_account_has_is_taken(ports: UserPorts, pool: Poo
 
 
 async def test_blocking_is_logged_as_such_and_details_show_recent_logins(
-    ports: UserPorts, audit: AuditLog, store: SqlStore, pool: Pool
+    ports: UserPorts, audit: AuditLog, store: SqlStores, pool: Pool
 ) -> None:
     user = await users.create_user(ports, ACTOR, "acme", {"username": "Bob"})
     assert user.username == "bob"
@@ -73,7 +75,9 @@ async def test_blocking_is_logged_as_such_and_details_show_recent_logins(
     assert [(e.action, e.detail["client_id"]) for e in details.recent_logins] == [
         ("login.authorized", "shop")
     ]
-    changes = await store.search_audit_events(pool.id, action_prefixes=("admin.user.",))
+    changes = await store.audit_events.search_audit_events(
+        pool.id, action_prefixes=("admin.user.",)
+    )
     assert [e.action for e in changes] == ["admin.user.blocked", "admin.user.created"]
 
     await users.delete_user(ports, ACTOR, "acme", user.id)

@@ -80,9 +80,9 @@ async def code_calls(http: httpx.AsyncClient) -> int:
 
 
 async def demo_source(services: Services) -> IdentitySource:
-    pool = await services.durable.get_pool(DEMO_POOL)
+    pool = await services.pools.get_pool(DEMO_POOL)
     assert pool is not None
-    source = await services.durable.get_identity_source(pool.id, DEMO_CONNECTION)
+    source = await services.identity_sources.get_identity_source(pool.id, DEMO_CONNECTION)
     assert source is not None
     return source
 
@@ -126,14 +126,14 @@ async def test_a_code_of_an_ended_login_never_reaches_a_later_login(
     ended login (or nothing), never the victim's."""
     collected = await browser.create()
     appid, scene = await browser.read_code(collected)
-    image = await by_hand.durable.get_code_image(appid, scene)
+    image = await by_hand.code_images.get_code_image(appid, scene)
     assert image is not None
     assert image.data
     cancelled = await http.delete(
         f"{browser.issuer}/api/qrcodes/{collected.id}", headers=collected.auth
     )
     assert cancelled.status_code == 204
-    assert await by_hand.durable.get_code_image(appid, scene) is None  # retired: image gone
+    assert await by_hand.code_images.get_code_image(appid, scene) is None  # retired: image gone
 
     clock.advance(3600)  # long past any quarantine
     await fill(by_hand.codepool, clock)
@@ -156,11 +156,11 @@ async def test_an_expired_logins_image_is_deleted_by_the_sweep(
     clock.advance(by_hand.codepool.hold(source) - 1)
     await by_hand.ephemeral.delete(IMAGES_SWEPT)  # a sweep interval has passed
     await by_hand.codepool.refill()
-    assert await by_hand.durable.get_code_image(appid, scene) is not None  # still its login's
+    assert await by_hand.code_images.get_code_image(appid, scene) is not None  # still its login's
     clock.advance(2)
     await by_hand.ephemeral.delete(IMAGES_SWEPT)
     await by_hand.codepool.refill()
-    assert await by_hand.durable.get_code_image(appid, scene) is None
+    assert await by_hand.code_images.get_code_image(appid, scene) is None
 
 
 @pool_settings(code_pool_min_size=5, code_pool_fill_rate=10)
@@ -305,7 +305,7 @@ async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(
     source = await demo_source(by_hand)
     logo = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 30, 30)).save(logo, format="PNG")
-    await by_hand.durable.set_identity_source_logo(
+    await by_hand.identity_sources.set_identity_source_logo(
         source.pool_id, source.unique_id, logo.getvalue()
     )
 
@@ -397,7 +397,7 @@ async def two_instances(
     second = await open_services(settings, wechat, clock)
     for instance in (first, second):
         await instance.codepool.close()
-    await seed_demo(first.durable, settings)
+    await seed_demo(first.pools, first.applications, first.identity_sources, settings)
     try:
         yield first, second
     finally:
@@ -484,7 +484,7 @@ async def test_redis_holds_only_the_pools_keys_and_the_images_are_in_the_databas
         assert 0 < largest < 100  # scenes, counters and times: no image
     finally:
         await client.aclose()
-    image = await second.durable.get_code_image(first.mini_program(source).app_id, scene)
+    image = await second.code_images.get_code_image(first.mini_program(source).app_id, scene)
     assert image is not None
     assert image.content_type in ("image/png", "image/jpeg")
     assert len(image.data) > 1000

@@ -102,10 +102,10 @@ def test_the_table_covers_every_combination() -> None:
 
 
 async def add_source(services: Services, association: Association, mode: LoginMode) -> str:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     unique_id = f"src-{association.value.replace('_', '-')}-{mode.value.replace('_', '-')}"
-    await services.durable.create_identity_source(
+    await services.identity_sources.create_identity_source(
         IdentitySource(
             pool_id=pool.id,
             unique_id=unique_id,
@@ -114,7 +114,7 @@ async def add_source(services: Services, association: Association, mode: LoginMo
             association=association,
         )
     )
-    await services.durable.enable_identity_source(pool.id, "demo", unique_id)
+    await services.identity_sources.enable_identity_source(pool.id, "demo", unique_id)
     return unique_id
 
 
@@ -122,7 +122,7 @@ async def prepare(
     services: Services, http: httpx.AsyncClient, state: str, person: str
 ) -> str | None:
     """Make the accounts of ``state`` exist; the id of the prepared account, if any."""
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     openid = (
         await http.get(f"{PUBLIC}/_sandbox/wx/users/{person}", params={"appid": APP_ID})
@@ -130,7 +130,7 @@ async def prepare(
     if state == "none":
         return None
     if state in ("phone_verified", "phone_unverified", "blocked_phone"):
-        user = await services.durable.create_user(
+        user = await services.users.create_user(
             User(
                 pool_id=pool.id,
                 phone=PHONE,
@@ -141,7 +141,7 @@ async def prepare(
         return user.id
     if state in ("linked", "blocked_linked"):
         identity = WeChatIdentity(pool_id=pool.id, user_id="", app_id=APP_ID, openid=openid)
-        user = await services.durable.create_user(
+        user = await services.users.create_user(
             User(
                 pool_id=pool.id,
                 phone="+8613700137000",
@@ -160,7 +160,7 @@ async def prepare(
         openid="o-other",
         unionid=f"union-{person}",
     )
-    user = await services.durable.create_user(
+    user = await services.users.create_user(
         User(pool_id=pool.id, phone="+8613600136000", phone_verified=True), other
     )
     return user.id
@@ -181,9 +181,9 @@ async def test_who_gets_logged_in(
     phone = Phone(http, PUBLIC, person)
     await phone.set_profile(phone=PHONE)
     existing = await prepare(services, http, state, person)
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
-    holder_before = await services.durable.find_user_by_phone(pool.id, PHONE)
+    holder_before = await services.users.find_user_by_phone(pool.id, PHONE)
 
     login = await browser.create(connection=connection)
     appid, scene = await browser.read_code(login)
@@ -207,9 +207,9 @@ async def test_who_gets_logged_in(
     openid = (
         await http.get(f"{PUBLIC}/_sandbox/wx/users/{person}", params={"appid": APP_ID})
     ).json()["openid"]
-    identity = await services.durable.find_identity(pool.id, APP_ID, openid)
+    identity = await services.users.find_identity(pool.id, APP_ID, openid)
     if expect.who is None:
-        holder_after = await services.durable.find_user_by_phone(pool.id, PHONE)
+        holder_after = await services.users.find_user_by_phone(pool.id, PHONE)
         assert (holder_after.id if holder_after else None) == (
             holder_before.id if holder_before else None
         )
@@ -233,7 +233,7 @@ async def test_who_gets_logged_in(
         assert info["phone_number_verified"] is True
         if state == "phone_unverified":
             assert existing is not None
-            stripped = await services.durable.get_user(pool.id, existing)
+            stripped = await services.users.get_user(pool.id, existing)
             assert stripped is not None
             assert stripped.phone is None, "the unverified holder lost the number"
 
@@ -241,7 +241,7 @@ async def test_who_gets_logged_in(
 async def test_every_outcome_is_in_the_audit_log(
     services: Services, http: httpx.AsyncClient, browser: Browser
 ) -> None:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     connection = await add_source(services, OFF, ONLY)
     phone = Phone(http, PUBLIC, "audited")
@@ -251,7 +251,9 @@ async def test_every_outcome_is_in_the_audit_log(
     assert (await phone.confirm(appid, session)).status_code == 403
     await services.audit.flush()  # events are written after answering
     refused = [
-        e for e in await services.durable.list_audit_events(pool.id) if e.action == "login.refused"
+        e
+        for e in await services.audit_events.list_audit_events(pool.id)
+        if e.action == "login.refused"
     ]
     assert refused
     assert refused[0].detail["reason"] == "account_not_found"

@@ -19,14 +19,14 @@ PHONE = "+8613800138000"
 
 @pytest.fixture
 async def pool_id(services: Services) -> str:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     return pool.id
 
 
 async def ask_binding_source(services: Services, pool_id: str, mode: LoginMode) -> str:
     unique_id = f"ask-{mode.value.replace('_', '-')}"
-    await services.durable.create_identity_source(
+    await services.identity_sources.create_identity_source(
         IdentitySource(
             pool_id=pool_id,
             unique_id=unique_id,
@@ -35,7 +35,7 @@ async def ask_binding_source(services: Services, pool_id: str, mode: LoginMode) 
             association=Association.ASK_BINDING,
         )
     )
-    await services.durable.enable_identity_source(pool_id, "demo", unique_id)
+    await services.identity_sources.enable_identity_source(pool_id, "demo", unique_id)
     return unique_id
 
 
@@ -62,7 +62,7 @@ async def bind(http: httpx.AsyncClient, login: BrowserLogin, **body: str) -> htt
 
 
 async def account(services: Services, pool_id: str, **fields: object) -> User:
-    return await services.durable.create_user(
+    return await services.users.create_user(
         User(pool_id=pool_id, password_hash=hash_password("correct horse"), **fields)  # type: ignore[arg-type]
     )
 
@@ -96,7 +96,7 @@ async def test_link_an_existing_account(
     )
     assert info.json()["sub"] == existing.id
     await services.audit.flush()  # events are written after answering
-    events = [e.action for e in await services.durable.list_audit_events(pool_id)]
+    events = [e.action for e in await services.audit_events.list_audit_events(pool_id)]
     assert "binding.linked" in events
 
 
@@ -116,7 +116,7 @@ async def test_wrong_passwords_then_lockout(
     late = await bind(http, login, action="bind", username="xiaoming", password="correct horse")
     assert (late.status_code, late.json()["error"]) == (409, "qrlogin_cancelled")
     await services.audit.flush()  # events are written after answering
-    actions = [e.action for e in await services.durable.list_audit_events(pool_id)]
+    actions = [e.action for e in await services.audit_events.list_audit_events(pool_id)]
     assert actions.count("binding.failed") == 5
     assert "binding.locked" in actions
 
@@ -186,12 +186,12 @@ async def test_create_a_new_account(
     login = await needs_binding(services, pool_id, browser, phone)
     answer = await bind(http, login, action="create")
     assert answer.json()["status"] == "authorized"
-    user = await services.durable.find_user_by_phone(pool_id, PHONE)
+    user = await services.users.find_user_by_phone(pool_id, PHONE)
     assert user is not None
     assert user.phone_verified
     await services.audit.flush()  # events are written after answering
     assert "binding.created" in [
-        e.action for e in await services.durable.list_audit_events(pool_id)
+        e.action for e in await services.audit_events.list_audit_events(pool_id)
     ]
 
 
@@ -202,7 +202,7 @@ async def test_login_only_offers_no_new_account(
     answer = await bind(http, login, action="create")
     assert (answer.status_code, answer.json()["error"]) == (403, "login_only")
     assert (await browser.status(login))["status"] == "needs_binding"
-    assert await services.durable.find_user_by_phone(pool_id, PHONE) is None
+    assert await services.users.find_user_by_phone(pool_id, PHONE) is None
 
 
 async def test_create_when_the_number_has_an_account(
@@ -219,7 +219,7 @@ async def test_refused_accounts(
 ) -> None:
     await account(services, pool_id, username="blocked", blocked=True)
     other = await account(services, pool_id, username="taken")
-    await services.durable.link_identity(
+    await services.users.link_identity(
         WeChatIdentity(
             pool_id=pool_id, user_id=other.id, app_id="wx0000000000sandbox", openid="o-someone-else"
         )

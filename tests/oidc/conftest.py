@@ -32,7 +32,7 @@ LOGGED_OUT = "https://web.example/bye"
 
 
 async def register(services: Services) -> None:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     for application in (
         Application(
@@ -54,8 +54,8 @@ async def register(services: Services) -> None:
             client_secret_hash=digest(WEB_SECRET),
         ),
     ):
-        await services.durable.create_application(application)
-        await services.durable.enable_identity_source(
+        await services.applications.create_application(application)
+        await services.identity_sources.enable_identity_source(
             pool.id, application.client_id, DEMO_CONNECTION
         )
 

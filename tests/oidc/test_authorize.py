@@ -93,12 +93,12 @@ async def test_the_code_needs_the_relying_partys_verifier_and_redirect_uri(
 
 
 async def pkce_required(services: Services, client_id: str, required: bool) -> None:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
-    application = await services.durable.get_application(pool.id, client_id)
+    application = await services.applications.get_application(pool.id, client_id)
     assert application is not None
     application.pkce_required = required
-    await services.durable.update_application(application)
+    await services.applications.update_application(application)
     await services.config.changed()
 
 
@@ -415,9 +415,9 @@ async def test_without_a_redirect_uri_the_identity_sources_callback_url_gets_the
 ) -> None:
     """Issue 3's Callback URL: only a one-time code arrives there, for the backend to exchange
     with its client credentials."""
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
-    await services.durable.create_identity_source(
+    await services.identity_sources.create_identity_source(
         IdentitySource(
             pool_id=pool.id,
             unique_id="wechat-callback",
@@ -425,7 +425,7 @@ async def test_without_a_redirect_uri_the_identity_sources_callback_url_gets_the
             callback_url="https://site.example/wechat/callback",
         )
     )
-    await services.durable.create_application(
+    await services.applications.create_application(
         Application(
             pool_id=pool.id,
             client_id="site",
@@ -434,7 +434,7 @@ async def test_without_a_redirect_uri_the_identity_sources_callback_url_gets_the
             client_secret_hash=digest("site-secret"),
         )
     )
-    await services.durable.enable_identity_source(pool.id, "site", "wechat-callback")
+    await services.identity_sources.enable_identity_source(pool.id, "site", "wechat-callback")
     verifier = "v" * 43
     params = {
         "response_type": "code",

@@ -13,7 +13,7 @@ from joserfc.jwk import KeySet
 from minilogin.core.errors import Unauthorized
 from minilogin.oidc.keys import Signer, generate_key
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, upgrade_async
+from minilogin.storage.sql import SqlStores, upgrade_async
 
 
 def test_each_algorithm_signs_with_its_own_key_and_everything_verifies() -> None:
@@ -47,12 +47,12 @@ async def test_a_store_with_only_an_es256_key_gets_an_rsa_key_and_keeps_the_old_
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
     await upgrade_async(url)
-    store = await SqlStore.open(url, SecretBox("test-secret-key"))
+    store = await SqlStores.open(url, SecretBox("test-secret-key"))
     try:
-        old = await store.add_signing_key(generate_key("ES256"))
+        old = await store.signing_keys.add_signing_key(generate_key("ES256"))
         old_token = Signer([old]).sign({"sub": "u1"})
-        signer = await Signer.load(store)
-        keys = await store.list_signing_keys()
+        signer = await Signer.load(store.signing_keys)
+        keys = await store.signing_keys.list_signing_keys()
         assert sorted(k.algorithm for k in keys) == ["ES256", "RS256"]
         assert signer.verify(old_token)["sub"] == "u1"
         assert (
@@ -61,7 +61,7 @@ async def test_a_store_with_only_an_es256_key_gets_an_rsa_key_and_keeps_the_old_
             ]
             == old.kid
         ), "ES256 goes on with the key it had"
-        await Signer.load(store)
-        assert await store.list_signing_keys() == keys, "nothing made twice"
+        await Signer.load(store.signing_keys)
+        assert await store.signing_keys.list_signing_keys() == keys, "nothing made twice"
     finally:
         await store.close()

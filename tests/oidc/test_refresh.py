@@ -74,10 +74,10 @@ async def test_reusing_a_rotated_refresh_token_revokes_its_whole_family(
     successor = await refresh(http, second["refresh_token"])
     assert successor.json()["error"] == "invalid_grant"
     assert await userinfo_status(http, second["access_token"]) == 401
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
     await services.audit.flush()  # events are written after answering
-    actions = [e.action for e in await services.durable.list_audit_events(pool.id)]
+    actions = [e.action for e in await services.audit_events.list_audit_events(pool.id)]
     assert "token.refresh_reused" in actions
 
 

@@ -139,9 +139,9 @@ async def test_introspection_tells_a_resource_server_what_a_token_is(
 async def test_another_client_learns_nothing_unless_it_is_a_resource_server(
     http: httpx.AsyncClient, phone: Phone, services: Services
 ) -> None:
-    pool = await services.durable.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
-    api = await services.durable.create_application(
+    api = await services.applications.create_application(
         Application(
             pool_id=pool.id,
             client_id="orders-api",
@@ -164,7 +164,7 @@ async def test_another_client_learns_nothing_unless_it_is_a_resource_server(
 
     assert await asked_by_the_api() == {"active": False}
     api.resource_server = True
-    await services.durable.update_application(api)
+    await services.applications.update_application(api)
     await services.config.changed()
     answer = await asked_by_the_api()
     assert (answer["active"], answer["client_id"]) == (True, WEB)

@@ -21,7 +21,7 @@ from tests.support.server import minilogin_dev
 from minilogin.core.entities import AuditEvent
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, make_engine, upgrade_async
+from minilogin.storage.sql import SqlStores, make_engine, upgrade_async
 
 POOL = "pool_audit"
 #: MINILOGIN_AUDIT_MAX_PENDING for the crash test: the README promises that a crash loses the
@@ -38,9 +38,9 @@ def url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-async def durable(url: str) -> AsyncIterator[SqlStore]:
+async def durable(url: str) -> AsyncIterator[SqlStores]:
     await upgrade_async(url)
-    store = await SqlStore.open(url, SecretBox("k" * 43))
+    store = await SqlStores.open(url, SecretBox("k" * 43))
     yield store
     await store.close()
 
@@ -49,12 +49,14 @@ def event(n: int) -> AuditEvent:
     return AuditEvent(pool_id=POOL, action=f"step.{n}", created_at=T0 + timedelta(seconds=n))
 
 
-async def written(durable: SqlStore) -> list[str]:
+async def written(durable: SqlStores) -> list[str]:
     """The actions in the database, oldest first."""
-    return [e.action for e in reversed(await durable.list_audit_events(POOL, limit=1000))]
+    return [
+        e.action for e in reversed(await durable.audit_events.list_audit_events(POOL, limit=1000))
+    ]
 
 
-async def until_written(durable: SqlStore, count: int) -> list[str]:
+async def until_written(durable: SqlStores, count: int) -> list[str]:
     for _ in range(500):
         actions = await written(durable)
         if len(actions) >= count:
@@ -63,8 +65,8 @@ async def until_written(durable: SqlStore, count: int) -> list[str]:
     return await written(durable)
 
 
-async def test_events_reach_the_database_by_themselves_in_order(durable: SqlStore) -> None:
-    log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+async def test_events_reach_the_database_by_themselves_in_order(durable: SqlStores) -> None:
+    log = AuditLog(durable.audit_events, flush_interval=0.01, max_pending=1000)
     log.start()
     try:
         for n in range(30):
@@ -74,8 +76,8 @@ async def test_events_reach_the_database_by_themselves_in_order(durable: SqlStor
         await log.close()
 
 
-async def test_adding_does_not_write_until_the_writer_runs(durable: SqlStore) -> None:
-    log = AuditLog(durable, flush_interval=60, max_pending=1000)
+async def test_adding_does_not_write_until_the_writer_runs(durable: SqlStores) -> None:
+    log = AuditLog(durable.audit_events, flush_interval=60, max_pending=1000)
     log.start()
     await log.add(event(1))
     assert await written(durable) == []  # the request answered without writing
@@ -84,8 +86,8 @@ async def test_adding_does_not_write_until_the_writer_runs(durable: SqlStore) ->
     await log.close()
 
 
-async def test_closing_writes_what_is_left(durable: SqlStore) -> None:
-    log = AuditLog(durable, flush_interval=60, max_pending=1000)
+async def test_closing_writes_what_is_left(durable: SqlStores) -> None:
+    log = AuditLog(durable.audit_events, flush_interval=60, max_pending=1000)
     log.start()
     for n in range(3):
         await log.add(event(n))
@@ -94,9 +96,9 @@ async def test_closing_writes_what_is_left(durable: SqlStore) -> None:
 
 
 async def test_too_many_waiting_events_are_written_by_the_request_that_adds_one(
-    durable: SqlStore,
+    durable: SqlStores,
 ) -> None:
-    log = AuditLog(durable, flush_interval=60, max_pending=3)
+    log = AuditLog(durable.audit_events, flush_interval=60, max_pending=3)
     await log.add(event(0))
     await log.add(event(1))
     assert await written(durable) == []
@@ -104,13 +106,13 @@ async def test_too_many_waiting_events_are_written_by_the_request_that_adds_one(
     assert await written(durable) == ["step.0", "step.1", "step.2"]
 
 
-async def test_events_survive_a_failed_write(durable: SqlStore, url: str) -> None:
+async def test_events_survive_a_failed_write(durable: SqlStores, url: str) -> None:
     """The database refuses the write (its table gone for a moment): nothing is lost."""
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("ALTER TABLE audit_events RENAME TO audit_away"))
-        log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+        log = AuditLog(durable.audit_events, flush_interval=0.01, max_pending=1000)
         await log.add(event(0))
         with pytest.raises(Exception, match="audit_events"):
             await log.flush()
@@ -123,9 +125,9 @@ async def test_events_survive_a_failed_write(durable: SqlStore, url: str) -> Non
     assert await written(durable) == ["step.0", "step.1"]
 
 
-async def test_the_writer_retries_after_a_failure(durable: SqlStore, url: str) -> None:
+async def test_the_writer_retries_after_a_failure(durable: SqlStores, url: str) -> None:
     engine = make_engine(url)
-    log = AuditLog(durable, flush_interval=0.01, max_pending=1000)
+    log = AuditLog(durable.audit_events, flush_interval=0.01, max_pending=1000)
     try:
         async with engine.begin() as connection:
             await connection.execute(text("ALTER TABLE audit_events RENAME TO audit_away"))

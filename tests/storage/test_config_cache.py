@@ -20,7 +20,7 @@ from minilogin.storage.crypto import SecretBox
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.redis import RedisStore
-from minilogin.storage.sql import SqlStore, upgrade_async
+from minilogin.storage.sql import SqlStores, upgrade_async
 
 TTL = 3600.0  # long: what these tests see before it runs out came through invalidation
 
@@ -29,10 +29,10 @@ StorePair = Callable[[], Awaitable[tuple[EphemeralStore, EphemeralStore]]]
 
 
 @pytest.fixture
-async def durable(tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def durable(tmp_path: Path) -> AsyncIterator[SqlStores]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'minilogin.db'}"
     await upgrade_async(url)
-    store = await SqlStore.open(url, SecretBox("k" * 43))
+    store = await SqlStores.open(url, SecretBox("k" * 43))
     yield store
     await store.close()
 
@@ -54,9 +54,14 @@ async def ephemerals(request: pytest.FixtureRequest) -> AsyncIterator[list[Ephem
 
 @pytest.fixture
 async def instances(
-    durable: SqlStore, ephemerals: list[EphemeralStore], clock: Clock
+    durable: SqlStores, ephemerals: list[EphemeralStore], clock: Clock
 ) -> AsyncIterator[list[ConfigCache]]:
-    caches = [ConfigCache(durable, store, TTL, clock) for store in ephemerals]
+    caches = [
+        ConfigCache(
+            durable.pools, durable.applications, durable.identity_sources, store, TTL, clock
+        )
+        for store in ephemerals
+    ]
     for cache in caches:
         await cache.start()
     yield caches
@@ -64,15 +69,15 @@ async def instances(
         await cache.close()
 
 
-async def a_pool_with_an_application(durable: SqlStore) -> tuple[Pool, Application]:
-    pool = await durable.create_pool(Pool(slug="shop", name="Shop"))
-    application = await durable.create_application(
+async def a_pool_with_an_application(durable: SqlStores) -> tuple[Pool, Application]:
+    pool = await durable.pools.create_pool(Pool(slug="shop", name="Shop"))
+    application = await durable.applications.create_application(
         Application(pool_id=pool.id, client_id="web", name="Web")
     )
-    await durable.create_identity_source(
+    await durable.identity_sources.create_identity_source(
         IdentitySource(pool_id=pool.id, unique_id="scan", display_name="扫码")
     )
-    await durable.enable_identity_source(pool.id, "web", "scan")
+    await durable.identity_sources.enable_identity_source(pool.id, "web", "scan")
     return pool, application
 
 
@@ -86,7 +91,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0)
 
 
 async def test_a_change_through_one_instance_reaches_every_instance(
-    durable: SqlStore, instances: list[ConfigCache]
+    durable: SqlStores, instances: list[ConfigCache]
 ) -> None:
     first, second = instances
     pool, application = await a_pool_with_an_application(durable)
@@ -96,9 +101,9 @@ async def test_a_change_through_one_instance_reaches_every_instance(
         ]
         assert (await cache.get_application(pool.id, "web")) == application
 
-    await durable.disable_identity_source(pool.id, "web", "scan")
+    await durable.identity_sources.disable_identity_source(pool.id, "web", "scan")
     application.name = "Web shop"
-    await durable.update_application(application)
+    await durable.applications.update_application(application)
     await first.changed()
 
     assert await first.enabled_identity_sources(pool.id, "web") == []
@@ -115,24 +120,24 @@ async def test_a_change_through_one_instance_reaches_every_instance(
 
 
 async def test_a_change_behind_the_service_shows_after_the_time_to_live(
-    durable: SqlStore, instances: list[ConfigCache], clock: Clock
+    durable: SqlStores, instances: list[ConfigCache], clock: Clock
 ) -> None:
     """The CLI on another machine changes the database without telling anyone."""
     cache = instances[0]
     pool, _ = await a_pool_with_an_application(durable)
     assert await cache.get_identity_source(pool.id, "scan") is not None
-    await durable.delete_identity_source(pool.id, "scan")
+    await durable.identity_sources.delete_identity_source(pool.id, "scan")
     assert await cache.get_identity_source(pool.id, "scan") is not None  # the copy, for now
     clock.advance(TTL + 1)
     assert await cache.get_identity_source(pool.id, "scan") is None
 
 
 async def test_unknown_names_are_remembered_until_a_change(
-    durable: SqlStore, instances: list[ConfigCache]
+    durable: SqlStores, instances: list[ConfigCache]
 ) -> None:
     cache = instances[0]
     assert await cache.get_pool("later") is None
-    await durable.create_pool(Pool(slug="later", name="Later"))
+    await durable.pools.create_pool(Pool(slug="later", name="Later"))
     assert await cache.get_pool("later") is None  # a flood of unknown names stays in memory
     await cache.changed()
     created = await cache.get_pool("later")
@@ -141,9 +146,9 @@ async def test_unknown_names_are_remembered_until_a_change(
 
 
 async def test_a_read_that_began_before_a_change_does_not_store_what_it_read(
-    durable: SqlStore, ephemerals: list[EphemeralStore], clock: Clock
+    durable: SqlStores, ephemerals: list[EphemeralStore], clock: Clock
 ) -> None:
-    pool = await durable.create_pool(Pool(slug="shop", name="Before"))
+    pool = await durable.pools.create_pool(Pool(slug="shop", name="Before"))
     reading = asyncio.Event()
     release = asyncio.Event()
 
@@ -151,27 +156,28 @@ async def test_a_read_that_began_before_a_change_does_not_store_what_it_read(
         """The database answering a pool read only once ``release`` is set."""
 
         async def get_pool(self, slug: str) -> Pool | None:
-            found = await durable.get_pool(slug)
+            found = await durable.pools.get_pool(slug)
             reading.set()
             await release.wait()
             return found
 
         async def get_application(self, pool_id: str, client_id: str) -> Application | None:
-            return await durable.get_application(pool_id, client_id)
+            return await durable.applications.get_application(pool_id, client_id)
 
         async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None:
-            return await durable.get_identity_source(pool_id, unique_id)
+            return await durable.identity_sources.get_identity_source(pool_id, unique_id)
 
         async def enabled_identity_sources(
             self, pool_id: str, client_id: str
         ) -> list[IdentitySource]:
-            return await durable.enabled_identity_sources(pool_id, client_id)
+            return await durable.identity_sources.enabled_identity_sources(pool_id, client_id)
 
-    cache = ConfigCache(SlowDurable(), ephemerals[0], TTL, clock)
+    slow = SlowDurable()
+    cache = ConfigCache(slow, slow, slow, ephemerals[0], TTL, clock)
     stale = asyncio.create_task(cache.get_pool("shop"))
     await reading.wait()
     pool.name = "After"
-    await durable.update_pool(pool)
+    await durable.pools.update_pool(pool)
     await cache.changed()
     release.set()
     before = await stale
@@ -183,7 +189,7 @@ async def test_a_read_that_began_before_a_change_does_not_store_what_it_read(
 
 
 async def test_callers_get_their_own_list_of_sources(
-    durable: SqlStore, instances: list[ConfigCache]
+    durable: SqlStores, instances: list[ConfigCache]
 ) -> None:
     cache = instances[0]
     pool, _ = await a_pool_with_an_application(durable)

@@ -1,19 +1,19 @@
-"""Configuration the browser tests set up in the durable store before a person scans."""
+"""Configuration the browser tests set up in the durable stores before a person scans."""
 
 from __future__ import annotations
 
 from minilogin.core.entities import Application, Association, IdentitySource, Pool
-from minilogin.storage.durable import DurableStore
+from minilogin.wiring import Services
 
 
 async def ask_binding_application(
-    store: DurableStore, origin: str, *, client_id: str, name: str, connection: str
+    services: Services, origin: str, *, client_id: str, name: str, connection: str
 ) -> Pool:
     """In the demo pool: a web application at ``origin`` whose only source asks a person
     with no linked account to bind one (association "ask binding"); the pool, for users."""
-    pool = await store.get_pool("demo")
+    pool = await services.pools.get_pool("demo")
     assert pool is not None
-    await store.create_identity_source(
+    await services.identity_sources.create_identity_source(
         IdentitySource(
             pool_id=pool.id,
             unique_id=connection,
@@ -21,8 +21,8 @@ async def ask_binding_application(
             association=Association.ASK_BINDING,
         )
     )
-    await store.create_application(
+    await services.applications.create_application(
         Application(pool_id=pool.id, client_id=client_id, name=name, web_origins=[origin])
     )
-    await store.enable_identity_source(pool.id, client_id, connection)
+    await services.identity_sources.enable_identity_source(pool.id, client_id, connection)
     return pool

@@ -45,13 +45,13 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sites]:
     with live_server(tmp_path_factory.mktemp("authing")) as server:
 
         async def register() -> None:
-            store = server.services.durable
-            pool = await store.get_pool("demo")
+            store = server.services
+            pool = await store.pools.get_pool("demo")
             assert pool is not None
-            await store.create_application(
+            await store.applications.create_application(
                 Application(pool.id, CLIENT, "Authing 迁移页", web_origins=[origin])
             )
-            await store.enable_identity_source(pool.id, CLIENT, DEMO_CONNECTION)
+            await store.identity_sources.enable_identity_source(pool.id, CLIENT, DEMO_CONNECTION)
 
         server.run(register())
         pages = Starlette()

@@ -44,11 +44,11 @@ def site(server: LiveServer) -> Iterator[str]:
     with customer_site(PAGES, server.public) as origin:
 
         async def set_up() -> None:
-            store = server.services.durable
+            store = server.services
             pool = await ask_binding_application(
                 store, origin, client_id="binder", name="Binder", connection="ask-binding"
             )
-            await store.create_user(
+            await store.users.create_user(
                 User(
                     pool_id=pool.id,
                     username="meimei",

@@ -44,10 +44,10 @@ def site(server: LiveServer) -> Iterator[str]:
     with customer_site(PAGES, server.public) as origin:
 
         async def register() -> None:
-            store = server.services.durable
-            pool = await store.get_pool("demo")
+            store = server.services
+            pool = await store.pools.get_pool("demo")
             assert pool is not None
-            await store.create_application(
+            await store.applications.create_application(
                 Application(
                     pool_id=pool.id,
                     client_id=CLIENT,
@@ -58,7 +58,7 @@ def site(server: LiveServer) -> Iterator[str]:
                     post_logout_redirect_uris=[f"{origin}/rp.html"],
                 )
             )
-            await store.enable_identity_source(pool.id, CLIENT, DEMO_CONNECTION)
+            await store.identity_sources.enable_identity_source(pool.id, CLIENT, DEMO_CONNECTION)
 
         server.run(register())
         yield origin

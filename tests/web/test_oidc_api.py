@@ -73,12 +73,12 @@ async def test_each_application_chooses_how_its_id_tokens_are_signed(
 ) -> None:
     keys = KeySet.import_key_set((await http.get(f"{ISSUER}/oidc/jwks")).json())
     for alg in ("RS256", "ES256"):
-        pool = await services.durable.get_pool("demo")
+        pool = await services.pools.get_pool("demo")
         assert pool is not None
-        application = await services.durable.get_application(pool.id, "demo")
+        application = await services.applications.get_application(pool.id, "demo")
         assert application is not None
         application.id_token_signed_response_alg = alg
-        await services.durable.update_application(application)
+        await services.applications.update_application(application)
         await services.config.changed()
         login, code = await authorized(browser, phone)
         tokens = (await browser.exchange(login, code)).json()

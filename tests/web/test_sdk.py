@@ -237,11 +237,11 @@ def test_the_component_shows_the_binding_step_and_links_an_existing_account(
     (a wrong one is refused without ending the login) and goes on to the tokens."""
 
     async def set_up() -> str:
-        store = server.services.durable
+        store = server.services
         pool = await ask_binding_application(
             store, site, client_id="bind-app", name="Bind", connection="wechat-bind"
         )
-        carol = await store.create_user(
+        carol = await store.users.create_user(
             User(pool_id=pool.id, username="carol", password_hash=hash_password("carol-pass-1"))
         )
         return carol.id

@@ -9,7 +9,7 @@ from typing import Any
 from minilogin import lookups
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import normalise_scope
-from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.core.entities import Application, CodeImage, IdentitySource, Pool
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
@@ -18,7 +18,6 @@ from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.login import audit
 from minilogin.observability import metrics
 from minilogin.oidc import authorize
-from minilogin.storage.durable import CodeImage
 from minilogin.storage.ephemeral.records import status_channel
 from minilogin.storage.errors import UNAVAILABLE
 from minilogin.wiring import Services
@@ -51,13 +50,15 @@ class Created:
 async def load_pool(svc: Services, slug: str, *, fresh: bool = False) -> Pool:
     """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
     (the admin flows, which change what they read, always do)."""
-    return await lookups.load_pool(svc.durable if fresh else svc.config, slug)
+    return await lookups.load_pool(svc.pools if fresh else svc.config, slug)
 
 
 async def load_application(
     svc: Services, pool: Pool, client_id: str, *, fresh: bool = False
 ) -> Application:
-    return await lookups.load_application(svc.durable if fresh else svc.config, pool, client_id)
+    return await lookups.load_application(
+        svc.applications if fresh else svc.config, pool, client_id
+    )
 
 
 async def choose_source(

@@ -26,7 +26,7 @@ import contextlib
 import logging
 
 from minilogin.core.entities import AuditEvent
-from minilogin.storage.durable import DurableStore
+from minilogin.ports import AuditStore
 
 log = logging.getLogger("minilogin.audit")
 
@@ -39,7 +39,7 @@ RETRY_DELAY = 1.0
 class AuditLog:
     """The queue of events not yet written, and the task that writes them."""
 
-    def __init__(self, durable: DurableStore, flush_interval: float, max_pending: int) -> None:
+    def __init__(self, durable: AuditStore, flush_interval: float, max_pending: int) -> None:
         self._durable = durable
         self._flush_interval = flush_interval
         self._max_pending = max_pending

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, TypeVar
 
 from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.ports import ApplicationReader, PoolReader
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.errors import is_unavailable
@@ -42,10 +43,19 @@ T = TypeVar("T")
 
 
 class ConfigReader(Protocol):
-    """Where configuration is read from: the durable store itself, or the cache over it."""
+    """Where configuration is read from: the cache over the durable stores."""
 
     async def get_pool(self, slug: str) -> Pool | None: ...
     async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+    async def enabled_identity_sources(
+        self, pool_id: str, client_id: str
+    ) -> list[IdentitySource]: ...
+
+
+class EnabledSourcesReader(Protocol):
+    """Reading identity sources: one by its unique ID, and those enabled for an application."""
+
     async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
     async def enabled_identity_sources(
         self, pool_id: str, client_id: str
@@ -61,12 +71,16 @@ class ConfigCache:
 
     def __init__(
         self,
-        durable: ConfigReader,
+        pools: PoolReader,
+        applications: ApplicationReader,
+        identity_sources: EnabledSourcesReader,
         ephemeral: EphemeralStore,
         ttl: float,
         clock: Callable[[], float],
     ) -> None:
-        self._durable = durable
+        self._pools_read = pools
+        self._applications_read = applications
+        self._sources_read = identity_sources
         self._ephemeral = ephemeral
         self._ttl = ttl
         self._clock = clock
@@ -82,27 +96,27 @@ class ConfigCache:
         self._closing = False
 
     async def get_pool(self, slug: str) -> Pool | None:
-        return await self._read(self._pools, slug, lambda: self._durable.get_pool(slug))
+        return await self._read(self._pools, slug, lambda: self._pools_read.get_pool(slug))
 
     async def get_application(self, pool_id: str, client_id: str) -> Application | None:
         return await self._read(
             self._applications,
             (pool_id, client_id),
-            lambda: self._durable.get_application(pool_id, client_id),
+            lambda: self._applications_read.get_application(pool_id, client_id),
         )
 
     async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None:
         return await self._read(
             self._sources,
             (pool_id, unique_id),
-            lambda: self._durable.get_identity_source(pool_id, unique_id),
+            lambda: self._sources_read.get_identity_source(pool_id, unique_id),
         )
 
     async def enabled_identity_sources(self, pool_id: str, client_id: str) -> list[IdentitySource]:
         sources = await self._read(
             self._enabled,
             (pool_id, client_id),
-            lambda: self._durable.enabled_identity_sources(pool_id, client_id),
+            lambda: self._sources_read.enabled_identity_sources(pool_id, client_id),
         )
         return list(sources)
 

@@ -14,14 +14,14 @@ from minilogin.wiring import Services
 
 
 def pool_ports(svc: Services) -> PoolPorts:
-    return PoolPorts(pools=svc.durable, config=svc.config, audit=svc.audit)
+    return PoolPorts(pools=svc.pools, config=svc.config, audit=svc.audit)
 
 
 def application_ports(svc: Services) -> ApplicationPorts:
     return ApplicationPorts(
-        pools=svc.durable,
-        applications=svc.durable,
-        sources=svc.durable,
+        pools=svc.pools,
+        applications=svc.applications,
+        sources=svc.identity_sources,
         config=svc.config,
         audit=svc.audit,
     )
@@ -32,8 +32,8 @@ def connection_ports(svc: Services) -> ConnectionPorts:
         await svc.tokens.get(MiniProgram(app_id, app_secret))
 
     return ConnectionPorts(
-        pools=svc.durable,
-        sources=svc.durable,
+        pools=svc.pools,
+        sources=svc.identity_sources,
         config=svc.config,
         audit=svc.audit,
         test_credentials=test_credentials,
@@ -43,15 +43,15 @@ def connection_ports(svc: Services) -> ConnectionPorts:
 
 def user_ports(svc: Services) -> UserPorts:
     return UserPorts(
-        pools=svc.durable, users=svc.durable, audit_events=svc.durable, audit=svc.audit
+        pools=svc.pools, users=svc.users, audit_events=svc.audit_events, audit=svc.audit
     )
 
 
 def activity_ports(svc: Services) -> ActivityPorts:
     return ActivityPorts(
-        pools=svc.durable,
-        sources=svc.durable,
-        audit_events=svc.durable,
+        pools=svc.pools,
+        sources=svc.identity_sources,
+        audit_events=svc.audit_events,
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -59,7 +59,7 @@ def activity_ports(svc: Services) -> ActivityPorts:
 
 def access_ports(svc: Services) -> AccessPorts:
     return AccessPorts(
-        admins=svc.durable,
+        admins=svc.admins,
         audit=svc.audit,
         sessions=svc.ephemeral,
         limits=svc.limits,

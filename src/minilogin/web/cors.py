@@ -47,7 +47,7 @@ class OriginCache:
             pool = await self._svc.config.get_pool(pool_slug)
             origins: frozenset[str] = frozenset()
             if pool is not None:
-                applications = await self._svc.durable.list_applications(pool.id)
+                applications = await self._svc.applications.list_applications(pool.id)
                 origins = frozenset(o.rstrip("/") for a in applications for o in a.web_origins)
         except Exception as error:
             # While the database is away, what was known keeps answering.

@@ -75,7 +75,7 @@ async def readiness(svc: Services, probe: WeChatProbe) -> tuple[bool, dict[str, 
     """Whether the service can serve logins now, and what each check found."""
     checks: dict[str, Any] = {
         # Reading a pool that cannot exist (slugs are never empty) is one database round trip.
-        "database": await _timed(svc.durable.get_pool("")),
+        "database": await _timed(svc.pools.get_pool("")),
     }
     if svc.settings.redis_url:
         checks["redis"] = await _timed(svc.ephemeral.get(PROBE_KEY))

@@ -15,7 +15,7 @@ from minilogin.wiring import Services
 
 
 def account_ports(svc: Services) -> AccountPorts:
-    return AccountPorts(users=svc.durable, audit=svc.audit, clock=svc.clock)
+    return AccountPorts(users=svc.users, audit=svc.audit, clock=svc.clock)
 
 
 def authorizer(svc: Services) -> Authorizer:
@@ -36,7 +36,7 @@ def authorizer(svc: Services) -> Authorizer:
 
 def binding_ports(svc: Services) -> BindingPorts:
     return BindingPorts(
-        users=svc.durable,
+        users=svc.users,
         qrlogins=svc.qrlogins,
         counters=svc.ephemeral,
         limits=svc.limits,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, inspect, text
 
 from minilogin.core.entities import Application, ApplicationType, Pool
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, make_engine, upgrade, upgrade_async
+from minilogin.storage.sql import SqlStores, make_engine, upgrade, upgrade_async
 from minilogin.storage.sql.migrate import MIGRATIONS, alembic_config
 from minilogin.storage.sql.models import Base
 
@@ -57,12 +57,12 @@ async def test_upgrading_again_changes_nothing_and_keeps_the_data(
     database_url: str, secret_box: SecretBox
 ) -> None:
     await upgrade_async(database_url)
-    store = await SqlStore.open(database_url, secret_box)
+    store = await SqlStores.open(database_url, secret_box)
     try:
-        await store.create_pool(Pool(slug="demo", name="Demo"))
+        await store.pools.create_pool(Pool(slug="demo", name="Demo"))
         await upgrade_async(database_url)
         assert await _on(database_url, _revision) == HEAD
-        assert await store.get_pool("demo") is not None
+        assert await store.pools.get_pool("demo") is not None
     finally:
         await store.close()
 
@@ -122,14 +122,14 @@ async def test_applications_made_before_the_choice_of_algorithm_keep_es256(
     finally:
         await engine.dispose()
     await upgrade_async(database_url)
-    store = await SqlStore.open(database_url, secret_box)
+    store = await SqlStores.open(database_url, secret_box)
     try:
-        pool = await store.get_pool("old")
+        pool = await store.pools.get_pool("old")
         assert pool is not None
-        old = await store.get_application(pool.id, "old-app")
+        old = await store.applications.get_application(pool.id, "old-app")
         assert old is not None
         assert old.id_token_signed_response_alg == "ES256"
-        new = await store.create_application(Application(pool.id, "new-app", "New"))
+        new = await store.applications.create_application(Application(pool.id, "new-app", "New"))
         assert new.id_token_signed_response_alg == "RS256"
     finally:
         await store.close()
@@ -141,11 +141,11 @@ async def test_confidential_applications_that_exist_keep_going_without_pkce(
     """0003: PKCE becomes required of new applications; confidential ones already there
     were allowed without it, and keep that as an explicit opt-out."""
     await upgrade_async(database_url)
-    store = await SqlStore.open(database_url, secret_box)
+    store = await SqlStores.open(database_url, secret_box)
     try:
-        pool = await store.create_pool(Pool(slug="demo", name="Demo"))
+        pool = await store.pools.create_pool(Pool(slug="demo", name="Demo"))
         for client_id, kind in (("spa", ApplicationType.SPA), ("web", ApplicationType.WEB)):
-            await store.create_application(
+            await store.applications.create_application(
                 Application(pool_id=pool.id, client_id=client_id, name=client_id, type=kind)
             )
         engine = make_engine(database_url, foreign_keys=False)
@@ -157,8 +157,8 @@ async def test_confidential_applications_that_exist_keep_going_without_pkce(
         finally:
             await engine.dispose()
         await upgrade_async(database_url)
-        spa = await store.get_application(pool.id, "spa")
-        web = await store.get_application(pool.id, "web")
+        spa = await store.applications.get_application(pool.id, "spa")
+        web = await store.applications.get_application(pool.id, "web")
         assert spa is not None
         assert web is not None
         assert (spa.pkce_required, spa.resource_server) == (True, False)

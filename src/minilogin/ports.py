@@ -184,11 +184,18 @@ class RefreshTokenStore(Protocol):
 
 
 class SigningKeyStore(Protocol):
-    """The keys ID tokens are signed with, private halves encrypted at rest."""
+    """Each pool's signing keys, private halves encrypted at rest."""
 
-    async def add_signing_key(self, key: SigningKey) -> SigningKey: ...
+    async def add_signing_key(self, key: SigningKey) -> SigningKey:
+        """``Conflict`` when the kid, or the pool's serial of the key's algorithm, is taken."""
+        ...
 
-    async def list_signing_keys(self) -> list[SigningKey]: ...
+    async def rotate_signing_key(self, key: SigningKey, retire_at: datetime) -> SigningKey:
+        """Make ``key`` current; the pool's earlier keys of its algorithm verify until
+        ``retire_at``. ``Conflict`` when another rotation took the serial first."""
+        ...
+
+    async def list_signing_keys(self, pool_id: str) -> list[SigningKey]: ...
 
 
 class CodeImageStore(Protocol):

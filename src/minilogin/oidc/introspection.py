@@ -47,7 +47,7 @@ def _may_know(application: Application, answer: Mapping[str, object]) -> bool:
 
 async def _access(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:
     try:
-        claims = svc.signer.verify(token)
+        claims = (await svc.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return None
     issuer = svc.settings.issuer(pool.slug)

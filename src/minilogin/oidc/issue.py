@@ -30,7 +30,7 @@ def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def mint(
+async def mint(
     svc: Services,
     pool_id: str,
     application: Application,
@@ -40,10 +40,11 @@ def mint(
 ) -> Minted:
     """The token response; the caller stores ``refresh`` (added or rotated in)."""
     token_id = new_id("at")
-    access_token = svc.signer.sign(
+    signer = await svc.keys.signer(pool_id)
+    access_token = signer.sign(
         access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
     )
-    id_token = svc.signer.sign(
+    id_token = signer.sign(
         id_token_claims(user, ctx, application.id_token_lifetime),
         alg=application.id_token_signed_response_alg,
     )

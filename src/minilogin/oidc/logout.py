@@ -31,11 +31,12 @@ class LoggedOut:
     redirect: str | None  # where the browser goes next, with ``state``; None: a page says so
 
 
-def _hint_claims(svc: Services, pool: Pool, hint: str | None) -> dict[str, object] | None:
+async def _hint_claims(svc: Services, pool: Pool, hint: str | None) -> dict[str, object] | None:
     if hint is None:
         return None
     try:
-        claims = svc.signer.verify(hint)
+        # Only this pool's keys: a hint another pool signed is not ours (issue #13).
+        claims = (await svc.keys.signer(pool.id)).verify(hint)
     except Unauthorized as error:
         raise InvalidRequest("invalid_id_token_hint") from error
     if claims.get("iss") != svc.settings.issuer(pool.slug) or not isinstance(
@@ -50,7 +51,7 @@ async def end_session(
 ) -> LoggedOut:
     if any(len(value) > MAX_PARAM for value in params.values()):
         raise InvalidRequest("invalid_request", f"a parameter is longer than {MAX_PARAM}")
-    claims = _hint_claims(svc, pool, params.get("id_token_hint"))
+    claims = await _hint_claims(svc, pool, params.get("id_token_hint"))
     client_id = params.get("client_id")
     audience = claims.get("aud") if claims else None
     if isinstance(audience, list):

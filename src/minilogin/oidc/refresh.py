@@ -71,7 +71,7 @@ async def refresh(
         now=int(now),
         amr=tuple(stored.amr),
     )
-    minted = mint(svc, pool.id, application, user, ctx, stored.family_id)
+    minted = await mint(svc, pool.id, application, user, ctx, stored.family_id)
     rotated = await svc.durable.rotate_refresh_token(
         stored.id, minted.refresh, datetime.fromtimestamp(now, UTC)
     )

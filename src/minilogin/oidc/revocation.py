@@ -67,7 +67,7 @@ async def _refresh(svc: Services, pool: Pool, application: Application, token: s
 
 async def _access(svc: Services, pool: Pool, application: Application, token: str) -> bool:
     try:
-        claims = svc.signer.verify(token)
+        claims = (await svc.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return False
     token_id, exp = claims.get("jti"), claims.get("exp")

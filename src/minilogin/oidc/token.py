@@ -105,7 +105,7 @@ async def exchange(
     if user is None or user.blocked:
         raise OAuthError("invalid_grant", "the user can no longer log in")
     ctx = await redeem(svc, pool.slug, application, grant)
-    minted = mint(svc, pool.id, application, user, ctx, family_for_code(code))
+    minted = await mint(svc, pool.id, application, user, ctx, family_for_code(code))
     await svc.durable.add_refresh_token(minted.refresh)
     await svc.codes.remember_issued(
         code,

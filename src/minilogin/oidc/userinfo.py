@@ -9,7 +9,10 @@ from minilogin.wiring import Services
 
 
 async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str, object]:
-    claims = svc.signer.verify(access_token)
+    pool = await svc.config.get_pool(pool_slug)
+    if pool is None:
+        raise Unauthorized("invalid_token", "the access token is for another issuer")
+    claims = (await svc.keys.signer(pool.id)).verify(access_token)
     issuer = svc.settings.issuer(pool_slug)
     exp = claims.get("exp")
     if claims.get("iss") != issuer or not isinstance(exp, int) or exp <= svc.clock():
@@ -17,9 +20,8 @@ async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str
     token_id = claims.get("jti")
     if not isinstance(token_id, str) or await svc.revoked.is_revoked(token_id):
         raise Unauthorized("invalid_token", "the access token was revoked")
-    pool = await svc.config.get_pool(pool_slug)
     sub = claims.get("sub")
-    user = await svc.durable.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
+    user = await svc.durable.get_user(pool.id, sub) if isinstance(sub, str) else None
     if user is None or user.blocked:
         raise Unauthorized("invalid_token", "the user no longer exists")
     scope = claims.get("scope")

@@ -53,10 +53,9 @@ async def openid_configuration(pool: str, svc: Svc) -> dict[str, Any]:
 
 @router.get("/oidc/jwks")
 async def jwks(pool: str, svc: Svc) -> JSONResponse:
-    await load_pool(svc, pool)
-    return JSONResponse(
-        svc.signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
-    )
+    known = await load_pool(svc, pool)
+    signer = await svc.keys.signer(known.id)
+    return JSONResponse(signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})
 
 
 async def _form(request: Request) -> dict[str, str]:

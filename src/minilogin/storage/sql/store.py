@@ -627,27 +627,57 @@ class SqlStore:
     # signing keys
 
     async def add_signing_key(self, key: SigningKey) -> SigningKey:
-        row = SigningKeyRow(
-            kid=key.kid,
-            algorithm=key.algorithm,
-            private_jwk_encrypted=self._box.encrypt(key.private_jwk),
-            public_jwk=key.public_jwk,
-            active=key.active,
-            created_at=_utc(key.created_at),
-        )
-
-        async def check(session: AsyncSession) -> None:
-            if await _exists(session, SigningKeyRow.kid == row.kid):
-                raise Conflict("signing_key_exists")
-
-        await self._insert(check, row)
+        """Keep ``key``; ``Conflict`` when its kid, or its pool's serial of its algorithm, is
+        taken (another instance made the pool's first keys at the same moment)."""
+        row = _signing_key_row(key, self._box.encrypt(key.private_jwk))
+        await self._insert(_signing_key_check(row), row)
         return self._signing_key(row)
 
-    async def list_signing_keys(self) -> list[SigningKey]:
-        """Every key, oldest first."""
+    async def rotate_signing_key(self, key: SigningKey, retire_at: datetime) -> SigningKey:
+        """Make ``key`` its pool's current key of its algorithm, in one transaction: the keys
+        before it stop signing and verify until ``retire_at`` (or the earlier instant an
+        earlier rotation gave them), and the pool's keys whose instant has passed are deleted.
+        ``Conflict`` when another rotation took the serial first."""
+        row = _signing_key_row(key, self._box.encrypt(key.private_jwk))
+        retire = _utc(retire_at)
+        check = _signing_key_check(row)
+        older = (
+            SigningKeyRow.pool_id == row.pool_id,
+            SigningKeyRow.algorithm == row.algorithm,
+            SigningKeyRow.serial < row.serial,
+        )
+        try:
+            async with self._transaction() as session:
+                await check(session)
+                session.add(row)
+                await session.flush()
+                await session.execute(
+                    update(SigningKeyRow)
+                    .where(
+                        *older,
+                        or_(SigningKeyRow.retire_at.is_(None), SigningKeyRow.retire_at > retire),
+                    )
+                    .values(active=False, retire_at=retire)
+                )
+                await session.execute(
+                    delete(SigningKeyRow).where(
+                        SigningKeyRow.pool_id == row.pool_id,
+                        SigningKeyRow.retire_at <= row.created_at,
+                    )
+                )
+        except IntegrityError:
+            async with self._reads() as session:
+                await check(session)
+            raise
+        return self._signing_key(row)
+
+    async def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        """The pool's keys, oldest first (retired ones included until they are deleted)."""
         async with self._reads() as session:
             rows = await session.scalars(
-                select(SigningKeyRow).order_by(SigningKeyRow.created_at, SigningKeyRow.kid)
+                select(SigningKeyRow)
+                .where(SigningKeyRow.pool_id == pool_id)
+                .order_by(SigningKeyRow.serial, SigningKeyRow.created_at, SigningKeyRow.kid)
             )
         return [self._signing_key(row) for row in rows]
 
@@ -1138,6 +1168,9 @@ class SqlStore:
             public_jwk=row.public_jwk,
             active=row.active,
             created_at=row.created_at,
+            pool_id=row.pool_id,
+            serial=row.serial,
+            retire_at=row.retire_at,
         )
 
 
@@ -1281,6 +1314,34 @@ def _audit_event(row: AuditEventRow) -> AuditEvent:
 
 def _utc_or_none(when: datetime | None) -> datetime | None:
     return None if when is None else _utc(when)
+
+
+def _signing_key_row(key: SigningKey, private_jwk_encrypted: bytes) -> SigningKeyRow:
+    return SigningKeyRow(
+        kid=key.kid,
+        pool_id=key.pool_id,
+        algorithm=key.algorithm,
+        serial=key.serial,
+        private_jwk_encrypted=private_jwk_encrypted,
+        public_jwk=key.public_jwk,
+        active=key.active,
+        created_at=_utc(key.created_at),
+        retire_at=_utc_or_none(key.retire_at),
+    )
+
+
+def _signing_key_check(row: SigningKeyRow) -> Check:
+    async def check(session: AsyncSession) -> None:
+        await _require_pool(session, row.pool_id)
+        if await _exists(session, SigningKeyRow.kid == row.kid) or await _exists(
+            session,
+            SigningKeyRow.pool_id == row.pool_id,
+            SigningKeyRow.algorithm == row.algorithm,
+            SigningKeyRow.serial == row.serial,
+        ):
+            raise Conflict("signing_key_exists")
+
+    return check
 
 
 def _refresh_token_row(token: RefreshToken) -> RefreshTokenRow:

@@ -21,7 +21,6 @@ from minilogin.admin import Actor, record
 from minilogin.core.entities import Admin, ApiToken
 from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.tokens import digest, new_secret
-from minilogin.login import limits
 from minilogin.storage.crypto import hash_password, verify_password
 from minilogin.wiring import Services
 
@@ -194,7 +193,7 @@ async def log_in(
     # account alone, which would let anyone lock the owner out (login/limits.py).
     failures = (("password.account_ip", f"console/{name}/{ip}"), ("password.ip", f"console/{ip}"))
     for rule, subject in failures:
-        await limits.check_failures(svc, rule, subject)
+        await svc.limits.check_failures(rule, subject)
     admin = await svc.durable.find_admin(name) if name else None
     given = password if isinstance(password, str) else ""
     valid = await asyncio.to_thread(
@@ -202,7 +201,7 @@ async def log_in(
     )
     if admin is None or not valid or not given:
         for rule, subject in failures:
-            await limits.count_failure(svc, rule, subject)
+            await svc.limits.count_failure(rule, subject)
         await record(svc, Actor(name or "?", ip), "login_failed", pool_id=None, subject=name)
         raise Unauthorized("invalid_admin_credentials")
     session_id = new_secret()

@@ -20,7 +20,7 @@ from minilogin.core.entities import Application, IdentitySource
 from minilogin.core.errors import InvalidFields, InvalidRequest, NotFound, UpstreamError
 from minilogin.images import normalise_logo
 from minilogin.login.qrlogin import iso, load_pool
-from minilogin.wechat.client import MiniProgram
+from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
 #: Logos larger than this are refused before they are decoded (``images.normalise_logo``).

@@ -14,7 +14,7 @@ from minilogin.core.entities import User
 from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest
 from minilogin.core.phone import to_e164
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.login import accounts, audit, authorization, limits
+from minilogin.login import accounts, audit, authorization
 from minilogin.storage.crypto import hash_password, verify_password
 from minilogin.wiring import Services
 
@@ -68,12 +68,12 @@ async def bind(
         ("password.ip", f"binding/{ip}"),
     )
     for rule, subject in failures:
-        await limits.check_failures(svc, rule, subject)
+        await svc.limits.check_failures(rule, subject)
     user = await _find_account(svc, login.pool_id, identifier)
     stored_hash = user.password_hash if user is not None and user.password_hash else _DECOY_HASH
     if not verify_password(stored_hash, password) or user is None or not user.password_hash:
         for rule, subject in failures:
-            await limits.count_failure(svc, rule, subject)
+            await svc.limits.count_failure(rule, subject)
         await _wrong_password(svc, login, ip)
     assert user is not None
     if user.blocked:

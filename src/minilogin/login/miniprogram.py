@@ -6,7 +6,6 @@ import hmac
 from dataclasses import dataclass, replace
 from typing import Any
 
-from minilogin.admin.connections import logo_url
 from minilogin.core import qrlogin as machine
 from minilogin.core.association import Outcome
 from minilogin.core.entities import IdentitySource, LoginMode
@@ -15,9 +14,9 @@ from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
 from minilogin.login import accounts, audit, authorization
-from minilogin.login.qrlogin import iso
+from minilogin.lookups import iso, logo_url
 from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
-from minilogin.wechat.client import MiniProgram
+from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
 
@@ -77,7 +76,8 @@ async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
         session=token,
         login=login,
         application_name=application.name if application else login.client_id,
-        application_logo=logo_url(svc, login.pool, source) or (pool.logo_url if pool else None),
+        application_logo=logo_url(svc.settings.issuer(login.pool), source)
+        or (pool.logo_url if pool else None),
         login_only=source.login_mode is LoginMode.LOGIN_ONLY,
     )
 

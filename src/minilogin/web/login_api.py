@@ -18,7 +18,7 @@ from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.login import binding as binding_flow
 from minilogin.login import qrlogin as flow
 from minilogin.web import limits
-from minilogin.web.deps import bearer_token, client_ip, request_context, services
+from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
 
@@ -95,7 +95,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "id": login.id,
         "secret": created.secret,
         "status": login.status.value,
-        "image_url": f"{svc.settings.issuer(pool)}/api/qrcodes/{login.id}/image.png",
+        "image_url": f"{issuer(request, pool)}/api/qrcodes/{login.id}/image.png",
         "expires_in": login.expires_in(now),
         "expires_at": flow.iso(login.expires_at),
     }

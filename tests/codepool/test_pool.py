@@ -29,18 +29,18 @@ from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RedisServer, redis_server
 
-from minilogin.config import Settings
-from minilogin.core.entities import IdentitySource
-from minilogin.login.codepool import (
+from minilogin.codepool import CodePool
+from minilogin.codepool.keys import IMAGES_SWEPT
+from minilogin.codepool.policy import (
     FILL_INTERVAL,
-    IMAGES_SWEPT_KEY,
     MIN_FILL_RATE,
     PAGE_BACKOFF,
     SWEEP_INTERVAL,
-    CodePool,
     code_page,
     generation_key,
 )
+from minilogin.config import Settings
+from minilogin.core.entities import IdentitySource
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.storage.sql.migrate import upgrade_async
 from minilogin.wechat.sandbox.app import create_sandbox_app
@@ -154,11 +154,11 @@ async def test_an_expired_logins_image_is_deleted_by_the_sweep(
     appid, scene = await browser.read_code(expired)
     source = await demo_source(by_hand)
     clock.advance(by_hand.codepool.hold(source) - 1)
-    await by_hand.ephemeral.delete(IMAGES_SWEPT_KEY)  # a sweep interval has passed
+    await by_hand.ephemeral.delete(IMAGES_SWEPT)  # a sweep interval has passed
     await by_hand.codepool.refill()
     assert await by_hand.durable.get_code_image(appid, scene) is not None  # still its login's
     clock.advance(2)
-    await by_hand.ephemeral.delete(IMAGES_SWEPT_KEY)
+    await by_hand.ephemeral.delete(IMAGES_SWEPT)
     await by_hand.codepool.refill()
     assert await by_hand.durable.get_code_image(appid, scene) is None
 
@@ -509,7 +509,7 @@ async def test_a_code_the_store_lost_is_made_again_by_the_sweep(
     await fill(by_hand.codepool, clock)
     assert await code_calls(http) == 3
     source = await demo_source(by_hand)
-    generation = generation_key(source, by_hand.mini_program(source), code_page(source))
+    generation = generation_key(source, by_hand.mini_program(source).app_id, code_page(source))
     await by_hand.ephemeral.delete(f"codepool:{generation}:slot:1")  # evicted, say
     await by_hand.codepool.refill()
     assert await code_calls(http) == 3  # the sweep is not due yet

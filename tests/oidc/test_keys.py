@@ -6,14 +6,14 @@ ends, and then the old kid leaves the key set."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from minilogin.core.entities import Pool
@@ -23,6 +23,10 @@ from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.sql import SqlStore, upgrade_async
+from tests.support.cli import run_minilogin
+from tests.support.logins import kid_of, tokens_of_a_login
+from tests.support.server import minilogin_dev
+from tests.support.tokens import verified_claims
 
 TTL = 5.0
 
@@ -81,12 +85,6 @@ async def instances(store: SqlStore) -> AsyncIterator[tuple[list[PoolKeys], Cloc
     yield [PoolKeys(cache, store, clock) for cache in caches], clock
     for cache in caches:
         await cache.close()
-
-
-def kid_of(token: str) -> str:
-    header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
-    assert isinstance(header["kid"], str)
-    return header["kid"]
 
 
 def published(signer: Signer) -> set[str]:
@@ -163,3 +161,40 @@ async def test_a_retired_key_leaves_even_while_the_key_list_is_cached(
     assert old_kid in published(await keys.signer(pool.id))
     clock.now += 3.0
     assert old_kid not in published(await keys.signer(pool.id))
+
+
+# ---- on a real server: pools apart ----------------------------------------------------------
+
+
+async def test_a_token_of_one_pool_is_refused_by_another(tmp_path: Path) -> None:
+    """The attack: an ID token (or access token) pool ``demo`` issued, presented where pool
+    ``other`` is the issuer, to its relying parties' key set and to its own endpoints."""
+    env = {"MINILOGIN_RATE_LIMIT_SCALE": "0"}
+    with minilogin_dev(tmp_path, **env) as server:
+        created = run_minilogin("admin", "create-pool", "other", "Other", data_dir=tmp_path)
+        assert created.returncode == 0, created.stderr
+        demo, other = server.issuer("demo"), server.issuer("other")
+        async with httpx.AsyncClient(timeout=30) as web:
+            tokens = await tokens_of_a_login(web, server.public, demo, "alice")
+            demo_jwks = (await web.get(f"{demo}/oidc/jwks")).json()
+            other_jwks = (await web.get(f"{other}/oidc/jwks")).json()
+            demo_kids = {key["kid"] for key in demo_jwks["keys"]}
+            other_kids = {key["kid"] for key in other_jwks["keys"]}
+            assert len(demo_kids) == len(other_kids) == 2
+            assert not demo_kids & other_kids
+            assert kid_of(tokens["id_token"]) in demo_kids
+
+            # A relying party of ``other`` checks signatures against other's key set.
+            verified_claims(tokens["id_token"], demo_jwks)
+            with pytest.raises(JoseError):
+                verified_claims(tokens["id_token"], other_jwks)
+            # The server of ``other`` does not take it either.
+            hint = await web.get(
+                f"{other}/oidc/session/end", params={"id_token_hint": tokens["id_token"]}
+            )
+            assert hint.status_code == 400, hint.text
+            bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+            refused = await web.get(f"{other}/oidc/userinfo", headers=bearer)
+            assert refused.status_code == 401, refused.text
+            assert (await web.get(f"{demo}/oidc/userinfo", headers=bearer)).status_code == 200
+        assert "500 Internal Server Error" not in server.log.read_text()

@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from minilogin.admin import Actor, pools
+from minilogin.admin import Actor, keys, pools
 from minilogin.cli.root import cli, print_json
 from minilogin.cli.server import migrate_database
 from minilogin.config import Settings
@@ -157,3 +157,13 @@ def delete_pool(
     confirm_delete(f"pool {slug} with its applications, identity sources and users", yes)
     administer(lambda svc: pools.delete_pool(svc, cli_actor(), slug))
     typer.echo(f"deleted pool {slug}")
+
+
+@admin.command("rotate-keys")
+def rotate_keys(
+    slug: Annotated[str, typer.Argument(help="The pool's slug.")], as_json: AsJson = False
+) -> None:
+    """Give a pool new signing keys. The previous ones stay published and verifying until
+    every token they signed has expired (previous_keys_retire_at), then leave the JWKS.
+    Running servers start signing with the new keys within MINILOGIN_CONFIG_CACHE_TTL."""
+    show(administer(lambda svc: keys.rotate_keys(svc, cli_actor(), slug)), as_json)

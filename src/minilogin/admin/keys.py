@@ -9,31 +9,54 @@ old ones. After that they leave the JWKS (and the next rotation deletes them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from minilogin.admin import Actor, record
-from minilogin.login.qrlogin import iso, load_pool
+from minilogin.core.entities import SigningKey
+from minilogin.lookups import load_pool
 from minilogin.oidc.keys import rotate
-from minilogin.wiring import Services
+from minilogin.ports import (
+    ApplicationStore,
+    AuditRecorder,
+    Clock,
+    ConfigInvalidation,
+    PoolStore,
+    SigningKeyStore,
+)
 
 
-async def rotate_keys(svc: Services, actor: Actor, slug: str) -> dict[str, Any]:
-    pool = await load_pool(svc, slug, fresh=True)
+@dataclass(frozen=True, slots=True)
+class KeyPorts:
+    pools: PoolStore
+    applications: ApplicationStore
+    keys: SigningKeyStore
+    config: ConfigInvalidation
+    audit: AuditRecorder
+    clock: Clock
+    #: How long an instance may go on with the keys it read (``MINILOGIN_CONFIG_CACHE_TTL``).
+    cache_ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    keys: list[SigningKey]
+    #: When the keys before them stop verifying and leave the JWKS.
+    previous_retire_at: datetime
+
+
+async def rotate_keys(ports: KeyPorts, actor: Actor, slug: str) -> Rotation:
+    pool = await load_pool(ports.pools, slug)
     lifetimes = [
         max(application.id_token_lifetime, application.access_token_lifetime)
-        for application in await svc.durable.list_applications(pool.id)
+        for application in await ports.applications.list_applications(pool.id)
     ]
-    overlap = timedelta(seconds=max(lifetimes, default=0) + svc.settings.config_cache_ttl)
-    now = svc.clock()
-    made = await rotate(svc.durable, pool.id, overlap, datetime.fromtimestamp(now, UTC))
+    overlap = timedelta(seconds=max(lifetimes, default=0) + ports.cache_ttl)
+    now = datetime.fromtimestamp(ports.clock(), UTC)
+    made = await rotate(ports.keys, pool.id, overlap, now)
     # Instances listening on the change channel read the new keys now; the others within the
     # cache's time to live, which the overlap covers.
-    await svc.config.changed()
+    await ports.config.changed()
     kids = {key.algorithm: key.kid for key in made}
-    await record(svc, actor, "keys.rotated", pool_id=pool.id, subject=slug, kids=kids)
-    return {
-        "pool": slug,
-        "kids": kids,
-        "previous_keys_retire_at": iso(now + overlap.total_seconds()),
-    }
+    await record(ports.audit, actor, "keys.rotated", pool_id=pool.id, subject=slug, kids=kids)
+    return Rotation(made, now + overlap)

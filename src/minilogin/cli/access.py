@@ -16,8 +16,11 @@ from minilogin.cli.admin import (
     confirm_delete,
     show,
 )
+from minilogin.web import admin_bodies as bodies
+from minilogin.web import admin_ports
 from minilogin.wiring import Services
 
+#: A new administrator password: typed twice at a hidden prompt, or taken from the environment.
 NewPassword = Annotated[
     str,
     typer.Option(
@@ -36,7 +39,11 @@ def create_admin(
     password: NewPassword,
 ) -> None:
     """Create a console administrator."""
-    created = administer(lambda svc: access.create_admin(svc, cli_actor(), username, password))
+    created = administer(
+        lambda svc: access.create_admin(
+            admin_ports.access_ports(svc), cli_actor(), username, password
+        )
+    )
     typer.echo(f"created administrator {created.username}")
 
 
@@ -46,7 +53,11 @@ def set_password(
     password: NewPassword,
 ) -> None:
     """Set an administrator's password (the way to reset the one "minilogin dev" made)."""
-    administer(lambda svc: access.set_admin_password(svc, cli_actor(), username, password))
+    administer(
+        lambda svc: access.set_admin_password(
+            admin_ports.access_ports(svc), cli_actor(), username, password
+        )
+    )
     typer.echo(f"password of {username} changed")
 
 
@@ -59,7 +70,11 @@ def token(
 ) -> None:
     """Make an admin API token (sent as "Authorization: Bearer <token>"), printed only now."""
     typer.echo(
-        administer(lambda svc: access.create_api_token(svc, cli_actor(), admin_name, description))
+        administer(
+            lambda svc: access.create_api_token(
+                admin_ports.access_ports(svc), cli_actor(), admin_name, description
+            )
+        )
     )
 
 
@@ -71,7 +86,7 @@ def list_admins(as_json: AsJson = False) -> None:
     """List the console administrators."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        return [access.admin_body(found) for found in await access.list_admins(svc)]
+        return [bodies.admin_body(found) for found in await access.list_admins(svc.durable)]
 
     show(administer(work), as_json, ("username", "created_at"))
 
@@ -83,7 +98,7 @@ def show_admin(
     """Show a console administrator (never the password)."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return access.admin_body(await access.get_admin(svc, username))
+        return bodies.admin_body(await access.get_admin(svc.durable, username))
 
     show(administer(work), as_json)
 
@@ -94,7 +109,9 @@ def delete_admin(
 ) -> None:
     """Delete a console administrator and the API tokens made for them."""
     confirm_delete(f"administrator {username} and their API tokens", yes)
-    administer(lambda svc: access.delete_admin(svc, cli_actor(), username))
+    administer(
+        lambda svc: access.delete_admin(admin_ports.access_ports(svc), cli_actor(), username)
+    )
     typer.echo(f"deleted administrator {username}")
 
 
@@ -106,8 +123,8 @@ def list_tokens(as_json: AsJson = False) -> None:
     """List the admin API tokens (never the tokens themselves)."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        found = await access.list_api_tokens(svc)
-        return [access.token_body(stored, name) for stored, name in found]
+        found = await access.list_api_tokens(svc.durable)
+        return [bodies.token_body(stored, name) for stored, name in found]
 
     show(administer(work), as_json, ("id", "admin", "description", "last_used_at"))
 
@@ -120,7 +137,7 @@ def show_token(
     """Show an admin API token."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return access.token_body(*await access.get_api_token(svc, token_id))
+        return bodies.token_body(*await access.get_api_token(svc.durable, token_id))
 
     show(administer(work), as_json)
 
@@ -134,8 +151,10 @@ def update_token(
     """Change an admin API token's description."""
 
     async def work(svc: Services) -> dict[str, object]:
-        changed = await access.describe_api_token(svc, cli_actor(), token_id, description or None)
-        return access.token_body(*changed)
+        changed = await access.describe_api_token(
+            admin_ports.access_ports(svc), cli_actor(), token_id, description or None
+        )
+        return bodies.token_body(*changed)
 
     show(administer(work), as_json)
 
@@ -147,5 +166,7 @@ def delete_token(
 ) -> None:
     """Revoke an admin API token: it stops working at once."""
     confirm_delete(f"API token {token_id}", yes)
-    administer(lambda svc: access.delete_api_token(svc, cli_actor(), token_id))
+    administer(
+        lambda svc: access.delete_api_token(admin_ports.access_ports(svc), cli_actor(), token_id)
+    )
     typer.echo(f"deleted API token {token_id}")

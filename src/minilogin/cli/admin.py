@@ -18,6 +18,8 @@ from minilogin.cli.server import migrate_database
 from minilogin.config import Settings
 from minilogin.core.errors import MiniloginError
 from minilogin.core.messages import message, negotiate
+from minilogin.web import admin_bodies as bodies
+from minilogin.web import admin_ports
 from minilogin.wiring import Services, open_services
 
 admin = typer.Typer(
@@ -61,9 +63,15 @@ def create_pool(
     name: Annotated[str, typer.Argument(help="The pool's name.")],
 ) -> None:
     """Create a user pool."""
-    pool = administer(lambda svc: pools.create_pool(svc, cli_actor(), {"slug": slug, "name": name}))
+    pool = administer(
+        lambda svc: pools.create_pool(
+            admin_ports.pool_ports(svc), cli_actor(), {"slug": slug, "name": name}
+        )
+    )
     print_json({"slug": pool.slug, "name": pool.name, "issuer": Settings().issuer(pool.slug)})
 
+
+# ---- minilogin admin list-… / show-… / update-… / delete-…: reading and changing --------------
 
 #: ``--json``: print JSON for scripts instead of the text meant for people.
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")]
@@ -115,7 +123,8 @@ def list_pools(as_json: AsJson = False) -> None:
     """List the user pools: slug, name, issuer."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        return [pools.pool_body(svc, pool) for pool in await pools.list_pools(svc)]
+        found = await pools.list_pools(svc.durable)
+        return [bodies.pool_body(pool, svc.settings.issuer(pool.slug)) for pool in found]
 
     show(administer(work), as_json, ("slug", "name", "issuer"))
 
@@ -127,7 +136,8 @@ def show_pool(
     """Show a user pool."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        return pools.pool_body(svc, await pools.get_pool(svc, slug))
+        pool = await pools.get_pool(svc.durable, slug)
+        return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
     show(administer(work), as_json)
 
@@ -143,8 +153,8 @@ def update_pool(
     fields = given(name=name, logo_url=logo_url)
 
     async def work(svc: Services) -> dict[str, Any]:
-        pool = await pools.update_pool(svc, cli_actor(), slug, fields)
-        return pools.pool_body(svc, pool)
+        pool = await pools.update_pool(admin_ports.pool_ports(svc), cli_actor(), slug, fields)
+        return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
     show(administer(work), as_json)
 
@@ -155,7 +165,7 @@ def delete_pool(
 ) -> None:
     """Delete a user pool with its applications, identity sources and users."""
     confirm_delete(f"pool {slug} with its applications, identity sources and users", yes)
-    administer(lambda svc: pools.delete_pool(svc, cli_actor(), slug))
+    administer(lambda svc: pools.delete_pool(admin_ports.pool_ports(svc), cli_actor(), slug))
     typer.echo(f"deleted pool {slug}")
 
 
@@ -166,4 +176,12 @@ def rotate_keys(
     """Give a pool new signing keys. The previous ones stay published and verifying until
     every token they signed has expired (previous_keys_retire_at), then leave the JWKS.
     Running servers start signing with the new keys within MINILOGIN_CONFIG_CACHE_TTL."""
-    show(administer(lambda svc: keys.rotate_keys(svc, cli_actor(), slug)), as_json)
+    rotation = administer(
+        lambda svc: keys.rotate_keys(admin_ports.key_ports(svc), cli_actor(), slug)
+    )
+    body = {
+        "pool": slug,
+        "kids": {key.algorithm: key.kid for key in rotation.keys},
+        "previous_keys_retire_at": rotation.previous_retire_at.isoformat(),
+    }
+    show(body, as_json)

@@ -19,6 +19,8 @@ from minilogin.cli.admin import (
 )
 from minilogin.cli.root import print_json
 from minilogin.core.entities import Application
+from minilogin.web import admin_bodies as bodies
+from minilogin.web import admin_ports
 from minilogin.wiring import Services
 
 
@@ -42,9 +44,11 @@ def create_app_command(
         "post_logout_redirect_uris": post_logout_redirect_uri or [],
     }
     application, secret = administer(
-        lambda svc: applications.create_application(svc, cli_actor(), pool, fields)
+        lambda svc: applications.create_application(
+            admin_ports.application_ports(svc), cli_actor(), pool, fields
+        )
     )
-    print_json(applications.application_body(application, [], secret))
+    print_json(bodies.application_body(application, [], secret))
 
 
 @admin.command("create-source")
@@ -94,9 +98,9 @@ def create_source(
 
     async def work(svc: Services) -> dict[str, object]:
         source = await connections.create_connection(
-            svc, cli_actor(), pool, fields, test_connection=test
+            admin_ports.connection_ports(svc), cli_actor(), pool, fields, test_connection=test
         )
-        return connections.connection_body(svc, pool, source, [])
+        return bodies.connection_body(source, [], svc.settings.issuer(pool))
 
     print_json(administer(work))
 
@@ -111,7 +115,12 @@ def enable_source(
     """Switch an identity source on (or off) for an application."""
     administer(
         lambda svc: applications.switch_connection(
-            svc, cli_actor(), pool, client_id, unique_id, enabled=not disable
+            admin_ports.application_ports(svc),
+            cli_actor(),
+            pool,
+            client_id,
+            unique_id,
+            enabled=not disable,
         )
     )
     typer.echo(f"{unique_id} {'off' if disable else 'on'} for {client_id}")
@@ -121,8 +130,8 @@ def enable_source(
 
 
 async def _application_body(svc: Services, application: Application) -> dict[str, Any]:
-    return applications.application_body(
-        application, await applications.enabled_connections(svc, application)
+    return bodies.application_body(
+        application, await applications.enabled_connections(svc.durable, application)
     )
 
 
@@ -133,7 +142,7 @@ def list_apps(
     """List a pool's applications: client_id, type, name."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await applications.list_applications(svc, pool)
+        found = await applications.list_applications(admin_ports.application_ports(svc), pool)
         return [await _application_body(svc, application) for application in found]
 
     show(administer(work), as_json, ("client_id", "type", "name"))
@@ -148,7 +157,9 @@ def show_app(
     """Show an application (never its client secret)."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        application = await applications.get_application(svc, pool, client_id)
+        application = await applications.get_application(
+            admin_ports.application_ports(svc), pool, client_id
+        )
         return await _application_body(svc, application)
 
     show(administer(work), as_json)
@@ -186,7 +197,7 @@ def update_app(
 
     async def work(svc: Services) -> dict[str, Any]:
         application = await applications.update_application(
-            svc, cli_actor(), pool, client_id, fields
+            admin_ports.application_ports(svc), cli_actor(), pool, client_id, fields
         )
         return await _application_body(svc, application)
 
@@ -201,7 +212,11 @@ def delete_app(
 ) -> None:
     """Delete an application; its users stay in the pool."""
     confirm_delete(f"application {client_id} of pool {pool}", yes)
-    administer(lambda svc: applications.delete_application(svc, cli_actor(), pool, client_id))
+    administer(
+        lambda svc: applications.delete_application(
+            admin_ports.application_ports(svc), cli_actor(), pool, client_id
+        )
+    )
     typer.echo(f"deleted application {client_id}")
 
 
@@ -215,8 +230,9 @@ def list_sources(
     """List a pool's identity sources: unique_id, display name, AppID, applications."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await connections.list_connections(svc, pool)
-        return [connections.connection_body(svc, pool, source, apps) for source, apps in found]
+        found = await connections.list_connections(svc.durable, svc.durable, pool)
+        issuer = svc.settings.issuer(pool)
+        return [bodies.connection_body(source, apps, issuer) for source, apps in found]
 
     show(administer(work), as_json, ("unique_id", "display_name", "app_id", "applications"))
 
@@ -230,8 +246,8 @@ def show_source(
     """Show an identity source (never its AppSecret)."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        source, apps = await connections.get_connection(svc, pool, unique_id)
-        return connections.connection_body(svc, pool, source, apps)
+        source, apps = await connections.get_connection(svc.durable, svc.durable, pool, unique_id)
+        return bodies.connection_body(source, apps, svc.settings.issuer(pool))
 
     show(administer(work), as_json)
 
@@ -276,9 +292,10 @@ def update_source(
     )
 
     async def work(svc: Services) -> dict[str, Any]:
-        await connections.update_connection(svc, cli_actor(), pool, unique_id, fields)
-        source, apps = await connections.get_connection(svc, pool, unique_id)
-        return connections.connection_body(svc, pool, source, apps)
+        ports = admin_ports.connection_ports(svc)
+        await connections.update_connection(ports, cli_actor(), pool, unique_id, fields)
+        source, apps = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
+        return bodies.connection_body(source, apps, svc.settings.issuer(pool))
 
     show(administer(work), as_json)
 
@@ -291,5 +308,9 @@ def delete_source(
 ) -> None:
     """Delete an identity source; the applications stop offering it."""
     confirm_delete(f"identity source {unique_id} of pool {pool}", yes)
-    administer(lambda svc: connections.delete_connection(svc, cli_actor(), pool, unique_id))
+    administer(
+        lambda svc: connections.delete_connection(
+            admin_ports.connection_ports(svc), cli_actor(), pool, unique_id
+        )
+    )
     typer.echo(f"deleted identity source {unique_id}")

@@ -413,6 +413,27 @@ class TokenSigner(Protocol):
         ...
 
 
+class AuthorizationRequestStore(Protocol):
+    """Pending authorization requests, kept as the provider serialised them, and the one each
+    bound QR login answers (``storage/ephemeral/records.py``)."""
+
+    async def keep(self, request_id: str, request: str, ttl: float) -> None: ...
+
+    async def find(self, request_id: str) -> str | None: ...
+
+    async def bind(self, login: QRLogin, request: str) -> None:
+        """Tie ``request`` to the login for as long as the login is kept."""
+        ...
+
+    async def bound(self, login_id: str) -> str | None: ...
+
+
+class PoolSigners(Protocol):
+    """The signer of each pool's tokens (``oidc/keys.py``)."""
+
+    async def signer(self, pool_id: str) -> TokenSigner: ...
+
+
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 

@@ -34,6 +34,7 @@ from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.records import (
     AuthorizationCodes,
+    AuthorizationRequests,
     MiniProgramSessions,
     QRLogins,
     RateLimiter,
@@ -56,6 +57,7 @@ class Services:
     clock: Callable[[], float] = time.time
     qrlogins: QRLogins = field(init=False)
     codes: AuthorizationCodes = field(init=False)
+    authorization_requests: AuthorizationRequests = field(init=False)
     sessions: MiniProgramSessions = field(init=False)
     revoked: RevokedTokens = field(init=False)
     limiter: RateLimiter = field(init=False)
@@ -78,6 +80,7 @@ class Services:
             self.ephemeral, self.clock, ended=self._login_ended, observe=login_event
         )
         self.codes = AuthorizationCodes(self.ephemeral)
+        self.authorization_requests = AuthorizationRequests(self.ephemeral, self.clock)
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
@@ -178,6 +181,20 @@ async def open_services(
 # ---- the OpenID provider's parts, each handed the ports it uses ---------------------------
 
 
+class SharedKeys:
+    """Every pool signs with the one key set the service loaded (``Signer.load``)."""
+
+    def __init__(self, signer: Signer) -> None:
+        self._signer = signer
+
+    async def signer(self, pool_id: str) -> Signer:
+        return self._signer
+
+
+def _keys(svc: Services) -> SharedKeys:
+    return SharedKeys(svc.signer)
+
+
 def code_grant(svc: Services) -> AuthorizationCodeGrant:
     return AuthorizationCodeGrant(
         codes=svc.codes,
@@ -185,7 +202,7 @@ def code_grant(svc: Services) -> AuthorizationCodeGrant:
         qrlogins=svc.qrlogins,
         refresh_tokens=svc.durable,
         revoked=svc.revoked,
-        signer=svc.signer,
+        keys=_keys(svc),
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -197,7 +214,7 @@ def token_endpoint(svc: Services) -> TokenEndpoint:
         users=svc.durable,
         refresh_tokens=svc.durable,
         revoked=svc.revoked,
-        signer=svc.signer,
+        keys=_keys(svc),
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -205,16 +222,16 @@ def token_endpoint(svc: Services) -> TokenEndpoint:
 
 
 def revocation(svc: Services) -> Revocation:
-    return Revocation(svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+    return Revocation(svc.durable, svc.revoked, _keys(svc), svc.audit, svc.clock)
 
 
 def introspection(svc: Services) -> Introspection:
-    return Introspection(svc.durable, svc.revoked, svc.signer, svc.clock)
+    return Introspection(svc.durable, svc.revoked, _keys(svc), svc.clock)
 
 
 def user_info(svc: Services) -> UserInfo:
-    return UserInfo(svc.config, svc.durable, svc.revoked, svc.signer, svc.clock)
+    return UserInfo(svc.config, svc.durable, svc.revoked, _keys(svc), svc.clock)
 
 
 def logout(svc: Services) -> Logout:
-    return Logout(svc.config, svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+    return Logout(svc.config, svc.durable, svc.revoked, _keys(svc), svc.audit, svc.clock)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.ports import Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
+from minilogin.ports import Clock, PoolSigners, RefreshTokenStore, RevokedTokenStore
 
 INACTIVE: dict[str, object] = {"active": False}
 MAX_TOKEN = 4096
@@ -24,7 +24,7 @@ MAX_TOKEN = 4096
 class Introspection:
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     clock: Clock
 
 
@@ -62,7 +62,7 @@ async def _access(
     ports: Introspection, issuer: str, pool: Pool, token: str
 ) -> dict[str, object] | None:
     try:
-        claims = ports.signer.verify(token)
+        claims = (await ports.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return None
     exp, token_id = claims.get("exp"), claims.get("jti")

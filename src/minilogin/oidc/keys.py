@@ -21,7 +21,7 @@ from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 
 from minilogin.core.entities import SigningKey
 from minilogin.core.errors import Unauthorized
-from minilogin.storage.durable import DurableStore
+from minilogin.ports import SigningKeyStore
 
 ALGORITHM = "ES256"
 RS256 = "RS256"
@@ -66,7 +66,7 @@ class Signer:
         self._jwks: dict[str, object] = {"keys": [json.loads(k.public_jwk) for k in keys]}
 
     @classmethod
-    async def load(cls, store: DurableStore) -> Signer:
+    async def load(cls, store: SigningKeyStore) -> Signer:
         """The store's keys; a key of each algorithm that has none yet is made and kept (on
         first start, and on the first start of a version that added an algorithm)."""
         keys = await store.list_signing_keys()

@@ -154,7 +154,15 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
         await limits.check(svc, "auth.ip", client_ip(request))
         await limits.check(svc, "auth.client", f"{pool}/{params.get('client_id', '')[:128]}")
         known = await _pool(svc, pool)
-        auth_request = await authorize.start(svc, issuer(request, pool), known, params, locale)
+        auth_request = await authorize.start(
+            svc.config,
+            svc.config,
+            svc.authorization_requests,
+            issuer(request, pool),
+            known,
+            params,
+            locale,
+        )
     except AuthorizationError as error:
         return _respond(
             request, locale, error.reply, error=error.code, error_description=error.detail or ""
@@ -193,7 +201,9 @@ async def complete(
         except Unauthorized:
             await limits.wrong_guess(request)
             raise
-        completed = await authorize.complete(svc, issuer(request, pool), pool, login)
+        completed = await authorize.complete(
+            svc.authorization_requests, svc.config, svc.config, issuer(request, pool), pool, login
+        )
     except MiniloginError as error:
         return _error_page(request, locale, error)
     return _respond(request, locale, completed.reply, code=completed.code)
@@ -210,7 +220,7 @@ async def cancel(
     ever tells the relying party ``access_denied``."""
     locale = _locale(request)
     try:
-        auth_request = await authorize.load(svc, pool, request_id)
+        auth_request = await authorize.load(svc.authorization_requests, pool, request_id)
     except MiniloginError as error:
         return _error_page(request, locale, error)
     locale = auth_request.locale

@@ -27,10 +27,10 @@ from minilogin.ports import (
     AuditSink,
     AuthorizationCodeStore,
     Clock,
+    PoolSigners,
     QRLoginUpdates,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
     UserLookup,
 )
 
@@ -59,15 +59,15 @@ class AuthorizationCodeGrant:
     qrlogins: QRLoginUpdates
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
         accepted = await self.accept(request)
         client, code = request.client, request.form["code"]
-        minted = mint(
-            self.signer,
+        minted = await mint(
+            self.keys,
             request.pool.id,
             client,
             accepted.user,

@@ -24,9 +24,9 @@ from minilogin.oidc.issue import mint, revoke_family
 from minilogin.ports import (
     AuditSink,
     Clock,
+    PoolSigners,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
     UserLookup,
 )
 
@@ -49,7 +49,7 @@ class RefreshTokenGrant:
     users: UserLookup
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
@@ -85,7 +85,7 @@ class RefreshTokenGrant:
             now=int(now),
             amr=tuple(stored.amr),
         )
-        minted = mint(self.signer, pool.id, client, user, context, stored.family_id)
+        minted = await mint(self.keys, pool.id, client, user, context, stored.family_id)
         rotated = await self.refresh_tokens.rotate_refresh_token(
             stored.id, minted.refresh, datetime.fromtimestamp(now, UTC)
         )

@@ -16,6 +16,7 @@ from minilogin.codepool import CodePool, PoolSettings
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
+from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
@@ -61,6 +62,7 @@ class Services:
     sessions: MiniProgramSessions = field(init=False)
     revoked: RevokedTokens = field(init=False)
     limiter: RateLimiter = field(init=False)
+    limits: Limits = field(init=False)
     tokens: AccessTokenCache = field(init=False)
     wechat: WeChatClient = field(init=False)
     codepool: CodePool = field(init=False)
@@ -84,6 +86,7 @@ class Services:
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
+        self.limits = Limits(self.limiter, self.settings.rate_limit, self.clock)
         base = self.settings.wechat_api_url
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
         # On the services' clock, as the code pool's own back-off from a refused page is.

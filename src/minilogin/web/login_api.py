@@ -20,6 +20,7 @@ from minilogin.login import qrlogin as flow
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services
 from minilogin.web.errors import error_responses
+from minilogin.web.login_ports import binding_ports
 from minilogin.wiring import Services
 
 router = APIRouter(
@@ -197,10 +198,10 @@ async def binding(
         if body.username is None or body.password is None:
             raise InvalidRequest("invalid_request", "username and password are required")
         login = await binding_flow.bind(
-            svc, login, body.username, body.password, client_ip(request)
+            binding_ports(svc), login, body.username, body.password, client_ip(request)
         )
     else:
-        login = await binding_flow.create(svc, login, client_ip(request))
+        login = await binding_flow.create(binding_ports(svc), login, client_ip(request))
     return _status(request, svc, login)
 
 

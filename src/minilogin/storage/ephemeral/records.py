@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from minilogin.core.errors import NotFound
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
-from minilogin.core.qrlogin import QRLogin, RequestContext, Scanner, Status
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, RequestContext, Scanner, Status
 from minilogin.core.tokens import digest
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -193,15 +193,6 @@ class AuthorizationRequests:
 
     async def bound(self, login_id: str) -> str | None:
         return await self._store.get(keys.bound_authorization_request(login_id))
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgramSession:
-    """The mini program's handle on one scanned QR login (API.md §3 ``session``)."""
-
-    qrlogin_id: str
-    app_id: str
-    openid: str
 
 
 class MiniProgramSessions:

@@ -7,8 +7,10 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
+from minilogin.admin.experience import ExperiencePorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
+from minilogin.web.oidc_ports import code_grant
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
@@ -65,4 +67,10 @@ def access_ports(svc: Services) -> AccessPorts:
         limits=svc.limits,
         clock=svc.clock,
         admin_token=svc.settings.admin_token,
+    )
+
+
+def experience_ports(svc: Services) -> ExperiencePorts:
+    return ExperiencePorts(
+        pools=svc.durable, applications=svc.durable, code_grant=code_grant(svc), audit=svc.audit
     )

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from minilogin import wiring
 from minilogin.core.entities import Pool
 from minilogin.core.errors import (
     InvalidRequest,
@@ -38,7 +37,7 @@ from minilogin.login.qrlogin import authenticate
 from minilogin.observability import metrics
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
-from minilogin.web import limits
+from minilogin.web import limits, oidc_ports
 from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import status_of
 from minilogin.wiring import Services
@@ -240,7 +239,7 @@ async def _end_session(
     try:
         known = await _pool(svc, pool)
         done = await logout.end_session(
-            wiring.logout(svc), issuer(request, pool), known, params, client_ip(request)
+            oidc_ports.logout(svc), issuer(request, pool), known, params, client_ip(request)
         )
     except MiniloginError as error:
         return _error_page(request, locale, error)

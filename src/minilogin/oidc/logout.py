@@ -40,6 +40,9 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class Logout:
+    """What logout is handed: the client named, the grant's refresh tokens and access-token
+    denylist, the pool's keys (to read the hint) and the audit sink."""
+
     applications: ApplicationReader
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore

@@ -25,6 +25,9 @@ MAX_TOKEN = 4096
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
+    """What revocation is handed: the refresh tokens, the access-token denylist, the pool's
+    keys (to read an access token's ``jti``) and the audit sink."""
+
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
     keys: PoolSigners

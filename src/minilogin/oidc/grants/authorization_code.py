@@ -54,6 +54,10 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
+    """The handler, with the ports it uses: the codes, the user, the QR login a code ends,
+    the refresh tokens it starts, the access-token denylist a replay fills, the pool's keys,
+    the audit sink and the clock."""
+
     codes: AuthorizationCodeStore
     users: UserLookup
     qrlogins: QRLoginUpdates

@@ -46,6 +46,8 @@ def narrowed_scope(granted: str, asked: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefreshTokenGrant:
+    """The handler, with the ports it uses (fosite's one handler per grant)."""
+
     users: UserLookup
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore

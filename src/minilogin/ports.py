@@ -484,6 +484,21 @@ class TokenSigner(Protocol):
         ...
 
 
+class AuthorizationRequestStore(Protocol):
+    """Pending authorization requests, kept as the provider serialised them, and the one each
+    bound QR login answers (``storage/ephemeral/records.py``)."""
+
+    async def keep(self, request_id: str, request: str, ttl: float) -> None: ...
+
+    async def find(self, request_id: str) -> str | None: ...
+
+    async def bind(self, login: QRLogin, request: str) -> None:
+        """Tie ``request`` to the login for as long as the login is kept."""
+        ...
+
+    async def bound(self, login_id: str) -> str | None: ...
+
+
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 
@@ -588,7 +603,7 @@ class CredentialTest(Protocol):
 
 
 class PoolSigners(Protocol):
-    """Each pool's signer: it signs with the pool's current keys and verifies only the pool's
-    own, so that a token of one pool never verifies at another."""
+    """Each pool's signer (``oidc/keys.py``): it signs with the pool's current keys and
+    verifies only the pool's own, so that a token of one pool never verifies at another."""
 
     async def signer(self, pool_id: str) -> TokenSigner: ...

@@ -41,7 +41,7 @@ async def authorize(
         qrlogin_id=login.id,
     )
     # A login of the hosted page answers the relying party's authorization request.
-    grant = await bound_grant(svc, login.id, grant)
+    grant = await bound_grant(svc.authorization_requests, login.id, grant)
     await svc.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:

@@ -92,7 +92,10 @@ async def create(
     source = await choose_source(svc, pool, application, request.connection)
     bound = (
         await authorize.load_for_client(
-            svc, pool.slug, application.client_id, request.authorization_request
+            svc.authorization_requests,
+            pool.slug,
+            application.client_id,
+            request.authorization_request,
         )
         if request.authorization_request is not None
         else None
@@ -129,7 +132,7 @@ async def create(
         )
         if await svc.qrlogins.create(login):
             if bound is not None:
-                await authorize.bind(svc, login, bound)
+                await authorize.bind(svc.authorization_requests, login, bound)
             # The dashboard's funnel starts here (admin/activity.py).
             await audit.record(
                 svc,

@@ -24,7 +24,8 @@ from minilogin.oidc.userinfo import userinfo
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, issuer, services
 from minilogin.web.errors import error_responses
-from minilogin.wiring import Services, introspection, revocation, token_endpoint, user_info
+from minilogin.web.oidc_ports import introspection, revocation, token_endpoint, user_info
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}",

@@ -327,6 +327,20 @@ class PoolKeyspace(Protocol):
     async def length(self, key: str) -> int: ...
 
 
+class CodeSource(Protocol):
+    """The code pool as a QR login sees it (``codepool/``): a scene for each new login, and
+    the image of its code."""
+
+    @property
+    def recycles(self) -> bool:
+        """Whether codes return to the pool after their logins (logins then match numbers)."""
+        ...
+
+    async def lease(self, source: IdentitySource, login_id: str) -> str: ...
+
+    async def image(self, source: IdentitySource, login: QRLogin) -> CodeImage: ...
+
+
 class CodeMaker(Protocol):
     """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
 

@@ -25,7 +25,6 @@ from minilogin.core.entities import (
 )
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
-from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -334,12 +333,18 @@ class PoolKeyspace(Protocol):
     async def length(self, key: str) -> int: ...
 
 
-class CodeMaker(Protocol):
-    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+class CodeSource(Protocol):
+    """The code pool as a QR login sees it (``codepool/``): a scene for each new login, and
+    the image of its code."""
 
-    async def get_unlimited_code(
-        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
-    ) -> bytes: ...
+    @property
+    def recycles(self) -> bool:
+        """Whether codes return to the pool after their logins (logins then match numbers)."""
+        ...
+
+    async def lease(self, source: IdentitySource, login_id: str) -> str: ...
+
+    async def image(self, source: IdentitySource, login: QRLogin) -> CodeImage: ...
 
 
 class CodeBudget(Protocol):
@@ -385,16 +390,6 @@ class Counters(Protocol):
     async def incr(self, key: str, ttl: float) -> int:
         """Add one and return the new count; the time to live starts at the first increment."""
         ...
-
-
-class WeChatLogin(Protocol):
-    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
-
-    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
-
-    async def get_phone_number(
-        self, app: MiniProgram, code: str, *, openid: str | None = ...
-    ) -> PhoneNumber: ...
 
 
 class Authorizer(Protocol):

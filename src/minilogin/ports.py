@@ -6,7 +6,7 @@ each function only the ports it uses. A port names what a caller needs, never ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,8 +23,9 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
-from minilogin.core.qrlogin import QRLogin
-from minilogin.wechat.types import MiniProgram
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
+from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -348,6 +349,165 @@ class SceneRetirement(Protocol):
     async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
 
 
+class QRLoginStore(Protocol):
+    """The QR logins in the ephemeral store, with their one compare-and-set writer
+    (``storage/ephemeral/records.py``)."""
+
+    async def create(self, login: QRLogin) -> bool:
+        """Store a new login; ``False`` when its id or its scene is taken."""
+        ...
+
+    async def get(self, login_id: str) -> QRLogin | None: ...
+
+    async def find_by_scene(self, scene: str) -> QRLogin | None: ...
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+    async def note_expired(self, login: QRLogin) -> None:
+        """Report the login's expiry once, by whichever reader notices it first."""
+        ...
+
+    def decode(self, message: str) -> QRLogin:
+        """A login as published on its status channel."""
+        ...
+
+
+class Counters(Protocol):
+    """Counters shared by every instance (the ephemeral store)."""
+
+    async def incr(self, key: str, ttl: float) -> int:
+        """Add one and return the new count; the time to live starts at the first increment."""
+        ...
+
+
+class WeChatLogin(Protocol):
+    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
+
+    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
+
+    async def get_phone_number(
+        self, app: MiniProgram, code: str, *, openid: str | None = ...
+    ) -> PhoneNumber: ...
+
+
+class Authorizer(Protocol):
+    """The last step of every successful QR login: a one-time authorization code for the
+    browser, and the login moved to ``authorized`` (``login/authorization.py``)."""
+
+    async def __call__(
+        self,
+        login: QRLogin,
+        user: User,
+        scanner: Scanner | None = None,
+        *,
+        ip: str | None,
+        **detail: object,
+    ) -> QRLogin: ...
+
+
+class MiniProgramSessionStore(Protocol):
+    """The mini program's sessions on scanned QR logins, kept by hash."""
+
+    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None: ...
+
+    async def get(self, token: str) -> MiniProgramSession | None: ...
+
+
+# ---- the OpenID provider (oidc/): what its endpoints and grants are handed -----------------
+# Pools and applications it reads through ``PoolReader`` and ``ApplicationReader`` above.
+
+
+class Clock(Protocol):
+    """Seconds since the epoch: ``time.time``, or a test's."""
+
+    def __call__(self) -> float: ...
+
+
+class AuditSink(Protocol):
+    """Where the provider's security-relevant events go (the audit log's writer queues them);
+    the protocol emits them and never reads them back."""
+
+    async def add(self, event: AuditEvent) -> None: ...
+
+
+class CallbackLookup(Protocol):
+    """The identity sources an authorization request may send its response to (their
+    Callback URL) when it names no ``redirect_uri``."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+    async def enabled_identity_sources(
+        self, pool_id: str, client_id: str
+    ) -> list[IdentitySource]: ...
+
+
+class UserLookup(Protocol):
+    async def get_user(self, pool_id: str, user_id: str) -> User | None: ...
+
+
+class AuthorizationCodeStore(Protocol):
+    """One-time authorization codes, kept by hash (``storage/ephemeral/records.py``)."""
+
+    async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None: ...
+
+    async def take(self, code: str) -> AuthorizationCode | None:
+        """The grant, once: a second call for the same code answers ``None``."""
+        ...
+
+    async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None: ...
+
+    async def issued_for_used(self, code: str) -> IssuedTokens | None: ...
+
+
+class RevokedTokenStore(Protocol):
+    """Access-token ids revoked before their expiry, kept until the token would expire."""
+
+    async def revoke(self, token_id: str, ttl: float) -> None: ...
+
+    async def is_revoked(self, token_id: str) -> bool: ...
+
+
+class TokenSigner(Protocol):
+    """Signs the provider's JWTs and verifies the ones it signed (``oidc/keys.py``)."""
+
+    def sign(self, claims: Mapping[str, object], typ: str = ..., alg: str = ...) -> str: ...
+
+    def verify(self, token: str) -> dict[str, object]:
+        """The claims of a token this provider signed; ``Unauthorized`` for anything else."""
+        ...
+
+
+class QRLoginUpdates(Protocol):
+    """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+
+# ---- rate limits (login/limits.py) ----------------------------------------------------------
+
+
+class AttemptCounter(Protocol):
+    """Fixed-window counters of attempts, all instances together (``RateLimiter``)."""
+
+    async def attempt(self, key: str, limit: int, window: float, now: float) -> float:
+        """Count one attempt; the seconds until the next window when over ``limit``, else 0."""
+        ...
+
+    async def exceeded(self, key: str, limit: int, window: float, now: float) -> float:
+        """Like ``attempt`` without counting."""
+        ...
+
+
+class FailureLimits(Protocol):
+    """Back-off after failed attempts (wrong passwords), per rule of the settings."""
+
+    async def check_failures(self, rule: str, subject: str) -> None:
+        """``RateLimited`` while ``subject`` has failed too often under ``rule``."""
+        ...
+
+    async def count_failure(self, rule: str, subject: str) -> None: ...
+
+
 # ---- administration (admin/): what its use cases need beside the stores --------------------
 
 
@@ -380,16 +540,6 @@ class KeyValues(Protocol):
         ...
 
     async def delete(self, key: str) -> None: ...
-
-
-class FailureLimits(Protocol):
-    """Back-off after failed attempts (wrong passwords), per rule of the settings."""
-
-    async def check_failures(self, rule: str, subject: str) -> None:
-        """``RateLimited`` while ``subject`` has failed too often under ``rule``."""
-        ...
-
-    async def count_failure(self, rule: str, subject: str) -> None: ...
 
 
 class PageRefusal(Protocol):

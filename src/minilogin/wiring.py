@@ -16,9 +16,17 @@ from minilogin.codepool import CodePool, PoolSettings
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
+from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
+from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
+from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
+from minilogin.oidc.introspection import Introspection
 from minilogin.oidc.keys import Signer
+from minilogin.oidc.logout import Logout
+from minilogin.oidc.revocation import Revocation
+from minilogin.oidc.token import TokenEndpoint
+from minilogin.oidc.userinfo import UserInfo
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
@@ -52,6 +60,7 @@ class Services:
     sessions: MiniProgramSessions = field(init=False)
     revoked: RevokedTokens = field(init=False)
     limiter: RateLimiter = field(init=False)
+    limits: Limits = field(init=False)
     tokens: AccessTokenCache = field(init=False)
     wechat: WeChatClient = field(init=False)
     codepool: CodePool = field(init=False)
@@ -74,6 +83,7 @@ class Services:
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
+        self.limits = Limits(self.limiter, self.settings.rate_limit, self.clock)
         base = self.settings.wechat_api_url
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
         # On the services' clock, as the code pool's own back-off from a refused page is.
@@ -166,3 +176,48 @@ async def open_services(
     )
     await services.start()
     return services
+
+
+# ---- the OpenID provider's parts, each handed the ports it uses ---------------------------
+
+
+def code_grant(svc: Services) -> AuthorizationCodeGrant:
+    return AuthorizationCodeGrant(
+        codes=svc.codes,
+        users=svc.durable,
+        qrlogins=svc.qrlogins,
+        refresh_tokens=svc.durable,
+        revoked=svc.revoked,
+        signer=svc.signer,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
+
+
+def token_endpoint(svc: Services) -> TokenEndpoint:
+    """Pools and clients are read through the configuration cache, as on every login."""
+    refresh = RefreshTokenGrant(
+        users=svc.durable,
+        refresh_tokens=svc.durable,
+        revoked=svc.revoked,
+        signer=svc.signer,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
+    return TokenEndpoint(svc.config, svc.config, code_grant(svc), refresh)
+
+
+def revocation(svc: Services) -> Revocation:
+    return Revocation(svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+
+
+def introspection(svc: Services) -> Introspection:
+    return Introspection(svc.durable, svc.revoked, svc.signer, svc.clock)
+
+
+def user_info(svc: Services) -> UserInfo:
+    return UserInfo(svc.config, svc.durable, svc.revoked, svc.signer, svc.clock)
+
+
+def logout(svc: Services) -> Logout:
+    return Logout(svc.config, svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)

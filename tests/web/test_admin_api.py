@@ -716,6 +716,27 @@ async def test_experience_login_of_a_web_app_shows_the_claims_without_issuing_to
     )
 
 
+async def test_experience_login_refuses_a_user_blocked_after_the_scan(
+    admin: httpx.AsyncClient, http: httpx.AsyncClient, phone: Phone
+) -> None:
+    """The experience checks the code as the token endpoint does, blocked users included."""
+    await new_pool(admin)
+    await new_source(admin)
+    app = await new_app(admin, type="web")
+    await enable(admin, app["client_id"])
+    browser = Browser(http, f"{PUBLIC}/pools/acme", app["client_id"])
+    login, status = await log_in(browser, phone, "+8613900139000")
+    [user] = ok(await admin.get("/pools/acme/users", params={"q": "13900139000"}))["users"]
+    ok(await admin.patch(f"/pools/acme/users/{user['id']}", json={"blocked": True}))
+    path = f"/pools/acme/applications/{app['client_id']}/experience"
+    refused(
+        await admin.post(path, json={"code": status["code"], "code_verifier": login.verifier}),
+        403,
+        "account_blocked",
+    )
+    assert (await browser.status(login))["status"] == "authorized", "the login is not consumed"
+
+
 # users
 
 

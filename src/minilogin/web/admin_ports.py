@@ -3,30 +3,14 @@ the console and the ``minilogin admin`` commands build them here alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
-from minilogin.login import limits
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
-
-
-@dataclass(frozen=True, slots=True)
-class _Limits:
-    """The settings' back-off rules (``login/limits.py``) as the administration sees them."""
-
-    svc: Services
-
-    async def check_failures(self, rule: str, subject: str) -> None:
-        await limits.check_failures(self.svc, rule, subject)
-
-    async def count_failure(self, rule: str, subject: str) -> None:
-        await limits.count_failure(self.svc, rule, subject)
 
 
 def pool_ports(svc: Services) -> PoolPorts:
@@ -78,7 +62,7 @@ def access_ports(svc: Services) -> AccessPorts:
         admins=svc.durable,
         audit=svc.audit,
         sessions=svc.ephemeral,
-        limits=_Limits(svc),
+        limits=svc.limits,
         clock=svc.clock,
         admin_token=svc.settings.admin_token,
     )

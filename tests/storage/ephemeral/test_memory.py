@@ -118,8 +118,8 @@ async def test_leaving_a_subscription_leaves_no_trace(store: MemoryStore) -> Non
     assert "a" not in store._subscribers
     await store.publish("a", "nobody listens")
     assert "a" not in store._subscribers
-    assert first.queue.empty()
-    assert second.queue.empty()
+    assert first.mailbox.empty()
+    assert second.mailbox.empty()
 
 
 async def test_close_forgets_every_value(store: MemoryStore) -> None:

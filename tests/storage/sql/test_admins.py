@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.storage.sql.given import T0, raise_code
 
 from minilogin.core.entities import Admin, ApiToken
-from minilogin.core.errors import NotFound
+from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.sql import SqlStores
 
 
@@ -35,3 +36,50 @@ async def test_administrators_and_tokens_are_listed_described_and_deleted(
     assert [admin.username for admin in await stores.admins.list_admins()] == ["alice"]
     with pytest.raises(NotFound, match="unknown_admin"):
         await stores.admins.delete_admin(boss.id)
+
+
+async def test_an_administrator_is_found_by_username_in_any_case_and_by_id(
+    stores: SqlStores,
+) -> None:
+    boss = await stores.admins.create_admin(Admin(username="Boss", password_hash="h1"))
+    assert boss.username == "boss"
+    assert await stores.admins.find_admin("BOSS") == boss
+    assert await stores.admins.get_admin(boss.id) == boss
+    assert await stores.admins.find_admin("alice") is None
+    assert await stores.admins.get_admin("adm_missing") is None
+    await raise_code(
+        stores.admins.create_admin(Admin(username="bOSS", password_hash="h2")),
+        Conflict,
+        "admin_exists",
+    )
+
+
+async def test_a_password_is_changed_for_a_known_administrator_only(stores: SqlStores) -> None:
+    boss = await stores.admins.create_admin(Admin(username="boss", password_hash="h1"))
+    await stores.admins.set_admin_password(boss.id, "h2")
+    found = await stores.admins.get_admin(boss.id)
+    assert found is not None
+    assert found.password_hash == "h2"
+    await raise_code(
+        stores.admins.set_admin_password("adm_missing", "h3"), NotFound, "unknown_admin"
+    )
+
+
+async def test_an_api_token_is_found_by_hash_and_its_use_recorded(stores: SqlStores) -> None:
+    token = await stores.admins.create_api_token(ApiToken(token_hash="t1", description="ci"))
+    assert token.id.startswith("tok_")
+    assert token.last_used_at is None
+    assert await stores.admins.find_api_token("t1") == token
+    assert await stores.admins.find_api_token("t2") is None
+    await stores.admins.touch_api_token(token.id, T0)
+    touched = await stores.admins.find_api_token("t1")
+    assert touched is not None
+    assert touched.last_used_at == T0
+    await raise_code(
+        stores.admins.create_api_token(ApiToken(token_hash="t1")), Conflict, "api_token_exists"
+    )
+    await raise_code(
+        stores.admins.create_api_token(ApiToken(token_hash="t3", admin_id="adm_missing")),
+        NotFound,
+        "unknown_admin",
+    )

@@ -82,3 +82,47 @@ async def test_applications_are_listed_per_pool_oldest_first(stores: SqlStores) 
     )
     listed = await stores.applications.list_applications(demo.id)
     assert [application.client_id for application in listed] == ["a", "b"]
+
+
+async def test_an_application_changes_all_but_its_client_id_type_and_creation(
+    stores: SqlStores,
+) -> None:
+    pool = await a_pool(stores)
+    created = await stores.applications.create_application(
+        Application(pool_id=pool.id, client_id="shop", name="Shop", type=ApplicationType.WEB)
+    )
+    changed = Application(
+        pool_id=pool.id,
+        client_id="shop",
+        name="商城",
+        type=ApplicationType.SPA,
+        redirect_uris=["https://shop.example/cb"],
+        web_origins=["https://shop.example"],
+        post_logout_redirect_uris=["https://shop.example/bye"],
+        client_secret_hash="$argon2id$new",
+        id_token_lifetime=60,
+        access_token_lifetime=120,
+        refresh_token_lifetime=3600,
+        id_token_signed_response_alg="RS256",
+        pkce_required=True,
+        resource_server=True,
+        created_at=T0,
+    )
+    updated = await stores.applications.update_application(changed)
+    changed.type, changed.created_at = ApplicationType.WEB, created.created_at
+    assert updated == changed
+    assert await stores.applications.get_application(pool.id, "shop") == changed
+    changed.client_id = "missing"
+    await raise_code(stores.applications.update_application(changed), NotFound, "unknown_client")
+
+
+async def test_an_application_is_deleted_in_its_pool_only(stores: SqlStores) -> None:
+    demo, other = await a_pool(stores), await a_pool(stores, "other")
+    await stores.applications.create_application(
+        Application(pool_id=demo.id, client_id="a", name="A")
+    )
+    await raise_code(
+        stores.applications.delete_application(other.id, "a"), NotFound, "unknown_client"
+    )
+    await stores.applications.delete_application(demo.id, "a")
+    assert await stores.applications.list_applications(demo.id) == []

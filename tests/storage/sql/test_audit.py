@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from tests.storage.sql.given import T0, a_pool
 
@@ -55,3 +56,44 @@ async def test_a_batch_of_audit_events_is_written_whole(stores: SqlStores) -> No
     listed = await stores.audit_events.list_audit_events("pool_b")
     assert sorted(event.action for event in listed) == [f"step.{n}" for n in range(5)]
     assert len({event.id for event in listed}) == 5
+
+
+async def test_audit_events_are_searched_by_pool_action_subject_and_time(
+    stores: SqlStores,
+) -> None:
+    events = [
+        AuditEvent(pool_id="pool_a", action="login.ok", subject="usr_1", created_at=T0),
+        AuditEvent(
+            pool_id="pool_a",
+            action="login.failed",
+            subject="usr_2",
+            created_at=T0 + timedelta(minutes=1),
+        ),
+        AuditEvent(
+            pool_id="pool_a", action="user.updated", subject="usr_1", created_at=T0 + timedelta(2)
+        ),
+        AuditEvent(pool_id="pool_a", action="login_%", created_at=T0 + timedelta(3)),
+        AuditEvent(pool_id=None, action="admin.created", created_at=T0),
+        AuditEvent(pool_id="pool_b", action="login.ok", created_at=T0),
+    ]
+    await stores.audit_events.add_audit_events(events)
+
+    async def actions(pool_id: str | None, **filters: Any) -> list[str]:
+        found = await stores.audit_events.search_audit_events(pool_id, **filters)
+        return [event.action for event in found]
+
+    assert await actions("pool_a") == ["login_%", "user.updated", "login.failed", "login.ok"]
+    assert await actions("pool_a", action_prefixes=("login.",)) == ["login.failed", "login.ok"]
+    assert await actions("pool_a", action_prefixes=("login_%", "user.")) == [
+        "login_%",
+        "user.updated",
+    ]
+    assert await actions("pool_a", subject="usr_1") == ["user.updated", "login.ok"]
+    assert await actions("pool_a", since=T0 + timedelta(minutes=1)) == [
+        "login_%",
+        "user.updated",
+        "login.failed",
+    ]
+    assert await actions("pool_a", limit=1) == ["login_%"]
+    assert await actions(None) == ["admin.created"]
+    assert len(await actions("pool_a", limit=None)) == 4

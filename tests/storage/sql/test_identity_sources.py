@@ -173,3 +173,92 @@ async def test_a_store_with_another_key_cannot_read_the_secrets(
             await other.identity_sources.get_identity_source(pool.id, "wechat-mp-qrcode")
     finally:
         await other.close()
+
+
+async def test_a_source_changes_all_but_its_id_logo_and_creation_keeping_an_unsent_secret(
+    stores: SqlStores,
+) -> None:
+    pool = await a_pool(stores)
+    created = await a_source(stores, pool, app_secret=APP_SECRET, logo=b"logo", logo_version=2)
+    changed = IdentitySource(
+        pool_id=pool.id,
+        unique_id="wechat-mp-qrcode",
+        display_name="新名字",
+        callback_url="https://shop.example/after",
+        private_deployment=True,
+        app_id="wx-own",
+        app_secret=None,
+        login_mode=LoginMode.LOGIN_ONLY,
+        association=Association.ASK_BINDING,
+        page="pages/scan/scan",
+        env_version=EnvVersion.TRIAL,
+        qr_expires_in=300,
+        logo=b"ignored",
+        logo_version=9,
+        created_at=T0,
+    )
+    updated = await stores.identity_sources.update_identity_source(changed)
+    changed.id, changed.created_at = created.id, created.created_at
+    changed.app_secret, changed.logo, changed.logo_version = APP_SECRET, b"logo", 2
+    assert updated == changed
+    changed.app_secret = "a-new-secret"
+    updated = await stores.identity_sources.update_identity_source(changed)
+    assert updated.app_secret == "a-new-secret"
+    assert await stores.identity_sources.get_identity_source(pool.id, "wechat-mp-qrcode") == updated
+    changed.unique_id = "missing"
+    await raise_code(
+        stores.identity_sources.update_identity_source(changed), NotFound, "unknown_connection"
+    )
+
+
+async def test_each_logo_change_gets_a_new_version(stores: SqlStores) -> None:
+    pool = await a_pool(stores)
+    await a_source(stores, pool)
+    versions = await asyncio.gather(
+        *(
+            stores.identity_sources.set_identity_source_logo(
+                pool.id, "wechat-mp-qrcode", f"logo-{n}".encode()
+            )
+            for n in range(4)
+        )
+    )
+    assert sorted(source.logo_version for source in versions) == [1, 2, 3, 4]
+    removed = await stores.identity_sources.set_identity_source_logo(
+        pool.id, "wechat-mp-qrcode", None
+    )
+    assert (removed.logo, removed.logo_version) == (None, 5)
+    await raise_code(
+        stores.identity_sources.set_identity_source_logo(pool.id, "missing", b"x"),
+        NotFound,
+        "unknown_connection",
+    )
+
+
+async def test_the_applications_using_a_source_are_listed_until_it_is_deleted(
+    stores: SqlStores,
+) -> None:
+    pool = await a_pool(stores)
+    for minutes, client_id in [(1, "blog"), (0, "shop"), (2, "unused")]:
+        await stores.applications.create_application(
+            Application(
+                pool_id=pool.id,
+                client_id=client_id,
+                name=client_id,
+                created_at=T0 + timedelta(minutes=minutes),
+            )
+        )
+    await a_source(stores, pool)
+    for client_id in ("blog", "shop"):
+        await stores.identity_sources.enable_identity_source(pool.id, client_id, "wechat-mp-qrcode")
+    using = await stores.identity_sources.applications_using(pool.id, "wechat-mp-qrcode")
+    assert [application.client_id for application in using] == ["shop", "blog"]
+
+    await stores.identity_sources.delete_identity_source(pool.id, "wechat-mp-qrcode")
+    assert await stores.identity_sources.get_identity_source(pool.id, "wechat-mp-qrcode") is None
+    assert await stores.identity_sources.applications_using(pool.id, "wechat-mp-qrcode") == []
+    assert await stores.identity_sources.enabled_identity_sources(pool.id, "shop") == []
+    await raise_code(
+        stores.identity_sources.delete_identity_source(pool.id, "wechat-mp-qrcode"),
+        NotFound,
+        "unknown_connection",
+    )

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from tests.storage.sql.given import T0, a_pool, a_source, an_identity, raise_code, raw_rows
 
 from minilogin.core.entities import Application, AuditEvent, Pool, User
-from minilogin.core.errors import Conflict
+from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.sql import SqlStores, make_engine
 
 
@@ -89,3 +89,33 @@ async def test_deleting_a_pool_deletes_everything_in_it(
     assert [event.action for event in await stores.audit_events.list_audit_events(pool.id)] == [
         "kept"
     ]
+
+
+async def test_a_pool_changes_its_name_and_logo_but_never_its_slug(stores: SqlStores) -> None:
+    pool = await a_pool(stores)
+    changed = Pool(
+        slug="renamed", name="Renamed", id=pool.id, logo_url="https://x/l.png", created_at=T0
+    )
+    updated = await stores.pools.update_pool(changed)
+    assert (updated.slug, updated.name, updated.logo_url) == ("demo", "Renamed", "https://x/l.png")
+    assert updated.created_at == pool.created_at
+    assert await stores.pools.get_pool("demo") == updated
+    assert await stores.pools.get_pool("renamed") is None
+    await raise_code(
+        stores.pools.update_pool(Pool(slug="x", name="x", id="pool_missing")),
+        NotFound,
+        "unknown_pool",
+    )
+
+
+async def test_deleting_a_pool_through_the_store_takes_its_contents(stores: SqlStores) -> None:
+    pool = await a_pool(stores)
+    await stores.applications.create_application(
+        Application(pool_id=pool.id, client_id="a", name="A")
+    )
+    user = await stores.users.create_user(User(pool_id=pool.id))
+    await stores.pools.delete_pool(pool.id)
+    assert await stores.pools.get_pool("demo") is None
+    assert await stores.applications.get_application(pool.id, "a") is None
+    assert await stores.users.get_user(pool.id, user.id) is None
+    await raise_code(stores.pools.delete_pool(pool.id), NotFound, "unknown_pool")

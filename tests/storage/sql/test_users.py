@@ -223,3 +223,78 @@ async def test_of_concurrent_registrations_of_one_phone_exactly_one_wins(
     assert sum(isinstance(result, User) for result in results) == 1
     losers = [result for result in results if not isinstance(result, User)]
     assert all(isinstance(loser, Conflict) and loser.code == "phone_in_use" for loser in losers)
+
+
+async def test_users_are_searched_newest_first_by_part_of_any_name(stores: SqlStores) -> None:
+    pool, other = await a_pool(stores), await a_pool(stores, "other")
+    for minutes, fields in enumerate(
+        [
+            {"phone": "+8613800138000"},
+            {"username": "XiaoMing"},
+            {"nickname": "小明 Ming"},
+            {"email": "MING@example.com"},
+            {"nickname": "100%_sure"},
+        ]
+    ):
+        await stores.users.create_user(
+            User(pool_id=pool.id, created_at=T0 + timedelta(minutes=minutes), **fields)
+        )
+    await stores.users.create_user(User(pool_id=other.id, nickname="ming elsewhere"))
+
+    found, total = await stores.users.search_users(pool.id, " MING ", 10, 0)
+    assert total == 3
+    assert [(user.username, user.nickname, user.email) for user in found] == [
+        (None, None, "MING@example.com"),
+        (None, "小明 Ming", None),
+        ("xiaoming", None, None),
+    ]
+    page, total = await stores.users.search_users(pool.id, None, 2, 1)
+    assert total == 5
+    assert [user.email for user in page] == ["MING@example.com", None]
+    assert [user.nickname for user in page] == [None, "小明 Ming"]
+    # LIKE's wildcards are matched as themselves.
+    wild, total = await stores.users.search_users(pool.id, "0%_", 10, 0)
+    assert (total, [user.nickname for user in wild]) == (1, ["100%_sure"])
+    assert await stores.users.search_users(pool.id, "139", 10, 0) == ([], 0)
+
+
+async def test_a_user_is_updated_unless_the_phone_or_username_is_anothers(
+    stores: SqlStores,
+) -> None:
+    pool = await a_pool(stores)
+    await stores.users.create_user(User(pool_id=pool.id, phone="+8613800138000", username="a"))
+    user = await stores.users.create_user(User(pool_id=pool.id, nickname="b"))
+    user.username, user.email, user.blocked = "NewName", "b@example.com", True
+    updated = await stores.users.update_user(user)
+    assert updated.username == "newname"
+    assert (updated.email, updated.blocked) == ("b@example.com", True)
+    assert await stores.users.find_user_by_username(pool.id, "NEWNAME") == updated
+
+    user.phone = "+8613800138000"
+    await raise_code(stores.users.update_user(user), Conflict, "phone_in_use")
+    user.phone, user.username = None, "A"
+    await raise_code(stores.users.update_user(user), Conflict, "username_taken")
+    user.username, user.id = None, "usr_missing"
+    await raise_code(stores.users.update_user(user), NotFound, "unknown_user")
+
+
+async def test_identities_are_listed_unlinked_and_deleted_with_their_user(
+    stores: SqlStores,
+) -> None:
+    pool = await a_pool(stores)
+    user = await stores.users.create_user(User(pool_id=pool.id), an_identity(pool, "o-1"))
+    second = an_identity(pool, "o-2")
+    second.user_id, second.created_at = user.id, T0 + timedelta(days=365)
+    await stores.users.link_identity(second)
+    listed = await stores.users.list_identities(pool.id, user.id)
+    assert [identity.openid for identity in listed] == ["o-1", "o-2"]
+
+    await stores.users.unlink_identity(pool.id, user.id, listed[0].id)
+    assert await stores.users.find_identity(pool.id, "wx-app", "o-1") is None
+    await raise_code(
+        stores.users.unlink_identity(pool.id, user.id, listed[0].id), NotFound, "unknown_identity"
+    )
+    await stores.users.delete_user(pool.id, user.id)
+    assert await stores.users.get_user(pool.id, user.id) is None
+    assert await stores.users.find_identity(pool.id, "wx-app", "o-2") is None
+    await raise_code(stores.users.delete_user(pool.id, user.id), NotFound, "unknown_user")

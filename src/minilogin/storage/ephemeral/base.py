@@ -12,6 +12,8 @@ Atomicity is per call and holds across processes for implementations that are sh
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from typing import Final, Protocol
@@ -20,6 +22,52 @@ from typing import Final, Protocol
 #: after the subscription was lost and made again (what was published meanwhile is gone, as
 #: pub/sub may always lose it), and when ``resync()`` asks for it. Never a published message.
 RESYNC: Final = ""
+
+
+class Mailbox:
+    """One subscriber's messages, first in first out, for one reader at a time.
+
+    Waiting for the next one with a time-out raises nothing when the time is up: a long poll
+    that ends without news is the common case (every browser's re-poll), and ``asyncio.timeout``
+    would raise and catch a ``TimeoutError`` for each, whose traceback keeps the request's
+    frames in reference cycles until the next full collection. Here a timer simply wakes the
+    reader. Cancelling the reader's task still cancels its wait, as any await."""
+
+    __slots__ = ("_messages", "_waiter")
+
+    def __init__(self) -> None:
+        self._messages: deque[str] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, message: str) -> None:
+        self._messages.append(message)
+        _wake(self._waiter)
+
+    def empty(self) -> bool:
+        return not self._messages
+
+    async def get(self, timeout: float | None = None) -> str | None:
+        """The oldest message, waiting for one for up to ``timeout`` seconds (forever when
+        ``None``); ``None`` when the time is up first."""
+        if not self._messages:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if not self._messages:
+                return None
+        return self._messages.popleft()
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 class Subscription(Protocol):

@@ -6,34 +6,29 @@ each is atomic without a lock. Expired keys are dropped when read and swept now 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from minilogin.storage.ephemeral.base import RESYNC
+from minilogin.storage.ephemeral.base import RESYNC, Mailbox
 
 
 class MemorySubscription:
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.mailbox = Mailbox()
 
     async def next(self, timeout: float) -> str | None:
-        # asyncio.timeout rather than wait_for, which on Python 3.11 can swallow the
-        # cancellation of a request whose client left just as the wait timed out.
-        try:
-            async with asyncio.timeout(timeout):
-                return await self.queue.get()
-        except TimeoutError:
-            return None
+        return await self.mailbox.get(timeout)
 
     def resync(self) -> None:
-        self.queue.put_nowait(RESYNC)
+        self.mailbox.put(RESYNC)
 
     async def __aiter__(self) -> AsyncIterator[str]:
         while True:
-            yield await self.queue.get()
+            message = await self.mailbox.get()
+            if message is not None:
+                yield message
 
 
 class MemoryStore:
@@ -129,7 +124,7 @@ class MemoryStore:
 
     async def publish(self, channel: str, message: str) -> None:
         for subscription in self._subscribers.get(channel, ()):
-            subscription.queue.put_nowait(message)
+            subscription.mailbox.put(message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[MemorySubscription]:

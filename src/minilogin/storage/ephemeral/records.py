@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from minilogin.core.errors import NotFound
-from minilogin.core.qrlogin import QRLogin, RequestContext, Scanner, Status
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, RequestContext, Scanner, Status
 from minilogin.core.tokens import digest
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -149,30 +150,6 @@ class QRLogins:
         return _qrlogin_from_json(message)
 
 
-@dataclass(frozen=True, slots=True)
-class AuthorizationCode:
-    """What a one-time code stands for until it is exchanged (OIDC Core §3.1.2.5)."""
-
-    pool: str
-    client_id: str
-    user_id: str
-    code_challenge: str | None  # None: a confidential client that sent no PKCE
-    scope: str
-    auth_time: int
-    amr: list[str]
-    nonce: str | None = None
-    redirect_uri: str | None = None
-    qrlogin_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedTokens:
-    """What the first exchange of a code issued, so a replay can revoke it (RFC 6749 §4.1.2)."""
-
-    access_token_ids: list[str] = field(default_factory=list)
-    expires_at: float = 0.0
-
-
 class AuthorizationCodes:
     def __init__(self, store: EphemeralStore) -> None:
         self._store = store
@@ -193,15 +170,6 @@ class AuthorizationCodes:
     async def issued_for_used(self, code: str) -> IssuedTokens | None:
         text = await self._store.get(keys.used_authorization_code(digest(code)))
         return None if text is None else IssuedTokens(**json.loads(text))
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgramSession:
-    """The mini program's handle on one scanned QR login (API.md §3 ``session``)."""
-
-    qrlogin_id: str
-    app_id: str
-    openid: str
 
 
 class MiniProgramSessions:

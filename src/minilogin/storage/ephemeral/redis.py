@@ -31,7 +31,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from minilogin.storage.ephemeral.base import RESYNC
+from minilogin.storage.ephemeral.base import RESYNC, Mailbox
 
 log = logging.getLogger("minilogin.redis")
 
@@ -79,32 +79,28 @@ class RedisSubscription:
     """One local subscriber's queue of messages, filled by the store's reader task."""
 
     def __init__(self) -> None:
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._mailbox = Mailbox()
         self._open = True
 
     def deliver(self, message: str) -> None:
-        self._queue.put_nowait(message)
+        self._mailbox.put(message)
 
     def resync(self) -> None:
-        self._queue.put_nowait(RESYNC)
+        self._mailbox.put(RESYNC)
 
     def close(self) -> None:
         self._open = False
 
     async def next(self, timeout: float) -> str | None:
-        if not self._open and self._queue.empty():
+        if not self._open and self._mailbox.empty():
             return None
-        # asyncio.timeout rather than wait_for, which on Python 3.11 can swallow the
-        # cancellation of a request whose client left just as the wait timed out.
-        try:
-            async with asyncio.timeout(timeout):
-                return await self._queue.get()
-        except TimeoutError:
-            return None
+        return await self._mailbox.get(timeout)
 
     async def __aiter__(self) -> AsyncIterator[str]:
-        while self._open or not self._queue.empty():
-            yield await self._queue.get()
+        while self._open or not self._mailbox.empty():
+            message = await self._mailbox.get()
+            if message is not None:
+                yield message
 
 
 class _Channel:

@@ -44,6 +44,15 @@ def connection_ports(svc: Services) -> ConnectionPorts:
     )
 
 
+def experience_ports(svc: Services) -> ExperiencePorts:
+    return ExperiencePorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        code_grant=code_grant(svc),
+        audit=svc.audit,
+    )
+
+
 def user_ports(svc: Services) -> UserPorts:
     return UserPorts(
         pools=svc.durable, users=svc.durable, audit_events=svc.durable, audit=svc.audit
@@ -80,10 +89,4 @@ def key_ports(svc: Services) -> KeyPorts:
         audit=svc.audit,
         clock=svc.clock,
         cache_ttl=svc.settings.config_cache_ttl,
-    )
-
-
-def experience_ports(svc: Services) -> ExperiencePorts:
-    return ExperiencePorts(
-        pools=svc.durable, applications=svc.durable, code_grant=code_grant(svc), audit=svc.audit
     )

@@ -43,6 +43,7 @@ dev: install
 lint:
 	$(BIN)/ruff check src tests bench examples miniprogram
 	$(BIN)/ruff format --check src tests bench examples miniprogram
+	$(BIN)/lint-imports --no-cache
 
 typecheck:
 	$(BIN)/mypy

@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from minilogin.login.codepool import FILLER_SHARE
+from minilogin.codepool import FILLER_SHARE
 
 ROOT = Path(__file__).resolve().parent.parent
 # The test suite's server helpers start PostgreSQL and Redis the same way here.

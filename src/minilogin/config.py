@@ -8,7 +8,6 @@ names a sandbox (``minilogin dev`` runs its own).
 from __future__ import annotations
 
 import secrets
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -48,12 +47,6 @@ RATE_LIMIT_DEFAULTS: dict[str, tuple[int, float]] = {
 }
 
 
-#: The pool whose own subdomain (``MINILOGIN_POOL_DOMAIN``) the request being served came in
-#: on; set for the request by ``web/pool_domain.py``. A context variable, so that concurrent
-#: requests each see their own.
-pool_host: ContextVar[str | None] = ContextVar("minilogin_pool_host", default=None)
-
-
 class Settings(BaseSettings):
     """Everything that varies between a laptop and a production deployment."""
 
@@ -84,7 +77,7 @@ class Settings(BaseSettings):
     # a server, and the most connections one process opens for commands.
     redis_prefix: str = "minilogin:"
     redis_max_connections: int = Field(default=64, ge=1, le=10_000)
-    # The code pool (login/codepool.py): its bounds per generation, the headroom over the
+    # The code pool (codepool/): its bounds per generation, the headroom over the
     # recent load, the quarantine of a scene after its login ends (seconds), the
     # getwxacodeunlimit calls per minute and AppID all instances together may make (WeChat
     # allows 5000), and the most codes a second the background filler makes for one
@@ -166,9 +159,10 @@ class Settings(BaseSettings):
         path.chmod(0o600)
         return key
 
-    def issuer(self, pool: str) -> str:
-        """The pool's issuer as the current request knows it: ``https://{pool}.{domain}`` for
-        a request that came in on the pool's subdomain, else ``{public}/pools/{pool}``."""
-        if self.pool_domain and pool_host.get() == pool:
+    def issuer(self, pool: str, *, on_pool_domain: bool = False) -> str:
+        """The pool's issuer as a request knows it: ``https://{pool}.{domain}`` for a request
+        that came in on the pool's own subdomain (``on_pool_domain``, which the route reads
+        from the request: ``web/deps.py``), else ``{public}/pools/{pool}``."""
+        if self.pool_domain and on_pool_domain:
             return f"https://{pool}.{self.pool_domain}"
         return f"{self.public_url}/pools/{pool}"

@@ -6,7 +6,7 @@ each function only the ports it uses. A port names what a caller needs, never ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -23,6 +23,9 @@ from minilogin.core.entities import (
     User,
     WeChatIdentity,
 )
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
+from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -271,4 +274,304 @@ class AdminStore(Protocol):
 
     async def delete_api_token(self, token_id: str) -> None:
         """``NotFound("unknown_api_token")`` when there is no such token."""
+        ...
+
+
+# ---- the login floor (login/, codepool/, lookups.py): what its flows are handed ------------
+
+
+class PoolReader(Protocol):
+    """Reading a pool by its slug: the durable store, or the configuration cache over it."""
+
+    async def get_pool(self, slug: str) -> Pool | None: ...
+
+
+class ApplicationReader(Protocol):
+    """Reading an application: the durable store, or the configuration cache over it."""
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None: ...
+
+
+class IdentitySourceReader(Protocol):
+    """Reading an identity source: the durable store, or the configuration cache over it."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+
+class PoolKeyspace(Protocol):
+    """The short-lived keys and lists the code pool shares with every instance (the ephemeral
+    store: ``storage/ephemeral/base.py`` says what each operation guarantees)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float) -> None: ...
+
+    async def add(self, key: str, value: str, ttl: float) -> bool:
+        """Store only if ``key`` holds nothing; ``True`` when stored."""
+        ...
+
+    async def compare_and_set(self, key: str, expected: str, value: str, ttl: float) -> bool:
+        """Replace the value only if it is still ``expected``; ``True`` when replaced."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+    async def incr(self, key: str, ttl: float) -> int: ...
+
+    async def push(self, key: str, value: str, ttl: float) -> int: ...
+
+    async def pop(self, key: str) -> str | None:
+        """The oldest value of the list, each to one caller only; ``None`` once empty."""
+        ...
+
+    async def length(self, key: str) -> int: ...
+
+
+class CodeMaker(Protocol):
+    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+
+    async def get_unlimited_code(
+        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
+    ) -> bytes: ...
+
+
+class CodeBudget(Protocol):
+    """Calls counted against a limit per window, all instances together."""
+
+    async def hit(self, key: str, limit: int, window: float) -> bool:
+        """Count one call; ``False`` once more than ``limit`` were made in the window."""
+        ...
+
+
+class SceneRetirement(Protocol):
+    """Ending the reach of an ended login's scene: a scan of its code finds no login."""
+
+    async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
+
+
+class QRLoginStore(Protocol):
+    """The QR logins in the ephemeral store, with their one compare-and-set writer
+    (``storage/ephemeral/records.py``)."""
+
+    async def create(self, login: QRLogin) -> bool:
+        """Store a new login; ``False`` when its id or its scene is taken."""
+        ...
+
+    async def get(self, login_id: str) -> QRLogin | None: ...
+
+    async def find_by_scene(self, scene: str) -> QRLogin | None: ...
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+    async def note_expired(self, login: QRLogin) -> None:
+        """Report the login's expiry once, by whichever reader notices it first."""
+        ...
+
+    def decode(self, message: str) -> QRLogin:
+        """A login as published on its status channel."""
+        ...
+
+
+class Counters(Protocol):
+    """Counters shared by every instance (the ephemeral store)."""
+
+    async def incr(self, key: str, ttl: float) -> int:
+        """Add one and return the new count; the time to live starts at the first increment."""
+        ...
+
+
+class WeChatLogin(Protocol):
+    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
+
+    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
+
+    async def get_phone_number(
+        self, app: MiniProgram, code: str, *, openid: str | None = ...
+    ) -> PhoneNumber: ...
+
+
+class Authorizer(Protocol):
+    """The last step of every successful QR login: a one-time authorization code for the
+    browser, and the login moved to ``authorized`` (``login/authorization.py``)."""
+
+    async def __call__(
+        self,
+        login: QRLogin,
+        user: User,
+        scanner: Scanner | None = None,
+        *,
+        ip: str | None,
+        **detail: object,
+    ) -> QRLogin: ...
+
+
+class MiniProgramSessionStore(Protocol):
+    """The mini program's sessions on scanned QR logins, kept by hash."""
+
+    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None: ...
+
+    async def get(self, token: str) -> MiniProgramSession | None: ...
+
+
+# ---- the OpenID provider (oidc/): what its endpoints and grants are handed -----------------
+# Pools and applications it reads through ``PoolReader`` and ``ApplicationReader`` above.
+
+
+class Clock(Protocol):
+    """Seconds since the epoch: ``time.time``, or a test's."""
+
+    def __call__(self) -> float: ...
+
+
+class AuditSink(Protocol):
+    """Where the provider's security-relevant events go (the audit log's writer queues them);
+    the protocol emits them and never reads them back."""
+
+    async def add(self, event: AuditEvent) -> None: ...
+
+
+class CallbackLookup(Protocol):
+    """The identity sources an authorization request may send its response to (their
+    Callback URL) when it names no ``redirect_uri``."""
+
+    async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None: ...
+
+    async def enabled_identity_sources(
+        self, pool_id: str, client_id: str
+    ) -> list[IdentitySource]: ...
+
+
+class UserLookup(Protocol):
+    async def get_user(self, pool_id: str, user_id: str) -> User | None: ...
+
+
+class AuthorizationCodeStore(Protocol):
+    """One-time authorization codes, kept by hash (``storage/ephemeral/records.py``)."""
+
+    async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None: ...
+
+    async def take(self, code: str) -> AuthorizationCode | None:
+        """The grant, once: a second call for the same code answers ``None``."""
+        ...
+
+    async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None: ...
+
+    async def issued_for_used(self, code: str) -> IssuedTokens | None: ...
+
+
+class RevokedTokenStore(Protocol):
+    """Access-token ids revoked before their expiry, kept until the token would expire."""
+
+    async def revoke(self, token_id: str, ttl: float) -> None: ...
+
+    async def is_revoked(self, token_id: str) -> bool: ...
+
+
+class TokenSigner(Protocol):
+    """Signs the provider's JWTs and verifies the ones it signed (``oidc/keys.py``)."""
+
+    def sign(self, claims: Mapping[str, object], typ: str = ..., alg: str = ...) -> str: ...
+
+    def verify(self, token: str) -> dict[str, object]:
+        """The claims of a token this provider signed; ``Unauthorized`` for anything else."""
+        ...
+
+
+class QRLoginUpdates(Protocol):
+    """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+
+# ---- rate limits (login/limits.py) ----------------------------------------------------------
+
+
+class AttemptCounter(Protocol):
+    """Fixed-window counters of attempts, all instances together (``RateLimiter``)."""
+
+    async def attempt(self, key: str, limit: int, window: float, now: float) -> float:
+        """Count one attempt; the seconds until the next window when over ``limit``, else 0."""
+        ...
+
+    async def exceeded(self, key: str, limit: int, window: float, now: float) -> float:
+        """Like ``attempt`` without counting."""
+        ...
+
+
+class FailureLimits(Protocol):
+    """Back-off after failed attempts (wrong passwords), per rule of the settings."""
+
+    async def check_failures(self, rule: str, subject: str) -> None:
+        """``RateLimited`` while ``subject`` has failed too often under ``rule``."""
+        ...
+
+    async def count_failure(self, rule: str, subject: str) -> None: ...
+
+
+# ---- administration (admin/): what its use cases need beside the stores --------------------
+
+
+class AuditRecorder(Protocol):
+    """The audit log as its writers see it: events are queued and written in batches
+    (``storage/audit_log.py``)."""
+
+    async def add(self, event: AuditEvent) -> None: ...
+
+    async def flush(self) -> None:
+        """Write every event queued so far, so that a read of the log sees them."""
+        ...
+
+
+class ConfigInvalidation(Protocol):
+    """The configuration cache of every instance (``storage/config_cache.py``)."""
+
+    async def changed(self) -> None:
+        """Pools, applications or identity sources changed: drop every cached copy."""
+        ...
+
+
+class KeyValues(Protocol):
+    """Short-lived values under keys, shared by every instance (the ephemeral store)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds, replacing what was there."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
+
+
+class PageRefusal(Protocol):
+    """WeChat's refusal of the page an identity source's codes open (errcode 41030)."""
+
+    @property
+    def page(self) -> str | None: ...
+
+    @property
+    def env_version(self) -> str: ...
+
+    @property
+    def errmsg(self) -> str: ...
+
+    @property
+    def since(self) -> float: ...
+
+    @property
+    def retry_at(self) -> float: ...
+
+
+class CodeStatus(Protocol):
+    """Whether codes can be made for an identity source (the code pool)."""
+
+    async def page_error(self, source: IdentitySource) -> PageRefusal | None:
+        """The standing refusal of the source's page, or ``None`` while codes are made."""
+        ...
+
+
+class CredentialTest(Protocol):
+    """Asking WeChat for an access token with a mini program's AppID and AppSecret."""
+
+    async def __call__(self, app_id: str, app_secret: str) -> None:
+        """``UpstreamError("wechat_invalid_credentials")`` when WeChat refuses the pair."""
         ...

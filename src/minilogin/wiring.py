@@ -12,13 +12,21 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from minilogin.codepool import CodePool, PoolSettings
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
 from minilogin.core.qrlogin import QRLogin
-from minilogin.login.codepool import CodePool
+from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
+from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
+from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
+from minilogin.oidc.introspection import Introspection
 from minilogin.oidc.keys import Signer
+from minilogin.oidc.logout import Logout
+from minilogin.oidc.revocation import Revocation
+from minilogin.oidc.token import TokenEndpoint
+from minilogin.oidc.userinfo import UserInfo
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
@@ -34,8 +42,9 @@ from minilogin.storage.ephemeral.records import (
 )
 from minilogin.storage.ephemeral.redis import RedisStore
 from minilogin.storage.sql.store import SqlStore
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import MiniProgram
 
 
 @dataclass
@@ -51,6 +60,7 @@ class Services:
     sessions: MiniProgramSessions = field(init=False)
     revoked: RevokedTokens = field(init=False)
     limiter: RateLimiter = field(init=False)
+    limits: Limits = field(init=False)
     tokens: AccessTokenCache = field(init=False)
     wechat: WeChatClient = field(init=False)
     codepool: CodePool = field(init=False)
@@ -73,6 +83,7 @@ class Services:
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
+        self.limits = Limits(self.limiter, self.settings.rate_limit, self.clock)
         base = self.settings.wechat_api_url
         self.tokens = AccessTokenCache(self.ephemeral, self.wechat_http, base)
         # On the services' clock, as the code pool's own back-off from a refused page is.
@@ -84,7 +95,7 @@ class Services:
             self.wechat,
             self.limiter,
             self.qrlogins,
-            self.settings,
+            pool_settings(self.settings),
             self.clock,
             self.mini_program,
         )
@@ -124,6 +135,19 @@ class Services:
         await self.durable.close()
 
 
+def pool_settings(settings: Settings) -> PoolSettings:
+    """The code pool's share of the settings."""
+    return PoolSettings(
+        recycle=settings.code_pool_recycle,
+        quarantine=float(settings.code_pool_quarantine),
+        min_size=settings.code_pool_min_size,
+        max_size=settings.code_pool_max_size,
+        headroom=settings.code_pool_headroom,
+        fill_rate=settings.code_pool_fill_rate,
+        budget_per_minute=settings.code_pool_budget_per_minute,
+    )
+
+
 async def open_services(
     settings: Settings,
     wechat_transport: httpx.AsyncBaseTransport | None = None,
@@ -152,3 +176,48 @@ async def open_services(
     )
     await services.start()
     return services
+
+
+# ---- the OpenID provider's parts, each handed the ports it uses ---------------------------
+
+
+def code_grant(svc: Services) -> AuthorizationCodeGrant:
+    return AuthorizationCodeGrant(
+        codes=svc.codes,
+        users=svc.durable,
+        qrlogins=svc.qrlogins,
+        refresh_tokens=svc.durable,
+        revoked=svc.revoked,
+        signer=svc.signer,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
+
+
+def token_endpoint(svc: Services) -> TokenEndpoint:
+    """Pools and clients are read through the configuration cache, as on every login."""
+    refresh = RefreshTokenGrant(
+        users=svc.durable,
+        refresh_tokens=svc.durable,
+        revoked=svc.revoked,
+        signer=svc.signer,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
+    return TokenEndpoint(svc.config, svc.config, code_grant(svc), refresh)
+
+
+def revocation(svc: Services) -> Revocation:
+    return Revocation(svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
+
+
+def introspection(svc: Services) -> Introspection:
+    return Introspection(svc.durable, svc.revoked, svc.signer, svc.clock)
+
+
+def user_info(svc: Services) -> UserInfo:
+    return UserInfo(svc.config, svc.durable, svc.revoked, svc.signer, svc.clock)
+
+
+def logout(svc: Services) -> Logout:
+    return Logout(svc.config, svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)

@@ -1,4 +1,4 @@
-"""Storage fixtures. ``durable_store`` is a freshly migrated, empty store on each database
+"""Storage fixtures. ``stores`` are freshly migrated, empty SQL stores on each database
 backend in ``DATABASES``, so every test that uses it runs once per backend: SQLite, and
 PostgreSQL on a real server the session starts (``tests/support/postgres_server.py``).
 
@@ -22,7 +22,7 @@ from tests.support.postgres_server import PostgresServer, postgres_server
 from tests.support.redis_server import RedisServer, redis_server
 
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, upgrade_async
+from minilogin.storage.sql import SqlStores, upgrade_async
 from minilogin.storage.sql.models import Base
 
 
@@ -129,9 +129,9 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 async def database_url(
     backend: Backend, request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[str]:
-    """An empty database; in a test that also uses ``durable_store``, that store's database
+    """An empty database; in a test that also uses ``stores``, the stores' database
     (migrated, no rows), so the test can look at what the store wrote."""
-    if "durable_store" in request.fixturenames:
+    if "stores" in request.fixturenames:
         database = backend.migrated(request, tmp_path)
     else:
         database = backend.empty(request, tmp_path)
@@ -145,9 +145,9 @@ def secret_box() -> SecretBox:
 
 
 @pytest.fixture
-async def durable_store(database_url: str, secret_box: SecretBox) -> AsyncIterator[SqlStore]:
-    store = await SqlStore.open(database_url, secret_box)
+async def stores(database_url: str, secret_box: SecretBox) -> AsyncIterator[SqlStores]:
+    opened = await SqlStores.open(database_url, secret_box)
     try:
-        yield store
+        yield opened
     finally:
-        await store.close()
+        await opened.close()

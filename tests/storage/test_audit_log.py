@@ -21,8 +21,7 @@ from tests.support.server import minilogin_dev
 from minilogin.core.entities import AuditEvent
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStore, upgrade_async
-from minilogin.storage.sql.store import make_engine
+from minilogin.storage.sql import SqlStore, make_engine, upgrade_async
 
 POOL = "pool_audit"
 #: MINILOGIN_AUDIT_MAX_PENDING for the crash test: the README promises that a crash loses the

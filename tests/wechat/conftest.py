@@ -10,9 +10,10 @@ import pytest
 from fastapi import FastAPI
 
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import MiniProgram
 
 PUBLIC = "http://sandbox.test"
 BASE = f"{PUBLIC}/_sandbox/wechat"

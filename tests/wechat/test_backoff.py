@@ -9,8 +9,9 @@ import logging
 import pytest
 
 from minilogin.wechat.backoff import LIMIT, Backoff
-from minilogin.wechat.client import MiniProgram, WeChatClient, scopes_of
+from minilogin.wechat.client import WeChatClient, scopes_of
 from minilogin.wechat.errors import WeChatConfigurationError, WeChatError, WeChatInvalidPage
+from minilogin.wechat.types import MiniProgram
 
 BASE = "http://sandbox.test/_sandbox/wechat"
 

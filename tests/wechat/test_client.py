@@ -16,10 +16,11 @@ from PIL import Image
 
 from minilogin.core.errors import UpstreamError
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.wechat.client import MiniProgram, WeChatClient
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatConfigurationError, WeChatError, WeChatInvalidPage
 from minilogin.wechat.sandbox.emulator import ERRMSGS
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import MiniProgram
 
 PUBLIC = "http://sandbox.test"
 BASE = f"{PUBLIC}/_sandbox/wechat"

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from minilogin.wechat.client import MiniProgram
 from minilogin.wechat.errors import WeChatError
 from minilogin.wechat.token_cache import AccessTokenCache, CachedToken, lock_key, token_key
+from minilogin.wechat.types import MiniProgram
 
 BASE = "http://sandbox.test/_sandbox/wechat"
 

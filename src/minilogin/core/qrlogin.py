@@ -76,6 +76,15 @@ class Scanner:
 
 
 @dataclass(frozen=True, slots=True)
+class MiniProgramSession:
+    """The mini program's handle on one scanned QR login (API.md §3 ``session``)."""
+
+    qrlogin_id: str
+    app_id: str
+    openid: str
+
+
+@dataclass(frozen=True, slots=True)
 class QRLogin:
     id: str
     pool: str  # the pool's slug, which names its issuer

@@ -1,15 +1,27 @@
-"""Writing security-relevant events to the audit log (queued: ``storage/audit_log.py``)."""
+"""Writing security-relevant events to the audit log (queued: ``storage/audit_log.py``).
+
+The login floor's flows are handed the log's writer as an ``AuditSink`` and ``emit`` to it;
+``record`` serves the callers that are still handed the whole services object.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from minilogin.core.entities import AuditEvent
-from minilogin.wiring import Services
+from minilogin.ports import AuditSink
 
 
-async def record(
-    svc: Services,
+class HoldsAudit(Protocol):
+    """Anything that holds the audit log's writer (the wiring's services)."""
+
+    @property
+    def audit(self) -> AuditSink: ...
+
+
+async def emit(
+    audit: AuditSink,
     action: str,
     *,
     pool_id: str | None,
@@ -18,7 +30,7 @@ async def record(
     ip: str | None = None,
     **detail: object,
 ) -> None:
-    await svc.audit.add(
+    await audit.add(
         AuditEvent(
             pool_id=pool_id,
             action=action,
@@ -29,3 +41,16 @@ async def record(
             created_at=datetime.now(UTC),
         )
     )
+
+
+async def record(
+    holder: HoldsAudit,
+    action: str,
+    *,
+    pool_id: str | None,
+    actor: str | None = None,
+    subject: str | None = None,
+    ip: str | None = None,
+    **detail: object,
+) -> None:
+    await emit(holder.audit, action, pool_id=pool_id, actor=actor, subject=subject, ip=ip, **detail)

@@ -8,11 +8,11 @@ from dataclasses import replace
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
+from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
 from minilogin.login import audit
 from minilogin.oidc.authorize import bound_grant
-from minilogin.storage.ephemeral.records import AuthorizationCode
 from minilogin.wiring import Services
 
 

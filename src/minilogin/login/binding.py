@@ -9,18 +9,44 @@ lock the owner out by failing from elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from minilogin.core import qrlogin as machine
 from minilogin.core.entities import User
 from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest
 from minilogin.core.phone import to_e164
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.login import accounts, audit, authorization, limits
+from minilogin.login import accounts, audit
+from minilogin.login.accounts import AccountPorts
+from minilogin.ports import (
+    AuditSink,
+    Authorizer,
+    Clock,
+    Counters,
+    FailureLimits,
+    QRLoginStore,
+    UserStore,
+)
 from minilogin.storage.crypto import hash_password, verify_password
-from minilogin.wiring import Services
 
 MAX_WRONG_PASSWORDS = 5
 #: Checked when no account matches, so a wrong name costs as long as a wrong password.
 _DECOY_HASH = hash_password("minilogin-decoy-password")
+
+
+@dataclass(frozen=True, slots=True)
+class BindingPorts:
+    """What the binding step is handed."""
+
+    users: UserStore
+    qrlogins: QRLoginStore
+    #: Wrong passwords per QR login, all instances together.
+    counters: Counters
+    limits: FailureLimits
+    audit: AuditSink
+    clock: Clock
+    accounts: AccountPorts
+    authorize: Authorizer
 
 
 def _require_binding_state(login: QRLogin) -> None:
@@ -30,34 +56,36 @@ def _require_binding_state(login: QRLogin) -> None:
         raise Conflict(f"qrlogin_{login.status.value}")
 
 
-async def _find_account(svc: Services, pool_id: str, identifier: str) -> User | None:
+async def _find_account(ports: BindingPorts, pool_id: str, identifier: str) -> User | None:
     """An account by username, else by phone number (any common way of writing it)."""
-    user = await svc.durable.find_user_by_username(pool_id, identifier)
+    user = await ports.users.find_user_by_username(pool_id, identifier)
     if user is not None:
         return user
     try:
         phone = to_e164(identifier)
     except InvalidRequest:
         return None
-    return await svc.durable.find_user_by_phone(pool_id, phone)
+    return await ports.users.find_user_by_phone(pool_id, phone)
 
 
-async def _wrong_password(svc: Services, login: QRLogin, ip: str | None) -> None:
-    wrong = await svc.ephemeral.incr(f"binding:wrong:{login.id}", login.expires_at - svc.clock())
-    await audit.record(
-        svc, "binding.failed", pool_id=login.pool_id, ip=ip, qrlogin=login.id, attempt=wrong
+async def _wrong_password(ports: BindingPorts, login: QRLogin, ip: str | None) -> None:
+    wrong = await ports.counters.incr(f"binding:wrong:{login.id}", login.expires_at - ports.clock())
+    await audit.emit(
+        ports.audit, "binding.failed", pool_id=login.pool_id, ip=ip, qrlogin=login.id, attempt=wrong
     )
     if wrong >= MAX_WRONG_PASSWORDS:
-        await svc.qrlogins.update(
-            login.id, lambda cur: machine.cancel(cur, svc.clock(), "too_many_attempts")
+        await ports.qrlogins.update(
+            login.id, lambda cur: machine.cancel(cur, ports.clock(), "too_many_attempts")
         )
-        await audit.record(svc, "binding.locked", pool_id=login.pool_id, ip=ip, qrlogin=login.id)
+        await audit.emit(
+            ports.audit, "binding.locked", pool_id=login.pool_id, ip=ip, qrlogin=login.id
+        )
         raise Forbidden("too_many_attempts")
     raise InvalidRequest("invalid_credentials", remaining=MAX_WRONG_PASSWORDS - wrong)
 
 
 async def bind(
-    svc: Services, login: QRLogin, identifier: str, password: str, ip: str | None
+    ports: BindingPorts, login: QRLogin, identifier: str, password: str, ip: str | None
 ) -> QRLogin:
     """Link the scanner to the account ``identifier`` names, if ``password`` is its password."""
     _require_binding_state(login)
@@ -68,43 +96,45 @@ async def bind(
         ("password.ip", f"binding/{ip}"),
     )
     for rule, subject in failures:
-        await limits.check_failures(svc, rule, subject)
-    user = await _find_account(svc, login.pool_id, identifier)
+        await ports.limits.check_failures(rule, subject)
+    user = await _find_account(ports, login.pool_id, identifier)
     stored_hash = user.password_hash if user is not None and user.password_hash else _DECOY_HASH
     if not verify_password(stored_hash, password) or user is None or not user.password_hash:
         for rule, subject in failures:
-            await limits.count_failure(svc, rule, subject)
-        await _wrong_password(svc, login, ip)
+            await ports.limits.count_failure(rule, subject)
+        await _wrong_password(ports, login, ip)
     assert user is not None
     if user.blocked:
         raise Forbidden("account_blocked")
-    for identity in await svc.durable.list_identities(login.pool_id, user.id):
+    for identity in await ports.users.list_identities(login.pool_id, user.id):
         if identity.app_id == login.scanner.app_id and identity.openid != login.scanner.openid:
             raise Conflict("account_already_linked")
-    await accounts.link(svc, user, login.scanner)
-    user = await accounts.log_in(svc, user, _profile(login))
-    authorized = await authorization.authorize(
-        svc, login, user, ip=ip, created=False, linked=True, via="binding"
+    await accounts.link(ports.accounts, user, login.scanner)
+    user = await accounts.log_in(ports.accounts, user, _profile(login))
+    authorized = await ports.authorize(
+        login, user, ip=ip, created=False, linked=True, via="binding"
     )
-    await audit.record(svc, "binding.linked", pool_id=login.pool_id, subject=user.id, ip=ip)
+    await audit.emit(ports.audit, "binding.linked", pool_id=login.pool_id, subject=user.id, ip=ip)
     return authorized
 
 
-async def create(svc: Services, login: QRLogin, ip: str | None) -> QRLogin:
+async def create(ports: BindingPorts, login: QRLogin, ip: str | None) -> QRLogin:
     """A new account with the verified phone, unless the source lets only existing ones in."""
     _require_binding_state(login)
     assert login.scanner is not None
     assert login.phone is not None
     if login.login_only:
         raise Forbidden("login_only")
-    if await svc.durable.find_user_by_phone(login.pool_id, login.phone) is not None:
+    if await ports.users.find_user_by_phone(login.pool_id, login.phone) is not None:
         raise Conflict("phone_in_use")
-    user = await accounts.create(svc, login.pool_id, login.scanner, login.phone, _profile(login))
-    user = await accounts.log_in(svc, user, _profile(login))
-    authorized = await authorization.authorize(
-        svc, login, user, ip=ip, created=True, linked=False, via="binding"
+    user = await accounts.create(
+        ports.accounts, login.pool_id, login.scanner, login.phone, _profile(login)
     )
-    await audit.record(svc, "binding.created", pool_id=login.pool_id, subject=user.id, ip=ip)
+    user = await accounts.log_in(ports.accounts, user, _profile(login))
+    authorized = await ports.authorize(
+        login, user, ip=ip, created=True, linked=False, via="binding"
+    )
+    await audit.emit(ports.audit, "binding.created", pool_id=login.pool_id, subject=user.id, ip=ip)
     return authorized
 
 

@@ -7,31 +7,45 @@ sharing a Redis counts together; without Redis each process counts alone. Going 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from minilogin.core.errors import RateLimited
-from minilogin.wiring import Services
+from minilogin.ports import AttemptCounter, Clock
 
 
-async def check(svc: Services, rule: str, subject: str) -> None:
-    """Count one attempt of ``subject`` (an IP, a client_id) under ``rule``."""
-    limit = svc.settings.rate_limit(rule)
-    if limit is None:
-        return
-    wait = await svc.limiter.attempt(f"{rule}:{subject}", *limit, svc.clock())
-    if wait:
-        raise RateLimited("rate_limited", retry_after=wait)
+class Limits:
+    """The settings' rules over the shared counters; one per process (``wiring.py``)."""
 
+    def __init__(
+        self,
+        counter: AttemptCounter,
+        rule: Callable[[str], tuple[int, float] | None],
+        clock: Clock,
+    ) -> None:
+        #: ``rule(name)``: its attempts and window, or ``None`` when it is off.
+        self._counter = counter
+        self._rule = rule
+        self._clock = clock
 
-async def check_failures(svc: Services, rule: str, subject: str) -> None:
-    """Refuse ``subject`` while it has made too many failed attempts under ``rule``."""
-    limit = svc.settings.rate_limit(rule)
-    if limit is None:
-        return
-    wait = await svc.limiter.exceeded(f"{rule}:{subject}", *limit, svc.clock())
-    if wait:
-        raise RateLimited("rate_limited", retry_after=wait)
+    async def check(self, rule: str, subject: str) -> None:
+        """Count one attempt of ``subject`` (an IP, a client_id) under ``rule``."""
+        limit = self._rule(rule)
+        if limit is None:
+            return
+        wait = await self._counter.attempt(f"{rule}:{subject}", *limit, self._clock())
+        if wait:
+            raise RateLimited("rate_limited", retry_after=wait)
 
+    async def check_failures(self, rule: str, subject: str) -> None:
+        """Refuse ``subject`` while it has made too many failed attempts under ``rule``."""
+        limit = self._rule(rule)
+        if limit is None:
+            return
+        wait = await self._counter.exceeded(f"{rule}:{subject}", *limit, self._clock())
+        if wait:
+            raise RateLimited("rate_limited", retry_after=wait)
 
-async def count_failure(svc: Services, rule: str, subject: str) -> None:
-    limit = svc.settings.rate_limit(rule)
-    if limit is not None:
-        await svc.limiter.attempt(f"{rule}:{subject}", *limit, svc.clock())
+    async def count_failure(self, rule: str, subject: str) -> None:
+        limit = self._rule(rule)
+        if limit is not None:
+            await self._counter.attempt(f"{rule}:{subject}", *limit, self._clock())

@@ -3,22 +3,52 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from minilogin.admin.connections import logo_url
 from minilogin.core import qrlogin as machine
 from minilogin.core.association import Outcome
 from minilogin.core.entities import IdentitySource, LoginMode
 from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound
 from minilogin.core.phone import from_wechat
-from minilogin.core.qrlogin import QRLogin, Scanner, Status
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
-from minilogin.login import accounts, audit, authorization
-from minilogin.login.qrlogin import iso
-from minilogin.storage.ephemeral.records import AFTERLIFE, MiniProgramSession
-from minilogin.wechat.client import MiniProgram
-from minilogin.wiring import Services
+from minilogin.login import accounts, audit
+from minilogin.login.accounts import AccountPorts
+from minilogin.lookups import iso, logo_url
+from minilogin.ports import (
+    AuditSink,
+    Authorizer,
+    Clock,
+    MiniProgramSessionStore,
+    QRLoginStore,
+    WeChatLogin,
+)
+from minilogin.storage.config_cache import ConfigReader
+from minilogin.storage.ephemeral.records import AFTERLIFE
+from minilogin.wechat.types import MiniProgram
+
+
+@dataclass(frozen=True, slots=True)
+class MiniProgramPorts:
+    """What the mini program's side of a login is handed."""
+
+    qrlogins: QRLoginStore
+    sessions: MiniProgramSessionStore
+    config: ConfigReader
+    wechat: WeChatLogin
+    #: The mini program whose codes a source shows; with an AppID, the one a code on screen
+    #: was made for (``wiring.Services.mini_program``).
+    mini_program: Callable[[IdentitySource, str | None], MiniProgram]
+    #: The platform's mini program: it exchanges the codes of scenes that name no login.
+    platform: MiniProgram
+    #: The issuer of a pool, by its slug: where the pool serves its sources' logos.
+    issuer: Callable[[str], str]
+    audit: AuditSink
+    clock: Clock
+    accounts: AccountPorts
+    authorize: Authorizer
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,54 +60,57 @@ class Scanned:
     login_only: bool
 
 
-async def _source(svc: Services, login: QRLogin) -> IdentitySource:
-    source = await svc.config.get_identity_source(login.pool_id, login.connection)
+async def _source(ports: MiniProgramPorts, login: QRLogin) -> IdentitySource:
+    source = await ports.config.get_identity_source(login.pool_id, login.connection)
     if source is None:
         raise NotFound("unknown_connection")
     return source
 
 
-async def scan(svc: Services, scene: str, js_code: str) -> Scanned:
+async def scan(ports: MiniProgramPorts, scene: str, js_code: str) -> Scanned:
     """The first scanner of a live scene wins. The ``js_code`` is exchanged before anything
     about the scene is told, with the mini program of the scene's login, or the platform's
     for a scene that names none: a bad code then answers alike for live and unknown scenes,
     so it can't be used to find out which scenes are live."""
     if not is_valid_scene(scene):
         raise NotFound("scene_not_found")  # never a live scene: this tells nothing
-    login = await svc.qrlogins.find_by_scene(scene)
+    login = await ports.qrlogins.find_by_scene(scene)
     source = None
     if login is not None:
-        source = await svc.config.get_identity_source(login.pool_id, login.connection)
+        source = await ports.config.get_identity_source(login.pool_id, login.connection)
     app = (
-        svc.mini_program(source, login.app_id)
+        ports.mini_program(source, login.app_id)
         if login is not None and source is not None
-        else MiniProgram(svc.settings.wechat_app_id, svc.settings.wechat_app_secret)
+        else ports.platform
     )
-    session = await svc.wechat.code_to_session(app, js_code)
+    session = await ports.wechat.code_to_session(app, js_code)
     if login is None or source is None:
         raise NotFound("scene_not_found")
     if login.status is Status.EXPIRED:
         raise Gone("qrlogin_expired")
     scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
-    login = await svc.qrlogins.update(login.id, lambda cur: machine.scan(cur, svc.clock(), scanner))
-    await audit.record(
-        svc,
+    login = await ports.qrlogins.update(
+        login.id, lambda cur: machine.scan(cur, ports.clock(), scanner)
+    )
+    await audit.emit(
+        ports.audit,
         "qrlogin.scanned",
         pool_id=login.pool_id,
         subject=session.openid,
         qrlogin=login.id,
         connection=login.connection,
     )
-    application = await svc.config.get_application(login.pool_id, login.client_id)
-    pool = await svc.config.get_pool(login.pool)
+    application = await ports.config.get_application(login.pool_id, login.client_id)
+    pool = await ports.config.get_pool(login.pool)
     token = new_secret()
-    ttl = max(login.expires_at - svc.clock(), 1.0) + AFTERLIFE
-    await svc.sessions.put(token, MiniProgramSession(login.id, login.app_id, session.openid), ttl)
+    ttl = max(login.expires_at - ports.clock(), 1.0) + AFTERLIFE
+    await ports.sessions.put(token, MiniProgramSession(login.id, login.app_id, session.openid), ttl)
     return Scanned(
         session=token,
         login=login,
         application_name=application.name if application else login.client_id,
-        application_logo=logo_url(svc, login.pool, source) or (pool.logo_url if pool else None),
+        application_logo=logo_url(ports.issuer(login.pool), source)
+        or (pool.logo_url if pool else None),
         login_only=source.login_mode is LoginMode.LOGIN_ONLY,
     )
 
@@ -102,9 +135,9 @@ def scan_body(scanned: Scanned, now: float) -> dict[str, Any]:
     return body
 
 
-async def _session_login(svc: Services, token: str) -> QRLogin:
-    session = await svc.sessions.get(token) if token else None
-    login = await svc.qrlogins.get(session.qrlogin_id) if session else None
+async def _session_login(ports: MiniProgramPorts, token: str) -> QRLogin:
+    session = await ports.sessions.get(token) if token else None
+    login = await ports.qrlogins.get(session.qrlogin_id) if session else None
     if session is None or login is None:
         raise NotFound("session_not_found")
     if login.scanner is None or login.scanner.openid != session.openid:
@@ -119,7 +152,9 @@ def _check_confirmable(login: QRLogin) -> None:
         raise Conflict(f"qrlogin_{login.status.value}")
 
 
-async def _check_match(svc: Services, login: QRLogin, picked: str | None, ip: str | None) -> None:
+async def _check_match(
+    ports: MiniProgramPorts, login: QRLogin, picked: str | None, ip: str | None
+) -> None:
     """Number matching: the phone must send the digits the PC shows. A wrong pick ends the
     login (cancelled, ``match_failed``): someone who scanned a photo of the code, and can't
     see the screen, gets one guess among the choices, and the PC learns of it."""
@@ -129,9 +164,11 @@ async def _check_match(svc: Services, login: QRLogin, picked: str | None, ip: st
         raise InvalidRequest("match_required")
     if hmac.compare_digest(picked.encode(), login.match.encode()):
         return
-    await svc.qrlogins.update(login.id, lambda cur: machine.fail(cur, svc.clock(), "match_failed"))
-    await audit.record(
-        svc,
+    await ports.qrlogins.update(
+        login.id, lambda cur: machine.fail(cur, ports.clock(), "match_failed")
+    )
+    await audit.emit(
+        ports.audit,
         "login.refused",
         pool_id=login.pool_id,
         subject=login.scanner.openid if login.scanner else None,
@@ -144,7 +181,7 @@ async def _check_match(svc: Services, login: QRLogin, picked: str | None, ip: st
 
 
 async def confirm(
-    svc: Services,
+    ports: MiniProgramPorts,
     token: str,
     phone_code: str,
     profile: dict[str, str],
@@ -157,16 +194,16 @@ async def confirm(
     matching, WeChat) is checked before any account is touched, so a failure leaves the login
     ``scanned`` and confirmable again; except a wrong pick of digits, which ends it.
     """
-    login = await _session_login(svc, token)
+    login = await _session_login(ports, token)
     _check_confirmable(login)
     assert login.scanner is not None
-    await _check_match(svc, login, match, ip)
-    source = await _source(svc, login)
-    number = await svc.wechat.get_phone_number(
-        svc.mini_program(source, login.app_id), phone_code, openid=login.scanner.openid
+    await _check_match(ports, login, match, ip)
+    source = await _source(ports, login)
+    number = await ports.wechat.get_phone_number(
+        ports.mini_program(source, login.app_id), phone_code, openid=login.scanner.openid
     )
     phone = from_wechat(number.country_code, number.pure_phone_number)
-    _check_confirmable(await _session_login(svc, token))
+    _check_confirmable(await _session_login(ports, token))
     scanner = Scanner(
         app_id=login.scanner.app_id,
         openid=login.scanner.openid,
@@ -174,13 +211,13 @@ async def confirm(
         nickname=profile.get("nickname"),
         avatar_url=profile.get("avatar_url"),
     )
-    resolution = await accounts.resolve(svc, source, scanner, phone, profile)
+    resolution = await accounts.resolve(ports.accounts, source, scanner, phone, profile)
     outcome = resolution.decision.outcome
     if outcome is Outcome.REFUSE:
         reason = resolution.decision.error or "account_not_found"
-        await svc.qrlogins.update(login.id, lambda cur: machine.fail(cur, svc.clock(), reason))
-        await audit.record(
-            svc,
+        await ports.qrlogins.update(login.id, lambda cur: machine.fail(cur, ports.clock(), reason))
+        await audit.emit(
+            ports.audit,
             "login.refused",
             pool_id=login.pool_id,
             subject=login.scanner.openid,
@@ -195,14 +232,14 @@ async def confirm(
         def bind(cur: QRLogin) -> QRLogin:
             return machine.require_binding(
                 replace(cur, scanner=scanner),
-                svc.clock(),
+                ports.clock(),
                 phone,
                 login_only=source.login_mode is LoginMode.LOGIN_ONLY,
             )
 
-        binding = await svc.qrlogins.update(login.id, bind)
-        await audit.record(
-            svc,
+        binding = await ports.qrlogins.update(login.id, bind)
+        await audit.emit(
+            ports.audit,
             "login.needs_binding",
             pool_id=login.pool_id,
             subject=scanner.openid,
@@ -212,8 +249,7 @@ async def confirm(
         return binding
     assert resolution.user is not None
     user = resolution.user
-    return await authorization.authorize(
-        svc,
+    return await ports.authorize(
         login,
         user,
         scanner,
@@ -224,16 +260,16 @@ async def confirm(
 
 
 async def cancel(
-    svc: Services, token: str, ip: str | None, reason: str = "cancelled_by_user"
+    ports: MiniProgramPorts, token: str, ip: str | None, reason: str = "cancelled_by_user"
 ) -> QRLogin:
     """The person on the phone said no: tapped "Deny", declined the phone number, or the mini
     program has no phone-number quota left."""
-    login = await _session_login(svc, token)
-    cancelled = await svc.qrlogins.update(
-        login.id, lambda cur: machine.cancel(cur, svc.clock(), reason)
+    login = await _session_login(ports, token)
+    cancelled = await ports.qrlogins.update(
+        login.id, lambda cur: machine.cancel(cur, ports.clock(), reason)
     )
-    await audit.record(
-        svc,
+    await audit.emit(
+        ports.audit,
         "login.cancelled",
         pool_id=login.pool_id,
         subject=login.scanner.openid if login.scanner else None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from minilogin import lookups
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, IdentitySource, Pool
@@ -18,7 +18,6 @@ from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.login import audit
 from minilogin.observability import metrics
 from minilogin.oidc import authorize
-from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.durable import CodeImage
 from minilogin.storage.ephemeral.records import status_channel
 from minilogin.storage.errors import UNAVAILABLE
@@ -52,21 +51,13 @@ class Created:
 async def load_pool(svc: Services, slug: str, *, fresh: bool = False) -> Pool:
     """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
     (the admin flows, which change what they read, always do)."""
-    reader: ConfigReader = svc.durable if fresh else svc.config
-    pool = await reader.get_pool(slug)
-    if pool is None:
-        raise NotFound("unknown_pool")
-    return pool
+    return await lookups.load_pool(svc.durable if fresh else svc.config, slug)
 
 
 async def load_application(
     svc: Services, pool: Pool, client_id: str, *, fresh: bool = False
 ) -> Application:
-    reader: ConfigReader = svc.durable if fresh else svc.config
-    application = await reader.get_application(pool.id, client_id)
-    if application is None:
-        raise NotFound("unknown_client")
-    return application
+    return await lookups.load_application(svc.durable if fresh else svc.config, pool, client_id)
 
 
 async def choose_source(
@@ -96,8 +87,8 @@ async def create(
     svc: Services, pool_slug: str, request: CreateRequest, context: RequestContext
 ) -> Created:
     challenge = validate_challenge(request.code_challenge, request.code_challenge_method)
-    pool = await load_pool(svc, pool_slug)
-    application = await load_application(svc, pool, request.client_id)
+    pool = await lookups.load_pool(svc.config, pool_slug)
+    application = await lookups.load_application(svc.config, pool, request.client_id)
     source = await choose_source(svc, pool, application, request.connection)
     bound = (
         await authorize.load_for_client(
@@ -294,5 +285,5 @@ async def image(svc: Services, login: QRLogin) -> CodeImage:
     return await svc.codepool.image(source, login)
 
 
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+#: Administration still imports the API's rendering of instants from here.
+iso = lookups.iso

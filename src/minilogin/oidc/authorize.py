@@ -28,10 +28,11 @@ from urllib.parse import urlencode, urlsplit
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError
+from minilogin.core.grants import AuthorizationCode
 from minilogin.core.messages import Locale
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.core.tokens import new_id
-from minilogin.storage.ephemeral.records import AFTERLIFE, AuthorizationCode
+from minilogin.storage.ephemeral.records import AFTERLIFE
 from minilogin.wiring import Services
 
 #: How long the person has, from opening the page, to scan one of its codes.
@@ -178,7 +179,7 @@ def _check_prompt(prompt: str | None) -> None:
 
 
 async def start(
-    svc: Services, pool: Pool, params: Mapping[str, str], fallback_locale: Locale
+    svc: Services, issuer: str, pool: Pool, params: Mapping[str, str], fallback_locale: Locale
 ) -> AuthorizationRequest:
     """Check an authorization request and keep it for the page's QR logins."""
     application = await _client(svc, pool, params)
@@ -189,7 +190,7 @@ async def start(
         redirect_uri or "",
         next((mode for mode in RESPONSE_MODES if mode == asked_mode), "query"),
         state if state is None or len(state) <= MAX_PARAM else None,
-        svc.settings.issuer(pool.slug),
+        issuer,
     )
     try:
         response_mode = _response_mode(params.get("response_mode"), redirect_uri)
@@ -284,9 +285,10 @@ async def bound_grant(svc: Services, login_id: str, grant: AuthorizationCode) ->
     )
 
 
-async def reply_for(svc: Services, request: AuthorizationRequest, connection: str) -> Reply:
+async def reply_for(
+    svc: Services, issuer: str, request: AuthorizationRequest, connection: str
+) -> Reply:
     """Where the response goes: the redirect URI, else the identity source's Callback URL."""
-    issuer = svc.settings.issuer(request.pool)
     if request.redirect_uri is not None:
         return request.reply(issuer, request.redirect_uri)
     pool = await svc.config.get_pool(request.pool)
@@ -302,11 +304,11 @@ class Completed:
     code: str
 
 
-async def complete(svc: Services, pool_slug: str, login: QRLogin) -> Completed:
+async def complete(svc: Services, issuer: str, pool_slug: str, login: QRLogin) -> Completed:
     """The authorization response for a bound QR login that is ``authorized``."""
     request = await bound_request(svc, login.id)
     if request is None or request.pool != pool_slug:
         raise NotFound("authorization_request_not_found")
     if login.status is not Status.AUTHORIZED or login.code is None:
         raise Conflict(f"qrlogin_{login.status.value}")
-    return Completed(await reply_for(svc, request, login.connection), login.code)
+    return Completed(await reply_for(svc, issuer, request, login.connection), login.code)

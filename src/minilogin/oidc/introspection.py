@@ -9,18 +9,31 @@ learn).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.wiring import Services
+from minilogin.ports import Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
 
 INACTIVE: dict[str, object] = {"active": False}
 MAX_TOKEN = 4096
 
 
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    refresh_tokens: RefreshTokenStore
+    revoked: RevokedTokenStore
+    signer: TokenSigner
+    clock: Clock
+
+
 async def introspect(
-    svc: Services, pool: Pool, application: Application, form: Mapping[str, str]
+    ports: Introspection,
+    issuer: str,
+    pool: Pool,
+    application: Application,
+    form: Mapping[str, str],
 ) -> dict[str, object]:
     if application.is_public:
         raise OAuthError("invalid_client", "introspection needs a confidential client", status=401)
@@ -32,7 +45,7 @@ async def introspect(
     hint = form.get("token_type_hint")
     lookups = (_refresh, _access) if hint == "refresh_token" else (_access, _refresh)
     for lookup in lookups:
-        answer = await lookup(svc, pool, token)
+        answer = await lookup(ports, issuer, pool, token)
         if answer is not None:
             return answer if _may_know(application, answer) else INACTIVE
     return INACTIVE
@@ -45,16 +58,17 @@ def _may_know(application: Application, answer: Mapping[str, object]) -> bool:
     return answer.get("client_id") == application.client_id
 
 
-async def _access(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:
+async def _access(
+    ports: Introspection, issuer: str, pool: Pool, token: str
+) -> dict[str, object] | None:
     try:
-        claims = svc.signer.verify(token)
+        claims = ports.signer.verify(token)
     except Unauthorized:
         return None
-    issuer = svc.settings.issuer(pool.slug)
     exp, token_id = claims.get("exp"), claims.get("jti")
     if claims.get("iss") != issuer or not isinstance(exp, int) or not isinstance(token_id, str):
         return INACTIVE
-    if exp <= svc.clock() or await svc.revoked.is_revoked(token_id):
+    if exp <= ports.clock() or await ports.revoked.is_revoked(token_id):
         return INACTIVE
     answer: dict[str, object] = {"active": True, "token_type": "Bearer"}
     for name in ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time"):
@@ -63,11 +77,13 @@ async def _access(svc: Services, pool: Pool, token: str) -> dict[str, object] | 
     return answer
 
 
-async def _refresh(svc: Services, pool: Pool, token: str) -> dict[str, object] | None:
-    stored = await svc.durable.find_refresh_token(digest(token))
+async def _refresh(
+    ports: Introspection, issuer: str, pool: Pool, token: str
+) -> dict[str, object] | None:
+    stored = await ports.refresh_tokens.find_refresh_token(digest(token))
     if stored is None or stored.pool_id != pool.id:
         return None
-    now = svc.clock()
+    now = ports.clock()
     if stored.used_at or stored.revoked_at or stored.expires_at.timestamp() <= now:
         return INACTIVE
     answer: dict[str, object] = {
@@ -77,7 +93,7 @@ async def _refresh(svc: Services, pool: Pool, token: str) -> dict[str, object] |
         "client_id": stored.client_id,
         "sub": stored.user_id,
         "exp": int(stored.expires_at.timestamp()),
-        "iss": svc.settings.issuer(pool.slug),
+        "iss": issuer,
         "auth_time": stored.auth_time,
     }
     if stored.created_at is not None:

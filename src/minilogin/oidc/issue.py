@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
-from minilogin.core.entities import Application, User
+from minilogin.core.entities import Application, RefreshToken, User
 from minilogin.core.tokens import digest, new_id, new_secret
-from minilogin.storage.durable import RefreshToken
-from minilogin.wiring import Services
+from minilogin.ports import Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +30,7 @@ def _at(ts: float) -> datetime:
 
 
 def mint(
-    svc: Services,
+    signer: TokenSigner,
     pool_id: str,
     application: Application,
     user: User,
@@ -40,10 +39,10 @@ def mint(
 ) -> Minted:
     """The token response; the caller stores ``refresh`` (added or rotated in)."""
     token_id = new_id("at")
-    access_token = svc.signer.sign(
+    access_token = signer.sign(
         access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
     )
-    id_token = svc.signer.sign(
+    id_token = signer.sign(
         id_token_claims(user, ctx, application.id_token_lifetime),
         alg=application.id_token_signed_response_alg,
     )
@@ -79,18 +78,22 @@ def family_for_code(code: str) -> str:
     return f"rtf_{digest(code)[:32]}"
 
 
-async def revoke_family(svc: Services, family_id: str) -> int:
+async def revoke_family(
+    refresh_tokens: RefreshTokenStore, revoked: RevokedTokenStore, clock: Clock, family_id: str
+) -> int:
     """Revoke a family's refresh tokens and the access tokens issued with them that are still
     alive; answers how many refresh tokens the family had."""
-    tokens = await svc.durable.revoke_refresh_family(family_id, _at(svc.clock()))
-    await revoke_access_tokens(svc, tokens)
+    tokens = await refresh_tokens.revoke_refresh_family(family_id, _at(clock()))
+    await revoke_access_tokens(revoked, clock, tokens)
     return len(tokens)
 
 
-async def revoke_access_tokens(svc: Services, tokens: list[RefreshToken]) -> None:
-    now = svc.clock()
+async def revoke_access_tokens(
+    revoked: RevokedTokenStore, clock: Clock, tokens: list[RefreshToken]
+) -> None:
+    now = clock()
     for token in tokens:
         if token.access_token_id and token.access_expires_at:
             ttl = token.access_expires_at.timestamp() - now
             if ttl > 0:
-                await svc.revoked.revoke(token.access_token_id, ttl)
+                await revoked.revoke(token.access_token_id, ttl)

@@ -18,9 +18,16 @@ from urllib.parse import urlencode, urlsplit
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import InvalidRequest, Unauthorized
-from minilogin.login import audit
+from minilogin.oidc.audit import emit
 from minilogin.oidc.issue import revoke_access_tokens
-from minilogin.wiring import Services
+from minilogin.ports import (
+    ApplicationReader,
+    AuditSink,
+    Clock,
+    RefreshTokenStore,
+    RevokedTokenStore,
+    TokenSigner,
+)
 
 MAX_PARAM = 4096
 
@@ -31,26 +38,34 @@ class LoggedOut:
     redirect: str | None  # where the browser goes next, with ``state``; None: a page says so
 
 
-def _hint_claims(svc: Services, pool: Pool, hint: str | None) -> dict[str, object] | None:
+@dataclass(frozen=True, slots=True)
+class Logout:
+    applications: ApplicationReader
+    refresh_tokens: RefreshTokenStore
+    revoked: RevokedTokenStore
+    signer: TokenSigner
+    audit: AuditSink
+    clock: Clock
+
+
+def _hint_claims(signer: TokenSigner, issuer: str, hint: str | None) -> dict[str, object] | None:
     if hint is None:
         return None
     try:
-        claims = svc.signer.verify(hint)
+        claims = signer.verify(hint)
     except Unauthorized as error:
         raise InvalidRequest("invalid_id_token_hint") from error
-    if claims.get("iss") != svc.settings.issuer(pool.slug) or not isinstance(
-        claims.get("sub"), str
-    ):
+    if claims.get("iss") != issuer or not isinstance(claims.get("sub"), str):
         raise InvalidRequest("invalid_id_token_hint")
     return claims
 
 
 async def end_session(
-    svc: Services, pool: Pool, params: Mapping[str, str], ip: str | None
+    ports: Logout, issuer: str, pool: Pool, params: Mapping[str, str], ip: str | None
 ) -> LoggedOut:
     if any(len(value) > MAX_PARAM for value in params.values()):
         raise InvalidRequest("invalid_request", f"a parameter is longer than {MAX_PARAM}")
-    claims = _hint_claims(svc, pool, params.get("id_token_hint"))
+    claims = _hint_claims(ports.signer, issuer, params.get("id_token_hint"))
     client_id = params.get("client_id")
     audience = claims.get("aud") if claims else None
     if isinstance(audience, list):
@@ -58,7 +73,9 @@ async def end_session(
     if client_id is not None and audience is not None and client_id != audience:
         raise InvalidRequest("invalid_id_token_hint")
     client_id = client_id or (audience if isinstance(audience, str) else None)
-    application = await svc.config.get_application(pool.id, client_id) if client_id else None
+    application = (
+        await ports.applications.get_application(pool.id, client_id) if client_id else None
+    )
     if client_id is not None and application is None:
         raise InvalidRequest("unknown_client")
     redirect = params.get("post_logout_redirect_uri")
@@ -71,12 +88,12 @@ async def end_session(
             redirect = f"{redirect}{separator}{urlencode({'state': state})}"
     if claims is not None and application is not None:
         user_id = str(claims["sub"])
-        tokens = await svc.durable.revoke_user_refresh_tokens(
-            pool.id, user_id, application.client_id, datetime.fromtimestamp(svc.clock(), UTC)
+        tokens = await ports.refresh_tokens.revoke_user_refresh_tokens(
+            pool.id, user_id, application.client_id, datetime.fromtimestamp(ports.clock(), UTC)
         )
-        await revoke_access_tokens(svc, tokens)
-        await audit.record(
-            svc,
+        await revoke_access_tokens(ports.revoked, ports.clock, tokens)
+        await emit(
+            ports.audit,
             "logout",
             pool_id=pool.id,
             actor=application.client_id,

@@ -10,20 +10,31 @@ tells the caller nothing and changes nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.login import audit
+from minilogin.oidc.audit import emit
 from minilogin.oidc.issue import revoke_family
-from minilogin.wiring import Services
+from minilogin.ports import AuditSink, Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
 MAX_TOKEN = 4096
 
 
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    refresh_tokens: RefreshTokenStore
+    revoked: RevokedTokenStore
+    signer: TokenSigner
+    audit: AuditSink
+    clock: Clock
+
+
 async def revoke(
-    svc: Services,
+    ports: Revocation,
+    issuer: str,
     pool: Pool,
     application: Application,
     form: Mapping[str, str],
@@ -41,13 +52,13 @@ async def revoke(
     kinds = ("refresh_token", "access_token") if hint != "access_token" else TOKEN_TYPE_HINTS
     for kind in kinds:
         revoked = await (
-            _refresh(svc, pool, application, token)
+            _refresh(ports, pool, application, token)
             if kind == "refresh_token"
-            else _access(svc, pool, application, token)
+            else _access(ports, issuer, application, token)
         )
         if revoked:
-            await audit.record(
-                svc,
+            await emit(
+                ports.audit,
                 "token.revoked",
                 pool_id=pool.id,
                 actor=application.client_id,
@@ -57,28 +68,28 @@ async def revoke(
             return
 
 
-async def _refresh(svc: Services, pool: Pool, application: Application, token: str) -> bool:
-    stored = await svc.durable.find_refresh_token(digest(token))
+async def _refresh(ports: Revocation, pool: Pool, application: Application, token: str) -> bool:
+    stored = await ports.refresh_tokens.find_refresh_token(digest(token))
     if stored is None or (stored.pool_id, stored.client_id) != (pool.id, application.client_id):
         return False
-    await revoke_family(svc, stored.family_id)
+    await revoke_family(ports.refresh_tokens, ports.revoked, ports.clock, stored.family_id)
     return True
 
 
-async def _access(svc: Services, pool: Pool, application: Application, token: str) -> bool:
+async def _access(ports: Revocation, issuer: str, application: Application, token: str) -> bool:
     try:
-        claims = svc.signer.verify(token)
+        claims = ports.signer.verify(token)
     except Unauthorized:
         return False
     token_id, exp = claims.get("jti"), claims.get("exp")
     if (
-        claims.get("iss") != svc.settings.issuer(pool.slug)
+        claims.get("iss") != issuer
         or claims.get("client_id") != application.client_id
         or not isinstance(token_id, str)
         or not isinstance(exp, int)
     ):
         return False
-    ttl = exp - svc.clock()
+    ttl = exp - ports.clock()
     if ttl > 0:
-        await svc.revoked.revoke(token_id, ttl)
+        await ports.revoked.revoke(token_id, ttl)
     return True

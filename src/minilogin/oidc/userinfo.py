@@ -3,23 +3,35 @@ issued (RFC 6750 §2.1), answering the claims its scope releases (§5.4)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from minilogin.core.claims import user_claims
 from minilogin.core.errors import Unauthorized
-from minilogin.wiring import Services
+from minilogin.ports import Clock, PoolReader, RevokedTokenStore, TokenSigner, UserLookup
 
 
-async def userinfo(svc: Services, pool_slug: str, access_token: str) -> dict[str, object]:
-    claims = svc.signer.verify(access_token)
-    issuer = svc.settings.issuer(pool_slug)
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    pools: PoolReader
+    users: UserLookup
+    revoked: RevokedTokenStore
+    signer: TokenSigner
+    clock: Clock
+
+
+async def userinfo(
+    ports: UserInfo, issuer: str, pool_slug: str, access_token: str
+) -> dict[str, object]:
+    claims = ports.signer.verify(access_token)
     exp = claims.get("exp")
-    if claims.get("iss") != issuer or not isinstance(exp, int) or exp <= svc.clock():
+    if claims.get("iss") != issuer or not isinstance(exp, int) or exp <= ports.clock():
         raise Unauthorized("invalid_token", "the access token is expired or for another issuer")
     token_id = claims.get("jti")
-    if not isinstance(token_id, str) or await svc.revoked.is_revoked(token_id):
+    if not isinstance(token_id, str) or await ports.revoked.is_revoked(token_id):
         raise Unauthorized("invalid_token", "the access token was revoked")
-    pool = await svc.config.get_pool(pool_slug)
+    pool = await ports.pools.get_pool(pool_slug)
     sub = claims.get("sub")
-    user = await svc.durable.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
+    user = await ports.users.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
     if user is None or user.blocked:
         raise Unauthorized("invalid_token", "the user no longer exists")
     scope = claims.get("scope")

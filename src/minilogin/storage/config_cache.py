@@ -26,12 +26,13 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, TypeVar
 
 from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.errors import is_unavailable
 
 log = logging.getLogger("minilogin.config_cache")
 
-CHANNEL = "config:changed"
+CHANNEL = keys.CONFIG_CHANGED
 #: Entries per table beyond which a table is emptied rather than grown.
 MAX_ENTRIES = 10_000
 #: How long the listener waits before subscribing again after its subscription failed.

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from minilogin.login.qrlogin import load_application, load_pool
+from minilogin.lookups import load_application, load_pool
 from minilogin.web.deps import services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
@@ -27,7 +27,7 @@ Svc = Annotated[Services, Depends(services)]
 
 @router.get("/{client_id}/connections")
 async def connections(pool: str, client_id: str, svc: Svc) -> list[dict[str, str]]:
-    known = await load_pool(svc, pool)
-    application = await load_application(svc, known, client_id)
+    known = await load_pool(svc.config, pool)
+    application = await load_application(svc.config, known, client_id)
     sources = await svc.config.enabled_identity_sources(known.id, application.client_id)
     return [{"unique_id": s.unique_id, "display_name": s.display_name} for s in sources]

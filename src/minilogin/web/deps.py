@@ -1,4 +1,5 @@
-"""What routes take from the request: the services, the caller's IP, browser and language."""
+"""What routes take from the request: the services, the issuer, the caller's IP, browser and
+language."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi import Request
 
 from minilogin.core.qrlogin import RequestContext
 from minilogin.places import place_of
+from minilogin.web.pool_domain import POOL_HOST
 from minilogin.wiring import Services
 
 
@@ -15,6 +17,14 @@ async def services(request: Request) -> Services:
     dependency would cost a hop to a worker thread on every request."""
     svc: Services = request.app.state.services
     return svc
+
+
+def issuer(request: Request, pool: str) -> str:
+    """The pool's issuer as this request reached it: its own subdomain's when it came in there
+    (``web/pool_domain.py``), else the path under the public URL. Routes pass it on."""
+    svc: Services = request.app.state.services
+    on_pool_domain = request.scope.get("state", {}).get(POOL_HOST) == pool
+    return svc.settings.issuer(pool, on_pool_domain=on_pool_domain)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from minilogin import wiring
 from minilogin.core.entities import Pool
 from minilogin.core.errors import (
     InvalidRequest,
@@ -38,7 +39,7 @@ from minilogin.observability import metrics
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
 from minilogin.web import limits
-from minilogin.web.deps import client_ip, services
+from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import status_of
 from minilogin.wiring import Services
 
@@ -153,7 +154,7 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
         await limits.check(svc, "auth.ip", client_ip(request))
         await limits.check(svc, "auth.client", f"{pool}/{params.get('client_id', '')[:128]}")
         known = await _pool(svc, pool)
-        auth_request = await authorize.start(svc, known, params, locale)
+        auth_request = await authorize.start(svc, issuer(request, pool), known, params, locale)
     except AuthorizationError as error:
         return _respond(
             request, locale, error.reply, error=error.code, error_description=error.detail or ""
@@ -168,7 +169,7 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
         {
             "pool": known,
             "application_name": application.name if application else auth_request.client_id,
-            "issuer": svc.settings.issuer(pool),
+            "issuer": issuer(request, pool),
             "auth": auth_request,
             # A hint naming one identity source shows only its tab (an addition to OIDC).
             "connection": params.get("connection", "")[:64],
@@ -192,7 +193,7 @@ async def complete(
         except Unauthorized:
             await limits.wrong_guess(request)
             raise
-        completed = await authorize.complete(svc, pool, login)
+        completed = await authorize.complete(svc, issuer(request, pool), pool, login)
     except MiniloginError as error:
         return _error_page(request, locale, error)
     return _respond(request, locale, completed.reply, code=completed.code)
@@ -216,7 +217,7 @@ async def cancel(
     if auth_request.redirect_uri is None:
         text = TEXT[locale]["cancelled"]
         return _page(request, "message.html", locale, {"heading": text, "text": "", "code": ""})
-    reply = auth_request.reply(svc.settings.issuer(pool), auth_request.redirect_uri)
+    reply = auth_request.reply(issuer(request, pool), auth_request.redirect_uri)
     return _respond(
         request, locale, reply, error="access_denied", error_description="the person cancelled"
     )
@@ -228,7 +229,9 @@ async def _end_session(
     locale = _locale(request, params.get("ui_locales"))
     try:
         known = await _pool(svc, pool)
-        done = await logout.end_session(svc, known, params, client_ip(request))
+        done = await logout.end_session(
+            wiring.logout(svc), issuer(request, pool), known, params, client_ip(request)
+        )
     except MiniloginError as error:
         return _error_page(request, locale, error)
     if done.redirect is not None:

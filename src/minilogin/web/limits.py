@@ -16,11 +16,16 @@ from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from minilogin.core.errors import TooLarge
-from minilogin.login.limits import check, check_failures, count_failure
 from minilogin.web.deps import client_ip
 from minilogin.web.errors import error_response
+from minilogin.wiring import Services
 
 __all__ = ["BodySizeMiddleware", "check", "per_ip", "refuse_guesser", "wrong_guess"]
+
+
+async def check(svc: Services, rule: str, subject: str) -> None:
+    """Count one attempt of ``subject`` under ``rule`` (``login/limits.py``)."""
+    await svc.limits.check(rule, subject)
 
 
 def per_ip(rule: str) -> Callable[[Request], Awaitable[None]]:
@@ -35,11 +40,13 @@ def per_ip(rule: str) -> Callable[[Request], Awaitable[None]]:
 async def refuse_guesser(request: Request) -> None:
     """A route dependency: an IP that got ``guess.ip`` wrong secrets or codes lately is
     refused before it may try another (the failures are counted by ``wrong_guess``)."""
-    await check_failures(request.app.state.services, "guess.ip", client_ip(request))
+    svc: Services = request.app.state.services
+    await svc.limits.check_failures("guess.ip", client_ip(request))
 
 
 async def wrong_guess(request: Request) -> None:
-    await count_failure(request.app.state.services, "guess.ip", client_ip(request))
+    svc: Services = request.app.state.services
+    await svc.limits.count_failure("guess.ip", client_ip(request))
 
 
 class BodySizeMiddleware:

@@ -18,8 +18,9 @@ from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.login import binding as binding_flow
 from minilogin.login import qrlogin as flow
 from minilogin.web import limits
-from minilogin.web.deps import bearer_token, client_ip, request_context, services
+from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services
 from minilogin.web.errors import error_responses
+from minilogin.web.login_ports import binding_ports
 from minilogin.wiring import Services
 
 router = APIRouter(
@@ -95,7 +96,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "id": login.id,
         "secret": created.secret,
         "status": login.status.value,
-        "image_url": f"{svc.settings.issuer(pool)}/api/qrcodes/{login.id}/image.png",
+        "image_url": f"{issuer(request, pool)}/api/qrcodes/{login.id}/image.png",
         "expires_in": login.expires_in(now),
         "expires_at": flow.iso(login.expires_at),
     }
@@ -197,10 +198,10 @@ async def binding(
         if body.username is None or body.password is None:
             raise InvalidRequest("invalid_request", "username and password are required")
         login = await binding_flow.bind(
-            svc, login, body.username, body.password, client_ip(request)
+            binding_ports(svc), login, body.username, body.password, client_ip(request)
         )
     else:
-        login = await binding_flow.create(svc, login, client_ip(request))
+        login = await binding_flow.create(binding_ports(svc), login, client_ip(request))
     return _status(request, svc, login)
 
 

@@ -12,6 +12,7 @@ from minilogin.places import place_of, regions_differ
 from minilogin.web import limits
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import error_responses
+from minilogin.web.login_ports import miniprogram_ports
 from minilogin.wiring import Services
 
 router = APIRouter(
@@ -52,7 +53,7 @@ class CancelBody(BaseModel):
 
 @router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
 async def scan(body: ScanBody, request: Request, svc: Svc) -> dict[str, Any]:
-    scanned = await flow.scan(svc, body.scene, body.js_code)
+    scanned = await flow.scan(miniprogram_ports(svc), body.scene, body.js_code)
     answer = flow.scan_body(scanned, svc.clock())
     # The phone warns before "Allow" when its network is in another region than the PC's.
     phone_ip = client_ip(request)
@@ -69,12 +70,17 @@ async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, st
         if value
     }
     login = await flow.confirm(
-        svc, body.session, body.phone_code, profile, client_ip(request), body.match
+        miniprogram_ports(svc),
+        body.session,
+        body.phone_code,
+        profile,
+        client_ip(request),
+        body.match,
     )
     return {"status": login.status.value}
 
 
 @router.post("/cancel")
 async def cancel(body: CancelBody, request: Request, svc: Svc) -> dict[str, str]:
-    login = await flow.cancel(svc, body.session, client_ip(request), body.reason)
+    login = await flow.cancel(miniprogram_ports(svc), body.session, client_ip(request), body.reason)
     return {"status": login.status.value}

@@ -16,19 +16,15 @@ from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import MiniloginError, OAuthError, RateLimited
 from minilogin.login.qrlogin import load_pool
 from minilogin.oidc import discovery
+from minilogin.oidc.client_auth import authenticated_client, client_credentials
 from minilogin.oidc.introspection import introspect
 from minilogin.oidc.revocation import revoke
-from minilogin.oidc.token import (
-    authenticate_client,
-    client_credentials,
-    exchange,
-    oauth_error_body,
-)
+from minilogin.oidc.token import oauth_error_body
 from minilogin.oidc.userinfo import userinfo
 from minilogin.web import limits
-from minilogin.web.deps import bearer_token, client_ip, services
+from minilogin.web.deps import bearer_token, client_ip, issuer, services
 from minilogin.web.errors import error_responses
-from minilogin.wiring import Services
+from minilogin.wiring import Services, introspection, revocation, token_endpoint, user_info
 
 router = APIRouter(
     prefix="/pools/{pool}",
@@ -46,9 +42,9 @@ GUESSES = {"invalid_client", "invalid_grant"}
 
 
 @router.get("/.well-known/openid-configuration")
-async def openid_configuration(pool: str, svc: Svc) -> dict[str, Any]:
+async def openid_configuration(pool: str, request: Request, svc: Svc) -> dict[str, Any]:
     await load_pool(svc, pool)
-    return discovery.metadata(svc.settings.issuer(pool))
+    return discovery.metadata(issuer(request, pool))
 
 
 @router.get("/oidc/jwks")
@@ -75,8 +71,7 @@ async def _client_request(
     if known is None:
         raise OAuthError("invalid_request", "unknown pool")
     form = await _form(request)
-    client_id, secret = client_credentials(form, authorization)
-    return known, await authenticate_client(svc, known.id, client_id, secret), form
+    return known, await authenticated_client(svc.config, known.id, form, authorization), form
 
 
 async def _count_guess(request: Request, error: MiniloginError) -> None:
@@ -98,7 +93,9 @@ async def token(
         form = await _form(request)
         client_id, _ = client_credentials(form, authorization)
         await limits.check(svc, "token.client", f"{pool}/{(client_id or '')[:128]}")
-        body = await exchange(svc, pool, form, authorization, client_ip(request))
+        body = await token_endpoint(svc).exchange(
+            issuer(request, pool), pool, form, authorization, client_ip(request)
+        )
     except OAuthError as error:
         await _count_guess(request, error)
         return _oauth_error(error)
@@ -129,7 +126,9 @@ async def revoke_token(
     """RFC 7009: 200 with an empty body, whether or not the token was known."""
     try:
         known, application, form = await _client_request(svc, pool, request, authorization)
-        await revoke(svc, known, application, form, client_ip(request))
+        await revoke(
+            revocation(svc), issuer(request, pool), known, application, form, client_ip(request)
+        )
     except MiniloginError as error:
         await _count_guess(request, error)
         return _oauth_error(error)
@@ -146,7 +145,7 @@ async def introspect_token(
     """RFC 7662: the token's state, for a confidential client (a resource server)."""
     try:
         known, application, form = await _client_request(svc, pool, request, authorization)
-        body = await introspect(svc, known, application, form)
+        body = await introspect(introspection(svc), issuer(request, pool), known, application, form)
     except MiniloginError as error:
         await _count_guess(request, error)
         return _oauth_error(error)
@@ -163,20 +162,24 @@ def _invalid_token(error: str, description: str) -> JSONResponse:
     )
 
 
-async def _userinfo(pool: str, svc: Services, token: str | None) -> JSONResponse:
+async def _userinfo(pool: str, request: Request, svc: Services, token: str | None) -> JSONResponse:
     if not token:
         return _invalid_token("invalid_request", "a Bearer access token is required")
     try:
-        return JSONResponse(await userinfo(svc, pool, token), headers=NO_STORE)
+        claims = await userinfo(user_info(svc), issuer(request, pool), pool, token)
+        return JSONResponse(claims, headers=NO_STORE)
     except MiniloginError as error:
         return _invalid_token("invalid_token", error.detail or error.code)
 
 
 @router.get("/oidc/userinfo")
 async def userinfo_get(
-    pool: str, svc: Svc, authorization: Annotated[str | None, Header()] = None
+    pool: str,
+    request: Request,
+    svc: Svc,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    return await _userinfo(pool, svc, bearer_token(authorization))
+    return await _userinfo(pool, request, svc, bearer_token(authorization))
 
 
 @router.post("/oidc/userinfo")
@@ -190,4 +193,4 @@ async def userinfo_post(
     form_token = None
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form_token = (await _form(request)).get("access_token")
-    return await _userinfo(pool, svc, bearer_token(authorization) or form_token)
+    return await _userinfo(pool, request, svc, bearer_token(authorization) or form_token)

@@ -3,8 +3,8 @@
 
 An ASGI middleware, outermost, turns a request for ``{pool}.{domain}/oidc/token`` into one
 for ``/pools/{pool}/oidc/token`` and marks the request as having come in on that subdomain
-(``config.pool_host``), so that ``settings.issuer(pool)`` answers the subdomain issuer
-everywhere while it is served: in discovery, in the tokens' ``iss``, in image URLs. Paths
+(``POOL_HOST`` in the request's state), so that its routes compute the subdomain issuer
+(``web/deps.py``) and pass it on: to discovery, the tokens' ``iss``, image URLs. Paths
 that belong to no pool (the SDK under ``/static``, the mini program's API, the sandbox) are
 served as they are on every host.
 """
@@ -16,9 +16,10 @@ import re
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from minilogin.config import pool_host
-
 SHARED_PREFIXES = ("/static/", "/api/miniprogram/", "/_sandbox/", "/admin/", "/docs", "/openapi")
+#: The key of the request's state (``request.state``) naming the pool whose subdomain the
+#: request came in on.
+POOL_HOST = "minilogin_pool_host"
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -52,8 +53,6 @@ class PoolDomainMiddleware:
         rewritten["path"] = prefix + path
         if "raw_path" in scope and scope["raw_path"] is not None:
             rewritten["raw_path"] = prefix.encode() + scope["raw_path"]
-        token = pool_host.set(pool)
-        try:
-            await self.app(rewritten, receive, send)
-        finally:
-            pool_host.reset(token)
+        # A copy: the state the server hands each request is shared with the lifespan's.
+        rewritten["state"] = {**scope.get("state", {}), POOL_HOST: pool}
+        await self.app(rewritten, receive, send)

@@ -5,7 +5,8 @@
   code -> the verified phone number;
 - ``getUnlimitedQRCode`` (``POST wxa/getwxacodeunlimit``): a mini program code for a scene.
 
-The last two take an access token from :class:`~minilogin.wechat.token_cache.AccessTokenCache`;
+The last two take an access token from :class:`~minilogin.wechat.types.AccessTokens`
+(:class:`~minilogin.wechat.token_cache.AccessTokenCache` in the wiring);
 when WeChat says the token is no longer good (40001, 40014, 42001) the client hands the rejected
 token back to the cache, which finds the current one (see there), and retries once. Every
 failure is a :class:`~minilogin.wechat.errors.WeChatError`; those no retry cures
@@ -19,8 +20,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -37,42 +37,12 @@ from minilogin.wechat.errors import (
     redact_http_logs,
     send,
 )
-
-if TYPE_CHECKING:
-    from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.types import AccessTokens, MiniProgram, PhoneNumber, Session
 
 T = TypeVar("T")
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgram:
-    """The credentials of one mini program."""
-
-    app_id: str
-    app_secret: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """``code2Session``'s answer. ``session_key`` decrypts the user's data: it stays out of
-    every ``repr`` (and so of logs and errors)."""
-
-    openid: str
-    session_key: str = field(repr=False)
-    unionid: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PhoneNumber:
-    """WeChat's ``phone_info``. ``phone_number`` has the country code for numbers outside
-    mainland China; ``pure_phone_number`` never has it."""
-
-    phone_number: str
-    pure_phone_number: str
-    country_code: str
 
 
 def _is_image(response: httpx.Response) -> bool:
@@ -110,7 +80,7 @@ class WeChatClient:
         self,
         http: httpx.AsyncClient,
         base_url: str,
-        tokens: AccessTokenCache,
+        tokens: AccessTokens,
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -243,7 +243,14 @@ async def send(
     metrics.wechat_call(api)
     try:
         async with asyncio.timeout(_overall_deadline(http)):
-            return await http.request(method, url, **kwargs)
+            try:
+                return await http.request(method, url, **kwargs)
+            except httpx.RemoteProtocolError:
+                # A kept-alive connection the server closed as we reused it: the server
+                # disconnected before answering, so the request is sent once more, on a new
+                # connection. Had WeChat acted on it after all, the single-use codes make the
+                # second answer a clean errcode (40163), never a second effect.
+                return await http.request(method, url, **kwargs)
     except (TimeoutError, httpx.TimeoutException) as exc:
         metrics.wechat_error(api, "timeout")
         kind = type(exc).__name__

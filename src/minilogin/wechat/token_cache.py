@@ -42,7 +42,6 @@ import httpx
 
 from minilogin.observability import metrics
 from minilogin.storage.ephemeral.base import EphemeralStore
-from minilogin.wechat.client import MiniProgram
 from minilogin.wechat.errors import (
     WeChatError,
     bad_response,
@@ -51,6 +50,7 @@ from minilogin.wechat.errors import (
     redact_http_logs,
     send,
 )
+from minilogin.wechat.types import MiniProgram
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 
 from minilogin.core.errors import NotFound
-from minilogin.core.qrlogin import QRLogin, RequestContext, Scanner, Status
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
+from minilogin.core.qrlogin import MiniProgramSession, QRLogin, RequestContext, Scanner, Status
 from minilogin.core.tokens import digest
+from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.errors import is_unavailable
 
@@ -40,7 +42,7 @@ def _qrlogin_from_json(text: str) -> QRLogin:
 
 
 def status_channel(login_id: str) -> str:
-    return f"qrlogin:events:{login_id}"
+    return keys.qrlogin_events(login_id)
 
 
 class QRLogins:
@@ -62,31 +64,21 @@ class QRLogins:
         self._ended = ended
         self._observe = observe
 
-    @staticmethod
-    def _key(login_id: str) -> str:
-        return f"qrlogin:{login_id}"
-
-    @staticmethod
-    def _scene_key(scene: str) -> str:
-        # Scenes are unique across mini programs: the mini program's scan call names only
-        # the scene, and one server may serve the platform's and several private ones.
-        return f"qrlogin:scene:{scene}"
-
     def _ttl(self, login: QRLogin) -> float:
         return max(1.0, login.expires_at - self._clock()) + AFTERLIFE
 
     async def create(self, login: QRLogin) -> bool:
         """Store a new login and claim its scene; ``False`` when the scene is taken."""
         ttl = self._ttl(login)
-        if not await self._store.add(self._scene_key(login.scene), login.id, ttl):
+        if not await self._store.add(keys.qrlogin_scene(login.scene), login.id, ttl):
             return False
-        await self._store.set(self._key(login.id), _qrlogin_to_json(login), ttl)
+        await self._store.set(keys.qrlogin(login.id), _qrlogin_to_json(login), ttl)
         if self._observe is not None:
             self._observe(login, "created")
         return True
 
     async def get(self, login_id: str) -> QRLogin | None:
-        text = await self._store.get(self._key(login_id))
+        text = await self._store.get(keys.qrlogin(login_id))
         if text is None:
             return None
         stored = _qrlogin_from_json(text)
@@ -99,11 +91,11 @@ class QRLogins:
         """Report ``login``'s expiry, the first time any instance notices it."""
         if self._observe is None or login.status is not Status.EXPIRED:
             return
-        if await self._store.add(f"qrlogin:expired:{login.id}", "1", AFTERLIFE):
+        if await self._store.add(keys.qrlogin_expired(login.id), "1", AFTERLIFE):
             self._observe(login, "expired")
 
     async def find_by_scene(self, scene: str) -> QRLogin | None:
-        login_id = await self._store.get(self._scene_key(scene))
+        login_id = await self._store.get(keys.qrlogin_scene(scene))
         return None if login_id is None else await self.get(login_id)
 
     async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
@@ -112,7 +104,7 @@ class QRLogins:
         ``change`` may raise to refuse; then nothing is written. When another writer got in
         between the read and the write, the transition is applied again to what it wrote.
         """
-        key = self._key(login_id)
+        key = keys.qrlogin(login_id)
         while True:
             text = await self._store.get(key)
             if text is None:
@@ -151,35 +143,11 @@ class QRLogins:
     async def retire_scene(self, login: QRLogin, ttl: float) -> None:
         """Keep the scene's index to ``login`` only ``ttl`` more seconds, so that a scan of
         its code reaches no login afterwards; unless the index already names another."""
-        await self._store.compare_and_set(self._scene_key(login.scene), login.id, login.id, ttl)
+        await self._store.compare_and_set(keys.qrlogin_scene(login.scene), login.id, login.id, ttl)
 
     @staticmethod
     def decode(message: str) -> QRLogin:
         return _qrlogin_from_json(message)
-
-
-@dataclass(frozen=True, slots=True)
-class AuthorizationCode:
-    """What a one-time code stands for until it is exchanged (OIDC Core §3.1.2.5)."""
-
-    pool: str
-    client_id: str
-    user_id: str
-    code_challenge: str | None  # None: a confidential client that sent no PKCE
-    scope: str
-    auth_time: int
-    amr: list[str]
-    nonce: str | None = None
-    redirect_uri: str | None = None
-    qrlogin_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedTokens:
-    """What the first exchange of a code issued, so a replay can revoke it (RFC 6749 §4.1.2)."""
-
-    access_token_ids: list[str] = field(default_factory=list)
-    expires_at: float = 0.0
 
 
 class AuthorizationCodes:
@@ -187,28 +155,21 @@ class AuthorizationCodes:
         self._store = store
 
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
-        await self._store.set(f"authcode:{digest(code)}", json.dumps(asdict(grant)), ttl)
+        await self._store.set(keys.authorization_code(digest(code)), json.dumps(asdict(grant)), ttl)
 
     async def take(self, code: str) -> AuthorizationCode | None:
         """The grant, once: a second call for the same code answers ``None``."""
-        text = await self._store.take(f"authcode:{digest(code)}")
+        text = await self._store.take(keys.authorization_code(digest(code)))
         return None if text is None else AuthorizationCode(**json.loads(text))
 
     async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None:
-        await self._store.set(f"authcode:used:{digest(code)}", json.dumps(asdict(issued)), ttl)
+        await self._store.set(
+            keys.used_authorization_code(digest(code)), json.dumps(asdict(issued)), ttl
+        )
 
     async def issued_for_used(self, code: str) -> IssuedTokens | None:
-        text = await self._store.get(f"authcode:used:{digest(code)}")
+        text = await self._store.get(keys.used_authorization_code(digest(code)))
         return None if text is None else IssuedTokens(**json.loads(text))
-
-
-@dataclass(frozen=True, slots=True)
-class MiniProgramSession:
-    """The mini program's handle on one scanned QR login (API.md §3 ``session``)."""
-
-    qrlogin_id: str
-    app_id: str
-    openid: str
 
 
 class MiniProgramSessions:
@@ -216,10 +177,12 @@ class MiniProgramSessions:
         self._store = store
 
     async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None:
-        await self._store.set(f"mpsession:{digest(token)}", json.dumps(asdict(session)), ttl)
+        await self._store.set(
+            keys.miniprogram_session(digest(token)), json.dumps(asdict(session)), ttl
+        )
 
     async def get(self, token: str) -> MiniProgramSession | None:
-        text = await self._store.get(f"mpsession:{digest(token)}")
+        text = await self._store.get(keys.miniprogram_session(digest(token)))
         return None if text is None else MiniProgramSession(**json.loads(text))
 
 
@@ -230,10 +193,10 @@ class RevokedTokens:
         self._store = store
 
     async def revoke(self, token_id: str, ttl: float) -> None:
-        await self._store.set(f"revoked:{token_id}", "1", max(ttl, 1.0))
+        await self._store.set(keys.revoked_access_token(token_id), "1", max(ttl, 1.0))
 
     async def is_revoked(self, token_id: str) -> bool:
-        return await self._store.get(f"revoked:{token_id}") is not None
+        return await self._store.get(keys.revoked_access_token(token_id)) is not None
 
 
 class RateLimiter:
@@ -244,7 +207,7 @@ class RateLimiter:
 
     async def hit(self, key: str, limit: int, window: float) -> bool:
         """Count one attempt; ``False`` once more than ``limit`` were made in the window."""
-        return await self._store.incr(f"ratelimit:{key}", window) <= limit
+        return await self._store.incr(keys.rate_limit(key), window) <= limit
 
     async def attempt(self, key: str, limit: int, window: float, now: float) -> float:
         """Count one attempt in the window ``now`` falls in (windows are aligned to the clock,
@@ -252,7 +215,7 @@ class RateLimiter:
         more than ``limit`` were made in this one, else 0."""
         index = int(now // window)
         # Kept two windows: ``exceeded`` reads the one before too.
-        count = await self._store.incr(f"ratelimit:{key}:{index}", 2 * window)
+        count = await self._store.incr(keys.rate_limit_window(key, index), 2 * window)
         return 0.0 if count <= limit else (index + 1) * window - now
 
     async def exceeded(self, key: str, limit: int, window: float, now: float) -> float:
@@ -260,6 +223,6 @@ class RateLimiter:
         counts them). The window before counts too, so failures just before and after a
         window's edge add up: guessing never gets twice the limit."""
         index = int(now // window)
-        counts = [await self._store.get(f"ratelimit:{key}:{i}") for i in (index - 1, index)]
+        counts = [await self._store.get(keys.rate_limit_window(key, i)) for i in (index - 1, index)]
         count = sum(int(value or 0) for value in counts)
         return 0.0 if count < limit else (index + 1) * window - now

@@ -1,9 +1,12 @@
 """The durable store on SQL databases: SQLite (the default) and PostgreSQL.
 
-``SqlStore`` is the store, ``upgrade`` brings a database's schema to the latest migration.
+``SqlStores`` holds one store per aggregate, ``upgrade`` brings a database's schema to the
+latest migration.
 """
 
+from minilogin.storage.sql.engine import make_engine
 from minilogin.storage.sql.migrate import upgrade, upgrade_async
-from minilogin.storage.sql.store import SqlStore, make_engine
+from minilogin.storage.sql.store import SqlStore
+from minilogin.storage.sql.stores import SqlStores
 
-__all__ = ["SqlStore", "make_engine", "upgrade", "upgrade_async"]
+__all__ = ["SqlStore", "SqlStores", "make_engine", "upgrade", "upgrade_async"]

@@ -22,7 +22,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, text
 
-from minilogin.storage.sql.store import for_writes, make_engine
+from minilogin.storage.sql.engine import for_writes, make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

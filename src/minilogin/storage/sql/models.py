@@ -271,7 +271,7 @@ class RefreshTokenRow(Base):
 
 class CodeImageRow(Base):
     """The image of one mini program code of the code pool, as it is served: WeChat's bytes,
-    or the code with the identity source's logo composed in (login/codepool.py). Kept here
+    or the code with the identity source's logo composed in (codepool/). Kept here
     rather than in the ephemeral store, which holds only the pool's keys; a row goes when its
     code is retired, or at ``kept_until`` when nobody retired it (a login that just expired)."""
 

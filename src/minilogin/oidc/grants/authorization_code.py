@@ -1,0 +1,158 @@
+"""The ``authorization_code`` grant (RFC 6749 §4.1.3; OpenID Connect Core §3.1.3.2) with PKCE
+(RFC 7636 §4.6).
+
+Codes are single-use: a second use fails with ``invalid_grant`` and revokes the tokens the
+first use issued (RFC 6749 §4.1.2, "SHOULD revoke (when possible) all tokens previously
+issued based on that authorization code").
+
+``accept`` is the whole check of a code, shared with the console's "Experience login"
+(``admin/experience.py``), which shows what the exchange would give without issuing it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.claims import TokenContext
+from minilogin.core.entities import User
+from minilogin.core.errors import Conflict, Gone, NotFound, OAuthError
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
+from minilogin.core.pkce import verify
+from minilogin.oidc.audit import emit
+from minilogin.oidc.grants import TokenRequest
+from minilogin.oidc.issue import family_for_code, mint, revoke_family
+from minilogin.ports import (
+    AuditSink,
+    AuthorizationCodeStore,
+    Clock,
+    QRLoginUpdates,
+    RefreshTokenStore,
+    RevokedTokenStore,
+    TokenSigner,
+    UserLookup,
+)
+
+
+class UserCannotLogIn(OAuthError):
+    """The code's user was deleted (``user`` None) or blocked since the code was issued."""
+
+    def __init__(self, user: User | None) -> None:
+        super().__init__("invalid_grant", "the user can no longer log in")
+        self.user = user
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A code that passed every check and was used up: what the tokens would say."""
+
+    grant: AuthorizationCode
+    user: User
+    context: TokenContext
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCodeGrant:
+    codes: AuthorizationCodeStore
+    users: UserLookup
+    qrlogins: QRLoginUpdates
+    refresh_tokens: RefreshTokenStore
+    revoked: RevokedTokenStore
+    signer: TokenSigner
+    audit: AuditSink
+    clock: Clock
+
+    async def __call__(self, request: TokenRequest) -> dict[str, object]:
+        accepted = await self.accept(request)
+        client, code = request.client, request.form["code"]
+        minted = mint(
+            self.signer,
+            request.pool.id,
+            client,
+            accepted.user,
+            accepted.context,
+            family_for_code(code),
+        )
+        await self.refresh_tokens.add_refresh_token(minted.refresh)
+        expires_at = float(accepted.context.now + client.access_token_lifetime)
+        await self.codes.remember_issued(
+            code,
+            IssuedTokens([minted.access_token_id], expires_at),
+            client.access_token_lifetime,
+        )
+        await emit(
+            self.audit,
+            "token.issued",
+            pool_id=request.pool.id,
+            actor=client.client_id,
+            subject=accepted.user.id,
+            ip=request.ip,
+            grant_type="authorization_code",
+            qrlogin=accepted.grant.qrlogin_id,
+        )
+        return minted.body
+
+    async def accept(self, request: TokenRequest) -> Accepted:
+        """Check the code against the client, its redirect URI (§4.1.3), its PKCE challenge
+        and its user, using it up; the QR login it came from ends (``consumed``)."""
+        pool, client, form = request.pool, request.client, request.form
+        code = form.get("code")
+        if not code:
+            raise OAuthError("invalid_request", "code is required")
+        grant = await self.codes.take(code)
+        if grant is None:
+            await self._revoke_replayed(code)
+            await emit(
+                self.audit,
+                "token.code_rejected",
+                pool_id=pool.id,
+                actor=client.client_id,
+                ip=request.ip,
+            )
+            raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
+        if grant.pool != pool.slug or grant.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "the code was issued to another client")
+        if grant.redirect_uri is not None and form.get("redirect_uri") != grant.redirect_uri:
+            raise OAuthError(
+                "invalid_grant", "redirect_uri does not match the authorization request"
+            )
+        if grant.code_challenge is not None:
+            verify(form.get("code_verifier"), grant.code_challenge)
+        elif client.pkce_required:
+            # Let off when the code was issued, required now: the administrator's latest word.
+            raise OAuthError("invalid_grant", "the code was issued without a code_challenge")
+        elif "code_verifier" in form:
+            # Security BCP §4.8.2: a verifier for a code issued without a challenge is a
+            # downgrade.
+            raise OAuthError("invalid_grant", "the code was issued without a code_challenge")
+        user = await self.users.get_user(pool.id, grant.user_id)
+        if user is None or user.blocked:
+            raise UserCannotLogIn(user)
+        if grant.qrlogin_id is not None:
+            # The QR login may have aged out of the store within the code's lifetime; the
+            # code itself is the authority for the exchange.
+            clock = self.clock
+            with contextlib.suppress(Conflict, Gone, NotFound):
+                await self.qrlogins.update(
+                    grant.qrlogin_id, lambda cur: machine.consume(cur, clock())
+                )
+        context = TokenContext(
+            issuer=request.issuer,
+            client_id=client.client_id,
+            scope=grant.scope,
+            auth_time=grant.auth_time,
+            now=int(self.clock()),
+            amr=tuple(grant.amr),
+            nonce=grant.nonce,
+        )
+        return Accepted(grant, user, context)
+
+    async def _revoke_replayed(self, code: str) -> None:
+        issued = await self.codes.issued_for_used(code)
+        if issued is None:
+            return
+        await revoke_family(self.refresh_tokens, self.revoked, self.clock, family_for_code(code))
+        ttl = issued.expires_at - self.clock()
+        for token_id in issued.access_token_ids:
+            await self.revoked.revoke(token_id, ttl)

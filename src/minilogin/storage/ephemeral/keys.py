@@ -1,0 +1,80 @@
+"""Every key and channel name of the ephemeral store, in one place.
+
+Each kind of record begins with segments of its own. Where one kind's beginning is a prefix of
+another's (``qrlogin:{id}`` and ``qrlogin:scene:{scene}``), the shorter one's argument is a
+random identifier, which holds no ``:``, so the two never name the same key. Reading this
+module tells an operator everything minilogin keeps in Redis (the Redis store puts its prefix
+before each name).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---- QR logins (records.QRLogins) ----------------------------------------------------------
+
+
+def qrlogin(login_id: str) -> str:
+    """The login itself, as JSON, until a little past its deadline."""
+    return f"qrlogin:{login_id}"
+
+
+def qrlogin_scene(scene: str) -> str:
+    """The id of the login a scene's code leads to. Scenes are unique across mini programs:
+    the mini program's scan call names only the scene, and one server may serve the
+    platform's and several private ones."""
+    return f"qrlogin:scene:{scene}"
+
+
+def qrlogin_expired(login_id: str) -> str:
+    """Set by the first reader that notices the login expired, so its expiry is reported once."""
+    return f"qrlogin:expired:{login_id}"
+
+
+def qrlogin_events(login_id: str) -> str:
+    """The channel each change of the login is published on."""
+    return f"qrlogin:events:{login_id}"
+
+
+# ---- OpenID Connect (records.AuthorizationCodes, records.RevokedTokens) ----------------------
+
+
+def authorization_code(code_digest: str) -> str:
+    """The grant a one-time code stands for, until it is exchanged."""
+    return f"authcode:{code_digest}"
+
+
+def used_authorization_code(code_digest: str) -> str:
+    """What the first exchange of a code issued, so a replay can revoke it."""
+    return f"authcode:used:{code_digest}"
+
+
+def revoked_access_token(token_id: str) -> str:
+    """An access token revoked before its expiry, until it would have expired."""
+    return f"revoked:{token_id}"
+
+
+# ---- the mini program (records.MiniProgramSessions) ------------------------------------------
+
+
+def miniprogram_session(token_digest: str) -> str:
+    return f"mpsession:{token_digest}"
+
+
+# ---- limits (records.RateLimiter) ------------------------------------------------------------
+
+
+def rate_limit(key: str) -> str:
+    """A counter for the window that began at its first hit."""
+    return f"ratelimit:{key}"
+
+
+def rate_limit_window(key: str, index: int) -> str:
+    """A counter for the ``index``-th clock-aligned window."""
+    return f"ratelimit:{key}:{index}"
+
+
+# ---- configuration (config_cache.ConfigCache) ------------------------------------------------
+
+#: The channel an instance publishes on after changing a pool, application or source.
+CONFIG_CHANGED: Final = "config:changed"

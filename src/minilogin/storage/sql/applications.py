@@ -1,0 +1,119 @@
+"""Applications (a pool's OpenID clients) on SQL: ``ApplicationStore`` of ``minilogin.ports``."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from minilogin.core.entities import Application, ApplicationType
+from minilogin.core.errors import Conflict, NotFound
+from minilogin.storage.sql.common import Database, exists_where, new_id, require_pool, utc
+from minilogin.storage.sql.models import ApplicationRow
+
+
+class SqlApplicationStore:
+    """``ApplicationStore`` on a SQL database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create_application(self, application: Application) -> Application:
+        row = ApplicationRow(
+            id=new_id("app"),
+            pool_id=application.pool_id,
+            client_id=application.client_id,
+            name=application.name,
+            type=application.type.value,
+            redirect_uris=list(application.redirect_uris),
+            web_origins=list(application.web_origins),
+            post_logout_redirect_uris=list(application.post_logout_redirect_uris),
+            client_secret_hash=application.client_secret_hash,
+            id_token_lifetime=application.id_token_lifetime,
+            access_token_lifetime=application.access_token_lifetime,
+            refresh_token_lifetime=application.refresh_token_lifetime,
+            id_token_signed_response_alg=application.id_token_signed_response_alg,
+            created_at=utc(application.created_at),
+            pkce_required=application.pkce_required,
+            resource_server=application.resource_server,
+        )
+
+        async def check(session: AsyncSession) -> None:
+            await require_pool(session, row.pool_id)
+            if await exists_where(session, ApplicationRow.client_id == row.client_id):
+                raise Conflict("client_id_exists")
+
+        await self._db.insert(check, row)
+        return application_entity(row)
+
+    async def get_application(self, pool_id: str, client_id: str) -> Application | None:
+        async with self._db.reads() as session:
+            row = await session.scalar(
+                select(ApplicationRow).where(
+                    ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
+                )
+            )
+        return None if row is None else application_entity(row)
+
+    async def list_applications(self, pool_id: str) -> list[Application]:
+        async with self._db.reads() as session:
+            rows = await session.scalars(
+                select(ApplicationRow)
+                .where(ApplicationRow.pool_id == pool_id)
+                .order_by(ApplicationRow.created_at, ApplicationRow.id)
+            )
+        return [application_entity(row) for row in rows]
+
+    async def update_application(self, application: Application) -> Application:
+        async with self._db.transaction() as session:
+            row = await session.scalar(
+                update(ApplicationRow)
+                .where(
+                    ApplicationRow.pool_id == application.pool_id,
+                    ApplicationRow.client_id == application.client_id,
+                )
+                .values(
+                    name=application.name,
+                    redirect_uris=list(application.redirect_uris),
+                    web_origins=list(application.web_origins),
+                    post_logout_redirect_uris=list(application.post_logout_redirect_uris),
+                    client_secret_hash=application.client_secret_hash,
+                    id_token_lifetime=application.id_token_lifetime,
+                    access_token_lifetime=application.access_token_lifetime,
+                    refresh_token_lifetime=application.refresh_token_lifetime,
+                    id_token_signed_response_alg=application.id_token_signed_response_alg,
+                    pkce_required=application.pkce_required,
+                    resource_server=application.resource_server,
+                )
+                .returning(ApplicationRow)
+            )
+        if row is None:
+            raise NotFound("unknown_client")
+        return application_entity(row)
+
+    async def delete_application(self, pool_id: str, client_id: str) -> None:
+        await self._db.delete_one(
+            delete(ApplicationRow).where(
+                ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
+            ),
+            "unknown_client",
+        )
+
+
+def application_entity(row: ApplicationRow) -> Application:
+    return Application(
+        pool_id=row.pool_id,
+        client_id=row.client_id,
+        name=row.name,
+        type=ApplicationType(row.type),
+        redirect_uris=list(row.redirect_uris),
+        web_origins=list(row.web_origins),
+        post_logout_redirect_uris=list(row.post_logout_redirect_uris),
+        client_secret_hash=row.client_secret_hash,
+        id_token_lifetime=row.id_token_lifetime,
+        access_token_lifetime=row.access_token_lifetime,
+        refresh_token_lifetime=row.refresh_token_lifetime,
+        id_token_signed_response_alg=row.id_token_signed_response_alg,
+        created_at=row.created_at,
+        pkce_required=row.pkce_required,
+        resource_server=row.resource_server,
+    )

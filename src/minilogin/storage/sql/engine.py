@@ -1,0 +1,96 @@
+"""The database engine: a SQLite file by default, PostgreSQL in production, set up for the
+stores (``common.Database``) and the migrations (``migrate.py``) alike."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# The async driver for each backend, for URLs that name only the backend ("postgresql://…").
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
+
+# An execution option telling how a connection's transactions are used; see _sqlite_begin.
+_ACCESS = "minilogin_access"
+
+
+def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An async engine for ``database_url``, with SQLite set up for concurrent use.
+
+    For SQLite: the folder of the file is created, the journal is WAL (readers don't block the
+    writer), and transactions are begun by SQLAlchemy instead of the sqlite3 driver, whose
+    legacy mode runs SELECTs and DDL outside any transaction. ``foreign_keys=False`` leaves
+    SQLite's foreign keys unenforced, which migrations need: rebuilding a table there drops
+    the old one, and with enforcement that drop would cascade into the rows pointing at it.
+    """
+    url = make_url(database_url)
+    url = url.set(drivername=_ASYNC_DRIVERS.get(url.drivername, url.drivername))
+    if url.get_backend_name() != "sqlite":
+        # Pinged when taken from the pool: after the server restarted, the first request
+        # gets a fresh connection instead of failing on a dead one.
+        return create_async_engine(url, pool_pre_ping=True)
+
+    if url.database and url.database != ":memory:":
+        _private_file(Path(url.database))
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
+        # ``Any``: the DBAPI protocol doesn't declare sqlite3's ``isolation_level``.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Under WAL, NORMAL syncs at checkpoints rather than at every commit: the database
+        # can't be corrupted, and only the last commits before a power cut can be lost.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.close()
+
+    event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file readable by its owner only (0600), in a folder of its own
+    (0700) when the folder is new: it holds password hashes and sealed secrets. SQLite
+    gives its WAL and shared-memory files the database file's permissions."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    access = connection.get_execution_options().get(_ACCESS)
+    if access == "write":
+        # Take the write lock up front. A transaction that reads and then writes would
+        # otherwise fail at once with "database is locked" when another writer committed in
+        # between, instead of waiting its turn.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif access != "read":
+        connection.exec_driver_sql("BEGIN")
+    # Reads: each SELECT runs in its own implicit transaction (see for_reads).
+
+
+def for_reads(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for reads that need no snapshot shared by several statements.
+
+    Each statement sees the latest committed data, without BEGIN/ROLLBACK round trips: the
+    lookups on the login path are one SELECT each.
+    """
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_ACCESS: "read"})
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def for_writes(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for transactions that write; on SQLite they hold the write lock throughout."""
+    return engine.execution_options(**{_ACCESS: "write"})

@@ -1,0 +1,45 @@
+"""The code image store (``storage/sql/code_images.py``) on every backend of ``stores``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from minilogin.core.entities import CodeImage
+from minilogin.storage.sql import SqlStores
+
+
+async def test_code_images_are_kept_replaced_and_deleted(stores: SqlStores) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    png = CodeImage("image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    jpeg = CodeImage("image/jpeg", b"\xff\xd8\xff" + b"\x00\xff" * 5000)
+    assert await stores.code_images.get_code_image("wx1", "scene-a") is None
+
+    await stores.code_images.put_code_image("wx1", "scene-a", png, now + timedelta(hours=1))
+    await stores.code_images.put_code_image("wx2", "scene-a", jpeg, now + timedelta(hours=1))
+    assert await stores.code_images.get_code_image("wx1", "scene-a") == png
+    assert await stores.code_images.get_code_image("wx2", "scene-a") == jpeg  # per mini program
+    await stores.code_images.put_code_image("wx1", "scene-a", jpeg, now + timedelta(hours=1))
+    assert await stores.code_images.get_code_image("wx1", "scene-a") == jpeg  # replaced
+
+    await stores.code_images.delete_code_images("wx1", ["scene-a", "missing"])
+    assert await stores.code_images.get_code_image("wx1", "scene-a") is None
+    assert await stores.code_images.get_code_image("wx2", "scene-a") == jpeg
+    await stores.code_images.delete_code_images("wx1", [])
+
+
+async def test_code_images_past_their_time_are_swept_unless_kept_longer(
+    stores: SqlStores,
+) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    image = CodeImage("image/png", b"\x89PNG\r\n\x1a\n")
+    for scene in ("old", "kept", "young"):
+        await stores.code_images.put_code_image("wx1", scene, image, now + timedelta(minutes=1))
+    assert await stores.code_images.keep_code_image("wx1", "kept", now + timedelta(days=1))
+    assert not await stores.code_images.keep_code_image("wx1", "missing", now + timedelta(days=1))
+    await stores.code_images.put_code_image("wx1", "young", image, now + timedelta(hours=1))
+
+    assert await stores.code_images.delete_code_images_until(now + timedelta(minutes=2)) == 1
+    assert await stores.code_images.get_code_image("wx1", "old") is None
+    assert await stores.code_images.get_code_image("wx1", "kept") == image
+    assert await stores.code_images.get_code_image("wx1", "young") == image
+    assert await stores.code_images.delete_code_images_until(now + timedelta(minutes=2)) == 0

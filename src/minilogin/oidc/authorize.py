@@ -27,11 +27,12 @@ from urllib.parse import urlencode, urlsplit
 
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, Pool
-from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError
+from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError, Unavailable
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.messages import Locale
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.core.tokens import new_id
+from minilogin.storage.ephemeral.pending import PendingCount
 from minilogin.storage.ephemeral.records import AFTERLIFE
 from minilogin.wiring import Services
 
@@ -94,6 +95,8 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     code_challenge: str | None = None
+    #: The bucket of the pending count it was counted in (``storage/ephemeral/pending.py``).
+    counted_in: int | None = None
 
     def reply(self, issuer: str, target: str) -> Reply:
         return Reply(target, self.response_mode, self.state, issuer)
@@ -221,8 +224,26 @@ async def start(
             raise InvalidRequest("invalid_request", error.detail or error.code) from error
         code = error.code if isinstance(error, OAuthError) else "invalid_request"
         raise AuthorizationError(code, error.detail or error.code, reply) from error
+    counted_in = await _pending(svc).reserve(svc.settings.max_pending_authorizations)
+    if counted_in is None:
+        # RFC 6749 §4.1.2.1's temporarily_unavailable where the response has a target; on the
+        # page otherwise, as a 503 with Retry-After.
+        detail = "too many logins are pending; try again in a minute"
+        if redirect_uri is None:
+            raise Unavailable(
+                "temporarily_unavailable",
+                detail,
+                retry_after=_pending(svc).retry_after,
+            )
+        raise AuthorizationError("temporarily_unavailable", detail, reply)
+    request = replace(request, counted_in=counted_in)
     await svc.ephemeral.set(_key(request.id), _to_json(request), REQUEST_LIFETIME)
     return request
+
+
+def _pending(svc: Services) -> PendingCount:
+    """How many requests are pending, all instances together."""
+    return PendingCount(svc.ephemeral, "authorization", REQUEST_LIFETIME, svc.clock)
 
 
 def _key(request_id: str) -> str:
@@ -311,4 +332,11 @@ async def complete(svc: Services, issuer: str, pool_slug: str, login: QRLogin) -
         raise NotFound("authorization_request_not_found")
     if login.status is not Status.AUTHORIZED or login.code is None:
         raise Conflict(f"qrlogin_{login.status.value}")
+    # The response goes out: the request ends, and leaves the pending count (once, whichever
+    # instance takes it).
+    ended = await svc.ephemeral.take(_key(request.id))
+    if ended is not None:
+        bucket = _from_json(ended).counted_in
+        if bucket is not None:
+            await _pending(svc).end(bucket)
     return Completed(await reply_for(svc, issuer, request, login.connection), login.code)

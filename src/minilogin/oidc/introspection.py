@@ -22,6 +22,9 @@ MAX_TOKEN = 4096
 
 @dataclass(frozen=True, slots=True)
 class Introspection:
+    """What introspection reads: the refresh tokens, the access-token denylist and the pool's
+    keys."""
+
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
     keys: PoolSigners

@@ -25,6 +25,9 @@ MAX_TOKEN = 4096
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
+    """What revocation is handed: the refresh tokens, the access-token denylist, the pool's
+    keys (to read an access token's ``jti``) and the audit sink."""
+
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
     keys: PoolSigners
@@ -54,7 +57,7 @@ async def revoke(
         revoked = await (
             _refresh(ports, pool, application, token)
             if kind == "refresh_token"
-            else _access(ports, issuer, application, token)
+            else _access(ports, issuer, pool, application, token)
         )
         if revoked:
             await emit(
@@ -76,9 +79,11 @@ async def _refresh(ports: Revocation, pool: Pool, application: Application, toke
     return True
 
 
-async def _access(ports: Revocation, issuer: str, application: Application, token: str) -> bool:
+async def _access(
+    ports: Revocation, issuer: str, pool: Pool, application: Application, token: str
+) -> bool:
     try:
-        claims = (await ports.keys.signer(application.pool_id)).verify(token)
+        claims = (await ports.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return False
     token_id, exp = claims.get("jti"), claims.get("exp")

@@ -12,6 +12,8 @@ from minilogin.ports import Clock, PoolReader, PoolSigners, RevokedTokenStore, U
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
+    """What UserInfo reads: the pool, its keys, the access-token denylist and the user."""
+
     pools: PoolReader
     users: UserLookup
     revoked: RevokedTokenStore

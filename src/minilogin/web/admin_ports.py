@@ -7,9 +7,11 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
+from minilogin.admin.experience import ExperiencePorts
 from minilogin.admin.keys import KeyPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
+from minilogin.web.oidc_ports import code_grant
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
@@ -39,6 +41,15 @@ def connection_ports(svc: Services) -> ConnectionPorts:
         audit=svc.audit,
         test_credentials=test_credentials,
         qr_expires_in=svc.settings.qr_expires_in,
+    )
+
+
+def experience_ports(svc: Services) -> ExperiencePorts:
+    return ExperiencePorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        code_grant=code_grant(svc),
+        audit=svc.audit,
     )
 
 

@@ -54,6 +54,10 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
+    """The handler, with the ports it uses: the codes, the user, the QR login a code ends,
+    the refresh tokens it starts, the access-token denylist a replay fills, the pool's keys,
+    the audit sink and the clock."""
+
     codes: AuthorizationCodeStore
     users: UserLookup
     qrlogins: QRLoginUpdates
@@ -66,8 +70,8 @@ class AuthorizationCodeGrant:
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
         accepted = await self.accept(request)
         client, code = request.client, request.form["code"]
-        minted = mint(
-            await self.keys.signer(request.pool.id),
+        minted = await mint(
+            self.keys,
             request.pool.id,
             client,
             accepted.user,

@@ -46,6 +46,8 @@ def narrowed_scope(granted: str, asked: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefreshTokenGrant:
+    """The handler, with the ports it uses (fosite's one handler per grant)."""
+
     users: UserLookup
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
@@ -85,8 +87,7 @@ class RefreshTokenGrant:
             now=int(now),
             amr=tuple(stored.amr),
         )
-        signer = await self.keys.signer(pool.id)
-        minted = mint(signer, pool.id, client, user, context, stored.family_id)
+        minted = await mint(self.keys, pool.id, client, user, context, stored.family_id)
         rotated = await self.refresh_tokens.rotate_refresh_token(
             stored.id, minted.refresh, datetime.fromtimestamp(now, UTC)
         )

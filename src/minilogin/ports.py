@@ -594,6 +594,32 @@ class CredentialTest(Protocol):
         ...
 
 
+# ---- the cap on pending authorization requests (oidc/authorize.py, issue #13) ---------------
+
+
+class PendingCounter(Protocol):
+    """How many of something are pending, all instances together
+    (``storage/ephemeral/pending.py``)."""
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds after which a refused caller may find room."""
+        ...
+
+    async def reserve(self, cap: int) -> int | None:
+        """Count one more unless ``cap`` are pending: what ``end`` takes, or ``None``."""
+        ...
+
+    async def end(self, bucket: int) -> None: ...
+
+
+class EndingAuthorizationRequests(AuthorizationRequestStore, Protocol):
+    """Pending authorization requests, and their end: of two callers ending one request, only
+    one gets it back."""
+
+    async def take(self, request_id: str) -> str | None: ...
+
+
 # ---- each pool's signing keys (oidc/keys.py, issue #13) -------------------------------------
 
 

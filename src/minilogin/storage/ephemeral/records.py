@@ -186,6 +186,10 @@ class AuthorizationRequests:
     async def find(self, request_id: str) -> str | None:
         return await self._store.get(keys.authorization_request(request_id))
 
+    async def take(self, request_id: str) -> str | None:
+        """The request, removed: it has ended (its response went out)."""
+        return await self._store.take(keys.authorization_request(request_id))
+
     async def bind(self, login: QRLogin, request: str) -> None:
         """Tie ``request`` to the login for as long as the login is kept."""
         ttl = max(login.expires_at - self._clock(), 1.0) + AFTERLIFE

@@ -1,5 +1,5 @@
 """The service's parts, built once per process from the settings and handed to every route:
-the stores, the typed records over the ephemeral store, the WeChat client and the signer.
+the stores, the typed records over the ephemeral store, the WeChat client and the pools' signers.
 
 This object is the only mutable state the application holds outside the stores themselves.
 """
@@ -19,7 +19,7 @@ from minilogin.core.qrlogin import QRLogin
 from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
-from minilogin.oidc.keys import Signer
+from minilogin.oidc.keys import PoolKeys
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
@@ -47,7 +47,6 @@ class Services:
     durable: DurableStore
     ephemeral: EphemeralStore
     wechat_http: httpx.AsyncClient
-    signer: Signer
     clock: Callable[[], float] = time.time
     qrlogins: QRLogins = field(init=False)
     codes: AuthorizationCodes = field(init=False)
@@ -62,12 +61,14 @@ class Services:
     config: ConfigCache = field(init=False)
     audit: AuditLog = field(init=False)
     waiting: Waiting = field(init=False)
+    keys: PoolKeys = field(init=False)
 
     def __post_init__(self) -> None:
         self.waiting = Waiting()
         self.config = ConfigCache(
             self.durable, self.ephemeral, self.settings.config_cache_ttl, self.clock
         )
+        self.keys = PoolKeys(self.config, self.durable, self.clock)
         self.audit = AuditLog(
             self.durable, self.settings.audit_flush_interval, self.settings.audit_max_pending
         )
@@ -167,7 +168,6 @@ async def open_services(
         durable=durable,
         ephemeral=ephemeral,
         wechat_http=http,
-        signer=await Signer.load(durable),
         clock=clock,
     )
     await services.start()

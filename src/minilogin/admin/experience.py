@@ -51,6 +51,7 @@ async def preview(
     code: object,
     verifier: object,
 ) -> Preview:
+    """What exchanging ``code`` would give, for the pool whose issuer is ``issuer``."""
     pool = await load_pool(ports.pools, pool_slug)
     application = await load_application(ports.applications, pool, client_id)
     # The verifier is always part of the request, so that a code issued without a challenge

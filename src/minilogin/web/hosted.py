@@ -196,7 +196,7 @@ async def complete(
     try:
         await limits.refuse_guesser(request)
         try:
-            login = await authenticate(svc, pool, qrlogin, secret)
+            login = await authenticate(svc.qrlogins, pool, qrlogin, secret)
         except Unauthorized:
             await limits.wrong_guess(request)
             raise

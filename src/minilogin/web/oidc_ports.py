@@ -7,26 +7,11 @@ from __future__ import annotations
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
 from minilogin.oidc.introspection import Introspection
-from minilogin.oidc.keys import Signer
 from minilogin.oidc.logout import Logout
 from minilogin.oidc.revocation import Revocation
 from minilogin.oidc.token import TokenEndpoint
 from minilogin.oidc.userinfo import UserInfo
 from minilogin.wiring import Services
-
-
-class SharedKeys:
-    """Every pool signs with the one key set the service loaded (``Signer.load``)."""
-
-    def __init__(self, signer: Signer) -> None:
-        self._signer = signer
-
-    async def signer(self, pool_id: str) -> Signer:
-        return self._signer
-
-
-def _keys(svc: Services) -> SharedKeys:
-    return SharedKeys(svc.signer)
 
 
 def code_grant(svc: Services) -> AuthorizationCodeGrant:
@@ -36,7 +21,7 @@ def code_grant(svc: Services) -> AuthorizationCodeGrant:
         qrlogins=svc.qrlogins,
         refresh_tokens=svc.durable,
         revoked=svc.revoked,
-        keys=_keys(svc),
+        keys=svc.keys,
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -48,7 +33,7 @@ def token_endpoint(svc: Services) -> TokenEndpoint:
         users=svc.durable,
         refresh_tokens=svc.durable,
         revoked=svc.revoked,
-        keys=_keys(svc),
+        keys=svc.keys,
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -56,16 +41,16 @@ def token_endpoint(svc: Services) -> TokenEndpoint:
 
 
 def revocation(svc: Services) -> Revocation:
-    return Revocation(svc.durable, svc.revoked, _keys(svc), svc.audit, svc.clock)
+    return Revocation(svc.durable, svc.revoked, svc.keys, svc.audit, svc.clock)
 
 
 def introspection(svc: Services) -> Introspection:
-    return Introspection(svc.durable, svc.revoked, _keys(svc), svc.clock)
+    return Introspection(svc.durable, svc.revoked, svc.keys, svc.clock)
 
 
 def user_info(svc: Services) -> UserInfo:
-    return UserInfo(svc.config, svc.durable, svc.revoked, _keys(svc), svc.clock)
+    return UserInfo(svc.config, svc.durable, svc.revoked, svc.keys, svc.clock)
 
 
 def logout(svc: Services) -> Logout:
-    return Logout(svc.config, svc.durable, svc.revoked, _keys(svc), svc.audit, svc.clock)
+    return Logout(svc.config, svc.durable, svc.revoked, svc.keys, svc.audit, svc.clock)

@@ -20,6 +20,7 @@ from minilogin.core.entities import (
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import QRLogin
 from minilogin.core.tokens import digest, new_id
+from minilogin.login.authorization import consumption
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
 from minilogin.oidc.keys import RS256, Signer, generate_key
@@ -166,7 +167,7 @@ class Ports:
         return AuthorizationCodeGrant(
             self.codes,
             self.users,
-            self.qrlogins,
+            consumption(self.qrlogins, self.clock),
             self.refresh_tokens,
             self.revoked,
             self.keys,

@@ -17,6 +17,7 @@ from minilogin.core.entities import (
     RefreshToken,
     User,
 )
+from minilogin.core.errors import NotFound
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import QRLogin
 from minilogin.core.tokens import digest, new_id
@@ -118,6 +119,8 @@ class QRLogins:
     logins: dict[str, QRLogin] = field(default_factory=dict)
 
     async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
+        if login_id not in self.logins:
+            raise NotFound("qrlogin_not_found")
         self.logins[login_id] = change(self.logins[login_id])
         return self.logins[login_id]
 

@@ -27,7 +27,8 @@ from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
-from minilogin.web import sdk_assets
+from minilogin.web import admin_bodies as bodies
+from minilogin.web import admin_ports, sdk_assets
 from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wiring import Services, open_services
 
@@ -329,7 +330,9 @@ def create_pool(
 ) -> None:
     """Create a user pool."""
     pool = _administer(
-        lambda svc: pools.create_pool(svc, _cli_actor(), {"slug": slug, "name": name})
+        lambda svc: pools.create_pool(
+            admin_ports.pool_ports(svc), _cli_actor(), {"slug": slug, "name": name}
+        )
     )
     _print({"slug": pool.slug, "name": pool.name, "issuer": Settings().issuer(pool.slug)})
 
@@ -354,9 +357,11 @@ def create_app_command(
         "post_logout_redirect_uris": post_logout_redirect_uri or [],
     }
     application, secret = _administer(
-        lambda svc: applications.create_application(svc, _cli_actor(), pool, fields)
+        lambda svc: applications.create_application(
+            admin_ports.application_ports(svc), _cli_actor(), pool, fields
+        )
     )
-    _print(applications.application_body(application, [], secret))
+    _print(bodies.application_body(application, [], secret))
 
 
 @admin.command("create-source")
@@ -406,9 +411,9 @@ def create_source(
 
     async def work(svc: Services) -> dict[str, object]:
         source = await connections.create_connection(
-            svc, _cli_actor(), pool, fields, test_connection=test
+            admin_ports.connection_ports(svc), _cli_actor(), pool, fields, test_connection=test
         )
-        return connections.connection_body(svc, pool, source, [])
+        return bodies.connection_body(source, [], svc.settings.issuer(pool))
 
     _print(_administer(work))
 
@@ -423,7 +428,12 @@ def enable_source(
     """Switch an identity source on (or off) for an application."""
     _administer(
         lambda svc: applications.switch_connection(
-            svc, _cli_actor(), pool, client_id, unique_id, enabled=not disable
+            admin_ports.application_ports(svc),
+            _cli_actor(),
+            pool,
+            client_id,
+            unique_id,
+            enabled=not disable,
         )
     )
     typer.echo(f"{unique_id} {'off' if disable else 'on'} for {client_id}")
@@ -448,7 +458,11 @@ def create_admin(
     password: NewPassword,
 ) -> None:
     """Create a console administrator."""
-    created = _administer(lambda svc: access.create_admin(svc, _cli_actor(), username, password))
+    created = _administer(
+        lambda svc: access.create_admin(
+            admin_ports.access_ports(svc), _cli_actor(), username, password
+        )
+    )
     typer.echo(f"created administrator {created.username}")
 
 
@@ -458,7 +472,11 @@ def set_password(
     password: NewPassword,
 ) -> None:
     """Set an administrator's password (the way to reset the one "minilogin dev" made)."""
-    _administer(lambda svc: access.set_admin_password(svc, _cli_actor(), username, password))
+    _administer(
+        lambda svc: access.set_admin_password(
+            admin_ports.access_ports(svc), _cli_actor(), username, password
+        )
+    )
     typer.echo(f"password of {username} changed")
 
 
@@ -471,7 +489,11 @@ def token(
 ) -> None:
     """Make an admin API token (sent as "Authorization: Bearer <token>"), printed only now."""
     typer.echo(
-        _administer(lambda svc: access.create_api_token(svc, _cli_actor(), admin_name, description))
+        _administer(
+            lambda svc: access.create_api_token(
+                admin_ports.access_ports(svc), _cli_actor(), admin_name, description
+            )
+        )
     )
 
 
@@ -527,7 +549,8 @@ def list_pools(as_json: AsJson = False) -> None:
     """List the user pools: slug, name, issuer."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        return [pools.pool_body(svc, pool) for pool in await pools.list_pools(svc)]
+        found = await pools.list_pools(svc.durable)
+        return [bodies.pool_body(pool, svc.settings.issuer(pool.slug)) for pool in found]
 
     _show(_administer(work), as_json, ("slug", "name", "issuer"))
 
@@ -539,7 +562,8 @@ def show_pool(
     """Show a user pool."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        return pools.pool_body(svc, await pools.get_pool(svc, slug))
+        pool = await pools.get_pool(svc.durable, slug)
+        return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
     _show(_administer(work), as_json)
 
@@ -555,8 +579,8 @@ def update_pool(
     fields = _given(name=name, logo_url=logo_url)
 
     async def work(svc: Services) -> dict[str, Any]:
-        pool = await pools.update_pool(svc, _cli_actor(), slug, fields)
-        return pools.pool_body(svc, pool)
+        pool = await pools.update_pool(admin_ports.pool_ports(svc), _cli_actor(), slug, fields)
+        return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
     _show(_administer(work), as_json)
 
@@ -567,7 +591,7 @@ def delete_pool(
 ) -> None:
     """Delete a user pool with its applications, identity sources and users."""
     _confirm_delete(f"pool {slug} with its applications, identity sources and users", yes)
-    _administer(lambda svc: pools.delete_pool(svc, _cli_actor(), slug))
+    _administer(lambda svc: pools.delete_pool(admin_ports.pool_ports(svc), _cli_actor(), slug))
     typer.echo(f"deleted pool {slug}")
 
 
@@ -575,8 +599,8 @@ def delete_pool(
 
 
 async def _application_body(svc: Services, application: Application) -> dict[str, Any]:
-    return applications.application_body(
-        application, await applications.enabled_connections(svc, application)
+    return bodies.application_body(
+        application, await applications.enabled_connections(svc.durable, application)
     )
 
 
@@ -587,7 +611,7 @@ def list_apps(
     """List a pool's applications: client_id, type, name."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await applications.list_applications(svc, pool)
+        found = await applications.list_applications(admin_ports.application_ports(svc), pool)
         return [await _application_body(svc, application) for application in found]
 
     _show(_administer(work), as_json, ("client_id", "type", "name"))
@@ -602,7 +626,9 @@ def show_app(
     """Show an application (never its client secret)."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        application = await applications.get_application(svc, pool, client_id)
+        application = await applications.get_application(
+            admin_ports.application_ports(svc), pool, client_id
+        )
         return await _application_body(svc, application)
 
     _show(_administer(work), as_json)
@@ -640,7 +666,7 @@ def update_app(
 
     async def work(svc: Services) -> dict[str, Any]:
         application = await applications.update_application(
-            svc, _cli_actor(), pool, client_id, fields
+            admin_ports.application_ports(svc), _cli_actor(), pool, client_id, fields
         )
         return await _application_body(svc, application)
 
@@ -655,7 +681,11 @@ def delete_app(
 ) -> None:
     """Delete an application; its users stay in the pool."""
     _confirm_delete(f"application {client_id} of pool {pool}", yes)
-    _administer(lambda svc: applications.delete_application(svc, _cli_actor(), pool, client_id))
+    _administer(
+        lambda svc: applications.delete_application(
+            admin_ports.application_ports(svc), _cli_actor(), pool, client_id
+        )
+    )
     typer.echo(f"deleted application {client_id}")
 
 
@@ -669,8 +699,9 @@ def list_sources(
     """List a pool's identity sources: unique_id, display name, AppID, applications."""
 
     async def work(svc: Services) -> list[dict[str, Any]]:
-        found = await connections.list_connections(svc, pool)
-        return [connections.connection_body(svc, pool, source, apps) for source, apps in found]
+        found = await connections.list_connections(svc.durable, svc.durable, pool)
+        issuer = svc.settings.issuer(pool)
+        return [bodies.connection_body(source, apps, issuer) for source, apps in found]
 
     _show(_administer(work), as_json, ("unique_id", "display_name", "app_id", "applications"))
 
@@ -684,8 +715,8 @@ def show_source(
     """Show an identity source (never its AppSecret)."""
 
     async def work(svc: Services) -> dict[str, Any]:
-        source, apps = await connections.get_connection(svc, pool, unique_id)
-        return connections.connection_body(svc, pool, source, apps)
+        source, apps = await connections.get_connection(svc.durable, svc.durable, pool, unique_id)
+        return bodies.connection_body(source, apps, svc.settings.issuer(pool))
 
     _show(_administer(work), as_json)
 
@@ -730,9 +761,10 @@ def update_source(
     )
 
     async def work(svc: Services) -> dict[str, Any]:
-        await connections.update_connection(svc, _cli_actor(), pool, unique_id, fields)
-        source, apps = await connections.get_connection(svc, pool, unique_id)
-        return connections.connection_body(svc, pool, source, apps)
+        ports = admin_ports.connection_ports(svc)
+        await connections.update_connection(ports, _cli_actor(), pool, unique_id, fields)
+        source, apps = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
+        return bodies.connection_body(source, apps, svc.settings.issuer(pool))
 
     _show(_administer(work), as_json)
 
@@ -745,7 +777,11 @@ def delete_source(
 ) -> None:
     """Delete an identity source; the applications stop offering it."""
     _confirm_delete(f"identity source {unique_id} of pool {pool}", yes)
-    _administer(lambda svc: connections.delete_connection(svc, _cli_actor(), pool, unique_id))
+    _administer(
+        lambda svc: connections.delete_connection(
+            admin_ports.connection_ports(svc), _cli_actor(), pool, unique_id
+        )
+    )
     typer.echo(f"deleted identity source {unique_id}")
 
 
@@ -757,7 +793,7 @@ def list_admins(as_json: AsJson = False) -> None:
     """List the console administrators."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        return [access.admin_body(found) for found in await access.list_admins(svc)]
+        return [bodies.admin_body(found) for found in await access.list_admins(svc.durable)]
 
     _show(_administer(work), as_json, ("username", "created_at"))
 
@@ -769,7 +805,7 @@ def show_admin(
     """Show a console administrator (never the password)."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return access.admin_body(await access.get_admin(svc, username))
+        return bodies.admin_body(await access.get_admin(svc.durable, username))
 
     _show(_administer(work), as_json)
 
@@ -780,7 +816,9 @@ def delete_admin(
 ) -> None:
     """Delete a console administrator and the API tokens made for them."""
     _confirm_delete(f"administrator {username} and their API tokens", yes)
-    _administer(lambda svc: access.delete_admin(svc, _cli_actor(), username))
+    _administer(
+        lambda svc: access.delete_admin(admin_ports.access_ports(svc), _cli_actor(), username)
+    )
     typer.echo(f"deleted administrator {username}")
 
 
@@ -792,8 +830,8 @@ def list_tokens(as_json: AsJson = False) -> None:
     """List the admin API tokens (never the tokens themselves)."""
 
     async def work(svc: Services) -> list[dict[str, object]]:
-        found = await access.list_api_tokens(svc)
-        return [access.token_body(stored, name) for stored, name in found]
+        found = await access.list_api_tokens(svc.durable)
+        return [bodies.token_body(stored, name) for stored, name in found]
 
     _show(_administer(work), as_json, ("id", "admin", "description", "last_used_at"))
 
@@ -806,7 +844,7 @@ def show_token(
     """Show an admin API token."""
 
     async def work(svc: Services) -> dict[str, object]:
-        return access.token_body(*await access.get_api_token(svc, token_id))
+        return bodies.token_body(*await access.get_api_token(svc.durable, token_id))
 
     _show(_administer(work), as_json)
 
@@ -820,8 +858,10 @@ def update_token(
     """Change an admin API token's description."""
 
     async def work(svc: Services) -> dict[str, object]:
-        changed = await access.describe_api_token(svc, _cli_actor(), token_id, description or None)
-        return access.token_body(*changed)
+        changed = await access.describe_api_token(
+            admin_ports.access_ports(svc), _cli_actor(), token_id, description or None
+        )
+        return bodies.token_body(*changed)
 
     _show(_administer(work), as_json)
 
@@ -833,5 +873,7 @@ def delete_token(
 ) -> None:
     """Revoke an admin API token: it stops working at once."""
     _confirm_delete(f"API token {token_id}", yes)
-    _administer(lambda svc: access.delete_api_token(svc, _cli_actor(), token_id))
+    _administer(
+        lambda svc: access.delete_api_token(admin_ports.access_ports(svc), _cli_actor(), token_id)
+    )
     typer.echo(f"deleted API token {token_id}")

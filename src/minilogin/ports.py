@@ -354,6 +354,60 @@ class SceneRetirement(Protocol):
     async def retire_scene(self, login: QRLogin, ttl: float) -> None: ...
 
 
+class QRLoginStore(Protocol):
+    """The QR logins in the ephemeral store, with their one compare-and-set writer
+    (``storage/ephemeral/records.py``)."""
+
+    async def create(self, login: QRLogin) -> bool:
+        """Store a new login; ``False`` when its id or its scene is taken."""
+        ...
+
+    async def get(self, login_id: str) -> QRLogin | None: ...
+
+    async def find_by_scene(self, scene: str) -> QRLogin | None: ...
+
+    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+
+    async def note_expired(self, login: QRLogin) -> None:
+        """Report the login's expiry once, by whichever reader notices it first."""
+        ...
+
+    def decode(self, message: str) -> QRLogin:
+        """A login as published on its status channel."""
+        ...
+
+
+class Counters(Protocol):
+    """Counters shared by every instance (the ephemeral store)."""
+
+    async def incr(self, key: str, ttl: float) -> int:
+        """Add one and return the new count; the time to live starts at the first increment."""
+        ...
+
+
+class Authorizer(Protocol):
+    """The last step of every successful QR login: a one-time authorization code for the
+    browser, and the login moved to ``authorized`` (``login/authorization.py``)."""
+
+    async def __call__(
+        self,
+        login: QRLogin,
+        user: User,
+        scanner: Scanner | None = None,
+        *,
+        ip: str | None,
+        **detail: object,
+    ) -> QRLogin: ...
+
+
+class MiniProgramSessionStore(Protocol):
+    """The mini program's sessions on scanned QR logins, kept by hash."""
+
+    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None: ...
+
+    async def get(self, token: str) -> MiniProgramSession | None: ...
+
+
 # ---- the OpenID provider (oidc/): what its endpoints and grants are handed -----------------
 # Pools and applications it reads through ``PoolReader`` and ``ApplicationReader`` above.
 
@@ -449,55 +503,70 @@ class FailureLimits(Protocol):
     async def count_failure(self, rule: str, subject: str) -> None: ...
 
 
-class QRLoginStore(Protocol):
-    """The QR logins in the ephemeral store, with their one compare-and-set writer
-    (``storage/ephemeral/records.py``)."""
+# ---- administration (admin/): what its use cases need beside the stores --------------------
 
-    async def create(self, login: QRLogin) -> bool:
-        """Store a new login; ``False`` when its id or its scene is taken."""
-        ...
 
-    async def get(self, login_id: str) -> QRLogin | None: ...
+class AuditRecorder(Protocol):
+    """The audit log as its writers see it: events are queued and written in batches
+    (``storage/audit_log.py``)."""
 
-    async def find_by_scene(self, scene: str) -> QRLogin | None: ...
+    async def add(self, event: AuditEvent) -> None: ...
 
-    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
-
-    async def note_expired(self, login: QRLogin) -> None:
-        """Report the login's expiry once, by whichever reader notices it first."""
-        ...
-
-    def decode(self, message: str) -> QRLogin:
-        """A login as published on its status channel."""
+    async def flush(self) -> None:
+        """Write every event queued so far, so that a read of the log sees them."""
         ...
 
 
-class Counters(Protocol):
-    """Counters shared by every instance (the ephemeral store)."""
+class ConfigInvalidation(Protocol):
+    """The configuration cache of every instance (``storage/config_cache.py``)."""
 
-    async def incr(self, key: str, ttl: float) -> int:
-        """Add one and return the new count; the time to live starts at the first increment."""
+    async def changed(self) -> None:
+        """Pools, applications or identity sources changed: drop every cached copy."""
         ...
 
 
-class Authorizer(Protocol):
-    """The last step of every successful QR login: a one-time authorization code for the
-    browser, and the login moved to ``authorized`` (``login/authorization.py``)."""
+class KeyValues(Protocol):
+    """Short-lived values under keys, shared by every instance (the ephemeral store)."""
 
-    async def __call__(
-        self,
-        login: QRLogin,
-        user: User,
-        scanner: Scanner | None = None,
-        *,
-        ip: str | None,
-        **detail: object,
-    ) -> QRLogin: ...
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str, ttl: float) -> None:
+        """Store ``value`` for ``ttl`` seconds, replacing what was there."""
+        ...
+
+    async def delete(self, key: str) -> None: ...
 
 
-class MiniProgramSessionStore(Protocol):
-    """The mini program's sessions on scanned QR logins, kept by hash."""
+class PageRefusal(Protocol):
+    """WeChat's refusal of the page an identity source's codes open (errcode 41030)."""
 
-    async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None: ...
+    @property
+    def page(self) -> str | None: ...
 
-    async def get(self, token: str) -> MiniProgramSession | None: ...
+    @property
+    def env_version(self) -> str: ...
+
+    @property
+    def errmsg(self) -> str: ...
+
+    @property
+    def since(self) -> float: ...
+
+    @property
+    def retry_at(self) -> float: ...
+
+
+class CodeStatus(Protocol):
+    """Whether codes can be made for an identity source (the code pool)."""
+
+    async def page_error(self, source: IdentitySource) -> PageRefusal | None:
+        """The standing refusal of the source's page, or ``None`` while codes are made."""
+        ...
+
+
+class CredentialTest(Protocol):
+    """Asking WeChat for an access token with a mini program's AppID and AppSecret."""
+
+    async def __call__(self, app_id: str, app_secret: str) -> None:
+        """``UpstreamError("wechat_invalid_credentials")`` when WeChat refuses the pair."""
+        ...

@@ -22,6 +22,7 @@ from tests.support.actors import Browser, BrowserLogin, Phone, decode_qr, scene_
 
 from minilogin.admin import Actor, access
 from minilogin.config import Settings
+from minilogin.web.admin_ports import access_ports
 from minilogin.wiring import Services
 
 ADMIN_TOKEN = "settings-admin-token-for-tests"
@@ -141,12 +142,12 @@ async def test_an_api_token_acts_as_its_administrator(
     http: httpx.AsyncClient, services: Services
 ) -> None:
     cli = Actor("cli:test")
-    await access.create_admin(services, cli, "boss", "correct horse battery")
-    token = await access.create_api_token(services, cli, "boss", "deploy script")
+    await access.create_admin(access_ports(services), cli, "boss", "correct horse battery")
+    token = await access.create_api_token(access_ports(services), cli, "boss", "deploy script")
     assert token.startswith("mla_")
     headers = {"Authorization": f"Bearer {token}"}
     ok(await http.post(f"{API}/pools", json={"slug": "acme", "name": "Acme"}, headers=headers), 201)
-    unowned = await access.create_api_token(services, cli, None, "automation")
+    unowned = await access.create_api_token(access_ports(services), cli, None, "automation")
     ok(
         await http.patch(
             f"{API}/pools/acme",
@@ -905,7 +906,9 @@ async def test_bad_dashboard_and_log_queries_are_refused(admin: httpx.AsyncClien
 
 @pytest.fixture
 async def administrator(services: Services) -> tuple[str, str]:
-    await access.create_admin(services, Actor("cli:test"), "boss", "correct horse battery")
+    await access.create_admin(
+        access_ports(services), Actor("cli:test"), "boss", "correct horse battery"
+    )
     return "boss", "correct horse battery"
 
 

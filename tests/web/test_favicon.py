@@ -12,6 +12,7 @@ import httpx
 from tests.conftest import PUBLIC
 
 from minilogin.admin import Actor, access
+from minilogin.web.admin_ports import access_ports
 from minilogin.wiring import Services
 
 ISSUER = f"{PUBLIC}/pools/demo"
@@ -34,7 +35,9 @@ async def test_the_icon_is_served_and_every_page_links_it(
     direct = await http.get(f"{PUBLIC}/favicon.ico")
     assert (direct.status_code, direct.headers["location"]) == (301, "/static/favicon.svg")
     icons = {await icon_of(http, f"{PUBLIC}/console/login", "")}
-    await access.create_admin(services, Actor("cli:test"), "boss", "correct horse battery")
+    await access.create_admin(
+        access_ports(services), Actor("cli:test"), "boss", "correct horse battery"
+    )
     logged_in = await http.post(
         f"{PUBLIC}/console/login",
         data={"username": "boss", "password": "correct horse battery"},

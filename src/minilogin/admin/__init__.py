@@ -4,14 +4,21 @@ user pools, applications, identity sources, users, the dashboard and the audit l
 Input arrives as the JSON object the administrator sent; ``core/connection.py`` and
 ``core/applications.py`` check it. Every change is written to the audit log as ``admin.…``
 with who made it, from where, and which fields changed (never a secret's value).
+
+Each use case receives the narrow ports it uses (``ports.py``), bundled per module
+(``PoolPorts``, ``UserPorts``…), and answers domain objects; the HTTP bodies are the web
+floor's (``web/admin_bodies.py``). Administration looks pools and applications up in the
+stores themselves (``lookups.py``), never in an instance's cached copy, since it changes what
+it reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from minilogin.login import audit
-from minilogin.wiring import Services
+from minilogin.core.entities import AuditEvent
+from minilogin.ports import AuditRecorder
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +31,7 @@ class Actor:
 
 
 async def record(
-    svc: Services,
+    audit: AuditRecorder,
     actor: Actor,
     action: str,
     *,
@@ -32,12 +39,14 @@ async def record(
     subject: str | None = None,
     **detail: object,
 ) -> None:
-    await audit.record(
-        svc,
-        f"admin.{action}",
-        pool_id=pool_id,
-        actor=actor.name,
-        subject=subject,
-        ip=actor.ip,
-        **detail,
+    await audit.add(
+        AuditEvent(
+            pool_id=pool_id,
+            action=f"admin.{action}",
+            actor=actor.name,
+            subject=subject,
+            ip=actor.ip,
+            detail=detail,
+            created_at=datetime.now(UTC),
+        )
     )

@@ -10,16 +10,15 @@ login past its deadline that neither was authorized nor cancelled has expired.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
-from typing import Any
 
 from minilogin.core.connection import integer
 from minilogin.core.entities import AuditEvent
 from minilogin.core.errors import InvalidRequest
-from minilogin.login.qrlogin import iso, load_pool
-from minilogin.wiring import Services
+from minilogin.lookups import load_pool
+from minilogin.ports import AuditRecorder, AuditStore, IdentitySourceStore, PoolStore
 
 STAGES = ("shown", "scanned", "authorized", "consumed", "cancelled", "expired")
 MAX_DAYS = 31
@@ -35,6 +34,38 @@ _CONSUMED = ("token.issued", "admin.experience_login")
 _CANCELLED = ("login.cancelled", "login.refused", "binding.locked")
 #: The prefixes of every action the funnel reads.
 FUNNEL_PREFIXES = ("qrlogin.", "login.", "binding.", "token.issued", "admin.experience_login")
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPorts:
+    pools: PoolStore
+    sources: IdentitySourceStore
+    audit_events: AuditStore
+    audit: AuditRecorder
+    clock: Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFunnel:
+    """One identity source's funnel: for each day of the dashboard, how many QR logins
+    reached each stage (``STAGES``)."""
+
+    unique_id: str
+    #: ``None`` for a source deleted since, which still shows the codes it had shown.
+    display_name: str | None
+    days: list[dict[str, int]]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {stage: sum(row[stage] for row in self.days) for stage in STAGES}
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    days: list[date]
+    #: Minutes east of UTC: the time zone the days are counted in.
+    tz_offset: int
+    connections: list[SourceFunnel]
 
 
 @dataclass(slots=True)
@@ -107,26 +138,29 @@ def funnel(
 
 
 async def stats(
-    svc: Services, pool_slug: str, days: object = 14, tz_offset: object = DEFAULT_TZ_OFFSET
-) -> dict[str, Any]:
+    ports: ActivityPorts,
+    pool_slug: str,
+    days: object = 14,
+    tz_offset: object = DEFAULT_TZ_OFFSET,
+) -> Dashboard:
     """The dashboard: for every source of the pool, its funnel for each of the last ``days``
-    days (in the time zone ``tz_offset`` minutes east of UTC) and in total."""
+    days (in the time zone ``tz_offset`` minutes east of UTC)."""
     count = integer(days, "invalid_days", 1, MAX_DAYS)
     offset = integer(tz_offset, "invalid_tz_offset", -14 * 60, 14 * 60)
-    pool = await load_pool(svc, pool_slug, fresh=True)
+    pool = await load_pool(ports.pools, pool_slug)
     tz = timezone(timedelta(minutes=offset))
-    now = svc.clock()
+    now = ports.clock()
     today = datetime.fromtimestamp(now, tz).date()
     first = today - timedelta(days=count - 1)
-    await svc.audit.flush()  # this instance's latest events count too
-    events = await svc.durable.search_audit_events(
+    await ports.audit.flush()  # this instance's latest events count too
+    events = await ports.audit_events.search_audit_events(
         pool.id,
         action_prefixes=FUNNEL_PREFIXES,
         since=datetime.combine(first, time(), tz),
         limit=None,
     )
     counts = funnel(events, now, first, count, tz)
-    sources = await svc.durable.list_identity_sources(pool.id)
+    sources = await ports.sources.list_identity_sources(pool.id)
     names = {source.unique_id: source.display_name for source in sources}
     # Sources deleted since still show the codes they had shown.
     unique_ids = list(names) + sorted(set(counts) - set(names))
@@ -135,48 +169,25 @@ async def stats(
     for unique_id in unique_ids:
         per_day = counts.get(unique_id, {})
         figures = [per_day.get(day, dict.fromkeys(STAGES, 0)) for day in day_list]
-        totals = {stage: sum(row[stage] for row in figures) for stage in STAGES}
-        rows = [{"day": day.isoformat(), **row} for day, row in zip(day_list, figures, strict=True)]
-        connections.append(
-            {
-                "unique_id": unique_id,
-                "display_name": names.get(unique_id),
-                "totals": totals,
-                "days": rows,
-            }
-        )
-    return {
-        "days": [day.isoformat() for day in day_list],
-        "tz_offset": offset,
-        "stages": list(STAGES),
-        "connections": connections,
-    }
-
-
-def event_body(event: AuditEvent) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "action": event.action,
-        "actor": event.actor,
-        "subject": event.subject,
-        "ip": event.ip,
-        "detail": event.detail,
-        "created_at": iso(event.created_at.timestamp()) if event.created_at else None,
-    }
+        connections.append(SourceFunnel(unique_id, names.get(unique_id), figures))
+    return Dashboard(day_list, offset, connections)
 
 
 async def audit_log(
-    svc: Services, pool_slug: str | None, action_prefixes: tuple[str, ...], limit: object = 100
+    ports: ActivityPorts,
+    pool_slug: str | None,
+    action_prefixes: tuple[str, ...],
+    limit: object = 100,
 ) -> list[AuditEvent]:
     """The newest events first; ``action_prefixes`` (``admin.``, ``login.``) narrow it. Without
     a pool: the events of the service itself (administrators, their logins, API tokens)."""
-    pool_id = None if pool_slug is None else (await load_pool(svc, pool_slug, fresh=True)).id
+    pool_id = None if pool_slug is None else (await load_pool(ports.pools, pool_slug)).id
     count = integer(limit, "invalid_limit", 1, MAX_EVENTS)
     if len(action_prefixes) > MAX_FILTERS or any(
         not 0 < len(prefix) <= MAX_FILTER_LENGTH for prefix in action_prefixes
     ):
         raise InvalidRequest("invalid_action")
-    await svc.audit.flush()  # this instance's latest events count too
-    return await svc.durable.search_audit_events(
+    await ports.audit.flush()  # this instance's latest events count too
+    return await ports.audit_events.search_audit_events(
         pool_id, action_prefixes=action_prefixes, limit=count
     )

@@ -11,11 +11,11 @@ the answer is the user and the ID token's claims — no token is signed or issue
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from minilogin.admin import Actor, record
-from minilogin.admin.users import user_body
 from minilogin.core.claims import id_token_claims
+from minilogin.core.entities import User
 from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, OAuthError
 from minilogin.login.qrlogin import load_application, load_pool
 from minilogin.oidc.grants import TokenRequest
@@ -23,9 +23,17 @@ from minilogin.oidc.grants.authorization_code import UserCannotLogIn
 from minilogin.wiring import Services, code_grant
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What the code would give: the user and the claims of its ID token."""
+
+    user: User
+    claims: dict[str, object]
+
+
 async def preview(
     svc: Services, actor: Actor, pool_slug: str, client_id: str, code: object, verifier: object
-) -> dict[str, Any]:
+) -> Preview:
     pool = await load_pool(svc, pool_slug, fresh=True)
     application = await load_application(svc, pool, client_id, fresh=True)
     # The verifier is always part of the request, so that a code issued without a challenge
@@ -45,7 +53,7 @@ async def preview(
         raise InvalidRequest("invalid_experience_code") from None
     user = accepted.user
     await record(
-        svc,
+        svc.audit,
         actor,
         "experience_login",
         pool_id=pool.id,
@@ -53,7 +61,4 @@ async def preview(
         client_id=application.client_id,
         qrlogin=accepted.grant.qrlogin_id,
     )
-    return {
-        "user": user_body(user),
-        "claims": id_token_claims(user, accepted.context, application.id_token_lifetime),
-    }
+    return Preview(user, id_token_claims(user, accepted.context, application.id_token_lifetime))

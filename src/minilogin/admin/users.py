@@ -13,17 +13,15 @@ import asyncio
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
 
 from minilogin.admin import Actor, record
 from minilogin.core.connection import boolean, text
 from minilogin.core.entities import AuditEvent, User, WeChatIdentity
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, all_problems
 from minilogin.core.phone import to_e164
-from minilogin.login.qrlogin import iso, load_pool
+from minilogin.lookups import load_pool
+from minilogin.ports import AuditRecorder, AuditStore, PoolStore, UserStore
 from minilogin.storage.crypto import hash_password
-from minilogin.wiring import Services
 
 #: Starts with a letter so that a username can never be mistaken for a phone number.
 USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{2,31}")
@@ -40,56 +38,18 @@ RECENT_LOGINS = 10
 
 
 @dataclass(frozen=True, slots=True)
+class UserPorts:
+    pools: PoolStore
+    users: UserStore
+    audit_events: AuditStore
+    audit: AuditRecorder
+
+
+@dataclass(frozen=True, slots=True)
 class UserDetails:
     user: User
     identities: list[WeChatIdentity]
     recent_logins: list[AuditEvent]
-
-
-def _when(value: datetime | None) -> str | None:
-    return iso(value.timestamp()) if value is not None else None
-
-
-def user_body(user: User) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "phone": user.phone,
-        "phone_verified": user.phone_verified,
-        "email": user.email,
-        "nickname": user.nickname,
-        "avatar_url": user.avatar_url,
-        "password_set": user.password_hash is not None,
-        "blocked": user.blocked,
-        "login_count": user.login_count,
-        "last_login_at": _when(user.last_login_at),
-        "created_at": _when(user.created_at),
-    }
-
-
-def details_body(details: UserDetails) -> dict[str, Any]:
-    body = user_body(details.user)
-    body["identities"] = [
-        {
-            "id": identity.id,
-            "app_id": identity.app_id,
-            "openid": identity.openid,
-            "unionid": identity.unionid,
-            "created_at": _when(identity.created_at),
-        }
-        for identity in details.identities
-    ]
-    body["recent_logins"] = [
-        {
-            "at": _when(event.created_at),
-            "ip": event.ip,
-            "client_id": event.detail.get("client_id"),
-            "connection": event.detail.get("connection"),
-            "action": event.action,
-        }
-        for event in details.recent_logins
-    ]
-    return body
 
 
 def check_username(value: object) -> str | None:
@@ -126,25 +86,25 @@ def check_password(value: object) -> str | None:
 
 
 async def search(
-    svc: Services, pool_slug: str, query: str | None, limit: int, offset: int
+    ports: UserPorts, pool_slug: str, query: str | None, limit: int, offset: int
 ) -> tuple[list[User], int]:
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    return await svc.durable.search_users(pool.id, query, min(limit, MAX_PAGE), offset)
+    pool = await load_pool(ports.pools, pool_slug)
+    return await ports.users.search_users(pool.id, query, min(limit, MAX_PAGE), offset)
 
 
-async def _load(svc: Services, pool_id: str, user_id: str) -> User:
-    user = await svc.durable.get_user(pool_id, user_id)
+async def _load(users: UserStore, pool_id: str, user_id: str) -> User:
+    user = await users.get_user(pool_id, user_id)
     if user is None:
         raise NotFound("unknown_user")
     return user
 
 
-async def details(svc: Services, pool_slug: str, user_id: str) -> UserDetails:
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    user = await _load(svc, pool.id, user_id)
-    identities = await svc.durable.list_identities(pool.id, user_id)
-    await svc.audit.flush()  # this instance's latest events count too
-    logins = await svc.durable.search_audit_events(
+async def details(ports: UserPorts, pool_slug: str, user_id: str) -> UserDetails:
+    pool = await load_pool(ports.pools, pool_slug)
+    user = await _load(ports.users, pool.id, user_id)
+    identities = await ports.users.list_identities(pool.id, user_id)
+    await ports.audit.flush()  # this instance's latest events count too
+    logins = await ports.audit_events.search_audit_events(
         pool.id, action_prefixes=LOGIN_ACTIONS, subject=user_id, limit=RECENT_LOGINS
     )
     return UserDetails(user, identities, logins)
@@ -200,35 +160,35 @@ def _changed(before: User, after: User) -> list[str]:
 
 
 async def create_user(
-    svc: Services, actor: Actor, pool_slug: str, fields: Mapping[str, object]
+    ports: UserPorts, actor: Actor, pool_slug: str, fields: Mapping[str, object]
 ) -> User:
-    pool = await load_pool(svc, pool_slug, fresh=True)
+    pool = await load_pool(ports.pools, pool_slug)
     user = await _apply(User(pool_id=pool.id), fields)
     try:
-        user = await svc.durable.create_user(user)
+        user = await ports.users.create_user(user)
     except Conflict as conflict:
         raise _admin_conflict(conflict) from None
-    await record(svc, actor, "user.created", pool_id=pool.id, subject=user.id)
+    await record(ports.audit, actor, "user.created", pool_id=pool.id, subject=user.id)
     return user
 
 
 async def update_user(
-    svc: Services, actor: Actor, pool_slug: str, user_id: str, fields: Mapping[str, object]
+    ports: UserPorts, actor: Actor, pool_slug: str, user_id: str, fields: Mapping[str, object]
 ) -> User:
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    current = await _load(svc, pool.id, user_id)
+    pool = await load_pool(ports.pools, pool_slug)
+    current = await _load(ports.users, pool.id, user_id)
     user = await _apply(current, fields)
     changed = _changed(current, user)
     if not changed:
         return current
     try:
-        user = await svc.durable.update_user(user)
+        user = await ports.users.update_user(user)
     except Conflict as conflict:
         raise _admin_conflict(conflict) from None
     action = "user.updated"
     if changed == ["blocked"]:
         action = "user.blocked" if user.blocked else "user.unblocked"
-    await record(svc, actor, action, pool_id=pool.id, subject=user_id, changed=changed)
+    await record(ports.audit, actor, action, pool_id=pool.id, subject=user_id, changed=changed)
     return user
 
 
@@ -238,21 +198,21 @@ def _admin_conflict(conflict: Conflict) -> Conflict:
     return Conflict("phone_taken") if conflict.code == "phone_in_use" else conflict
 
 
-async def delete_user(svc: Services, actor: Actor, pool_slug: str, user_id: str) -> None:
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    await svc.durable.delete_user(pool.id, user_id)
-    await record(svc, actor, "user.deleted", pool_id=pool.id, subject=user_id)
+async def delete_user(ports: UserPorts, actor: Actor, pool_slug: str, user_id: str) -> None:
+    pool = await load_pool(ports.pools, pool_slug)
+    await ports.users.delete_user(pool.id, user_id)
+    await record(ports.audit, actor, "user.deleted", pool_id=pool.id, subject=user_id)
 
 
 async def unlink_identity(
-    svc: Services, actor: Actor, pool_slug: str, user_id: str, identity_id: str
+    ports: UserPorts, actor: Actor, pool_slug: str, user_id: str, identity_id: str
 ) -> None:
     """The WeChat account no longer logs in to this user; its next scan is a newcomer's."""
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    await _load(svc, pool.id, user_id)
-    await svc.durable.unlink_identity(pool.id, user_id, identity_id)
+    pool = await load_pool(ports.pools, pool_slug)
+    await _load(ports.users, pool.id, user_id)
+    await ports.users.unlink_identity(pool.id, user_id, identity_id)
     await record(
-        svc,
+        ports.audit,
         actor,
         "user.identity_unlinked",
         pool_id=pool.id,

@@ -15,19 +15,39 @@ application, source or user 404; a body that is not JSON 400 ``invalid_json``.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
 from minilogin.admin import Actor, access, activity, applications, connections, pools, users
+from minilogin.admin.access import AccessPorts
+from minilogin.admin.activity import ActivityPorts
+from minilogin.admin.applications import ApplicationPorts
+from minilogin.admin.connections import ConnectionPorts
 from minilogin.admin.experience import preview
+from minilogin.admin.pools import PoolPorts
+from minilogin.admin.users import UserPorts
 from minilogin.core.connection import is_loopback_url
+from minilogin.core.entities import Application, IdentitySource
 from minilogin.core.errors import Forbidden, InvalidRequest, Unauthorized
+from minilogin.web import admin_bodies as bodies
+from minilogin.web import admin_ports
+from minilogin.web.admin_schemas import (
+    ApplicationChanges,
+    ApplicationIn,
+    ConnectionChanges,
+    ConnectionIn,
+    ExperienceIn,
+    PoolChanges,
+    PoolIn,
+    UserChanges,
+    UserIn,
+    documented,
+)
 from minilogin.web.deps import client_ip, services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
@@ -46,6 +66,38 @@ router = APIRouter(
 )
 public_router = APIRouter(tags=["Identity sources"], responses=error_responses(400, 404, 503))
 Svc = Annotated[Services, Depends(services)]
+
+
+async def _access(svc: Svc) -> AccessPorts:
+    return admin_ports.access_ports(svc)
+
+
+async def _pools(svc: Svc) -> PoolPorts:
+    return admin_ports.pool_ports(svc)
+
+
+async def _applications(svc: Svc) -> ApplicationPorts:
+    return admin_ports.application_ports(svc)
+
+
+async def _connections(svc: Svc) -> ConnectionPorts:
+    return admin_ports.connection_ports(svc)
+
+
+async def _users(svc: Svc) -> UserPorts:
+    return admin_ports.user_ports(svc)
+
+
+async def _activity(svc: Svc) -> ActivityPorts:
+    return admin_ports.activity_ports(svc)
+
+
+Access = Annotated[AccessPorts, Depends(_access)]
+Pools = Annotated[PoolPorts, Depends(_pools)]
+Applications = Annotated[ApplicationPorts, Depends(_applications)]
+Connections = Annotated[ConnectionPorts, Depends(_connections)]
+Users = Annotated[UserPorts, Depends(_users)]
+Activity = Annotated[ActivityPorts, Depends(_activity)]
 
 _bearer = HTTPBearer(auto_error=False, description="A token from `minilogin admin token`.")
 _session = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="The console's session.")
@@ -71,16 +123,17 @@ def check_same_origin(request: Request, svc: Services) -> None:
 async def administrator(
     request: Request,
     svc: Svc,
+    ports: Access,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     session_id: Annotated[str | None, Depends(_session)],
 ) -> Actor:
     """Who is calling: a token's holder, or a console session (with CSRF checks on changes)."""
     ip = client_ip(request)
     if bearer is not None:
-        return await access.authenticate_token(svc, bearer.credentials, ip)
+        return await access.authenticate_token(ports, bearer.credentials, ip)
     if request.headers.get("authorization"):
         raise Unauthorized("unauthorized")
-    session = await access.console_session(svc, session_id)
+    session = await access.console_session(ports.sessions, session_id)
     if session is None:
         raise Unauthorized("unauthorized")
     if request.method not in SAFE_METHODS:
@@ -107,216 +160,123 @@ async def json_object(request: Request) -> dict[str, object]:
     return data
 
 
-def documented(model: type[BaseModel]) -> dict[str, Any]:
-    """The request body's schema for OpenAPI; the body itself is checked by the core, which
-    names the field that breaks a rule (``invalid_<field>``)."""
-    schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schema}},
-        }
-    }
-
-
-# Request bodies, for the documentation (see ``documented``).
-
-
-class PoolIn(BaseModel):
-    slug: str
-    name: str
-    logo_url: str | None = None
-
-
-class PoolChanges(BaseModel):
-    name: str | None = None
-    logo_url: str | None = None
-
-
-class ApplicationIn(BaseModel):
-    name: str
-    type: Literal["spa", "web"] = "spa"
-    redirect_uris: list[str] = []
-    web_origins: list[str] = []
-    post_logout_redirect_uris: list[str] = []
-    id_token_lifetime: int = 3600
-    access_token_lifetime: int = 3600
-    refresh_token_lifetime: int = 30 * 24 * 3600
-    id_token_signed_response_alg: Literal["RS256", "ES256"] = "RS256"  # noqa: S105 - not a secret
-    pkce_required: bool = True
-    resource_server: bool = False
-
-
-class ApplicationChanges(BaseModel):
-    name: str | None = None
-    redirect_uris: list[str] | None = None
-    web_origins: list[str] | None = None
-    post_logout_redirect_uris: list[str] | None = None
-    id_token_lifetime: int | None = None
-    access_token_lifetime: int | None = None
-    refresh_token_lifetime: int | None = None
-    id_token_signed_response_alg: Literal["RS256", "ES256"] | None = None
-    pkce_required: bool | None = None
-    resource_server: bool | None = None
-
-
-LoginModeName = Literal["login_and_register", "login_only"]
-AssociationName = Literal["off", "field_match", "ask_binding"]
-EnvVersionName = Literal["release", "trial", "develop"]
-
-
-class ConnectionIn(BaseModel):
-    unique_id: str
-    display_name: str
-    callback_url: str | None = None
-    private_deployment: bool = False
-    app_id: str | None = None
-    app_secret: str | None = None
-    login_mode: LoginModeName = "login_and_register"
-    association: AssociationName = "field_match"
-    page: str = "pages/login/login"
-    env_version: EnvVersionName = "release"
-    qr_expires_in: int = 120
-
-
-class ConnectionChanges(BaseModel):
-    display_name: str | None = None
-    callback_url: str | None = None
-    private_deployment: bool | None = None
-    app_id: str | None = None
-    app_secret: str | None = None
-    login_mode: LoginModeName | None = None
-    association: AssociationName | None = None
-    page: str | None = None
-    env_version: EnvVersionName | None = None
-    qr_expires_in: int | None = None
-
-
-class UserIn(BaseModel):
-    username: str | None = None
-    phone: str | None = None
-    phone_verified: bool = False
-    email: str | None = None
-    password: str | None = None
-    nickname: str | None = None
-
-
-class UserChanges(UserIn):
-    blocked: bool | None = None
-
-
-class ExperienceIn(BaseModel):
-    code: str
-    code_verifier: str
-
-
 # pools
 
 
 @router.get("/pools")
-async def list_pools(svc: Svc, _: AdminActor) -> dict[str, Any]:
-    return {"pools": [pools.pool_body(svc, pool) for pool in await pools.list_pools(svc)]}
+async def list_pools(svc: Svc, ports: Pools, _: AdminActor) -> dict[str, Any]:
+    found = await pools.list_pools(ports.pools)
+    return {"pools": [bodies.pool_body(pool, svc.settings.issuer(pool.slug)) for pool in found]}
 
 
 @router.post("/pools", status_code=201, openapi_extra=documented(PoolIn))
-async def create_pool(request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
-    pool = await pools.create_pool(svc, actor, await json_object(request))
-    return pools.pool_body(svc, pool)
+async def create_pool(
+    request: Request, svc: Svc, ports: Pools, actor: AdminActor
+) -> dict[str, Any]:
+    pool = await pools.create_pool(ports, actor, await json_object(request))
+    return bodies.pool_body(pool, svc.settings.issuer(pool.slug))
 
 
 @router.get("/pools/{pool}")
-async def get_pool(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
-    return pools.pool_body(svc, await pools.get_pool(svc, pool))
+async def get_pool(pool: str, svc: Svc, ports: Pools, _: AdminActor) -> dict[str, Any]:
+    found = await pools.get_pool(ports.pools, pool)
+    return bodies.pool_body(found, svc.settings.issuer(found.slug))
 
 
 @router.patch("/pools/{pool}", openapi_extra=documented(PoolChanges))
-async def update_pool(pool: str, request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
-    changed = await pools.update_pool(svc, actor, pool, await json_object(request))
-    return pools.pool_body(svc, changed)
+async def update_pool(
+    pool: str, request: Request, svc: Svc, ports: Pools, actor: AdminActor
+) -> dict[str, Any]:
+    changed = await pools.update_pool(ports, actor, pool, await json_object(request))
+    return bodies.pool_body(changed, svc.settings.issuer(changed.slug))
 
 
 @router.delete("/pools/{pool}", status_code=204)
-async def delete_pool(pool: str, svc: Svc, actor: AdminActor) -> Response:
+async def delete_pool(pool: str, ports: Pools, actor: AdminActor) -> Response:
     """Deletes the pool with its applications, identity sources and users."""
-    await pools.delete_pool(svc, actor, pool)
+    await pools.delete_pool(ports, actor, pool)
     return Response(status_code=204)
 
 
 # applications
 
 
+async def _application_body(
+    ports: ApplicationPorts, application: Application, client_secret: str | None = None
+) -> dict[str, Any]:
+    enabled = await applications.enabled_connections(ports.sources, application)
+    return bodies.application_body(application, enabled, client_secret)
+
+
 @router.get("/pools/{pool}/applications")
-async def list_applications(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
-    found = await applications.list_applications(svc, pool)
-    return {
-        "applications": [
-            applications.application_body(a, await applications.enabled_connections(svc, a))
-            for a in found
-        ]
-    }
+async def list_applications(pool: str, ports: Applications, _: AdminActor) -> dict[str, Any]:
+    found = await applications.list_applications(ports, pool)
+    return {"applications": [await _application_body(ports, a) for a in found]}
 
 
 @router.post("/pools/{pool}/applications", status_code=201, openapi_extra=documented(ApplicationIn))
 async def create_application(
-    pool: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, request: Request, ports: Applications, actor: AdminActor
 ) -> dict[str, Any]:
     """A web application's ``client_secret`` is in this answer and nowhere else, ever."""
     application, secret = await applications.create_application(
-        svc, actor, pool, await json_object(request)
+        ports, actor, pool, await json_object(request)
     )
-    return applications.application_body(application, [], secret)
+    return bodies.application_body(application, [], secret)
 
 
 @router.get("/pools/{pool}/applications/{client_id}")
-async def get_application(pool: str, client_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
-    application = await applications.get_application(svc, pool, client_id)
-    enabled = await applications.enabled_connections(svc, application)
-    return applications.application_body(application, enabled)
+async def get_application(
+    pool: str, client_id: str, ports: Applications, _: AdminActor
+) -> dict[str, Any]:
+    return await _application_body(
+        ports, await applications.get_application(ports, pool, client_id)
+    )
 
 
 @router.patch(
     "/pools/{pool}/applications/{client_id}", openapi_extra=documented(ApplicationChanges)
 )
 async def update_application(
-    pool: str, client_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, request: Request, ports: Applications, actor: AdminActor
 ) -> dict[str, Any]:
     application = await applications.update_application(
-        svc, actor, pool, client_id, await json_object(request)
+        ports, actor, pool, client_id, await json_object(request)
     )
-    enabled = await applications.enabled_connections(svc, application)
-    return applications.application_body(application, enabled)
+    return await _application_body(ports, application)
 
 
 @router.delete("/pools/{pool}/applications/{client_id}", status_code=204)
-async def delete_application(pool: str, client_id: str, svc: Svc, actor: AdminActor) -> Response:
-    await applications.delete_application(svc, actor, pool, client_id)
+async def delete_application(
+    pool: str, client_id: str, ports: Applications, actor: AdminActor
+) -> Response:
+    await applications.delete_application(ports, actor, pool, client_id)
     return Response(status_code=204)
 
 
 @router.post("/pools/{pool}/applications/{client_id}/secret")
 async def rotate_client_secret(
-    pool: str, client_id: str, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, ports: Applications, actor: AdminActor
 ) -> dict[str, Any]:
     """A web application's new ``client_secret``, shown once; the old one stops working."""
-    application, secret = await applications.rotate_secret(svc, actor, pool, client_id)
-    enabled = await applications.enabled_connections(svc, application)
-    return applications.application_body(application, enabled, secret)
+    application, secret = await applications.rotate_secret(ports, actor, pool, client_id)
+    return await _application_body(ports, application, secret)
 
 
 @router.put("/pools/{pool}/applications/{client_id}/connections/{unique_id}", status_code=204)
 async def enable_connection(
-    pool: str, client_id: str, unique_id: str, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, unique_id: str, ports: Applications, actor: AdminActor
 ) -> Response:
     """Offer the identity source to the application's users."""
-    await applications.switch_connection(svc, actor, pool, client_id, unique_id, enabled=True)
+    await applications.switch_connection(ports, actor, pool, client_id, unique_id, enabled=True)
     return Response(status_code=204)
 
 
 @router.delete("/pools/{pool}/applications/{client_id}/connections/{unique_id}", status_code=204)
 async def disable_connection(
-    pool: str, client_id: str, unique_id: str, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, unique_id: str, ports: Applications, actor: AdminActor
 ) -> Response:
-    await applications.switch_connection(svc, actor, pool, client_id, unique_id, enabled=False)
+    await applications.switch_connection(ports, actor, pool, client_id, unique_id, enabled=False)
     return Response(status_code=204)
 
 
@@ -330,48 +290,62 @@ async def experience_login(
     (with its PKCE verifier) for the user and the ID token claims it would give, without
     issuing any token."""
     body = await json_object(request)
-    return await preview(svc, actor, pool, client_id, body.get("code"), body.get("code_verifier"))
+    return bodies.preview_body(
+        await preview(svc, actor, pool, client_id, body.get("code"), body.get("code_verifier"))
+    )
 
 
 # identity sources
 
 
+async def _connection_answer(
+    svc: Services, pool: str, source: IdentitySource, used: list[Application]
+) -> dict[str, Any]:
+    """A source's body with whether codes can be made for it (``code_error``)."""
+    body = bodies.connection_body(source, used, svc.settings.issuer(pool))
+    body["code_error"] = bodies.code_error_body(await connections.code_error(svc.codepool, source))
+    return body
+
+
 @router.get("/pools/{pool}/connections")
-async def list_connections(pool: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
-    found = await connections.list_connections(svc, pool)
-    bodies = []
-    for source, used in found:
-        bodies.append(await connections.connection_answer(svc, pool, source, used))
-    return {"connections": bodies}
+async def list_connections(
+    pool: str, svc: Svc, ports: Connections, _: AdminActor
+) -> dict[str, Any]:
+    found = await connections.list_connections(ports.pools, ports.sources, pool)
+    return {"connections": [await _connection_answer(svc, pool, s, used) for s, used in found]}
 
 
 @router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
 async def create_connection(
-    pool: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, request: Request, svc: Svc, ports: Connections, actor: AdminActor
 ) -> dict[str, Any]:
-    source = await connections.create_connection(svc, actor, pool, await json_object(request))
-    return await connections.connection_answer(svc, pool, source, [])
+    source = await connections.create_connection(ports, actor, pool, await json_object(request))
+    return await _connection_answer(svc, pool, source, [])
 
 
 @router.get("/pools/{pool}/connections/{unique_id}")
-async def get_connection(pool: str, unique_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
-    source, used = await connections.get_connection(svc, pool, unique_id)
-    return await connections.connection_answer(svc, pool, source, used)
+async def get_connection(
+    pool: str, unique_id: str, svc: Svc, ports: Connections, _: AdminActor
+) -> dict[str, Any]:
+    source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
+    return await _connection_answer(svc, pool, source, used)
 
 
 @router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
 async def update_connection(
-    pool: str, unique_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, unique_id: str, request: Request, svc: Svc, ports: Connections, actor: AdminActor
 ) -> dict[str, Any]:
     """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
-    await connections.update_connection(svc, actor, pool, unique_id, await json_object(request))
-    source, used = await connections.get_connection(svc, pool, unique_id)
-    return await connections.connection_answer(svc, pool, source, used)
+    await connections.update_connection(ports, actor, pool, unique_id, await json_object(request))
+    source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
+    return await _connection_answer(svc, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)
-async def delete_connection(pool: str, unique_id: str, svc: Svc, actor: AdminActor) -> Response:
-    await connections.delete_connection(svc, actor, pool, unique_id)
+async def delete_connection(
+    pool: str, unique_id: str, ports: Connections, actor: AdminActor
+) -> Response:
+    await connections.delete_connection(ports, actor, pool, unique_id)
     return Response(status_code=204)
 
 
@@ -422,18 +396,18 @@ async def _logo_upload(request: Request) -> bytes:
 
 @router.put("/pools/{pool}/connections/{unique_id}/logo", openapi_extra=_LOGO_BODY)
 async def put_logo(
-    pool: str, unique_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, unique_id: str, request: Request, svc: Svc, ports: Connections, actor: AdminActor
 ) -> dict[str, Any]:
     """A PNG, JPEG or WebP of at most 2 MiB, as the body or as the file of a multipart form.
     It is decoded and re-encoded; the next codes show it in their centre."""
-    await connections.set_logo(svc, actor, pool, unique_id, await _logo_upload(request))
-    source, used = await connections.get_connection(svc, pool, unique_id)
-    return await connections.connection_answer(svc, pool, source, used)
+    await connections.set_logo(ports, actor, pool, unique_id, await _logo_upload(request))
+    source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
+    return await _connection_answer(svc, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}/logo", status_code=204)
-async def delete_logo(pool: str, unique_id: str, svc: Svc, actor: AdminActor) -> Response:
-    await connections.set_logo(svc, actor, pool, unique_id, None)
+async def delete_logo(pool: str, unique_id: str, ports: Connections, actor: AdminActor) -> Response:
+    await connections.set_logo(ports, actor, pool, unique_id, None)
     return Response(status_code=204)
 
 
@@ -443,50 +417,52 @@ async def delete_logo(pool: str, unique_id: str, svc: Svc, actor: AdminActor) ->
 @router.get("/pools/{pool}/users")
 async def list_users(
     pool: str,
-    svc: Svc,
+    ports: Users,
     _: AdminActor,
     q: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=users.MAX_PAGE)] = 50,
     offset: Annotated[int, Query(ge=0, le=users.MAX_OFFSET)] = 0,
 ) -> dict[str, Any]:
     """Newest first; ``q`` matches part of the phone number, username, nickname or email."""
-    found, total = await users.search(svc, pool, q, limit, offset)
-    return {"users": [users.user_body(user) for user in found], "total": total}
+    found, total = await users.search(ports, pool, q, limit, offset)
+    return {"users": [bodies.user_body(user) for user in found], "total": total}
 
 
 @router.post("/pools/{pool}/users", status_code=201, openapi_extra=documented(UserIn))
-async def create_user(pool: str, request: Request, svc: Svc, actor: AdminActor) -> dict[str, Any]:
+async def create_user(
+    pool: str, request: Request, ports: Users, actor: AdminActor
+) -> dict[str, Any]:
     """The answer's ``id`` is the ``sub`` of the user's tokens."""
-    user = await users.create_user(svc, actor, pool, await json_object(request))
-    return users.user_body(user)
+    user = await users.create_user(ports, actor, pool, await json_object(request))
+    return bodies.user_body(user)
 
 
 @router.get("/pools/{pool}/users/{user_id}")
-async def get_user(pool: str, user_id: str, svc: Svc, _: AdminActor) -> dict[str, Any]:
+async def get_user(pool: str, user_id: str, ports: Users, _: AdminActor) -> dict[str, Any]:
     """The user with its linked WeChat identities and its recent logins."""
-    return users.details_body(await users.details(svc, pool, user_id))
+    return bodies.details_body(await users.details(ports, pool, user_id))
 
 
 @router.patch("/pools/{pool}/users/{user_id}", openapi_extra=documented(UserChanges))
 async def update_user(
-    pool: str, user_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, user_id: str, request: Request, ports: Users, actor: AdminActor
 ) -> dict[str, Any]:
     """``{"blocked": true}`` blocks the user: no new login, no token exchange."""
-    await users.update_user(svc, actor, pool, user_id, await json_object(request))
-    return users.details_body(await users.details(svc, pool, user_id))
+    await users.update_user(ports, actor, pool, user_id, await json_object(request))
+    return bodies.details_body(await users.details(ports, pool, user_id))
 
 
 @router.delete("/pools/{pool}/users/{user_id}", status_code=204)
-async def delete_user(pool: str, user_id: str, svc: Svc, actor: AdminActor) -> Response:
-    await users.delete_user(svc, actor, pool, user_id)
+async def delete_user(pool: str, user_id: str, ports: Users, actor: AdminActor) -> Response:
+    await users.delete_user(ports, actor, pool, user_id)
     return Response(status_code=204)
 
 
 @router.delete("/pools/{pool}/users/{user_id}/identities/{identity_id}", status_code=204)
 async def unlink_identity(
-    pool: str, user_id: str, identity_id: str, svc: Svc, actor: AdminActor
+    pool: str, user_id: str, identity_id: str, ports: Users, actor: AdminActor
 ) -> Response:
-    await users.unlink_identity(svc, actor, pool, user_id, identity_id)
+    await users.unlink_identity(ports, actor, pool, user_id, identity_id)
     return Response(status_code=204)
 
 
@@ -496,49 +472,49 @@ async def unlink_identity(
 @router.get("/pools/{pool}/stats")
 async def stats(
     pool: str,
-    svc: Svc,
+    ports: Activity,
     _: AdminActor,
     days: int = 14,
     tz_offset: int = activity.DEFAULT_TZ_OFFSET,
 ) -> dict[str, Any]:
     """Per identity source and day (of the last ``days``, in the time zone ``tz_offset``
     minutes east of UTC): codes shown, scanned, authorized, consumed, cancelled, expired."""
-    return await activity.stats(svc, pool, days, tz_offset)
+    return bodies.stats_body(await activity.stats(ports, pool, days, tz_offset))
 
 
 @router.get("/pools/{pool}/audit")
 async def audit_log(
     pool: str,
-    svc: Svc,
+    ports: Activity,
     _: AdminActor,
     action: Annotated[list[str] | None, Query()] = None,
     limit: int = 100,
 ) -> dict[str, Any]:
     """Newest first. ``action`` (repeatable) keeps the events whose action starts with it,
     e.g. ``admin.`` for configuration changes or ``login.`` for logins."""
-    events = await activity.audit_log(svc, pool, tuple(action or ()), limit)
-    return {"events": [activity.event_body(event) for event in events]}
+    events = await activity.audit_log(ports, pool, tuple(action or ()), limit)
+    return {"events": [bodies.event_body(event) for event in events]}
 
 
 @router.get("/audit")
 async def service_audit_log(
-    svc: Svc,
+    ports: Activity,
     _: AdminActor,
     action: Annotated[list[str] | None, Query()] = None,
     limit: int = 100,
 ) -> dict[str, Any]:
     """The events of no pool: administrators created, console logins and failures, API
     tokens made. Newest first, narrowed by ``action`` prefixes like the pool's log."""
-    events = await activity.audit_log(svc, None, tuple(action or ()), limit)
-    return {"events": [activity.event_body(event) for event in events]}
+    events = await activity.audit_log(ports, None, tuple(action or ()), limit)
+    return {"events": [bodies.event_body(event) for event in events]}
 
 
 # the logo, for every page and mini program that shows the source
 
 
 @public_router.get("/pools/{pool}/connections/{unique_id}/logo.png", response_class=Response)
-async def logo(pool: str, unique_id: str, svc: Svc) -> Response:
-    source = await connections.logo(svc, pool, unique_id)
+async def logo(pool: str, unique_id: str, ports: Connections) -> Response:
+    source = await connections.logo(ports.pools, ports.sources, pool, unique_id)
     assert source.logo is not None
     return Response(
         source.logo,

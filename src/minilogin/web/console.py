@@ -17,9 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from minilogin.admin import access
-from minilogin.admin.applications import enabled_connections, get_application
-from minilogin.admin.connections import list_connections
+from minilogin.admin import access, applications, connections
 from minilogin.core.errors import RateLimited, Unauthorized
 from minilogin.core.messages import Locale, message, negotiate
 from minilogin.observability import metrics
@@ -28,6 +26,7 @@ from minilogin.web.admin_api import (
     check_same_origin,
     session_cookie_secure,
 )
+from minilogin.web.admin_ports import access_ports, application_ports
 from minilogin.web.deps import client_ip, services
 from minilogin.wiring import Services
 
@@ -102,7 +101,7 @@ def _page(
 
 
 async def _session(request: Request, svc: Services) -> access.ConsoleSession | None:
-    return await access.console_session(svc, request.cookies.get(SESSION_COOKIE))
+    return await access.console_session(svc.ephemeral, request.cookies.get(SESSION_COOKIE))
 
 
 def _to_login() -> RedirectResponse:
@@ -142,7 +141,7 @@ async def log_in(request: Request, svc: Svc) -> Response:
     locale = locale_of(request)
     try:
         session_id, _ = await access.log_in(
-            svc, form.get("username"), form.get("password"), client_ip(request)
+            access_ports(svc), form.get("username"), form.get("password"), client_ip(request)
         )
     except (Unauthorized, RateLimited) as error:
         status = 429 if isinstance(error, RateLimited) else 401
@@ -175,7 +174,7 @@ async def log_out(request: Request, svc: Svc) -> Response:
         form = await request.form(max_fields=2, max_files=0)
         token = form.get("csrf")
         access.check_csrf(session, token if isinstance(token, str) else None)
-        await access.log_out(svc, request.cookies.get(SESSION_COOKIE))
+        await access.log_out(svc.ephemeral, request.cookies.get(SESSION_COOKIE))
     response = _to_login()
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -190,11 +189,12 @@ async def experience_page(
     session = await _session(request, svc)
     if session is None:
         return _to_login()
-    application = await get_application(svc, pool, client_id)
-    enabled = set(await enabled_connections(svc, application))
+    ports = application_ports(svc)
+    application = await applications.get_application(ports, pool, client_id)
+    enabled = set(await applications.enabled_connections(ports.sources, application))
     sources = [
         {"unique_id": source.unique_id, "display_name": source.display_name}
-        for source, _ in await list_connections(svc, pool)
+        for source, _ in await connections.list_connections(ports.pools, ports.sources, pool)
         if source.unique_id in enabled
     ]
     return _page(

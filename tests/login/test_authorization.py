@@ -1,0 +1,92 @@
+"""The last step of a QR login, without HTTP: its ports are the real records over a memory
+store, a list for the audit log and a fixed clock."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.core.test_qrlogin import ALICE, T0, new_login
+
+from minilogin.core import qrlogin as machine
+from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
+from minilogin.core.entities import AuditEvent, User
+from minilogin.core.grants import AuthorizationCode
+from minilogin.core.qrlogin import QRLogin, Status
+from minilogin.login.authorization import AuthorizationPorts, authorize
+from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.storage.ephemeral.records import AuthorizationCodes, QRLogins
+
+NOW = T0 + 10
+
+
+class Events:
+    def __init__(self) -> None:
+        self.events: list[AuditEvent] = []
+
+    async def add(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+
+async def scanned_login(qrlogins: QRLogins) -> QRLogin:
+    login = new_login()
+    assert await qrlogins.create(login)
+    return await qrlogins.update(login.id, lambda cur: machine.scan(cur, NOW, ALICE))
+
+
+async def test_the_login_gets_a_code_for_its_user_and_the_audit_log_says_so() -> None:
+    store, audit = MemoryStore(), Events()
+    qrlogins, codes = QRLogins(store, lambda: NOW), AuthorizationCodes(store)
+    login = await scanned_login(qrlogins)
+
+    async def unbound(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
+        return grant
+
+    ports = AuthorizationPorts(codes, qrlogins, unbound, audit, lambda: NOW)
+    user = User(pool_id=login.pool_id, id="usr_alice")
+
+    authorized = await authorize(ports, login, user, ip="192.0.2.7", created=True)
+
+    assert authorized.status is Status.AUTHORIZED
+    assert authorized.code is not None
+    stored = await qrlogins.get(login.id)
+    assert stored is not None
+    assert stored.code == authorized.code
+    grant = await codes.take(authorized.code)
+    assert grant == AuthorizationCode(
+        pool=login.pool,
+        client_id=login.client_id,
+        user_id="usr_alice",
+        code_challenge=login.code_challenge,
+        scope=login.scope,
+        auth_time=int(NOW),
+        amr=[AMR_WECHAT_MP_QRCODE],
+        nonce=login.nonce,
+        qrlogin_id=login.id,
+    )
+    [event] = audit.events
+    assert (event.action, event.subject, event.ip) == ("login.authorized", "usr_alice", "192.0.2.7")
+    assert event.detail["created"] is True
+    assert event.detail["qrlogin"] == login.id
+
+
+async def test_a_login_of_the_hosted_page_issues_the_relying_partys_grant() -> None:
+    store = MemoryStore()
+    qrlogins, codes = QRLogins(store, lambda: NOW), AuthorizationCodes(store)
+    login = await scanned_login(qrlogins)
+    asked: list[str] = []
+
+    async def bound(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
+        asked.append(login_id)
+        return replace(grant, redirect_uri="https://rp.example/callback", nonce="rp-nonce")
+
+    ports = AuthorizationPorts(codes, qrlogins, bound, Events(), lambda: NOW)
+    profile = replace(ALICE, nickname="Alice Liddell")
+
+    authorized = await authorize(ports, login, User(pool_id="pool-1", id="u1"), profile, ip=None)
+
+    assert asked == [login.id]
+    assert authorized.scanner == profile  # the nickname the phone sent with its confirmation
+    assert authorized.code is not None
+    grant = await codes.take(authorized.code)
+    assert grant is not None
+    assert (grant.redirect_uri, grant.nonce) == ("https://rp.example/callback", "rp-nonce")

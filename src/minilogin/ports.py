@@ -186,11 +186,18 @@ class RefreshTokenStore(Protocol):
 
 
 class SigningKeyStore(Protocol):
-    """The keys ID tokens are signed with, private halves encrypted at rest."""
+    """Each pool's signing keys, private halves encrypted at rest."""
 
-    async def add_signing_key(self, key: SigningKey) -> SigningKey: ...
+    async def add_signing_key(self, key: SigningKey) -> SigningKey:
+        """``Conflict`` when the kid, or the pool's serial of the key's algorithm, is taken."""
+        ...
 
-    async def list_signing_keys(self) -> list[SigningKey]: ...
+    async def rotate_signing_key(self, key: SigningKey, retire_at: datetime) -> SigningKey:
+        """Make ``key`` current; the pool's earlier keys of its algorithm verify until
+        ``retire_at``. ``Conflict`` when another rotation took the serial first."""
+        ...
+
+    async def list_signing_keys(self, pool_id: str) -> list[SigningKey]: ...
 
 
 class CodeImageStore(Protocol):
@@ -472,6 +479,21 @@ class TokenSigner(Protocol):
         ...
 
 
+class AuthorizationRequestStore(Protocol):
+    """Pending authorization requests, kept as the provider serialised them, and the one each
+    bound QR login answers (``storage/ephemeral/records.py``)."""
+
+    async def keep(self, request_id: str, request: str, ttl: float) -> None: ...
+
+    async def find(self, request_id: str) -> str | None: ...
+
+    async def bind(self, login: QRLogin, request: str) -> None:
+        """Tie ``request`` to the login for as long as the login is kept."""
+        ...
+
+    async def bound(self, login_id: str) -> str | None: ...
+
+
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 
@@ -570,3 +592,13 @@ class CredentialTest(Protocol):
     async def __call__(self, app_id: str, app_secret: str) -> None:
         """``UpstreamError("wechat_invalid_credentials")`` when WeChat refuses the pair."""
         ...
+
+
+# ---- each pool's signing keys (oidc/keys.py, issue #13) -------------------------------------
+
+
+class PoolSigners(Protocol):
+    """Each pool's signer (``oidc/keys.py``): it signs with the pool's current keys and
+    verifies only the pool's own, so that a token of one pool never verifies at another."""
+
+    async def signer(self, pool_id: str) -> TokenSigner: ...

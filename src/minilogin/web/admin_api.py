@@ -28,7 +28,7 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
-from minilogin.admin.experience import preview
+from minilogin.admin.experience import ExperiencePorts, preview
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
 from minilogin.core.connection import is_loopback_url
@@ -48,7 +48,7 @@ from minilogin.web.admin_schemas import (
     UserIn,
     documented,
 )
-from minilogin.web.deps import client_ip, services
+from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
 
@@ -84,6 +84,10 @@ async def _connections(svc: Svc) -> ConnectionPorts:
     return admin_ports.connection_ports(svc)
 
 
+async def _experience(svc: Svc) -> ExperiencePorts:
+    return admin_ports.experience_ports(svc)
+
+
 async def _users(svc: Svc) -> UserPorts:
     return admin_ports.user_ports(svc)
 
@@ -96,6 +100,7 @@ Access = Annotated[AccessPorts, Depends(_access)]
 Pools = Annotated[PoolPorts, Depends(_pools)]
 Applications = Annotated[ApplicationPorts, Depends(_applications)]
 Connections = Annotated[ConnectionPorts, Depends(_connections)]
+Experience = Annotated[ExperiencePorts, Depends(_experience)]
 Users = Annotated[UserPorts, Depends(_users)]
 Activity = Annotated[ActivityPorts, Depends(_activity)]
 
@@ -284,15 +289,22 @@ async def disable_connection(
     "/pools/{pool}/applications/{client_id}/experience", openapi_extra=documented(ExperienceIn)
 )
 async def experience_login(
-    pool: str, client_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, request: Request, svc: Svc, ports: Experience, actor: AdminActor
 ) -> dict[str, Any]:
     """The console's "Experience login" for a web application: exchanges a QR login's code
     (with its PKCE verifier) for the user and the ID token claims it would give, without
     issuing any token."""
     body = await json_object(request)
-    return bodies.preview_body(
-        await preview(svc, actor, pool, client_id, body.get("code"), body.get("code_verifier"))
+    shown = await preview(
+        admin_ports.experience_ports(svc),
+        actor,
+        issuer(request, pool),
+        pool,
+        client_id,
+        body.get("code"),
+        body.get("code_verifier"),
     )
+    return bodies.preview_body(shown)
 
 
 # identity sources

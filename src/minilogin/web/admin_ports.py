@@ -7,8 +7,11 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
+from minilogin.admin.experience import ExperiencePorts
+from minilogin.admin.keys import KeyPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
+from minilogin.web.oidc_ports import code_grant
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
@@ -41,6 +44,15 @@ def connection_ports(svc: Services) -> ConnectionPorts:
     )
 
 
+def experience_ports(svc: Services) -> ExperiencePorts:
+    return ExperiencePorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        code_grant=code_grant(svc),
+        audit=svc.audit,
+    )
+
+
 def user_ports(svc: Services) -> UserPorts:
     return UserPorts(
         pools=svc.durable, users=svc.durable, audit_events=svc.durable, audit=svc.audit
@@ -65,4 +77,16 @@ def access_ports(svc: Services) -> AccessPorts:
         limits=svc.limits,
         clock=svc.clock,
         admin_token=svc.settings.admin_token,
+    )
+
+
+def key_ports(svc: Services) -> KeyPorts:
+    return KeyPorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        keys=svc.durable,
+        config=svc.config,
+        audit=svc.audit,
+        clock=svc.clock,
+        cache_ttl=svc.settings.config_cache_ttl,
     )

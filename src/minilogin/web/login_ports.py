@@ -25,7 +25,7 @@ def account_ports(svc: Services) -> AccountPorts:
 
 def authorization_ports(svc: Services) -> AuthorizationPorts:
     async def bound_grant(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
-        return await authorize.bound_grant(svc, login_id, grant)
+        return await authorize.bound_grant(svc.authorization_requests, login_id, grant)
 
     return AuthorizationPorts(
         codes=svc.codes,
@@ -55,10 +55,12 @@ def authorizer(svc: Services) -> Authorizer:
 
 def qrlogin_ports(svc: Services) -> QRLoginPorts:
     async def load_request(pool: str, client_id: str, request_id: str) -> AuthorizationRequest:
-        return await authorize.load_for_client(svc, pool, client_id, request_id)
+        return await authorize.load_for_client(
+            svc.authorization_requests, pool, client_id, request_id
+        )
 
     async def bind_request(login: QRLogin, request: AuthorizationRequest) -> None:
-        await authorize.bind(svc, login, request)
+        await authorize.bind(svc.authorization_requests, login, request)
 
     return QRLoginPorts(
         config=svc.config,

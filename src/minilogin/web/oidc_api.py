@@ -24,7 +24,8 @@ from minilogin.oidc.userinfo import userinfo
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, issuer, services
 from minilogin.web.errors import error_responses
-from minilogin.wiring import Services, introspection, revocation, token_endpoint, user_info
+from minilogin.web.oidc_ports import introspection, revocation, token_endpoint, user_info
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}",
@@ -49,10 +50,9 @@ async def openid_configuration(pool: str, request: Request, svc: Svc) -> dict[st
 
 @router.get("/oidc/jwks")
 async def jwks(pool: str, svc: Svc) -> JSONResponse:
-    await load_pool(svc.config, pool)
-    return JSONResponse(
-        svc.signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
-    )
+    known = await load_pool(svc.config, pool)
+    signer = await svc.keys.signer(known.id)
+    return JSONResponse(signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -79,30 +79,6 @@ class QRLoginPorts:
     clock: Clock
 
 
-class _Catalogues(Protocol):
-    """The configuration as administration reads it (the durable store) and as the login path
-    does (the cache): what the two lookups below are handed."""
-
-    @property
-    def durable(self) -> ConfigReader: ...
-
-    @property
-    def config(self) -> ConfigReader: ...
-
-
-async def load_pool(svc: _Catalogues, slug: str, *, fresh: bool = False) -> Pool:
-    """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
-    (the admin flows, which change what they read, always do). ``lookups.load_pool`` takes
-    the one reader instead."""
-    return await lookups.load_pool(svc.durable if fresh else svc.config, slug)
-
-
-async def load_application(
-    svc: _Catalogues, pool: Pool, client_id: str, *, fresh: bool = False
-) -> Application:
-    return await lookups.load_application(svc.durable if fresh else svc.config, pool, client_id)
-
-
 async def choose_source(
     config: ConfigReader, pool: Pool, application: Application, unique_id: str | None
 ) -> IdentitySource:
@@ -326,7 +302,3 @@ async def image(ports: QRLoginPorts, login: QRLogin) -> CodeImage:
     if source is None:
         raise NotFound("unknown_connection")
     return await ports.codepool.image(source, login)
-
-
-#: Administration still imports the API's rendering of instants from here.
-iso = lookups.iso

@@ -13,8 +13,14 @@ from minilogin.core.entities import AuditEvent, User
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.login.authorization import AuthorizationPorts, authorize
+from minilogin.oidc import authorize as provider
+from minilogin.oidc.authorize import AuthorizationRequest
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.storage.ephemeral.records import AuthorizationCodes, QRLogins
+from minilogin.storage.ephemeral.records import (
+    AuthorizationCodes,
+    AuthorizationRequests,
+    QRLogins,
+)
 
 NOW = T0 + 10
 
@@ -37,11 +43,8 @@ async def test_the_login_gets_a_code_for_its_user_and_the_audit_log_says_so() ->
     store, audit = MemoryStore(), Events()
     qrlogins, codes = QRLogins(store, lambda: NOW), AuthorizationCodes(store)
     login = await scanned_login(qrlogins)
-
-    async def unbound(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
-        return grant
-
-    ports = AuthorizationPorts(codes, qrlogins, unbound, audit, lambda: NOW)
+    requests = AuthorizationRequests(store, lambda: NOW)
+    ports = AuthorizationPorts(codes, qrlogins, requests, audit, lambda: NOW)
     user = User(pool_id=login.pool_id, id="usr_alice")
 
     authorized = await authorize(ports, login, user, ip="192.0.2.7", created=True)
@@ -73,20 +76,28 @@ async def test_a_login_of_the_hosted_page_issues_the_relying_partys_grant() -> N
     store = MemoryStore()
     qrlogins, codes = QRLogins(store, lambda: NOW), AuthorizationCodes(store)
     login = await scanned_login(qrlogins)
-    asked: list[str] = []
-
-    async def bound(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
-        asked.append(login_id)
-        return replace(grant, redirect_uri="https://rp.example/callback", nonce="rp-nonce")
-
-    ports = AuthorizationPorts(codes, qrlogins, bound, Events(), lambda: NOW)
+    requests = AuthorizationRequests(store, lambda: NOW)
+    relying_party = AuthorizationRequest(
+        id="req_1",
+        pool=login.pool,
+        client_id=login.client_id,
+        redirect_uri="https://rp.example/callback",
+        scope="openid phone",
+        response_mode="query",
+        locale="en",
+        nonce="rp-nonce",
+        code_challenge="rp-challenge",
+    )
+    await provider.bind(requests, login, relying_party)
+    ports = AuthorizationPorts(codes, qrlogins, requests, Events(), lambda: NOW)
     profile = replace(ALICE, nickname="Alice Liddell")
 
     authorized = await authorize(ports, login, User(pool_id="pool-1", id="u1"), profile, ip=None)
 
-    assert asked == [login.id]
     assert authorized.scanner == profile  # the nickname the phone sent with its confirmation
     assert authorized.code is not None
     grant = await codes.take(authorized.code)
     assert grant is not None
     assert (grant.redirect_uri, grant.nonce) == ("https://rp.example/callback", "rp-nonce")
+    assert (grant.scope, grant.code_challenge) == ("openid phone", "rp-challenge")
+    assert grant.qrlogin_id == login.id

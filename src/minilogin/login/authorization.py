@@ -4,7 +4,6 @@ one-time authorization code for the browser, and the login moved to ``authorized
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
@@ -15,9 +14,11 @@ from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
 from minilogin.login import audit
+from minilogin.oidc.authorize import bound_grant
 from minilogin.ports import (
     AuditSink,
     AuthorizationCodeStore,
+    AuthorizationRequestStore,
     Clock,
     CodeRedemption,
     QRLoginUpdates,
@@ -30,9 +31,9 @@ class AuthorizationPorts:
 
     codes: AuthorizationCodeStore
     qrlogins: QRLoginUpdates
-    #: The grant a login's code stands for: the relying party's, when the login answers an
-    #: authorization request of the hosted page (``oidc/authorize.py``).
-    bound_grant: Callable[[str, AuthorizationCode], Awaitable[AuthorizationCode]]
+    #: The hosted page's authorization requests: a login bound to one issues the relying
+    #: party's grant (``oidc/authorize.py``).
+    requests: AuthorizationRequestStore
     audit: AuditSink
     clock: Clock
 
@@ -62,7 +63,7 @@ async def authorize(
         qrlogin_id=login.id,
     )
     # A login of the hosted page answers the relying party's authorization request.
-    grant = await ports.bound_grant(login.id, grant)
+    grant = await bound_grant(ports.requests, login.id, grant)
     await ports.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:

@@ -20,16 +20,7 @@ from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, OAuthErro
 from minilogin.lookups import load_application, load_pool
 from minilogin.oidc.grants import TokenRequest
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant, UserCannotLogIn
-from minilogin.ports import ApplicationStore, AuditRecorder, PoolStore
-
-
-@dataclass(frozen=True, slots=True)
-class ExperiencePorts:
-    pools: PoolStore
-    applications: ApplicationStore
-    #: The token endpoint's own handling of a code, whose checks the preview goes through.
-    code_grant: AuthorizationCodeGrant
-    audit: AuditRecorder
+from minilogin.ports import ApplicationReader, AuditRecorder, PoolReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +29,17 @@ class Preview:
 
     user: User
     claims: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class ExperiencePorts:
+    """Pools and applications as the database has them (administration never reads an
+    instance's cached copy), and the token endpoint's own code grant."""
+
+    pools: PoolReader
+    applications: ApplicationReader
+    code_grant: AuthorizationCodeGrant
+    audit: AuditRecorder
 
 
 async def preview(

@@ -3,7 +3,8 @@ one-time authorization code for the browser, and the login moved to ``authorized
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
@@ -12,12 +13,24 @@ from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
 from minilogin.login import audit
-from minilogin.oidc.authorize import bound_grant
-from minilogin.wiring import Services
+from minilogin.ports import AuditSink, AuthorizationCodeStore, Clock, QRLoginUpdates
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPorts:
+    """What ending a login with a code is handed."""
+
+    codes: AuthorizationCodeStore
+    qrlogins: QRLoginUpdates
+    #: The grant a login's code stands for: the relying party's, when the login answers an
+    #: authorization request of the hosted page (``oidc/authorize.py``).
+    bound_grant: Callable[[str, AuthorizationCode], Awaitable[AuthorizationCode]]
+    audit: AuditSink
+    clock: Clock
 
 
 async def authorize(
-    svc: Services,
+    ports: AuthorizationPorts,
     login: QRLogin,
     user: User,
     scanner: Scanner | None = None,
@@ -35,23 +48,23 @@ async def authorize(
         user_id=user.id,
         code_challenge=login.code_challenge,
         scope=login.scope,
-        auth_time=int(svc.clock()),
+        auth_time=int(ports.clock()),
         amr=[AMR_WECHAT_MP_QRCODE],
         nonce=login.nonce,
         qrlogin_id=login.id,
     )
     # A login of the hosted page answers the relying party's authorization request.
-    grant = await bound_grant(svc, login.id, grant)
-    await svc.codes.put(code, grant, machine.CODE_LIFETIME)
+    grant = await ports.bound_grant(login.id, grant)
+    await ports.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:
         if scanner is not None:
             current = replace(current, scanner=scanner)
-        return machine.authorize(current, svc.clock(), user.id, code)
+        return machine.authorize(current, ports.clock(), user.id, code)
 
-    authorized = await svc.qrlogins.update(login.id, change)
-    await audit.record(
-        svc,
+    authorized = await ports.qrlogins.update(login.id, change)
+    await audit.emit(
+        ports.audit,
         "login.authorized",
         pool_id=login.pool_id,
         actor=user.id,

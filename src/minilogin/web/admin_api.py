@@ -48,7 +48,7 @@ from minilogin.web.admin_schemas import (
     UserIn,
     documented,
 )
-from minilogin.web.deps import client_ip, services
+from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
 
@@ -295,9 +295,16 @@ async def experience_login(
     (with its PKCE verifier) for the user and the ID token claims it would give, without
     issuing any token."""
     body = await json_object(request)
-    code, verifier = body.get("code"), body.get("code_verifier")
-    issuer = svc.settings.issuer(pool)
-    return bodies.preview_body(await preview(ports, actor, issuer, pool, client_id, code, verifier))
+    shown = await preview(
+        admin_ports.experience_ports(svc),
+        actor,
+        issuer(request, pool),
+        pool,
+        client_id,
+        body.get("code"),
+        body.get("code_verifier"),
+    )
+    return bodies.preview_body(shown)
 
 
 # identity sources

@@ -4,11 +4,16 @@ QR login API, the mini program API and the hosted page build them here alike."""
 from __future__ import annotations
 
 from minilogin.core.entities import User
+from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.login import authorization
 from minilogin.login.accounts import AccountPorts
+from minilogin.login.authorization import AuthorizationPorts
 from minilogin.login.binding import BindingPorts
 from minilogin.login.miniprogram import MiniProgramPorts
+from minilogin.login.qrlogin import QRLoginPorts
+from minilogin.oidc import authorize
+from minilogin.oidc.authorize import AuthorizationRequest
 from minilogin.ports import Authorizer
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
@@ -18,8 +23,22 @@ def account_ports(svc: Services) -> AccountPorts:
     return AccountPorts(users=svc.durable, audit=svc.audit, clock=svc.clock)
 
 
+def authorization_ports(svc: Services) -> AuthorizationPorts:
+    async def bound_grant(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
+        return await authorize.bound_grant(svc.authorization_requests, login_id, grant)
+
+    return AuthorizationPorts(
+        codes=svc.codes,
+        qrlogins=svc.qrlogins,
+        bound_grant=bound_grant,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
+
+
 def authorizer(svc: Services) -> Authorizer:
     """The code grant's start (``login/authorization.py``), for the flows that end in it."""
+    ports = authorization_ports(svc)
 
     async def authorize(
         login: QRLogin,
@@ -29,9 +48,32 @@ def authorizer(svc: Services) -> Authorizer:
         ip: str | None,
         **detail: object,
     ) -> QRLogin:
-        return await authorization.authorize(svc, login, user, scanner, ip=ip, **detail)
+        return await authorization.authorize(ports, login, user, scanner, ip=ip, **detail)
 
     return authorize
+
+
+def qrlogin_ports(svc: Services) -> QRLoginPorts:
+    async def load_request(pool: str, client_id: str, request_id: str) -> AuthorizationRequest:
+        return await authorize.load_for_client(
+            svc.authorization_requests, pool, client_id, request_id
+        )
+
+    async def bind_request(login: QRLogin, request: AuthorizationRequest) -> None:
+        await authorize.bind(svc.authorization_requests, login, request)
+
+    return QRLoginPorts(
+        config=svc.config,
+        qrlogins=svc.qrlogins,
+        codepool=svc.codepool,
+        mini_program=svc.mini_program,
+        load_request=load_request,
+        bind_request=bind_request,
+        events=svc.ephemeral,
+        waiting=svc.waiting,
+        audit=svc.audit,
+        clock=svc.clock,
+    )
 
 
 def binding_ports(svc: Services) -> BindingPorts:

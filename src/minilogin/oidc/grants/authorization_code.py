@@ -27,10 +27,10 @@ from minilogin.ports import (
     AuditSink,
     AuthorizationCodeStore,
     Clock,
+    PoolSigners,
     QRLoginUpdates,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
     UserLookup,
 )
 
@@ -54,20 +54,24 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
+    """The handler, with the ports it uses: the codes, the user, the QR login a code ends,
+    the refresh tokens it starts, the access-token denylist a replay fills, the pool's keys,
+    the audit sink and the clock."""
+
     codes: AuthorizationCodeStore
     users: UserLookup
     qrlogins: QRLoginUpdates
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
         accepted = await self.accept(request)
         client, code = request.client, request.form["code"]
-        minted = mint(
-            self.signer,
+        minted = await mint(
+            self.keys,
             request.pool.id,
             client,
             accepted.user,

@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from minilogin.core.errors import InvalidRequest
 from minilogin.images import compose_code, image_type, normalise_logo
-from minilogin.wechat.sandbox.emulator import WeChatEmulator
+from minilogin.sandbox.emulator import WeChatEmulator
 
 URL = "http://sandbox.test/_sandbox/phone?appid=wx_images&scene=AbCdEfGh12345678"
 
@@ -65,6 +65,27 @@ def test_a_code_with_a_logo_still_scans(width: int) -> None:
     composed = compose_code(sandbox_code(width), normalise_logo(encoded(logo(), "PNG")))
 
     assert decode(composed) == [URL]
+
+
+def test_a_badge_drawn_once_is_kept_per_logo_and_per_width() -> None:
+    red = normalise_logo(encoded(Image.new("RGB", (300, 300), (200, 30, 40)), "PNG"))
+    green = normalise_logo(encoded(Image.new("RGB", (300, 300), (20, 180, 20)), "PNG"))
+
+    for width in (280, 430, 280, 430):
+        code = sandbox_code(width)
+        with_red, with_green = compose_code(code, red), compose_code(code, green)
+        centre = (width // 2, width // 2)
+        assert Image.open(io.BytesIO(with_red)).size == (width, width)
+        red_pixel = Image.open(io.BytesIO(with_red)).convert("RGB").getpixel(centre)
+        green_pixel = Image.open(io.BytesIO(with_green)).convert("RGB").getpixel(centre)
+        assert red_pixel[0] > 150 > red_pixel[1], red_pixel
+        composed = Image.open(io.BytesIO(with_red)).convert("RGB")
+        row = [composed.getpixel((x, width // 2)) for x in range(width)]
+        reds = sum(1 for r, g, _ in row if r > 150 > g)
+        # The logo's face: the badge's diameter (22 % of the width) less its white ring.
+        assert 0.15 * width < reds < 0.22 * width, (width, reds)
+        assert green_pixel[1] > 150 > green_pixel[0], green_pixel
+        assert decode(with_red) == decode(with_green) == [URL]
 
 
 def test_the_badge_sits_in_the_centre_and_stays_small() -> None:

@@ -39,3 +39,13 @@ def test_core_is_forbidden_all_of_minilogin() -> None:
     assert core["source_modules"] == ["minilogin.core"]
     assert "minilogin.*" in core["forbidden_modules"]
     assert {"fastapi", "sqlalchemy", "redis", "httpx"} <= set(core["forbidden_modules"])
+
+
+def test_no_package_is_left_out_of_the_cycle_check() -> None:
+    floors = contract(
+        "no cycle between sibling packages or modules, from the top-level packages down"
+    )
+    assert floors["type"] == "acyclic_siblings"
+    assert floors["ancestors"] == ["minilogin"]
+    assert "skip_descendants" not in floors
+    assert "ignore_imports" not in floors

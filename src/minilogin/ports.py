@@ -494,6 +494,13 @@ class AuthorizationRequestStore(Protocol):
     async def bound(self, login_id: str) -> str | None: ...
 
 
+class CodeRedemption(Protocol):
+    """What the product does once one of its codes is redeemed: the QR login the code ended
+    with is consumed (``login/authorization.py``). The protocol only tells it."""
+
+    async def __call__(self, grant: AuthorizationCode) -> None: ...
+
+
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 

@@ -18,12 +18,12 @@ from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
 from minilogin.logs import log_config
 from minilogin.observability.logs import log_config as observed_log_config
 from minilogin.observability.metrics import prepare_multiprocess
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade
 from minilogin.storage.sql.store import SqlStore
 from minilogin.web import sdk_assets
-from minilogin.wechat.sandbox.app import create_sandbox_app
 
 GRACEFUL_SHUTDOWN_SECONDS = 5
 

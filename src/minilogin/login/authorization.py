@@ -3,17 +3,26 @@ one-time authorization code for the browser, and the login moved to ``authorized
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
 from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
+from minilogin.core.errors import Conflict, Gone, NotFound
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
 from minilogin.login import audit
-from minilogin.ports import AuditSink, AuthorizationCodeStore, Clock, QRLoginUpdates
+from minilogin.oidc.authorize import bound_grant
+from minilogin.ports import (
+    AuditSink,
+    AuthorizationCodeStore,
+    AuthorizationRequestStore,
+    Clock,
+    CodeRedemption,
+    QRLoginUpdates,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,9 +31,9 @@ class AuthorizationPorts:
 
     codes: AuthorizationCodeStore
     qrlogins: QRLoginUpdates
-    #: The grant a login's code stands for: the relying party's, when the login answers an
-    #: authorization request of the hosted page (``oidc/authorize.py``).
-    bound_grant: Callable[[str, AuthorizationCode], Awaitable[AuthorizationCode]]
+    #: The hosted page's authorization requests: a login bound to one issues the relying
+    #: party's grant (``oidc/authorize.py``).
+    requests: AuthorizationRequestStore
     audit: AuditSink
     clock: Clock
 
@@ -54,7 +63,7 @@ async def authorize(
         qrlogin_id=login.id,
     )
     # A login of the hosted page answers the relying party's authorization request.
-    grant = await ports.bound_grant(login.id, grant)
+    grant = await bound_grant(ports.requests, login.id, grant)
     await ports.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:
@@ -76,3 +85,18 @@ async def authorize(
         **detail,
     )
     return authorized
+
+
+def consumption(qrlogins: QRLoginUpdates, clock: Clock) -> CodeRedemption:
+    """What a redeemed code does to the QR login it ended with (``oidc/grants/``): the login
+    is ``consumed``, its code gone."""
+
+    async def consume(grant: AuthorizationCode) -> None:
+        if grant.qrlogin_id is None:
+            return
+        # The QR login may have aged out of the store within the code's lifetime; the code
+        # itself is the authority for the exchange.
+        with contextlib.suppress(Conflict, Gone, NotFound):
+            await qrlogins.update(grant.qrlogin_id, lambda cur: machine.consume(cur, clock()))
+
+    return consume

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,8 +19,14 @@ from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.login import audit
 from minilogin.login.waiting import Waiting
 from minilogin.observability import metrics
-from minilogin.oidc.authorize import AuthorizationRequest
-from minilogin.ports import AuditSink, Clock, CodeSource, QRLoginStore
+from minilogin.oidc import authorize
+from minilogin.ports import (
+    AuditSink,
+    AuthorizationRequestStore,
+    Clock,
+    CodeSource,
+    QRLoginStore,
+)
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.base import Subscription
 from minilogin.storage.ephemeral.records import status_channel
@@ -68,39 +74,12 @@ class QRLoginPorts:
     codepool: CodeSource
     #: The mini program whose codes a source shows (``wiring.Services.mini_program``).
     mini_program: Callable[[IdentitySource], MiniProgram]
-    #: The hosted page's authorization request a new login names, if the same client's
-    #: (``oidc/authorize.py``): by pool slug, client_id and request id.
-    load_request: Callable[[str, str, str], Awaitable[AuthorizationRequest]]
-    #: Tie a new login to that request, for as long as the login is kept.
-    bind_request: Callable[[QRLogin, AuthorizationRequest], Awaitable[None]]
+    #: The hosted page's authorization requests a new login may answer (``oidc/authorize.py``).
+    requests: AuthorizationRequestStore
     events: StatusEvents
     waiting: Waiting
     audit: AuditSink
     clock: Clock
-
-
-class _Catalogues(Protocol):
-    """The configuration as administration reads it (the durable store) and as the login path
-    does (the cache): what the two lookups below are handed."""
-
-    @property
-    def durable(self) -> ConfigReader: ...
-
-    @property
-    def config(self) -> ConfigReader: ...
-
-
-async def load_pool(svc: _Catalogues, slug: str, *, fresh: bool = False) -> Pool:
-    """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
-    (the admin flows, which change what they read, always do). ``lookups.load_pool`` takes
-    the one reader instead."""
-    return await lookups.load_pool(svc.durable if fresh else svc.config, slug)
-
-
-async def load_application(
-    svc: _Catalogues, pool: Pool, client_id: str, *, fresh: bool = False
-) -> Application:
-    return await lookups.load_application(svc.durable if fresh else svc.config, pool, client_id)
 
 
 async def choose_source(
@@ -134,7 +113,9 @@ async def create(
     application = await lookups.load_application(ports.config, pool, request.client_id)
     source = await choose_source(ports.config, pool, application, request.connection)
     bound = (
-        await ports.load_request(pool.slug, application.client_id, request.authorization_request)
+        await authorize.load_for_client(
+            ports.requests, pool.slug, application.client_id, request.authorization_request
+        )
         if request.authorization_request is not None
         else None
     )
@@ -170,7 +151,7 @@ async def create(
         )
         if await ports.qrlogins.create(login):
             if bound is not None:
-                await ports.bind_request(login, bound)
+                await authorize.bind(ports.requests, login, bound)
             # The dashboard's funnel starts here (admin/activity.py).
             await audit.emit(
                 ports.audit,
@@ -326,7 +307,3 @@ async def image(ports: QRLoginPorts, login: QRLogin) -> CodeImage:
     if source is None:
         raise NotFound("unknown_connection")
     return await ports.codepool.image(source, login)
-
-
-#: Administration still imports the API's rendering of instants from here.
-iso = lookups.iso

@@ -4,7 +4,6 @@ QR login API, the mini program API and the hosted page build them here alike."""
 from __future__ import annotations
 
 from minilogin.core.entities import User
-from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.login import authorization
 from minilogin.login.accounts import AccountPorts
@@ -12,8 +11,6 @@ from minilogin.login.authorization import AuthorizationPorts
 from minilogin.login.binding import BindingPorts
 from minilogin.login.miniprogram import MiniProgramPorts
 from minilogin.login.qrlogin import QRLoginPorts
-from minilogin.oidc import authorize
-from minilogin.oidc.authorize import AuthorizationRequest
 from minilogin.ports import Authorizer
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
@@ -24,13 +21,10 @@ def account_ports(svc: Services) -> AccountPorts:
 
 
 def authorization_ports(svc: Services) -> AuthorizationPorts:
-    async def bound_grant(login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
-        return await authorize.bound_grant(svc.authorization_requests, login_id, grant)
-
     return AuthorizationPorts(
         codes=svc.codes,
         qrlogins=svc.qrlogins,
-        bound_grant=bound_grant,
+        requests=svc.authorization_requests,
         audit=svc.audit,
         clock=svc.clock,
     )
@@ -54,21 +48,12 @@ def authorizer(svc: Services) -> Authorizer:
 
 
 def qrlogin_ports(svc: Services) -> QRLoginPorts:
-    async def load_request(pool: str, client_id: str, request_id: str) -> AuthorizationRequest:
-        return await authorize.load_for_client(
-            svc.authorization_requests, pool, client_id, request_id
-        )
-
-    async def bind_request(login: QRLogin, request: AuthorizationRequest) -> None:
-        await authorize.bind(svc.authorization_requests, login, request)
-
     return QRLoginPorts(
         config=svc.config,
         qrlogins=svc.qrlogins,
         codepool=svc.codepool,
         mini_program=svc.mini_program,
-        load_request=load_request,
-        bind_request=bind_request,
+        requests=svc.authorization_requests,
         events=svc.ephemeral,
         waiting=svc.waiting,
         audit=svc.audit,

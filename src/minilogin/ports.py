@@ -494,6 +494,13 @@ class AuthorizationRequestStore(Protocol):
     async def bound(self, login_id: str) -> str | None: ...
 
 
+class CodeRedemption(Protocol):
+    """What the product does once one of its codes is redeemed: the QR login the code ended
+    with is consumed (``login/authorization.py``). The protocol only tells it."""
+
+    async def __call__(self, grant: AuthorizationCode) -> None: ...
+
+
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 
@@ -592,6 +599,32 @@ class CredentialTest(Protocol):
     async def __call__(self, app_id: str, app_secret: str) -> None:
         """``UpstreamError("wechat_invalid_credentials")`` when WeChat refuses the pair."""
         ...
+
+
+# ---- the cap on pending authorization requests (oidc/authorize.py, issue #13) ---------------
+
+
+class PendingCounter(Protocol):
+    """How many of something are pending, all instances together
+    (``storage/ephemeral/pending.py``)."""
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds after which a refused caller may find room."""
+        ...
+
+    async def reserve(self, cap: int) -> int | None:
+        """Count one more unless ``cap`` are pending: what ``end`` takes, or ``None``."""
+        ...
+
+    async def end(self, bucket: int) -> None: ...
+
+
+class EndingAuthorizationRequests(AuthorizationRequestStore, Protocol):
+    """Pending authorization requests, and their end: of two callers ending one request, only
+    one gets it back."""
+
+    async def take(self, request_id: str) -> str | None: ...
 
 
 # ---- each pool's signing keys (oidc/keys.py, issue #13) -------------------------------------

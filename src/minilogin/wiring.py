@@ -19,6 +19,7 @@ from minilogin.core.qrlogin import QRLogin
 from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
+from minilogin.oidc.authorize import REQUEST_LIFETIME
 from minilogin.oidc.keys import PoolKeys
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
@@ -26,6 +27,7 @@ from minilogin.storage.crypto import SecretBox
 from minilogin.storage.durable import DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.storage.ephemeral.pending import PendingCount
 from minilogin.storage.ephemeral.records import (
     AuthorizationCodes,
     AuthorizationRequests,
@@ -62,6 +64,7 @@ class Services:
     audit: AuditLog = field(init=False)
     waiting: Waiting = field(init=False)
     keys: PoolKeys = field(init=False)
+    pending_authorizations: PendingCount = field(init=False)
 
     def __post_init__(self) -> None:
         self.waiting = Waiting()
@@ -77,6 +80,9 @@ class Services:
         )
         self.codes = AuthorizationCodes(self.ephemeral)
         self.authorization_requests = AuthorizationRequests(self.ephemeral, self.clock)
+        self.pending_authorizations = PendingCount(
+            self.ephemeral, "authorization", REQUEST_LIFETIME, self.clock
+        )
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)

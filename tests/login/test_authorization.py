@@ -1,18 +1,23 @@
-"""The last step of a QR login, without HTTP: its ports are the real records over a memory
-store, a list for the audit log and a fixed clock."""
+"""The last step of a QR login and what a redeemed code does to it, without HTTP: the ports
+are the real records over a memory store (or the grants' in-memory QR logins), a list for the
+audit log and a fixed clock."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from tests.core.test_qrlogin import ALICE, T0, new_login
+from tests.oidc.grants.conftest import T0 as T0_GRANTS
+from tests.oidc.grants.conftest import FrozenClock
+from tests.oidc.grants.conftest import QRLogins as LoginsInMemory
+from tests.oidc.grants.test_authorization_code import authorized_login, grant
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import AuditEvent, User
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.login.authorization import AuthorizationPorts, authorize
+from minilogin.login.authorization import AuthorizationPorts, authorize, consumption
 from minilogin.oidc import authorize as provider
 from minilogin.oidc.authorize import AuthorizationRequest
 from minilogin.storage.ephemeral.memory import MemoryStore
@@ -101,3 +106,30 @@ async def test_a_login_of_the_hosted_page_issues_the_relying_partys_grant() -> N
     assert (grant.redirect_uri, grant.nonce) == ("https://rp.example/callback", "rp-nonce")
     assert (grant.scope, grant.code_challenge) == ("openid phone", "rp-challenge")
     assert grant.qrlogin_id == login.id
+
+
+async def test_a_redeemed_code_consumes_its_login() -> None:
+    logins = LoginsInMemory({"qr_1": authorized_login()})
+    clock = FrozenClock()
+    clock.now = T0_GRANTS + 1
+    await consumption(logins, clock)(grant())
+    consumed = logins.logins["qr_1"]
+    assert (consumed.status, consumed.code, consumed.updated_at) == (
+        Status.CONSUMED,
+        None,
+        T0_GRANTS + 1,
+    )
+
+
+async def test_a_login_that_ended_or_is_gone_does_not_fail_the_exchange() -> None:
+    cancelled = replace(authorized_login(), status=Status.CANCELLED, code=None)
+    logins = LoginsInMemory({"qr_1": cancelled})
+    await consumption(logins, FrozenClock())(grant())
+    assert logins.logins["qr_1"] == cancelled
+    await consumption(LoginsInMemory(), FrozenClock())(grant(qrlogin_id="qr_gone"))
+
+
+async def test_a_code_of_no_login_touches_none() -> None:
+    logins = LoginsInMemory({"qr_1": authorized_login()})
+    await consumption(logins, FrozenClock())(grant(qrlogin_id=None))
+    assert logins.logins["qr_1"].status is Status.AUTHORIZED

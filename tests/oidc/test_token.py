@@ -7,6 +7,7 @@ import pytest
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError
+from minilogin.oidc.discovery import metadata
 from minilogin.oidc.token import TokenEndpoint
 from tests.oidc.grants.conftest import ISSUER, POOL, SPA, Ports, alices_ports
 from tests.oidc.grants.test_authorization_code import issue
@@ -70,4 +71,7 @@ async def test_each_grant_type_reaches_its_handler(ports: Ports) -> None:
     assert refreshed["refresh_token"] != body["refresh_token"]
     assert ports.audit.actions == ["token.issued", "token.refreshed"]
     assert ports.audit.events[0].ip == "198.51.100.7"
-    assert set(endpoint(ports).grants) == {"authorization_code", "refresh_token"}
+    # Discovery advertises exactly the grants registered (OIDC Discovery §3).
+    advertised = metadata(ISSUER)["grant_types_supported"]
+    assert isinstance(advertised, list)
+    assert set(endpoint(ports).grants) == set(advertised) == {"authorization_code", "refresh_token"}

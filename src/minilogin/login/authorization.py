@@ -3,11 +3,13 @@ one-time authorization code for the browser, and the login moved to ``authorized
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
+from minilogin.core.errors import Conflict, Gone, NotFound
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
@@ -18,6 +20,7 @@ from minilogin.ports import (
     AuthorizationCodeStore,
     AuthorizationRequestStore,
     Clock,
+    CodeRedemption,
     QRLoginUpdates,
 )
 
@@ -82,3 +85,18 @@ async def authorize(
         **detail,
     )
     return authorized
+
+
+def consumption(qrlogins: QRLoginUpdates, clock: Clock) -> CodeRedemption:
+    """What a redeemed code does to the QR login it ended with (``oidc/grants/``): the login
+    is ``consumed``, its code gone."""
+
+    async def consume(grant: AuthorizationCode) -> None:
+        if grant.qrlogin_id is None:
+            return
+        # The QR login may have aged out of the store within the code's lifetime; the code
+        # itself is the authority for the exchange.
+        with contextlib.suppress(Conflict, Gone, NotFound):
+            await qrlogins.update(grant.qrlogin_id, lambda cur: machine.consume(cur, clock()))
+
+    return consume

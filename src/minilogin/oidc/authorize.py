@@ -27,7 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, Pool
-from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError
+from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError, Unavailable
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.messages import Locale
 from minilogin.core.qrlogin import QRLogin, Status
@@ -36,6 +36,8 @@ from minilogin.ports import (
     ApplicationReader,
     AuthorizationRequestStore,
     CallbackLookup,
+    EndingAuthorizationRequests,
+    PendingCounter,
     PoolReader,
 )
 
@@ -98,6 +100,8 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     code_challenge: str | None = None
+    #: What the pending count returned for it (``storage/ephemeral/pending.py``).
+    counted_in: int | None = None
 
     def reply(self, issuer: str, target: str) -> Reply:
         return Reply(target, self.response_mode, self.state, issuer)
@@ -190,12 +194,15 @@ async def start(
     applications: ApplicationReader,
     sources: CallbackLookup,
     requests: AuthorizationRequestStore,
+    pending: PendingCounter,
+    max_pending: int,
     issuer: str,
     pool: Pool,
     params: Mapping[str, str],
     fallback_locale: Locale,
 ) -> AuthorizationRequest:
-    """Check an authorization request and keep it for the page's QR logins."""
+    """Check an authorization request and keep it for the page's QR logins, unless
+    ``max_pending`` requests are pending already."""
     application = await _client(applications, pool, params)
     redirect_uri = await _redirect_uri(sources, application, params.get("redirect_uri"))
     state = params.get("state")
@@ -235,6 +242,15 @@ async def start(
             raise InvalidRequest("invalid_request", error.detail or error.code) from error
         code = error.code if isinstance(error, OAuthError) else "invalid_request"
         raise AuthorizationError(code, error.detail or error.code, reply) from error
+    counted_in = await pending.reserve(max_pending)
+    if counted_in is None:
+        # RFC 6749 §4.1.2.1's temporarily_unavailable where the response has a target; on the
+        # page otherwise, as a 503 with Retry-After.
+        detail = "too many logins are pending; try again in a minute"
+        if redirect_uri is None:
+            raise Unavailable("temporarily_unavailable", detail, retry_after=pending.retry_after)
+        raise AuthorizationError("temporarily_unavailable", detail, reply)
+    request = replace(request, counted_in=counted_in)
     await requests.keep(request.id, _to_json(request), REQUEST_LIFETIME)
     return request
 
@@ -322,7 +338,8 @@ class Completed:
 
 
 async def complete(
-    requests: AuthorizationRequestStore,
+    requests: EndingAuthorizationRequests,
+    pending: PendingCounter,
     pools: PoolReader,
     sources: CallbackLookup,
     issuer: str,
@@ -336,4 +353,10 @@ async def complete(
     if login.status is not Status.AUTHORIZED or login.code is None:
         raise Conflict(f"qrlogin_{login.status.value}")
     reply = await reply_for(pools, sources, issuer, request, login.connection)
+    # The response goes out: the request ends, and leaves the pending count (once, whichever
+    # instance takes it).
+    ended = await requests.take(request.id)
+    counted_in = None if ended is None else _from_json(ended).counted_in
+    if counted_in is not None:
+        await pending.end(counted_in)
     return Completed(reply, login.code)

@@ -311,11 +311,15 @@ async def experience_login(
 
 
 async def _connection_answer(
-    svc: Services, pool: str, source: IdentitySource, used: list[Application]
+    svc: Services,
+    ports: ConnectionPorts,
+    pool: str,
+    source: IdentitySource,
+    used: list[Application],
 ) -> dict[str, Any]:
     """A source's body with whether codes can be made for it (``code_error``)."""
     body = bodies.connection_body(source, used, svc.settings.issuer(pool))
-    body["code_error"] = bodies.code_error_body(await connections.code_error(svc.codepool, source))
+    body["code_error"] = bodies.code_error_body(await connections.code_error(ports.codes, source))
     return body
 
 
@@ -324,7 +328,9 @@ async def list_connections(
     pool: str, svc: Svc, ports: Connections, _: AdminActor
 ) -> dict[str, Any]:
     found = await connections.list_connections(ports.pools, ports.sources, pool)
-    return {"connections": [await _connection_answer(svc, pool, s, used) for s, used in found]}
+    return {
+        "connections": [await _connection_answer(svc, ports, pool, s, used) for s, used in found]
+    }
 
 
 @router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
@@ -332,7 +338,7 @@ async def create_connection(
     pool: str, request: Request, svc: Svc, ports: Connections, actor: AdminActor
 ) -> dict[str, Any]:
     source = await connections.create_connection(ports, actor, pool, await json_object(request))
-    return await _connection_answer(svc, pool, source, [])
+    return await _connection_answer(svc, ports, pool, source, [])
 
 
 @router.get("/pools/{pool}/connections/{unique_id}")
@@ -340,7 +346,7 @@ async def get_connection(
     pool: str, unique_id: str, svc: Svc, ports: Connections, _: AdminActor
 ) -> dict[str, Any]:
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
@@ -350,7 +356,7 @@ async def update_connection(
     """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
     await connections.update_connection(ports, actor, pool, unique_id, await json_object(request))
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)
@@ -414,7 +420,7 @@ async def put_logo(
     It is decoded and re-encoded; the next codes show it in their centre."""
     await connections.set_logo(ports, actor, pool, unique_id, await _logo_upload(request))
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}/logo", status_code=204)

@@ -40,6 +40,7 @@ def connection_ports(svc: Services) -> ConnectionPorts:
         config=svc.config,
         audit=svc.audit,
         test_credentials=test_credentials,
+        codes=svc.codepool,
         qr_expires_in=svc.settings.qr_expires_in,
     )
 

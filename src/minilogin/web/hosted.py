@@ -31,6 +31,7 @@ from minilogin.core.errors import (
     NotFound,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
 from minilogin.core.messages import Locale, message, negotiate
 from minilogin.login.qrlogin import authenticate
@@ -115,6 +116,8 @@ def _error_page(request: Request, locale: Locale, error: MiniloginError) -> HTML
     wait = error.params.get("retry_after")
     if isinstance(error, RateLimited) and isinstance(wait, float):
         page.headers["Retry-After"] = str(math.ceil(wait))
+    if isinstance(error, Unavailable):
+        page.headers["Retry-After"] = str(error.retry_after)
     return page
 
 
@@ -149,7 +152,8 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
     params = dict(request.query_params)
     locale = _locale(request, params.get("ui_locales"))
     try:
-        # Each request is kept until it expires: the limits also bound how many are pending.
+        # Each request is kept until it ends or expires: the limits slow a flood of them, and
+        # MINILOGIN_MAX_PENDING_AUTHORIZATIONS bounds what it holds (oidc/authorize.py).
         await limits.check(svc, "auth.ip", client_ip(request))
         await limits.check(svc, "auth.client", f"{pool}/{params.get('client_id', '')[:128]}")
         known = await _pool(svc, pool)
@@ -157,6 +161,8 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
             svc.config,
             svc.config,
             svc.authorization_requests,
+            svc.pending_authorizations,
+            svc.settings.max_pending_authorizations,
             issuer(request, pool),
             known,
             params,
@@ -201,7 +207,13 @@ async def complete(
             await limits.wrong_guess(request)
             raise
         completed = await authorize.complete(
-            svc.authorization_requests, svc.config, svc.config, issuer(request, pool), pool, login
+            svc.authorization_requests,
+            svc.pending_authorizations,
+            svc.config,
+            svc.config,
+            issuer(request, pool),
+            pool,
+            login,
         )
     except MiniloginError as error:
         return _error_page(request, locale, error)

@@ -4,6 +4,7 @@ alike."""
 
 from __future__ import annotations
 
+from minilogin.login.authorization import consumption
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
 from minilogin.oidc.introspection import Introspection
@@ -18,7 +19,7 @@ def code_grant(svc: Services) -> AuthorizationCodeGrant:
     return AuthorizationCodeGrant(
         codes=svc.codes,
         users=svc.durable,
-        qrlogins=svc.qrlogins,
+        redeemed=consumption(svc.qrlogins, svc.clock),
         refresh_tokens=svc.durable,
         revoked=svc.revoked,
         keys=svc.keys,

@@ -17,9 +17,11 @@ from minilogin.core.entities import (
     RefreshToken,
     User,
 )
+from minilogin.core.errors import NotFound
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import QRLogin
 from minilogin.core.tokens import digest, new_id
+from minilogin.login.authorization import consumption
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
 from minilogin.oidc.keys import RS256, Signer, generate_key
@@ -117,6 +119,8 @@ class QRLogins:
     logins: dict[str, QRLogin] = field(default_factory=dict)
 
     async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
+        if login_id not in self.logins:
+            raise NotFound("qrlogin_not_found")
         self.logins[login_id] = change(self.logins[login_id])
         return self.logins[login_id]
 
@@ -166,7 +170,7 @@ class Ports:
         return AuthorizationCodeGrant(
             self.codes,
             self.users,
-            self.qrlogins,
+            consumption(self.qrlogins, self.clock),
             self.refresh_tokens,
             self.revoked,
             self.keys,

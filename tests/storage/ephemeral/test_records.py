@@ -3,6 +3,8 @@ wait; a QR login's change that stands once written."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import redis.exceptions
 from tests.core.test_qrlogin import ALICE, T0, new_login
@@ -59,3 +61,19 @@ async def test_a_store_error_other_than_an_outage_still_fails_the_change() -> No
     assert await logins.create(new_login())
     with pytest.raises(ValueError, match="a bug"):
         await logins.update("qrl_test", lambda login: qrlogin.scan(login, T0, ALICE))
+
+
+async def test_a_login_with_every_field_set_reads_back_as_written() -> None:
+    logins = QRLogins(MemoryStore(), lambda: T0)
+    written = replace(
+        qrlogin.scan(new_login(), T0, ALICE),
+        request=qrlogin.RequestContext("Chrome 120 on Windows", "203.0.113.9", "Beijing"),
+        nonce="n-1",
+        state="s-1",
+        phone="+8613800000000",
+        match="42",
+        match_choices=("17", "42", "93"),
+    )
+    assert await logins.create(written)
+
+    assert await logins.get(written.id) == written

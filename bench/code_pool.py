@@ -107,8 +107,8 @@ async def where_creation_time_goes(
     while ``count`` creations run: what a creation waits on, step by step."""
     from minilogin.app import create_app
     from minilogin.config import SANDBOX_API_PATH, Settings
+    from minilogin.sandbox.app import create_sandbox_app
     from minilogin.storage.sql.migrate import upgrade_async
-    from minilogin.wechat.sandbox.app import create_sandbox_app
 
     public = "http://minilogin.bench"
     settings = Settings(

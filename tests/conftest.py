@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from minilogin.app import create_app
 from minilogin.config import SANDBOX_API_PATH, Settings
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wiring import Services
 from tests.support.actors import Browser, Phone
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from minilogin.core.errors import InvalidRequest
 from minilogin.images import compose_code, image_type, normalise_logo
-from minilogin.wechat.sandbox.emulator import WeChatEmulator
+from minilogin.sandbox.emulator import WeChatEmulator
 
 URL = "http://sandbox.test/_sandbox/phone?appid=wx_images&scene=AbCdEfGh12345678"
 

@@ -50,7 +50,7 @@ def create_app(
     wechat_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build the service. ``seed`` creates the demo pool, application and identity source and
-    serves the demo pages; ``sandbox`` is a WeChat sandbox (``wechat/sandbox/app.py``) whose
+    serves the demo pages; ``sandbox`` is a WeChat sandbox (``sandbox/app.py``) whose
     routes this app serves too, as ``minilogin dev`` does. Without either it is production:
     what ``minilogin serve`` runs. ``clock`` is the wall clock every deadline is measured on;
     ``wechat_transport`` carries the WeChat client's requests (by default, the network: the

@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     rate_limit_scale: float = Field(default=1.0, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_logo_upload_bytes: int = Field(default=2 * 1024 * 1024 + 64 * 1024, ge=1024)
+    # Authorization requests (``/oidc/auth``) pending at once, all instances together: each is
+    # kept up to ten minutes, so this bounds what a flood of them holds. Not scaled by
+    # ``rate_limit_scale``: it bounds memory, not a rate.
+    max_pending_authorizations: int = Field(default=20_000, ge=1)
     # Addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's
     # ``forwarded_allow_ips``: comma-separated IPs or networks, ``*`` for any); empty: none.
     trusted_proxies: str = ""

@@ -25,7 +25,6 @@ from minilogin.core.entities import (
 )
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner
-from minilogin.wechat.types import MiniProgram, PhoneNumber, Session
 
 # ---- durable storage, one store per aggregate ---------------------------------------------
 
@@ -187,11 +186,18 @@ class RefreshTokenStore(Protocol):
 
 
 class SigningKeyStore(Protocol):
-    """The keys ID tokens are signed with, private halves encrypted at rest."""
+    """Each pool's signing keys, private halves encrypted at rest."""
 
-    async def add_signing_key(self, key: SigningKey) -> SigningKey: ...
+    async def add_signing_key(self, key: SigningKey) -> SigningKey:
+        """``Conflict`` when the kid, or the pool's serial of the key's algorithm, is taken."""
+        ...
 
-    async def list_signing_keys(self) -> list[SigningKey]: ...
+    async def rotate_signing_key(self, key: SigningKey, retire_at: datetime) -> SigningKey:
+        """Make ``key`` current; the pool's earlier keys of its algorithm verify until
+        ``retire_at``. ``Conflict`` when another rotation took the serial first."""
+        ...
+
+    async def list_signing_keys(self, pool_id: str) -> list[SigningKey]: ...
 
 
 class CodeImageStore(Protocol):
@@ -327,12 +333,18 @@ class PoolKeyspace(Protocol):
     async def length(self, key: str) -> int: ...
 
 
-class CodeMaker(Protocol):
-    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+class CodeSource(Protocol):
+    """The code pool as a QR login sees it (``codepool/``): a scene for each new login, and
+    the image of its code."""
 
-    async def get_unlimited_code(
-        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
-    ) -> bytes: ...
+    @property
+    def recycles(self) -> bool:
+        """Whether codes return to the pool after their logins (logins then match numbers)."""
+        ...
+
+    async def lease(self, source: IdentitySource, login_id: str) -> str: ...
+
+    async def image(self, source: IdentitySource, login: QRLogin) -> CodeImage: ...
 
 
 class CodeBudget(Protocol):
@@ -378,16 +390,6 @@ class Counters(Protocol):
     async def incr(self, key: str, ttl: float) -> int:
         """Add one and return the new count; the time to live starts at the first increment."""
         ...
-
-
-class WeChatLogin(Protocol):
-    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
-
-    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
-
-    async def get_phone_number(
-        self, app: MiniProgram, code: str, *, openid: str | None = ...
-    ) -> PhoneNumber: ...
 
 
 class Authorizer(Protocol):
@@ -475,6 +477,28 @@ class TokenSigner(Protocol):
     def verify(self, token: str) -> dict[str, object]:
         """The claims of a token this provider signed; ``Unauthorized`` for anything else."""
         ...
+
+
+class AuthorizationRequestStore(Protocol):
+    """Pending authorization requests, kept as the provider serialised them, and the one each
+    bound QR login answers (``storage/ephemeral/records.py``)."""
+
+    async def keep(self, request_id: str, request: str, ttl: float) -> None: ...
+
+    async def find(self, request_id: str) -> str | None: ...
+
+    async def bind(self, login: QRLogin, request: str) -> None:
+        """Tie ``request`` to the login for as long as the login is kept."""
+        ...
+
+    async def bound(self, login_id: str) -> str | None: ...
+
+
+class CodeRedemption(Protocol):
+    """What the product does once one of its codes is redeemed: the QR login the code ended
+    with is consumed (``login/authorization.py``). The protocol only tells it."""
+
+    async def __call__(self, grant: AuthorizationCode) -> None: ...
 
 
 class QRLoginUpdates(Protocol):
@@ -575,3 +599,39 @@ class CredentialTest(Protocol):
     async def __call__(self, app_id: str, app_secret: str) -> None:
         """``UpstreamError("wechat_invalid_credentials")`` when WeChat refuses the pair."""
         ...
+
+
+# ---- the cap on pending authorization requests (oidc/authorize.py, issue #13) ---------------
+
+
+class PendingCounter(Protocol):
+    """How many of something are pending, all instances together
+    (``storage/ephemeral/pending.py``)."""
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds after which a refused caller may find room."""
+        ...
+
+    async def reserve(self, cap: int) -> int | None:
+        """Count one more unless ``cap`` are pending: what ``end`` takes, or ``None``."""
+        ...
+
+    async def end(self, bucket: int) -> None: ...
+
+
+class EndingAuthorizationRequests(AuthorizationRequestStore, Protocol):
+    """Pending authorization requests, and their end: of two callers ending one request, only
+    one gets it back."""
+
+    async def take(self, request_id: str) -> str | None: ...
+
+
+# ---- each pool's signing keys (oidc/keys.py, issue #13) -------------------------------------
+
+
+class PoolSigners(Protocol):
+    """Each pool's signer (``oidc/keys.py``): it signs with the pool's current keys and
+    verifies only the pool's own, so that a token of one pool never verifies at another."""
+
+    async def signer(self, pool_id: str) -> TokenSigner: ...

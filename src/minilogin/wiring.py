@@ -1,5 +1,5 @@
 """The service's parts, built once per process from the settings and handed to every route:
-the stores, the typed records over the ephemeral store, the WeChat client and the signer.
+the stores, the typed records over the ephemeral store, the WeChat client and the pools' signers.
 
 This object is the only mutable state the application holds outside the stores themselves.
 """
@@ -19,22 +19,18 @@ from minilogin.core.qrlogin import QRLogin
 from minilogin.login.limits import Limits
 from minilogin.login.waiting import Waiting
 from minilogin.observability.events import login_event
-from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
-from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
-from minilogin.oidc.introspection import Introspection
-from minilogin.oidc.keys import Signer
-from minilogin.oidc.logout import Logout
-from minilogin.oidc.revocation import Revocation
-from minilogin.oidc.token import TokenEndpoint
-from minilogin.oidc.userinfo import UserInfo
+from minilogin.oidc.authorize import REQUEST_LIFETIME
+from minilogin.oidc.keys import PoolKeys
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.durable import DurableStore
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.storage.ephemeral.pending import PendingCount
 from minilogin.storage.ephemeral.records import (
     AuthorizationCodes,
+    AuthorizationRequests,
     MiniProgramSessions,
     QRLogins,
     RateLimiter,
@@ -53,10 +49,10 @@ class Services:
     durable: DurableStore
     ephemeral: EphemeralStore
     wechat_http: httpx.AsyncClient
-    signer: Signer
     clock: Callable[[], float] = time.time
     qrlogins: QRLogins = field(init=False)
     codes: AuthorizationCodes = field(init=False)
+    authorization_requests: AuthorizationRequests = field(init=False)
     sessions: MiniProgramSessions = field(init=False)
     revoked: RevokedTokens = field(init=False)
     limiter: RateLimiter = field(init=False)
@@ -67,12 +63,15 @@ class Services:
     config: ConfigCache = field(init=False)
     audit: AuditLog = field(init=False)
     waiting: Waiting = field(init=False)
+    keys: PoolKeys = field(init=False)
+    pending_authorizations: PendingCount = field(init=False)
 
     def __post_init__(self) -> None:
         self.waiting = Waiting()
         self.config = ConfigCache(
             self.durable, self.ephemeral, self.settings.config_cache_ttl, self.clock
         )
+        self.keys = PoolKeys(self.config, self.durable, self.clock)
         self.audit = AuditLog(
             self.durable, self.settings.audit_flush_interval, self.settings.audit_max_pending
         )
@@ -80,6 +79,10 @@ class Services:
             self.ephemeral, self.clock, ended=self._login_ended, observe=login_event
         )
         self.codes = AuthorizationCodes(self.ephemeral)
+        self.authorization_requests = AuthorizationRequests(self.ephemeral, self.clock)
+        self.pending_authorizations = PendingCount(
+            self.ephemeral, "authorization", REQUEST_LIFETIME, self.clock
+        )
         self.sessions = MiniProgramSessions(self.ephemeral)
         self.revoked = RevokedTokens(self.ephemeral)
         self.limiter = RateLimiter(self.ephemeral)
@@ -171,53 +174,7 @@ async def open_services(
         durable=durable,
         ephemeral=ephemeral,
         wechat_http=http,
-        signer=await Signer.load(durable),
         clock=clock,
     )
     await services.start()
     return services
-
-
-# ---- the OpenID provider's parts, each handed the ports it uses ---------------------------
-
-
-def code_grant(svc: Services) -> AuthorizationCodeGrant:
-    return AuthorizationCodeGrant(
-        codes=svc.codes,
-        users=svc.durable,
-        qrlogins=svc.qrlogins,
-        refresh_tokens=svc.durable,
-        revoked=svc.revoked,
-        signer=svc.signer,
-        audit=svc.audit,
-        clock=svc.clock,
-    )
-
-
-def token_endpoint(svc: Services) -> TokenEndpoint:
-    """Pools and clients are read through the configuration cache, as on every login."""
-    refresh = RefreshTokenGrant(
-        users=svc.durable,
-        refresh_tokens=svc.durable,
-        revoked=svc.revoked,
-        signer=svc.signer,
-        audit=svc.audit,
-        clock=svc.clock,
-    )
-    return TokenEndpoint(svc.config, svc.config, code_grant(svc), refresh)
-
-
-def revocation(svc: Services) -> Revocation:
-    return Revocation(svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)
-
-
-def introspection(svc: Services) -> Introspection:
-    return Introspection(svc.durable, svc.revoked, svc.signer, svc.clock)
-
-
-def user_info(svc: Services) -> UserInfo:
-    return UserInfo(svc.config, svc.durable, svc.revoked, svc.signer, svc.clock)
-
-
-def logout(svc: Services) -> Logout:
-    return Logout(svc.config, svc.durable, svc.revoked, svc.signer, svc.audit, svc.clock)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from minilogin.admin import Actor
+from minilogin.core.entities import IdentitySource
 from minilogin.storage.audit_log import AuditLog
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql import SqlStore, upgrade_async
@@ -25,6 +26,13 @@ class Invalidations:
 
     async def changed(self) -> None:
         self.count += 1
+
+
+class CodesMade:
+    """The code pool of a source whose page WeChat never refused."""
+
+    async def page_error(self, source: IdentitySource) -> None:
+        return None
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.admin.conftest import ACTOR, Invalidations
+from tests.admin.conftest import ACTOR, CodesMade, Invalidations
 
 from minilogin.admin import applications, connections, pools
 from minilogin.admin.applications import ApplicationPorts
@@ -67,6 +67,7 @@ async def test_an_identity_source_is_offered_to_an_application_and_withdrawn(
         config=config,
         audit=audit,
         test_credentials=never_called,
+        codes=CodesMade(),
         qr_expires_in=120,
     )
     await connections.create_connection(

@@ -7,7 +7,7 @@ import io
 
 import pytest
 from PIL import Image
-from tests.admin.conftest import ACTOR, Invalidations
+from tests.admin.conftest import ACTOR, CodesMade, Invalidations
 
 from minilogin.admin import connections, pools
 from minilogin.admin.connections import ConnectionPorts
@@ -56,6 +56,7 @@ def ports(
         config=config,
         audit=audit,
         test_credentials=wechat,
+        codes=CodesMade(),
         qr_expires_in=90,
     )
 

@@ -41,9 +41,9 @@ from minilogin.codepool.policy import (
 )
 from minilogin.config import Settings
 from minilogin.core.entities import IdentitySource
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.seed import DEMO_CONNECTION, DEMO_POOL, seed_demo
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wiring import Services, open_services
 
 CODE_CALLS = "wxa/getwxacodeunlimit"

@@ -20,6 +20,7 @@ from tests.support.sse import ServerSentEvent, server_sent_events
 
 from minilogin.core.qrlogin import Status
 from minilogin.login import qrlogin as flow
+from minilogin.web.login_ports import qrlogin_ports
 from minilogin.wiring import Services
 
 pytestmark = pytest.mark.slow
@@ -178,7 +179,7 @@ async def test_a_stream_sees_a_change_it_was_never_told_of_at_its_next_keepalive
     login = await browser.create()
     stored = await services.qrlogins.get(login.id)
     assert stored is not None
-    events = flow.stream(services, stored, keepalive=0.05)
+    events = flow.stream(qrlogin_ports(services), stored, keepalive=0.05)
     first = await anext(events)
     assert first is not None
     assert first.status is Status.PENDING
@@ -197,7 +198,7 @@ async def test_a_long_poll_sees_a_change_it_was_never_told_of_at_its_next_keepal
     stored = await services.qrlogins.get(login.id)
     assert stored is not None
     waiting = asyncio.create_task(
-        flow.wait_for_change(services, stored, "pending", 30, keepalive=0.05)
+        flow.wait_for_change(qrlogin_ports(services), stored, "pending", 30, keepalive=0.05)
     )
     await asyncio.sleep(0.1)
     assert not waiting.done()

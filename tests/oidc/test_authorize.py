@@ -5,8 +5,11 @@ redirect with ``error`` and ``state``)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import secrets
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +21,7 @@ from joserfc.jwk import KeySet
 from minilogin.core.entities import Application, ApplicationType, IdentitySource
 from minilogin.core.pkce import s256
 from minilogin.core.tokens import digest
+from minilogin.seed import DEMO_CONNECTION
 from minilogin.wiring import Services
 from tests.oidc.conftest import (
     ISSUER,
@@ -32,6 +36,8 @@ from tests.oidc.conftest import (
     request_id,
 )
 from tests.support.actors import Phone, decode_qr, scene_of
+from tests.support.cli import run_minilogin
+from tests.support.server import minilogin_dev
 
 pytestmark = pytest.mark.usefixtures("relying_parties")
 
@@ -485,3 +491,128 @@ async def test_the_connections_of_an_application_are_public_to_its_origins(
     assert "access-control-allow-origin" not in foreign.headers
     missing = await http.get(f"{ISSUER}/api/applications/nobody/connections")
     assert (missing.status_code, missing.json()["error"]) == (404, "unknown_client")
+
+
+# ---- the cap on pending requests, on a real server (issue 13) ------------------------------
+
+PENDING_CAP = 3
+CONFIG_CACHE_TTL = 1.0
+
+
+def demo_params(public: str, **extra: str) -> tuple[dict[str, str], str]:
+    verifier = secrets.token_urlsafe(48)
+    params = {
+        "response_type": "code",
+        "client_id": "demo",
+        "redirect_uri": f"{public}/demo/callback",
+        "scope": "openid phone",
+        "state": "st-" + secrets.token_urlsafe(6),
+        "code_challenge": s256(verifier),
+        "code_challenge_method": "S256",
+        **extra,
+    }
+    return params, verifier
+
+
+async def complete_on_the_page(
+    web: httpx.AsyncClient, public: str, issuer: str, page: str, user: str
+) -> str:
+    """Log in on an open hosted page as its component does: the code it sends back."""
+    page_verifier = secrets.token_urlsafe(48)
+    created = await web.post(
+        f"{issuer}/api/qrcodes",
+        json={
+            "client_id": "demo",
+            "code_challenge": s256(page_verifier),
+            "code_challenge_method": "S256",
+            "authorization_request": request_id(page),
+        },
+    )
+    assert created.status_code == 201, created.text
+    login = created.json()
+    appid, scene = scene_of(decode_qr((await web.get(login["image_url"])).content))
+    phone = Phone(web, public, user)
+    session = (await phone.scan(appid, scene)).json()["session"]
+    assert (await phone.confirm(appid, session)).status_code == 200
+    done = await web.post(
+        f"{issuer}/oidc/auth/complete", data={"qrlogin": login["id"], "secret": login["secret"]}
+    )
+    assert done.status_code == 303, done.text
+    return query(done.headers["location"])["code"]
+
+
+@pytest.mark.slow
+async def test_pending_requests_are_capped_and_a_login_goes_through_once_room_frees(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "MINILOGIN_MAX_PENDING_AUTHORIZATIONS": str(PENDING_CAP),
+        "MINILOGIN_RATE_LIMIT_SCALE": "0",
+        "MINILOGIN_CONFIG_CACHE_TTL": str(CONFIG_CACHE_TTL),
+    }
+    with minilogin_dev(tmp_path, **env) as server:
+        issuer, public = server.issuer(), server.public
+        # A Callback URL: requests without a redirect_uri are valid too.
+        updated = run_minilogin(
+            "admin", "update-source", "demo", DEMO_CONNECTION,
+            "--callback-url", f"{public}/demo/callback", data_dir=tmp_path, **env,
+        )  # fmt: skip
+        assert updated.returncode == 0, updated.stderr
+        async with httpx.AsyncClient(timeout=30) as web:
+            await asyncio.sleep(CONFIG_CACHE_TTL)  # the change reaches the server
+            mine, _ = demo_params(public)
+            first = await web.get(f"{issuer}/oidc/auth", params=mine)
+            assert first.status_code == 200, first.text
+
+            # The flood: many at once, then one by one until refused.
+            flood = await asyncio.gather(
+                *(web.get(f"{issuer}/oidc/auth", params=demo_params(public)[0]) for _ in range(20))
+            )
+            accepted = [page for page in flood if page.status_code == 200]
+            assert len(accepted) <= PENDING_CAP - 1
+            while len(accepted) < PENDING_CAP - 1:
+                page = await web.get(f"{issuer}/oidc/auth", params=demo_params(public)[0])
+                assert page.status_code == 200, page.text
+                accepted.append(page)
+            refused = [page for page in flood if page.status_code != 200]
+            assert refused
+            for page in refused:
+                # RFC 6749 §4.1.2.1: back to the client, with its state.
+                assert page.status_code == 303, page.text
+                answer = query(page.headers["location"])
+                assert answer["error"] == "temporarily_unavailable"
+                assert answer["state"].startswith("st-")
+
+            # Full: another person's request is refused too, on the page when the response
+            # has no target yet.
+            theirs, their_verifier = demo_params(public)
+            full = await web.get(f"{issuer}/oidc/auth", params=theirs)
+            assert query(full.headers["location"])["error"] == "temporarily_unavailable"
+            no_target = {k: v for k, v in theirs.items() if k != "redirect_uri"}
+            page_503 = await web.get(f"{issuer}/oidc/auth", params=no_target)
+            assert page_503.status_code == 503, page_503.text
+            assert page_503.headers["retry-after"] == "60"
+
+            # The first request ends with its response: room for the other person's.
+            await complete_on_the_page(web, public, issuer, first.text, "first")
+            again = await web.get(f"{issuer}/oidc/auth", params=theirs)
+            assert again.status_code == 200, again.text
+            code = await complete_on_the_page(web, public, issuer, again.text, "second")
+            tokens = await web.post(
+                f"{issuer}/oidc/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": theirs["redirect_uri"],
+                    "client_id": "demo",
+                    "code_verifier": their_verifier,
+                },
+            )
+            assert tokens.status_code == 200, tokens.text
+            assert "id_token" in tokens.json()
+            # Its request ended as well: one place, and then none.
+            opened = await web.get(f"{issuer}/oidc/auth", params=demo_params(public)[0])
+            assert opened.status_code == 200, opened.text
+            refused_again = await web.get(f"{issuer}/oidc/auth", params=demo_params(public)[0])
+            assert refused_again.status_code == 303
+        assert "500 Internal Server Error" not in server.log.read_text()

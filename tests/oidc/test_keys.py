@@ -1,19 +1,34 @@
-"""The signer (``oidc/keys.py``): one current key per algorithm in one published key set, ID
-tokens in the algorithm asked for, and a deployment from before RS256 given its RSA key on its
-next start without losing the key its tokens were signed with."""
+"""The signers (``oidc/keys.py``): one current key per algorithm in each pool's own key set,
+ID tokens in the algorithm asked for, a pool's first keys made once however many instances
+ask at once, and rotation: new tokens carry the new kid, earlier ones verify until the overlap
+ends, and then the old kid leaves the key set."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from minilogin.core.entities import Pool
 from minilogin.core.errors import Unauthorized
-from minilogin.oidc.keys import Signer, generate_key
+from minilogin.oidc.keys import PoolKeys, Signer, generate_key, rotate
+from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
+from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.sql import SqlStore, upgrade_async
+from tests.support.cli import run_minilogin
+from tests.support.logins import kid_of, tokens_of_a_login
+from tests.support.server import minilogin_dev
+from tests.support.tokens import verified_claims
+
+TTL = 5.0
 
 
 def test_each_algorithm_signs_with_its_own_key_and_everything_verifies() -> None:
@@ -42,26 +57,144 @@ def test_only_the_offered_algorithms_have_keys() -> None:
         generate_key("HS256")
 
 
-async def test_a_store_with_only_an_es256_key_gets_an_rsa_key_and_keeps_the_old_one(
-    tmp_path: Path,
-) -> None:
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqlStore]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}"
     await upgrade_async(url)
-    store = await SqlStore.open(url, SecretBox("test-secret-key"))
-    try:
-        old = await store.add_signing_key(generate_key("ES256"))
-        old_token = Signer([old]).sign({"sub": "u1"})
-        signer = await Signer.load(store)
-        keys = await store.list_signing_keys()
-        assert sorted(k.algorithm for k in keys) == ["ES256", "RS256"]
-        assert signer.verify(old_token)["sub"] == "u1"
-        assert (
-            jwt.decode(signer.sign({"sub": "u1"}), KeySet.import_key_set(signer.jwks())).header[  # type: ignore[arg-type]
-                "kid"
-            ]
-            == old.kid
-        ), "ES256 goes on with the key it had"
-        await Signer.load(store)
-        assert await store.list_signing_keys() == keys, "nothing made twice"
-    finally:
-        await store.close()
+    opened = await SqlStore.open(url, SecretBox("test-secret-key"))
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def instances(store: SqlStore) -> AsyncIterator[tuple[list[PoolKeys], Clock]]:
+    """Two instances over one database, each with its own memory store: no change message
+    passes between them, only the cache's time to live."""
+    clock = Clock()
+    caches = [ConfigCache(store, MemoryStore(), TTL, clock) for _ in range(2)]
+    for cache in caches:
+        await cache.start()
+    yield [PoolKeys(cache, store, clock) for cache in caches], clock
+    for cache in caches:
+        await cache.close()
+
+
+def published(signer: Signer) -> set[str]:
+    return {str(key["kid"]) for key in signer.jwks()["keys"]}  # type: ignore[attr-defined]
+
+
+async def test_pools_get_keys_of_their_own_and_refuse_each_others_tokens(
+    store: SqlStore, instances: tuple[list[PoolKeys], Clock]
+) -> None:
+    [keys, _], _ = instances
+    a = await store.create_pool(Pool(slug="a", name="A"))
+    b = await store.create_pool(Pool(slug="b", name="B"))
+    signer_a, signer_b = await keys.signer(a.id), await keys.signer(b.id)
+    assert published(signer_a)
+    assert not published(signer_a) & published(signer_b)
+    for alg in ("RS256", "ES256"):
+        token = signer_a.sign({"sub": "u1"}, alg=alg)
+        assert signer_a.verify(token)["sub"] == "u1"
+        with pytest.raises(Unauthorized):
+            signer_b.verify(token)
+    assert sorted(k.algorithm for k in await store.list_signing_keys(a.id)) == ["ES256", "RS256"]
+
+
+async def test_two_instances_making_a_pools_first_keys_at_once_agree(
+    store: SqlStore, instances: tuple[list[PoolKeys], Clock]
+) -> None:
+    pool = await store.create_pool(Pool(slug="a", name="A"))
+    first, second = await asyncio.gather(*(k.signer(pool.id) for k in instances[0]))
+    assert len(await store.list_signing_keys(pool.id)) == 2, "one key per algorithm, once"
+    assert published(first) == published(second)
+    assert second.verify(first.sign({"sub": "u1"}))["sub"] == "u1"
+
+
+async def test_a_rotation_reaches_an_instance_that_never_restarts_and_the_old_kid_retires(
+    store: SqlStore, instances: tuple[list[PoolKeys], Clock]
+) -> None:
+    [keys, _], clock = instances
+    pool = await store.create_pool(Pool(slug="a", name="A"))
+    before = (await keys.signer(pool.id)).sign({"sub": "u1"}, alg="RS256")
+    old_kid = kid_of(before)
+    overlap = timedelta(seconds=60)
+    made = await rotate(store, pool.id, overlap, datetime.fromtimestamp(clock.now, UTC))
+    assert sorted(k.algorithm for k in made) == ["ES256", "RS256"]
+    assert all(k.serial == 2 for k in made)
+    new_rs = next(k.kid for k in made if k.algorithm == "RS256")
+
+    # Within the cache's time to live the instance may still sign with the old key: the
+    # overlap a rotation gives covers that as well.
+    clock.now += TTL + 0.1
+    signer = await keys.signer(pool.id)
+    after = signer.sign({"sub": "u1"}, alg="RS256")
+    assert kid_of(after) == new_rs
+    assert signer.verify(before)["sub"] == "u1", "tokens issued before still verify"
+    assert old_kid in published(signer)
+
+    clock.now += overlap.total_seconds()
+    signer = await keys.signer(pool.id)
+    assert old_kid not in published(signer)
+    with pytest.raises(Unauthorized):
+        signer.verify(before)
+    assert signer.verify(after)["sub"] == "u1"
+
+
+async def test_a_retired_key_leaves_even_while_the_key_list_is_cached(
+    store: SqlStore, instances: tuple[list[PoolKeys], Clock]
+) -> None:
+    """The signer made from a cached list is not kept past its next key's retirement."""
+    [keys, _], clock = instances
+    pool = await store.create_pool(Pool(slug="a", name="A"))
+    old_kid = kid_of((await keys.signer(pool.id)).sign({"sub": "u1"}))
+    overlap = timedelta(seconds=TTL + 3)
+    await rotate(store, pool.id, overlap, datetime.fromtimestamp(clock.now, UTC))
+    clock.now += TTL + 0.1  # the list is read again here, and kept until 2 * TTL + 0.1
+    assert old_kid in published(await keys.signer(pool.id))
+    clock.now += 3.0
+    assert old_kid not in published(await keys.signer(pool.id))
+
+
+# ---- on a real server: pools apart ----------------------------------------------------------
+
+
+async def test_a_token_of_one_pool_is_refused_by_another(tmp_path: Path) -> None:
+    """The attack: an ID token (or access token) pool ``demo`` issued, presented where pool
+    ``other`` is the issuer, to its relying parties' key set and to its own endpoints."""
+    env = {"MINILOGIN_RATE_LIMIT_SCALE": "0"}
+    with minilogin_dev(tmp_path, **env) as server:
+        created = run_minilogin("admin", "create-pool", "other", "Other", data_dir=tmp_path)
+        assert created.returncode == 0, created.stderr
+        demo, other = server.issuer("demo"), server.issuer("other")
+        async with httpx.AsyncClient(timeout=30) as web:
+            tokens = await tokens_of_a_login(web, server.public, demo, "alice")
+            demo_jwks = (await web.get(f"{demo}/oidc/jwks")).json()
+            other_jwks = (await web.get(f"{other}/oidc/jwks")).json()
+            demo_kids = {key["kid"] for key in demo_jwks["keys"]}
+            other_kids = {key["kid"] for key in other_jwks["keys"]}
+            assert len(demo_kids) == len(other_kids) == 2
+            assert not demo_kids & other_kids
+            assert kid_of(tokens["id_token"]) in demo_kids
+
+            # A relying party of ``other`` checks signatures against other's key set.
+            verified_claims(tokens["id_token"], demo_jwks)
+            with pytest.raises(JoseError):
+                verified_claims(tokens["id_token"], other_jwks)
+            # The server of ``other`` does not take it either.
+            hint = await web.get(
+                f"{other}/oidc/session/end", params={"id_token_hint": tokens["id_token"]}
+            )
+            assert hint.status_code == 400, hint.text
+            bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+            refused = await web.get(f"{other}/oidc/userinfo", headers=bearer)
+            assert refused.status_code == 401, refused.text
+            assert (await web.get(f"{demo}/oidc/userinfo", headers=bearer)).status_code == 200
+        assert "500 Internal Server Error" not in server.log.read_text()

@@ -15,6 +15,7 @@ from tests.conftest import Clock
 from tests.support.redis_server import RedisServer
 
 from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.oidc.keys import generate_key
 from minilogin.storage.config_cache import ConfigCache
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -190,3 +191,23 @@ async def test_callers_get_their_own_list_of_sources(
     sources = await cache.enabled_identity_sources(pool.id, "web")
     sources.clear()
     assert len(await cache.enabled_identity_sources(pool.id, "web")) == 1
+
+
+async def test_a_pools_keys_are_one_list_until_read_again(
+    durable: SqlStore, instances: list[ConfigCache], clock: Clock
+) -> None:
+    """The signer made from a pool's key list is kept while the cache hands the same list:
+    after the time to live, a change, or this instance forgetting the pool's keys."""
+    cache = instances[0]
+    pool, _ = await a_pool_with_an_application(durable)
+    empty = await cache.get_signing_keys(pool.id)
+    assert empty == []
+    assert await cache.get_signing_keys(pool.id) is empty
+    await durable.add_signing_key(generate_key("ES256", pool.id))
+    assert await cache.get_signing_keys(pool.id) is empty, "the copy, for now"
+    cache.forget_signing_keys(pool.id)
+    [made] = await cache.get_signing_keys(pool.id)
+    assert made.pool_id == pool.id
+    listed = await cache.get_signing_keys(pool.id)
+    clock.advance(TTL + 1)
+    assert await cache.get_signing_keys(pool.id) is not listed

@@ -26,8 +26,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from minilogin.app import create_app
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wiring import Services
 from tests.conftest import Clock, sandbox_settings
 from tests.support.actors import Phone

@@ -12,8 +12,8 @@ from tests.support.actors import Browser
 from tests.support.redis_server import redis_server
 
 from minilogin.app import create_app
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 
 
 async def test_redis_going_away_answers_503_with_the_contracts_body(

@@ -23,8 +23,8 @@ from tests.support.server import minilogin_dev
 from minilogin.app import create_app
 from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.core.pkce import s256
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.wechat.sandbox.app import create_sandbox_app
 
 ISSUER = f"{PUBLIC}/pools/demo"
 

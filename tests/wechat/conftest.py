@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import WeChatClient
-from minilogin.wechat.sandbox.app import create_sandbox_app
 from minilogin.wechat.token_cache import AccessTokenCache
 from minilogin.wechat.types import MiniProgram
 

@@ -15,10 +15,10 @@ import zxingcpp
 from PIL import Image
 
 from minilogin.core.errors import UpstreamError
+from minilogin.sandbox.emulator import ERRMSGS
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatConfigurationError, WeChatError, WeChatInvalidPage
-from minilogin.wechat.sandbox.emulator import ERRMSGS
 from minilogin.wechat.token_cache import AccessTokenCache
 from minilogin.wechat.types import MiniProgram
 

@@ -45,6 +45,7 @@ class ConnectionPorts:
     audit: AuditRecorder
     #: Tests a private deployment's AppID and AppSecret against WeChat.
     test_credentials: CredentialTest
+    codes: CodeStatus
     #: The code lifetime of a source created without one (``MINILOGIN_QR_EXPIRES_IN``).
     qr_expires_in: int
 

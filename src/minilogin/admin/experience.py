@@ -17,10 +17,10 @@ from minilogin.admin import Actor, record
 from minilogin.core.claims import id_token_claims
 from minilogin.core.entities import User
 from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, OAuthError
-from minilogin.login.qrlogin import load_application, load_pool
+from minilogin.lookups import load_application, load_pool
 from minilogin.oidc.grants import TokenRequest
-from minilogin.oidc.grants.authorization_code import UserCannotLogIn
-from minilogin.wiring import Services, code_grant
+from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant, UserCannotLogIn
+from minilogin.ports import ApplicationReader, AuditRecorder, PoolReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +31,29 @@ class Preview:
     claims: dict[str, object]
 
 
+@dataclass(frozen=True, slots=True)
+class ExperiencePorts:
+    """Pools and applications as the database has them (administration never reads an
+    instance's cached copy), and the token endpoint's own code grant."""
+
+    pools: PoolReader
+    applications: ApplicationReader
+    code_grant: AuthorizationCodeGrant
+    audit: AuditRecorder
+
+
 async def preview(
-    svc: Services, actor: Actor, pool_slug: str, client_id: str, code: object, verifier: object
+    ports: ExperiencePorts,
+    actor: Actor,
+    issuer: str,
+    pool_slug: str,
+    client_id: str,
+    code: object,
+    verifier: object,
 ) -> Preview:
-    pool = await load_pool(svc, pool_slug, fresh=True)
-    application = await load_application(svc, pool, client_id, fresh=True)
+    """What exchanging ``code`` would give, for the pool whose issuer is ``issuer``."""
+    pool = await load_pool(ports.pools, pool_slug)
+    application = await load_application(ports.applications, pool, client_id)
     # The verifier is always part of the request, so that a code issued without a challenge
     # fails as a downgrade (the console's SDK always sends one).
     form = {
@@ -43,9 +61,9 @@ async def preview(
         "code": code if isinstance(code, str) else "",
         "code_verifier": verifier if isinstance(verifier, str) else "",
     }
-    request = TokenRequest(svc.settings.issuer(pool.slug), pool, application, form, actor.ip)
+    request = TokenRequest(issuer, pool, application, form, actor.ip)
     try:
-        accepted = await code_grant(svc).accept(request)
+        accepted = await ports.code_grant.accept(request)
     except UserCannotLogIn as error:
         gone = error.user is None
         raise (NotFound("unknown_user") if gone else Forbidden("account_blocked")) from None
@@ -53,7 +71,7 @@ async def preview(
         raise InvalidRequest("invalid_experience_code") from None
     user = accepted.user
     await record(
-        svc.audit,
+        ports.audit,
         actor,
         "experience_login",
         pool_id=pool.id,

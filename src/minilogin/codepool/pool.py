@@ -80,7 +80,6 @@ from minilogin.observability import metrics
 from minilogin.ports import (
     CodeBudget,
     CodeImageStore,
-    CodeMaker,
     IdentitySourceReader,
     PoolKeyspace,
     SceneRetirement,
@@ -88,7 +87,7 @@ from minilogin.ports import (
 from minilogin.storage.ephemeral.records import AFTERLIFE
 from minilogin.storage.errors import is_unavailable
 from minilogin.wechat.errors import WeChatError
-from minilogin.wechat.types import MiniProgram
+from minilogin.wechat.types import CodeMaker, MiniProgram
 
 log = logging.getLogger("minilogin.codepool")
 

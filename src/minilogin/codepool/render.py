@@ -14,9 +14,9 @@ from minilogin.core.entities import CodeImage, IdentitySource
 from minilogin.core.errors import RateLimited
 from minilogin.images import compose_code, image_type
 from minilogin.observability import metrics
-from minilogin.ports import CodeBudget, CodeMaker, PoolKeyspace
+from minilogin.ports import CodeBudget, PoolKeyspace
 from minilogin.wechat.errors import WeChatError, from_errcode
-from minilogin.wechat.types import MiniProgram
+from minilogin.wechat.types import CodeMaker, MiniProgram
 
 log = logging.getLogger("minilogin.codepool")
 

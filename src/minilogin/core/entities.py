@@ -124,12 +124,18 @@ class WeChatIdentity:
 
 @dataclass(slots=True)
 class SigningKey:
+    """One key of one pool. The pool's current key of an algorithm is its highest ``serial``;
+    a key rotated out verifies, and stays in the JWKS, until ``retire_at``."""
+
     kid: str
     algorithm: str
     private_jwk: str  # JSON; plaintext in memory only, the store encrypts it at rest
     public_jwk: str  # JSON
     active: bool = True
     created_at: datetime | None = None
+    pool_id: str = ""
+    serial: int = 1
+    retire_at: datetime | None = None
 
 
 @dataclass(slots=True)

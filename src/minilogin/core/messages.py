@@ -170,6 +170,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "服务繁忙，请稍后再试。",
         "The service is busy. Try again in a moment.",
     ),
+    "signing_key_exists": (
+        "该用户池的密钥正在被另一次轮换更新，请重新运行。",
+        "Another rotation of this pool's keys ran at the same moment. Run it again.",
+    ),
     "wechat_busy": ("微信系统繁忙，请稍后再试。", "WeChat is busy. Try again shortly."),
     "wechat_timeout": ("连接微信超时，请重试。", "WeChat did not answer in time. Try again."),
     "wechat_unreachable": ("无法连接微信，请重试。", "WeChat could not be reached. Try again."),

@@ -3,21 +3,43 @@ one-time authorization code for the browser, and the login moved to ``authorized
 
 from __future__ import annotations
 
-from dataclasses import replace
+import contextlib
+from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import User
+from minilogin.core.errors import Conflict, Gone, NotFound
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
 from minilogin.login import audit
 from minilogin.oidc.authorize import bound_grant
-from minilogin.wiring import Services
+from minilogin.ports import (
+    AuditSink,
+    AuthorizationCodeStore,
+    AuthorizationRequestStore,
+    Clock,
+    CodeRedemption,
+    QRLoginUpdates,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationPorts:
+    """What ending a login with a code is handed."""
+
+    codes: AuthorizationCodeStore
+    qrlogins: QRLoginUpdates
+    #: The hosted page's authorization requests: a login bound to one issues the relying
+    #: party's grant (``oidc/authorize.py``).
+    requests: AuthorizationRequestStore
+    audit: AuditSink
+    clock: Clock
 
 
 async def authorize(
-    svc: Services,
+    ports: AuthorizationPorts,
     login: QRLogin,
     user: User,
     scanner: Scanner | None = None,
@@ -35,23 +57,23 @@ async def authorize(
         user_id=user.id,
         code_challenge=login.code_challenge,
         scope=login.scope,
-        auth_time=int(svc.clock()),
+        auth_time=int(ports.clock()),
         amr=[AMR_WECHAT_MP_QRCODE],
         nonce=login.nonce,
         qrlogin_id=login.id,
     )
     # A login of the hosted page answers the relying party's authorization request.
-    grant = await bound_grant(svc, login.id, grant)
-    await svc.codes.put(code, grant, machine.CODE_LIFETIME)
+    grant = await bound_grant(ports.requests, login.id, grant)
+    await ports.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:
         if scanner is not None:
             current = replace(current, scanner=scanner)
-        return machine.authorize(current, svc.clock(), user.id, code)
+        return machine.authorize(current, ports.clock(), user.id, code)
 
-    authorized = await svc.qrlogins.update(login.id, change)
-    await audit.record(
-        svc,
+    authorized = await ports.qrlogins.update(login.id, change)
+    await audit.emit(
+        ports.audit,
         "login.authorized",
         pool_id=login.pool_id,
         actor=user.id,
@@ -63,3 +85,18 @@ async def authorize(
         **detail,
     )
     return authorized
+
+
+def consumption(qrlogins: QRLoginUpdates, clock: Clock) -> CodeRedemption:
+    """What a redeemed code does to the QR login it ended with (``oidc/grants/``): the login
+    is ``consumed``, its code gone."""
+
+    async def consume(grant: AuthorizationCode) -> None:
+        if grant.qrlogin_id is None:
+            return
+        # The QR login may have aged out of the store within the code's lifetime; the code
+        # itself is the authority for the exchange.
+        with contextlib.suppress(Conflict, Gone, NotFound):
+            await qrlogins.update(grant.qrlogin_id, lambda cur: machine.consume(cur, clock()))
+
+    return consume

@@ -23,11 +23,10 @@ from minilogin.ports import (
     Clock,
     MiniProgramSessionStore,
     QRLoginStore,
-    WeChatLogin,
 )
 from minilogin.storage.config_cache import ConfigReader
 from minilogin.storage.ephemeral.records import AFTERLIFE
-from minilogin.wechat.types import MiniProgram
+from minilogin.wechat.types import MiniProgram, WeChatLogin
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from minilogin import lookups
 from minilogin.core import qrlogin as machine
 from minilogin.core.claims import normalise_scope
-from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.core.entities import Application, CodeImage, IdentitySource, Pool
 from minilogin.core.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
 from minilogin.login import audit
+from minilogin.login.waiting import Waiting
 from minilogin.observability import metrics
 from minilogin.oidc import authorize
-from minilogin.storage.durable import CodeImage
+from minilogin.ports import (
+    AuditSink,
+    AuthorizationRequestStore,
+    Clock,
+    CodeSource,
+    QRLoginStore,
+)
+from minilogin.storage.config_cache import ConfigReader
+from minilogin.storage.ephemeral.base import Subscription
 from minilogin.storage.ephemeral.records import status_channel
 from minilogin.storage.errors import UNAVAILABLE
-from minilogin.wiring import Services
+from minilogin.wechat.types import MiniProgram
 
 MAX_WAIT = 30
 #: Seconds between keep-alives of a wait, at each of which the stored login is read again.
@@ -48,23 +58,35 @@ class Created:
     secret: str
 
 
-async def load_pool(svc: Services, slug: str, *, fresh: bool = False) -> Pool:
-    """The pool named ``slug``; ``fresh`` reads the database rather than this instance's copy
-    (the admin flows, which change what they read, always do)."""
-    return await lookups.load_pool(svc.durable if fresh else svc.config, slug)
+class StatusEvents(Protocol):
+    """The channels each QR login's changes are published on (the ephemeral store). Here
+    rather than in ``ports.py``, which imports nothing of the storage floor's types."""
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
 
 
-async def load_application(
-    svc: Services, pool: Pool, client_id: str, *, fresh: bool = False
-) -> Application:
-    return await lookups.load_application(svc.durable if fresh else svc.config, pool, client_id)
+@dataclass(frozen=True, slots=True)
+class QRLoginPorts:
+    """What the browser's side of a login is handed."""
+
+    config: ConfigReader
+    qrlogins: QRLoginStore
+    codepool: CodeSource
+    #: The mini program whose codes a source shows (``wiring.Services.mini_program``).
+    mini_program: Callable[[IdentitySource], MiniProgram]
+    #: The hosted page's authorization requests a new login may answer (``oidc/authorize.py``).
+    requests: AuthorizationRequestStore
+    events: StatusEvents
+    waiting: Waiting
+    audit: AuditSink
+    clock: Clock
 
 
 async def choose_source(
-    svc: Services, pool: Pool, application: Application, unique_id: str | None
+    config: ConfigReader, pool: Pool, application: Application, unique_id: str | None
 ) -> IdentitySource:
     """The named source when the application has it enabled, else its only one."""
-    sources = await svc.config.enabled_identity_sources(pool.id, application.client_id)
+    sources = await config.enabled_identity_sources(pool.id, application.client_id)
     if unique_id is not None:
         for source in sources:
             if source.unique_id == unique_id:
@@ -84,29 +106,29 @@ def _bounded(name: str, value: str | None) -> str | None:
 
 
 async def create(
-    svc: Services, pool_slug: str, request: CreateRequest, context: RequestContext
+    ports: QRLoginPorts, pool_slug: str, request: CreateRequest, context: RequestContext
 ) -> Created:
     challenge = validate_challenge(request.code_challenge, request.code_challenge_method)
-    pool = await lookups.load_pool(svc.config, pool_slug)
-    application = await lookups.load_application(svc.config, pool, request.client_id)
-    source = await choose_source(svc, pool, application, request.connection)
+    pool = await lookups.load_pool(ports.config, pool_slug)
+    application = await lookups.load_application(ports.config, pool, request.client_id)
+    source = await choose_source(ports.config, pool, application, request.connection)
     bound = (
         await authorize.load_for_client(
-            svc, pool.slug, application.client_id, request.authorization_request
+            ports.requests, pool.slug, application.client_id, request.authorization_request
         )
         if request.authorization_request is not None
         else None
     )
-    mini_program = svc.mini_program(source)
-    now = svc.clock()
+    mini_program = ports.mini_program(source)
+    now = ports.clock()
     secret = new_secret()
     # A recycled code may have been photographed during an earlier login: the phone must
     # then prove it sees this login's screen by picking the digits shown there.
-    match, choices = new_match() if svc.codepool.recycles else (None, ())
+    match, choices = new_match() if ports.codepool.recycles else (None, ())
     while True:
         # A scene from the code pool; leased to this login id, so no other login can show it.
         login_id = new_id("qrl")
-        scene = await svc.codepool.lease(source, login_id)
+        scene = await ports.codepool.lease(source, login_id)
         login = QRLogin(
             id=login_id,
             pool=pool.slug,
@@ -127,12 +149,12 @@ async def create(
             match=match,
             match_choices=choices,
         )
-        if await svc.qrlogins.create(login):
+        if await ports.qrlogins.create(login):
             if bound is not None:
-                await authorize.bind(svc, login, bound)
+                await authorize.bind(ports.requests, login, bound)
             # The dashboard's funnel starts here (admin/activity.py).
-            await audit.record(
-                svc,
+            await audit.emit(
+                ports.audit,
                 "qrlogin.created",
                 pool_id=pool.id,
                 actor=application.client_id,
@@ -144,10 +166,12 @@ async def create(
             return Created(login, secret)
 
 
-async def authenticate(svc: Services, pool: str, login_id: str, secret: str | None) -> QRLogin:
+async def authenticate(
+    qrlogins: QRLoginStore, pool: str, login_id: str, secret: str | None
+) -> QRLogin:
     """The login, for the holder of its secret under its own pool's issuer only; anyone else
     learns nothing at all."""
-    login = await svc.qrlogins.get(login_id)
+    login = await qrlogins.get(login_id)
     if login is None or login.pool != pool or not matches(secret, login.secret_hash):
         raise Unauthorized("unauthorized")
     return login
@@ -181,18 +205,18 @@ def status_body(login: QRLogin, now: float) -> dict[str, Any]:
     return body
 
 
-async def _reread(svc: Services, current: QRLogin) -> QRLogin:
+async def _reread(ports: QRLoginPorts, current: QRLogin) -> QRLogin:
     """The login as stored now; what was known before while the store can't be reached (the
     waiting browser keeps waiting rather than failing: it is asked again soon)."""
     try:
-        stored = await svc.qrlogins.get(current.id)
+        stored = await ports.qrlogins.get(current.id)
     except UNAVAILABLE:
         stored = None
-    return (stored or current).current(svc.clock())
+    return (stored or current).current(ports.clock())
 
 
 async def wait_for_change(
-    svc: Services, login: QRLogin, last: str | None, wait: float, keepalive: float = KEEPALIVE
+    ports: QRLoginPorts, login: QRLogin, last: str | None, wait: float, keepalive: float = KEEPALIVE
 ) -> QRLogin:
     """Long poll: the login as soon as its status differs from ``last``, or after ``wait``.
 
@@ -202,31 +226,31 @@ async def wait_for_change(
     lost to it, so the stored login is read again then, every ``keepalive`` seconds and at
     the end. When the process begins to stop, the answer is the current status at once.
     """
-    deadline = svc.clock() + min(max(wait, 0.0), MAX_WAIT)
+    deadline = ports.clock() + min(max(wait, 0.0), MAX_WAIT)
     with metrics.waiting_browser():
-        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-            with svc.waiting.watch(events):
-                current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
-                while current.status.value == last and not svc.waiting.stopping:
-                    now = svc.clock()
+        async with ports.events.subscribe(status_channel(login.id)) as events:
+            with ports.waiting.watch(events):
+                current = await ports.qrlogins.get(login.id) or login.current(ports.clock())
+                while current.status.value == last and not ports.waiting.stopping:
+                    now = ports.clock()
                     timeout = min(deadline, current.expires_at) - now
                     if timeout <= 0:
-                        current = await _reread(svc, current)
+                        current = await _reread(ports, current)
                         break
                     message = await events.next(min(timeout, keepalive))
                     if message:
-                        current = svc.qrlogins.decode(message).current(svc.clock())
-                        metrics.pushed(current, svc.clock())
+                        current = ports.qrlogins.decode(message).current(ports.clock())
+                        metrics.pushed(current, ports.clock())
                     else:
-                        current = await _reread(svc, current)
-                        if svc.clock() >= deadline:
+                        current = await _reread(ports, current)
+                        if ports.clock() >= deadline:
                             break
-    await svc.qrlogins.note_expired(current)
+    await ports.qrlogins.note_expired(current)
     return current
 
 
 async def stream(
-    svc: Services, login: QRLogin, keepalive: float = KEEPALIVE
+    ports: QRLoginPorts, login: QRLogin, keepalive: float = KEEPALIVE
 ) -> AsyncIterator[QRLogin | None]:
     """Server-sent events: the login now and after every change, until it is terminal or the
     process begins to stop. ``None`` asks the caller to send a keep-alive comment.
@@ -234,18 +258,18 @@ async def stream(
     At every keep-alive and after the subscription was made again the stored login is read
     again, so a change published while Redis was away still reaches the browser."""
     with metrics.waiting_browser():
-        async with svc.ephemeral.subscribe(status_channel(login.id)) as events:
-            with svc.waiting.watch(events):
-                current = await svc.qrlogins.get(login.id) or login.current(svc.clock())
+        async with ports.events.subscribe(status_channel(login.id)) as events:
+            with ports.waiting.watch(events):
+                current = await ports.qrlogins.get(login.id) or login.current(ports.clock())
                 yield current
-                while not current.status.terminal and not svc.waiting.stopping:
-                    now = svc.clock()
+                while not current.status.terminal and not ports.waiting.stopping:
+                    now = ports.clock()
                     timeout = min(keepalive, max(current.expires_at - now, 0.0))
                     message = await events.next(timeout) if timeout > 0 else None
                     if message:
-                        updated = svc.qrlogins.decode(message).current(svc.clock())
+                        updated = ports.qrlogins.decode(message).current(ports.clock())
                     else:
-                        updated = await _reread(svc, current)
+                        updated = await _reread(ports, current)
                     if (
                         updated.status is current.status
                         and updated.updated_at == current.updated_at
@@ -255,35 +279,31 @@ async def stream(
                         continue
                     current = updated
                     if message:
-                        metrics.pushed(current, svc.clock())
+                        metrics.pushed(current, ports.clock())
                     else:
-                        await svc.qrlogins.note_expired(current)
+                        await ports.qrlogins.note_expired(current)
                     yield current
 
 
-async def cancel(svc: Services, login: QRLogin) -> None:
+async def cancel(ports: QRLoginPorts, login: QRLogin) -> None:
     """The browser gives up. Cancelling twice is fine; cancelling a finished login is not."""
 
     def change(current: QRLogin) -> QRLogin:
-        if current.current(svc.clock()).status is Status.CANCELLED:
+        if current.current(ports.clock()).status is Status.CANCELLED:
             return current
-        return machine.cancel(current, svc.clock(), "cancelled_by_browser")
+        return machine.cancel(current, ports.clock(), "cancelled_by_browser")
 
-    await svc.qrlogins.update(login.id, change)
-    await audit.record(
-        svc, "login.cancelled", pool_id=login.pool_id, by="browser", qrlogin=login.id
+    await ports.qrlogins.update(login.id, change)
+    await audit.emit(
+        ports.audit, "login.cancelled", pool_id=login.pool_id, by="browser", qrlogin=login.id
     )
 
 
-async def image(svc: Services, login: QRLogin) -> CodeImage:
+async def image(ports: QRLoginPorts, login: QRLogin) -> CodeImage:
     """The mini program code for the login's scene, with the source's logo in its centre."""
     if login.status.terminal:
         raise Conflict(f"qrlogin_{login.status.value}")
-    source = await svc.config.get_identity_source(login.pool_id, login.connection)
+    source = await ports.config.get_identity_source(login.pool_id, login.connection)
     if source is None:
         raise NotFound("unknown_connection")
-    return await svc.codepool.image(source, login)
-
-
-#: Administration still imports the API's rendering of instants from here.
-iso = lookups.iso
+    return await ports.codepool.image(source, login)

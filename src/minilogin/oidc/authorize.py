@@ -6,10 +6,10 @@ redirect URI is in doubt nothing is sent anywhere and the person sees an error p
 (``InvalidRequest``/``NotFound``); once the redirect target is known, every other error goes
 back to it as ``error`` and ``state`` (``AuthorizationError``).
 
-A valid request is kept in the ephemeral store for ``REQUEST_LIFETIME``. The page's QR logins
-name it when they are created (``authorization_request`` in API.md §1 "Create"), which binds
-them to it: the code a bound login ends with carries the relying party's ``redirect_uri``,
-PKCE challenge, nonce and scope, not the page's own.
+A valid request is kept (``AuthorizationRequestStore``) for ``REQUEST_LIFETIME``. The page's
+QR logins name it when they are created (``authorization_request`` in API.md §1 "Create"),
+which binds them to it: the code a bound login ends with carries the relying party's
+``redirect_uri``, PKCE challenge, nonce and scope, not the page's own.
 
 Without a ``redirect_uri`` the identity source's Callback URL is the target (the console's
 "where the browser goes when the integrator gives no redirect of its own"); what arrives there
@@ -27,13 +27,19 @@ from urllib.parse import urlencode, urlsplit
 
 from minilogin.core.claims import normalise_scope
 from minilogin.core.entities import Application, Pool
-from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError
+from minilogin.core.errors import Conflict, InvalidRequest, NotFound, OAuthError, Unavailable
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.messages import Locale
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.core.tokens import new_id
-from minilogin.storage.ephemeral.records import AFTERLIFE
-from minilogin.wiring import Services
+from minilogin.ports import (
+    ApplicationReader,
+    AuthorizationRequestStore,
+    CallbackLookup,
+    EndingAuthorizationRequests,
+    PendingCounter,
+    PoolReader,
+)
 
 #: How long the person has, from opening the page, to scan one of its codes.
 REQUEST_LIFETIME = 600.0
@@ -94,6 +100,8 @@ class AuthorizationRequest:
     state: str | None = None
     nonce: str | None = None
     code_challenge: str | None = None
+    #: What the pending count returned for it (``storage/ephemeral/pending.py``).
+    counted_in: int | None = None
 
     def reply(self, issuer: str, target: str) -> Reply:
         return Reply(target, self.response_mode, self.state, issuer)
@@ -117,25 +125,29 @@ def _bounded(params: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-async def _client(svc: Services, pool: Pool, params: Mapping[str, str]) -> Application:
+async def _client(
+    applications: ApplicationReader, pool: Pool, params: Mapping[str, str]
+) -> Application:
     client_id = params.get("client_id")
     if not client_id:
         raise InvalidRequest("invalid_request", "client_id is required")
-    application = await svc.config.get_application(pool.id, client_id)
+    application = await applications.get_application(pool.id, client_id)
     if application is None:
         raise NotFound("unknown_client")
     return application
 
 
-async def _redirect_uri(svc: Services, application: Application, given: str | None) -> str | None:
+async def _redirect_uri(
+    sources: CallbackLookup, application: Application, given: str | None
+) -> str | None:
     """RFC 6749 §3.1.2.3 and OIDC Core §3.1.2.1: an exact string match with a registered URI.
     Without one, an enabled identity source must have a Callback URL to go to instead."""
     if given is not None:
         if given not in application.redirect_uris:
             raise InvalidRequest("redirect_uri_mismatch")
         return given
-    sources = await svc.config.enabled_identity_sources(application.pool_id, application.client_id)
-    if not any(source.callback_url for source in sources):
+    enabled = await sources.enabled_identity_sources(application.pool_id, application.client_id)
+    if not any(source.callback_url for source in enabled):
         raise InvalidRequest("redirect_uri_required")
     return None
 
@@ -179,11 +191,20 @@ def _check_prompt(prompt: str | None) -> None:
 
 
 async def start(
-    svc: Services, issuer: str, pool: Pool, params: Mapping[str, str], fallback_locale: Locale
+    applications: ApplicationReader,
+    sources: CallbackLookup,
+    requests: AuthorizationRequestStore,
+    pending: PendingCounter,
+    max_pending: int,
+    issuer: str,
+    pool: Pool,
+    params: Mapping[str, str],
+    fallback_locale: Locale,
 ) -> AuthorizationRequest:
-    """Check an authorization request and keep it for the page's QR logins."""
-    application = await _client(svc, pool, params)
-    redirect_uri = await _redirect_uri(svc, application, params.get("redirect_uri"))
+    """Check an authorization request and keep it for the page's QR logins, unless
+    ``max_pending`` requests are pending already."""
+    application = await _client(applications, pool, params)
+    redirect_uri = await _redirect_uri(sources, application, params.get("redirect_uri"))
     state = params.get("state")
     asked_mode = params.get("response_mode")
     reply = Reply(
@@ -221,16 +242,17 @@ async def start(
             raise InvalidRequest("invalid_request", error.detail or error.code) from error
         code = error.code if isinstance(error, OAuthError) else "invalid_request"
         raise AuthorizationError(code, error.detail or error.code, reply) from error
-    await svc.ephemeral.set(_key(request.id), _to_json(request), REQUEST_LIFETIME)
+    counted_in = await pending.reserve(max_pending)
+    if counted_in is None:
+        # RFC 6749 §4.1.2.1's temporarily_unavailable where the response has a target; on the
+        # page otherwise, as a 503 with Retry-After.
+        detail = "too many logins are pending; try again in a minute"
+        if redirect_uri is None:
+            raise Unavailable("temporarily_unavailable", detail, retry_after=pending.retry_after)
+        raise AuthorizationError("temporarily_unavailable", detail, reply)
+    request = replace(request, counted_in=counted_in)
+    await requests.keep(request.id, _to_json(request), REQUEST_LIFETIME)
     return request
-
-
-def _key(request_id: str) -> str:
-    return f"authreq:{request_id}"
-
-
-def _bound_key(login_id: str) -> str:
-    return f"authreq:qrlogin:{login_id}"
 
 
 def _to_json(request: AuthorizationRequest) -> str:
@@ -241,8 +263,10 @@ def _from_json(text: str) -> AuthorizationRequest:
     return AuthorizationRequest(**json.loads(text))
 
 
-async def load(svc: Services, pool_slug: str, request_id: str) -> AuthorizationRequest:
-    text = await svc.ephemeral.get(_key(request_id)) if request_id else None
+async def load(
+    requests: AuthorizationRequestStore, pool_slug: str, request_id: str
+) -> AuthorizationRequest:
+    text = await requests.find(request_id) if request_id else None
     request = None if text is None else _from_json(text)
     if request is None or request.pool != pool_slug:
         raise NotFound("authorization_request_not_found")
@@ -250,30 +274,35 @@ async def load(svc: Services, pool_slug: str, request_id: str) -> AuthorizationR
 
 
 async def load_for_client(
-    svc: Services, pool_slug: str, client_id: str, request_id: str
+    requests: AuthorizationRequestStore, pool_slug: str, client_id: str, request_id: str
 ) -> AuthorizationRequest:
     """The request a new QR login names, which must be the same client's."""
-    request = await load(svc, pool_slug, request_id)
+    request = await load(requests, pool_slug, request_id)
     if request.client_id != client_id:
         raise NotFound("authorization_request_not_found")
     return request
 
 
-async def bind(svc: Services, login: QRLogin, request: AuthorizationRequest) -> None:
+async def bind(
+    requests: AuthorizationRequestStore, login: QRLogin, request: AuthorizationRequest
+) -> None:
     """Tie a new QR login to the request, for as long as the login is kept."""
-    ttl = max(login.expires_at - svc.clock(), 1.0) + AFTERLIFE
-    await svc.ephemeral.set(_bound_key(login.id), _to_json(request), ttl)
+    await requests.bind(login, _to_json(request))
 
 
-async def bound_request(svc: Services, login_id: str) -> AuthorizationRequest | None:
-    text = await svc.ephemeral.get(_bound_key(login_id))
+async def bound_request(
+    requests: AuthorizationRequestStore, login_id: str
+) -> AuthorizationRequest | None:
+    text = await requests.bound(login_id)
     return None if text is None else _from_json(text)
 
 
-async def bound_grant(svc: Services, login_id: str, grant: AuthorizationCode) -> AuthorizationCode:
+async def bound_grant(
+    requests: AuthorizationRequestStore, login_id: str, grant: AuthorizationCode
+) -> AuthorizationCode:
     """The grant a QR login's code stands for: the relying party's, when the login is bound
     to an authorization request (OIDC Core §3.1.3.2 checks these at the token endpoint)."""
-    request = await bound_request(svc, login_id)
+    request = await bound_request(requests, login_id)
     if request is None:
         return grant
     return replace(
@@ -286,13 +315,17 @@ async def bound_grant(svc: Services, login_id: str, grant: AuthorizationCode) ->
 
 
 async def reply_for(
-    svc: Services, issuer: str, request: AuthorizationRequest, connection: str
+    pools: PoolReader,
+    sources: CallbackLookup,
+    issuer: str,
+    request: AuthorizationRequest,
+    connection: str,
 ) -> Reply:
     """Where the response goes: the redirect URI, else the identity source's Callback URL."""
     if request.redirect_uri is not None:
         return request.reply(issuer, request.redirect_uri)
-    pool = await svc.config.get_pool(request.pool)
-    source = await svc.config.get_identity_source(pool.id, connection) if pool else None
+    pool = await pools.get_pool(request.pool)
+    source = await sources.get_identity_source(pool.id, connection) if pool else None
     if source is None or not source.callback_url:
         raise InvalidRequest("redirect_uri_required")
     return request.reply(issuer, source.callback_url)
@@ -304,11 +337,26 @@ class Completed:
     code: str
 
 
-async def complete(svc: Services, issuer: str, pool_slug: str, login: QRLogin) -> Completed:
+async def complete(
+    requests: EndingAuthorizationRequests,
+    pending: PendingCounter,
+    pools: PoolReader,
+    sources: CallbackLookup,
+    issuer: str,
+    pool_slug: str,
+    login: QRLogin,
+) -> Completed:
     """The authorization response for a bound QR login that is ``authorized``."""
-    request = await bound_request(svc, login.id)
+    request = await bound_request(requests, login.id)
     if request is None or request.pool != pool_slug:
         raise NotFound("authorization_request_not_found")
     if login.status is not Status.AUTHORIZED or login.code is None:
         raise Conflict(f"qrlogin_{login.status.value}")
-    return Completed(await reply_for(svc, issuer, request, login.connection), login.code)
+    reply = await reply_for(pools, sources, issuer, request, login.connection)
+    # The response goes out: the request ends, and leaves the pending count (once, whichever
+    # instance takes it).
+    ended = await requests.take(request.id)
+    counted_in = None if ended is None else _from_json(ended).counted_in
+    if counted_in is not None:
+        await pending.end(counted_in)
+    return Completed(reply, login.code)

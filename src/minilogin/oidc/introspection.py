@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
-from minilogin.ports import Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
+from minilogin.ports import Clock, PoolSigners, RefreshTokenStore, RevokedTokenStore
 
 INACTIVE: dict[str, object] = {"active": False}
 MAX_TOKEN = 4096
@@ -22,9 +22,12 @@ MAX_TOKEN = 4096
 
 @dataclass(frozen=True, slots=True)
 class Introspection:
+    """What introspection reads: the refresh tokens, the access-token denylist and the pool's
+    keys."""
+
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     clock: Clock
 
 
@@ -62,7 +65,7 @@ async def _access(
     ports: Introspection, issuer: str, pool: Pool, token: str
 ) -> dict[str, object] | None:
     try:
-        claims = ports.signer.verify(token)
+        claims = (await ports.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return None
     exp, token_id = claims.get("exp"), claims.get("jti")

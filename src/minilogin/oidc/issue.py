@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
 from minilogin.core.entities import Application, RefreshToken, User
 from minilogin.core.tokens import digest, new_id, new_secret
-from minilogin.ports import Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
+from minilogin.ports import Clock, PoolSigners, RefreshTokenStore, RevokedTokenStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +29,8 @@ def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def mint(
-    signer: TokenSigner,
+async def mint(
+    keys: PoolSigners,
     pool_id: str,
     application: Application,
     user: User,
@@ -39,6 +39,7 @@ def mint(
 ) -> Minted:
     """The token response; the caller stores ``refresh`` (added or rotated in)."""
     token_id = new_id("at")
+    signer = await keys.signer(pool_id)
     access_token = signer.sign(
         access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
     )

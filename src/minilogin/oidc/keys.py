@@ -3,6 +3,13 @@
 Keys live in the durable store (private halves encrypted there) so that every instance signs
 with the same key and every token verifies against the one JWKS.
 
+Every pool has a key set of its own and pools share no ``kid``: a token one pool issued never
+verifies at another (issue #13). A pool's keys are made on its first use; two instances doing
+that at once agree through the store, which takes one key per serial. Rotation
+(``rotate``) makes a key of a higher serial current and gives the ones before it an instant to
+retire: until then they stay published and verifying, so that every token they signed can live
+its life out.
+
 The key set holds one current key per algorithm: ES256 (P-256, RFC 7518 §3.4), which signs
 access tokens and the ID tokens of applications that ask for it, and RS256 (RSA 2048,
 RFC 7518 §3.3), which OpenID Connect Discovery 1.0 §3 requires every provider to offer for ID
@@ -11,25 +18,37 @@ tokens and which many relying parties assume (Spring Security's default decoder,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 
 from minilogin.core.entities import SigningKey
-from minilogin.core.errors import Unauthorized
-from minilogin.storage.durable import DurableStore
+from minilogin.core.errors import Conflict, Unauthorized
+from minilogin.ports import SigningKeyStore
 
 ALGORITHM = "ES256"
 RS256 = "RS256"
 #: RSA keys of 2048 bits, the size RFC 7518 §3.3 requires at least.
 RSA_BITS = 2048
+#: Every pool has a current key of each.
+ALGORITHMS = (ALGORITHM, RS256)
+#: Pools whose signer is kept in memory before the memo is emptied rather than grown.
+MAX_POOLS = 10_000
 
 
-def generate_key(algorithm: str = ALGORITHM) -> SigningKey:
+def generate_key(
+    algorithm: str = ALGORITHM,
+    pool_id: str = "",
+    serial: int = 1,
+    created_at: datetime | None = None,
+) -> SigningKey:
     kid = secrets.token_urlsafe(12)
     parameters: KeyParameters = {"kid": kid, "use": "sig", "alg": algorithm}
     key: ECKey | RSAKey
@@ -44,12 +63,15 @@ def generate_key(algorithm: str = ALGORITHM) -> SigningKey:
         algorithm=algorithm,
         private_jwk=json.dumps(key.as_dict(private=True)),
         public_jwk=json.dumps(key.as_dict(private=False)),
+        created_at=created_at,
+        pool_id=pool_id,
+        serial=serial,
     )
 
 
 class Signer:
-    """Signs with the newest active key of the algorithm asked for; verifies against every key
-    still published."""
+    """Signs with the current key (highest serial) of the algorithm asked for; verifies against
+    every key it was given, which are the ones still published."""
 
     def __init__(self, keys: list[SigningKey]) -> None:
         if not keys:
@@ -57,25 +79,13 @@ class Signer:
         self._current: dict[str, tuple[str, ECKey | RSAKey]] = {}
         for algorithm in dict.fromkeys(k.algorithm for k in keys):
             mine = [k for k in keys if k.algorithm == algorithm]
-            newest = ([k for k in mine if k.active] or mine)[-1]
+            newest = max(mine, key=lambda k: (k.active, k.serial))
             private = json.loads(newest.private_jwk)
             key = RSAKey.import_key(private) if algorithm == RS256 else ECKey.import_key(private)
             self._current[algorithm] = (newest.kid, key)
         self._algorithms = list(self._current)
         self._public = KeySet.import_key_set({"keys": [json.loads(k.public_jwk) for k in keys]})
         self._jwks: dict[str, object] = {"keys": [json.loads(k.public_jwk) for k in keys]}
-
-    @classmethod
-    async def load(cls, store: DurableStore) -> Signer:
-        """The store's keys; a key of each algorithm that has none yet is made and kept (on
-        first start, and on the first start of a version that added an algorithm)."""
-        keys = await store.list_signing_keys()
-        missing = [a for a in (ALGORITHM, RS256) if all(k.algorithm != a for k in keys)]
-        if missing:
-            for algorithm in missing:
-                await store.add_signing_key(generate_key(algorithm))
-            keys = await store.list_signing_keys()
-        return cls(keys)
 
     def sign(self, claims: Mapping[str, object], typ: str = "JWT", alg: str = ALGORITHM) -> str:
         kid, key = self._current[alg]
@@ -94,3 +104,68 @@ class Signer:
 
     def jwks(self) -> dict[str, object]:
         return self._jwks
+
+
+class KeySource(Protocol):
+    """Where a pool's keys are read: the configuration cache, so that a rotation reaches every
+    instance."""
+
+    async def get_signing_keys(self, pool_id: str) -> list[SigningKey]: ...
+
+    def forget_signing_keys(self, pool_id: str) -> None: ...
+
+
+class PoolKeys:
+    """Each pool's signer, made from its keys as the key source reads them, and its first keys
+    made on first use."""
+
+    def __init__(
+        self, source: KeySource, store: SigningKeyStore, clock: Callable[[], float]
+    ) -> None:
+        self._source = source
+        self._store = store
+        self._clock = clock
+        # By pool: the key list a signer was made from (the source hands the same list until
+        # it reads again), the instant its next key retires, and the signer.
+        self._signers: dict[str, tuple[list[SigningKey], float, Signer]] = {}
+
+    async def signer(self, pool_id: str) -> Signer:
+        keys = await self._source.get_signing_keys(pool_id)
+        now = self._clock()
+        memo = self._signers.get(pool_id)
+        if memo is not None and memo[0] is keys and now < memo[1]:
+            return memo[2]
+        if any(all(k.algorithm != a for k in keys) for a in ALGORITHMS):
+            keys = await self._first_keys(pool_id, keys)
+        live = [k for k in keys if k.retire_at is None or k.retire_at.timestamp() > now]
+        retiring = [k.retire_at.timestamp() for k in live if k.retire_at is not None]
+        signer = Signer(live)
+        if len(self._signers) >= MAX_POOLS:
+            self._signers.clear()
+        self._signers[pool_id] = (keys, min(retiring, default=float("inf")), signer)
+        return signer
+
+    async def _first_keys(self, pool_id: str, keys: list[SigningKey]) -> list[SigningKey]:
+        for algorithm in ALGORITHMS:
+            if all(k.algorithm != algorithm for k in keys):
+                # Conflict: another instance made it first, and its key is the pool's.
+                with contextlib.suppress(Conflict):
+                    await self._store.add_signing_key(generate_key(algorithm, pool_id))
+        # Another instance that read the pool without keys comes here too, finds the keys
+        # taken, and reads the ones that won.
+        self._source.forget_signing_keys(pool_id)
+        return await self._source.get_signing_keys(pool_id)
+
+
+async def rotate(
+    store: SigningKeyStore, pool_id: str, overlap: timedelta, now: datetime
+) -> list[SigningKey]:
+    """A new current key of each algorithm for the pool; the keys before them verify, and stay
+    published, for ``overlap`` more. Answers the new keys."""
+    keys = await store.list_signing_keys(pool_id)
+    made = []
+    for algorithm in ALGORITHMS:
+        serial = max((k.serial for k in keys if k.algorithm == algorithm), default=0) + 1
+        key = generate_key(algorithm, pool_id, serial, created_at=now)
+        made.append(await store.rotate_signing_key(key, now + overlap))
+    return made

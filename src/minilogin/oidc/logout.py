@@ -24,9 +24,9 @@ from minilogin.ports import (
     ApplicationReader,
     AuditSink,
     Clock,
+    PoolSigners,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
 )
 
 MAX_PARAM = 4096
@@ -40,19 +40,25 @@ class LoggedOut:
 
 @dataclass(frozen=True, slots=True)
 class Logout:
+    """What logout is handed: the client named, the grant's refresh tokens and access-token
+    denylist, the pool's keys (to read the hint) and the audit sink."""
+
     applications: ApplicationReader
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
 
-def _hint_claims(signer: TokenSigner, issuer: str, hint: str | None) -> dict[str, object] | None:
+async def _hint_claims(
+    keys: PoolSigners, issuer: str, pool: Pool, hint: str | None
+) -> dict[str, object] | None:
     if hint is None:
         return None
     try:
-        claims = signer.verify(hint)
+        # Only this pool's keys: a hint another pool signed is not ours.
+        claims = (await keys.signer(pool.id)).verify(hint)
     except Unauthorized as error:
         raise InvalidRequest("invalid_id_token_hint") from error
     if claims.get("iss") != issuer or not isinstance(claims.get("sub"), str):
@@ -65,7 +71,7 @@ async def end_session(
 ) -> LoggedOut:
     if any(len(value) > MAX_PARAM for value in params.values()):
         raise InvalidRequest("invalid_request", f"a parameter is longer than {MAX_PARAM}")
-    claims = _hint_claims(ports.signer, issuer, params.get("id_token_hint"))
+    claims = await _hint_claims(ports.keys, issuer, pool, params.get("id_token_hint"))
     client_id = params.get("client_id")
     audience = claims.get("aud") if claims else None
     if isinstance(audience, list):

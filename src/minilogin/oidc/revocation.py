@@ -17,7 +17,7 @@ from minilogin.core.errors import OAuthError, Unauthorized
 from minilogin.core.tokens import digest
 from minilogin.oidc.audit import emit
 from minilogin.oidc.issue import revoke_family
-from minilogin.ports import AuditSink, Clock, RefreshTokenStore, RevokedTokenStore, TokenSigner
+from minilogin.ports import AuditSink, Clock, PoolSigners, RefreshTokenStore, RevokedTokenStore
 
 TOKEN_TYPE_HINTS = ("access_token", "refresh_token")
 MAX_TOKEN = 4096
@@ -25,9 +25,12 @@ MAX_TOKEN = 4096
 
 @dataclass(frozen=True, slots=True)
 class Revocation:
+    """What revocation is handed: the refresh tokens, the access-token denylist, the pool's
+    keys (to read an access token's ``jti``) and the audit sink."""
+
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
@@ -54,7 +57,7 @@ async def revoke(
         revoked = await (
             _refresh(ports, pool, application, token)
             if kind == "refresh_token"
-            else _access(ports, issuer, application, token)
+            else _access(ports, issuer, pool, application, token)
         )
         if revoked:
             await emit(
@@ -76,9 +79,11 @@ async def _refresh(ports: Revocation, pool: Pool, application: Application, toke
     return True
 
 
-async def _access(ports: Revocation, issuer: str, application: Application, token: str) -> bool:
+async def _access(
+    ports: Revocation, issuer: str, pool: Pool, application: Application, token: str
+) -> bool:
     try:
-        claims = ports.signer.verify(token)
+        claims = (await ports.keys.signer(pool.id)).verify(token)
     except Unauthorized:
         return False
     token_id, exp = claims.get("jti"), claims.get("exp")

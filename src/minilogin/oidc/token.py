@@ -18,6 +18,8 @@ from minilogin.ports import ApplicationReader, PoolReader
 
 @dataclass(frozen=True, slots=True)
 class TokenEndpoint:
+    """The pool and client lookups every grant shares, and the registered grant handlers."""
+
     pools: PoolReader
     applications: ApplicationReader
     authorization_code: AuthorizationCodeGrant

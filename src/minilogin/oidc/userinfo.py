@@ -7,31 +7,35 @@ from dataclasses import dataclass
 
 from minilogin.core.claims import user_claims
 from minilogin.core.errors import Unauthorized
-from minilogin.ports import Clock, PoolReader, RevokedTokenStore, TokenSigner, UserLookup
+from minilogin.ports import Clock, PoolReader, PoolSigners, RevokedTokenStore, UserLookup
 
 
 @dataclass(frozen=True, slots=True)
 class UserInfo:
+    """What UserInfo reads: the pool, its keys, the access-token denylist and the user."""
+
     pools: PoolReader
     users: UserLookup
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     clock: Clock
 
 
 async def userinfo(
     ports: UserInfo, issuer: str, pool_slug: str, access_token: str
 ) -> dict[str, object]:
-    claims = ports.signer.verify(access_token)
+    pool = await ports.pools.get_pool(pool_slug)
+    if pool is None:
+        raise Unauthorized("invalid_token", "the access token is for another issuer")
+    claims = (await ports.keys.signer(pool.id)).verify(access_token)
     exp = claims.get("exp")
     if claims.get("iss") != issuer or not isinstance(exp, int) or exp <= ports.clock():
         raise Unauthorized("invalid_token", "the access token is expired or for another issuer")
     token_id = claims.get("jti")
     if not isinstance(token_id, str) or await ports.revoked.is_revoked(token_id):
         raise Unauthorized("invalid_token", "the access token was revoked")
-    pool = await ports.pools.get_pool(pool_slug)
     sub = claims.get("sub")
-    user = await ports.users.get_user(pool.id, sub) if pool and isinstance(sub, str) else None
+    user = await ports.users.get_user(pool.id, sub) if isinstance(sub, str) else None
     if user is None or user.blocked:
         raise Unauthorized("invalid_token", "the user no longer exists")
     scope = claims.get("scope")

@@ -1,5 +1,5 @@
-"""The configuration every login reads (pools, applications, identity sources), kept in
-memory for a few seconds.
+"""The configuration every login reads (pools, applications, identity sources, each pool's
+signing keys), kept in memory for a few seconds.
 
 Creating, scanning, confirming and exchanging a QR login each need the pool, the application
 and its identity sources; read from the durable store every time, those lookups were most of a
@@ -8,7 +8,8 @@ them, so each instance keeps what it read for ``ttl`` seconds, and the admin flo
 ``changed()`` after every write: it drops this instance's copies and publishes on the
 ephemeral store's ``config:changed`` channel, on which every instance listens and drops its
 own. The time to live bounds how stale a copy can be when that message does not arrive (a
-Redis reconnect) or when the change comes from outside the admin API (the CLI, a migration).
+Redis reconnect) or when the change comes from outside the admin API (the CLI, a migration):
+that is how an instance that never restarts starts signing with a key ``rotate-keys`` made.
 
 Misses are cached too (an unknown pool stays unknown for ``ttl``), so a flood of requests for
 names that do not exist does not reach the database; the tables are cleared when they grow
@@ -25,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Protocol, TypeVar
 
-from minilogin.core.entities import Application, IdentitySource, Pool
+from minilogin.core.entities import Application, IdentitySource, Pool, SigningKey
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.storage.errors import is_unavailable
@@ -52,6 +53,12 @@ class ConfigReader(Protocol):
     ) -> list[IdentitySource]: ...
 
 
+class ConfigSource(ConfigReader, Protocol):
+    """What the cache reads from: the configuration, and each pool's signing keys."""
+
+    async def list_signing_keys(self, pool_id: str) -> list[SigningKey]: ...
+
+
 #: Copies of one kind of row by key, each with the instant it stops being used.
 Table = dict[Hashable, tuple[float, T]]
 
@@ -61,7 +68,7 @@ class ConfigCache:
 
     def __init__(
         self,
-        durable: ConfigReader,
+        durable: ConfigSource,
         ephemeral: EphemeralStore,
         ttl: float,
         clock: Callable[[], float],
@@ -74,6 +81,7 @@ class ConfigCache:
         self._applications: Table[Application | None] = {}
         self._sources: Table[IdentitySource | None] = {}
         self._enabled: Table[list[IdentitySource]] = {}
+        self._keys: Table[list[SigningKey]] = {}
         # Bumped by every invalidation: a read that began before one must not store what it
         # read, which may predate the change.
         self._generation = 0
@@ -106,6 +114,18 @@ class ConfigCache:
         )
         return list(sources)
 
+    async def get_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        """The pool's keys: the same list object until it is read again (the signer made from
+        it is kept as long)."""
+        return await self._read(
+            self._keys, pool_id, lambda: self._durable.list_signing_keys(pool_id)
+        )
+
+    def forget_signing_keys(self, pool_id: str) -> None:
+        """Read the pool's keys afresh next time (this instance made some)."""
+        self._generation += 1
+        self._keys.pop(pool_id, None)
+
     async def changed(self) -> None:
         """Something in the configuration changed: forget it here, and tell every instance."""
         self._forget()
@@ -133,7 +153,7 @@ class ConfigCache:
 
     def _forget(self) -> None:
         self._generation += 1
-        for table in (self._pools, self._applications, self._sources, self._enabled):
+        for table in (self._pools, self._applications, self._sources, self._enabled, self._keys):
             table.clear()
 
     # Listening to the other instances ---------------------------------------------------

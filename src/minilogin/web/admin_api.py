@@ -28,7 +28,7 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
-from minilogin.admin.experience import preview
+from minilogin.admin.experience import ExperiencePorts, preview
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
 from minilogin.core.connection import is_loopback_url
@@ -48,7 +48,7 @@ from minilogin.web.admin_schemas import (
     UserIn,
     documented,
 )
-from minilogin.web.deps import client_ip, services
+from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import error_responses
 from minilogin.wiring import Services
 
@@ -84,6 +84,10 @@ async def _connections(svc: Svc) -> ConnectionPorts:
     return admin_ports.connection_ports(svc)
 
 
+async def _experience(svc: Svc) -> ExperiencePorts:
+    return admin_ports.experience_ports(svc)
+
+
 async def _users(svc: Svc) -> UserPorts:
     return admin_ports.user_ports(svc)
 
@@ -96,6 +100,7 @@ Access = Annotated[AccessPorts, Depends(_access)]
 Pools = Annotated[PoolPorts, Depends(_pools)]
 Applications = Annotated[ApplicationPorts, Depends(_applications)]
 Connections = Annotated[ConnectionPorts, Depends(_connections)]
+Experience = Annotated[ExperiencePorts, Depends(_experience)]
 Users = Annotated[UserPorts, Depends(_users)]
 Activity = Annotated[ActivityPorts, Depends(_activity)]
 
@@ -284,26 +289,37 @@ async def disable_connection(
     "/pools/{pool}/applications/{client_id}/experience", openapi_extra=documented(ExperienceIn)
 )
 async def experience_login(
-    pool: str, client_id: str, request: Request, svc: Svc, actor: AdminActor
+    pool: str, client_id: str, request: Request, svc: Svc, ports: Experience, actor: AdminActor
 ) -> dict[str, Any]:
     """The console's "Experience login" for a web application: exchanges a QR login's code
     (with its PKCE verifier) for the user and the ID token claims it would give, without
     issuing any token."""
     body = await json_object(request)
-    return bodies.preview_body(
-        await preview(svc, actor, pool, client_id, body.get("code"), body.get("code_verifier"))
+    shown = await preview(
+        admin_ports.experience_ports(svc),
+        actor,
+        issuer(request, pool),
+        pool,
+        client_id,
+        body.get("code"),
+        body.get("code_verifier"),
     )
+    return bodies.preview_body(shown)
 
 
 # identity sources
 
 
 async def _connection_answer(
-    svc: Services, pool: str, source: IdentitySource, used: list[Application]
+    svc: Services,
+    ports: ConnectionPorts,
+    pool: str,
+    source: IdentitySource,
+    used: list[Application],
 ) -> dict[str, Any]:
     """A source's body with whether codes can be made for it (``code_error``)."""
     body = bodies.connection_body(source, used, svc.settings.issuer(pool))
-    body["code_error"] = bodies.code_error_body(await connections.code_error(svc.codepool, source))
+    body["code_error"] = bodies.code_error_body(await connections.code_error(ports.codes, source))
     return body
 
 
@@ -312,7 +328,9 @@ async def list_connections(
     pool: str, svc: Svc, ports: Connections, _: AdminActor
 ) -> dict[str, Any]:
     found = await connections.list_connections(ports.pools, ports.sources, pool)
-    return {"connections": [await _connection_answer(svc, pool, s, used) for s, used in found]}
+    return {
+        "connections": [await _connection_answer(svc, ports, pool, s, used) for s, used in found]
+    }
 
 
 @router.post("/pools/{pool}/connections", status_code=201, openapi_extra=documented(ConnectionIn))
@@ -320,7 +338,7 @@ async def create_connection(
     pool: str, request: Request, svc: Svc, ports: Connections, actor: AdminActor
 ) -> dict[str, Any]:
     source = await connections.create_connection(ports, actor, pool, await json_object(request))
-    return await _connection_answer(svc, pool, source, [])
+    return await _connection_answer(svc, ports, pool, source, [])
 
 
 @router.get("/pools/{pool}/connections/{unique_id}")
@@ -328,7 +346,7 @@ async def get_connection(
     pool: str, unique_id: str, svc: Svc, ports: Connections, _: AdminActor
 ) -> dict[str, Any]:
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.patch("/pools/{pool}/connections/{unique_id}", openapi_extra=documented(ConnectionChanges))
@@ -338,7 +356,7 @@ async def update_connection(
     """``unique_id`` can't change; ``app_secret`` left out (or null) keeps the stored one."""
     await connections.update_connection(ports, actor, pool, unique_id, await json_object(request))
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}", status_code=204)
@@ -402,7 +420,7 @@ async def put_logo(
     It is decoded and re-encoded; the next codes show it in their centre."""
     await connections.set_logo(ports, actor, pool, unique_id, await _logo_upload(request))
     source, used = await connections.get_connection(ports.pools, ports.sources, pool, unique_id)
-    return await _connection_answer(svc, pool, source, used)
+    return await _connection_answer(svc, ports, pool, source, used)
 
 
 @router.delete("/pools/{pool}/connections/{unique_id}/logo", status_code=204)

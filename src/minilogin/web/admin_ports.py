@@ -7,8 +7,11 @@ from minilogin.admin.access import AccessPorts
 from minilogin.admin.activity import ActivityPorts
 from minilogin.admin.applications import ApplicationPorts
 from minilogin.admin.connections import ConnectionPorts
+from minilogin.admin.experience import ExperiencePorts
+from minilogin.admin.keys import KeyPorts
 from minilogin.admin.pools import PoolPorts
 from minilogin.admin.users import UserPorts
+from minilogin.web.oidc_ports import code_grant
 from minilogin.wechat.types import MiniProgram
 from minilogin.wiring import Services
 
@@ -37,7 +40,17 @@ def connection_ports(svc: Services) -> ConnectionPorts:
         config=svc.config,
         audit=svc.audit,
         test_credentials=test_credentials,
+        codes=svc.codepool,
         qr_expires_in=svc.settings.qr_expires_in,
+    )
+
+
+def experience_ports(svc: Services) -> ExperiencePorts:
+    return ExperiencePorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        code_grant=code_grant(svc),
+        audit=svc.audit,
     )
 
 
@@ -65,4 +78,16 @@ def access_ports(svc: Services) -> AccessPorts:
         limits=svc.limits,
         clock=svc.clock,
         admin_token=svc.settings.admin_token,
+    )
+
+
+def key_ports(svc: Services) -> KeyPorts:
+    return KeyPorts(
+        pools=svc.durable,
+        applications=svc.durable,
+        keys=svc.durable,
+        config=svc.config,
+        audit=svc.audit,
+        clock=svc.clock,
+        cache_ttl=svc.settings.config_cache_ttl,
     )

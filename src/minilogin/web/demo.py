@@ -52,7 +52,7 @@ async def sandbox_phone_url(
     phone = svc.settings.sandbox_phone_url
     if phone is None:
         raise NotFound("not_found")
-    login = await authenticate(svc, DEMO_POOL, login_id, bearer_token(authorization))
+    login = await authenticate(svc.qrlogins, DEMO_POOL, login_id, bearer_token(authorization))
     query = urlencode({"appid": login.app_id, "scene": login.scene})
     return {"phone_url": f"{phone}?{query}"}
 

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from minilogin import wiring
 from minilogin.core.entities import Pool
 from minilogin.core.errors import (
     InvalidRequest,
@@ -32,13 +31,14 @@ from minilogin.core.errors import (
     NotFound,
     RateLimited,
     Unauthorized,
+    Unavailable,
 )
 from minilogin.core.messages import Locale, message, negotiate
 from minilogin.login.qrlogin import authenticate
 from minilogin.observability import metrics
 from minilogin.oidc import authorize, logout
 from minilogin.oidc.authorize import AuthorizationError, Reply
-from minilogin.web import limits
+from minilogin.web import limits, oidc_ports
 from minilogin.web.deps import client_ip, issuer, services
 from minilogin.web.errors import status_of
 from minilogin.wiring import Services
@@ -116,6 +116,8 @@ def _error_page(request: Request, locale: Locale, error: MiniloginError) -> HTML
     wait = error.params.get("retry_after")
     if isinstance(error, RateLimited) and isinstance(wait, float):
         page.headers["Retry-After"] = str(math.ceil(wait))
+    if isinstance(error, Unavailable):
+        page.headers["Retry-After"] = str(error.retry_after)
     return page
 
 
@@ -150,11 +152,22 @@ async def authorization_page(pool: str, request: Request, svc: Svc) -> Response:
     params = dict(request.query_params)
     locale = _locale(request, params.get("ui_locales"))
     try:
-        # Each request is kept until it expires: the limits also bound how many are pending.
+        # Each request is kept until it ends or expires: the limits slow a flood of them, and
+        # MINILOGIN_MAX_PENDING_AUTHORIZATIONS bounds what it holds (oidc/authorize.py).
         await limits.check(svc, "auth.ip", client_ip(request))
         await limits.check(svc, "auth.client", f"{pool}/{params.get('client_id', '')[:128]}")
         known = await _pool(svc, pool)
-        auth_request = await authorize.start(svc, issuer(request, pool), known, params, locale)
+        auth_request = await authorize.start(
+            svc.config,
+            svc.config,
+            svc.authorization_requests,
+            svc.pending_authorizations,
+            svc.settings.max_pending_authorizations,
+            issuer(request, pool),
+            known,
+            params,
+            locale,
+        )
     except AuthorizationError as error:
         return _respond(
             request, locale, error.reply, error=error.code, error_description=error.detail or ""
@@ -189,11 +202,19 @@ async def complete(
     try:
         await limits.refuse_guesser(request)
         try:
-            login = await authenticate(svc, pool, qrlogin, secret)
+            login = await authenticate(svc.qrlogins, pool, qrlogin, secret)
         except Unauthorized:
             await limits.wrong_guess(request)
             raise
-        completed = await authorize.complete(svc, issuer(request, pool), pool, login)
+        completed = await authorize.complete(
+            svc.authorization_requests,
+            svc.pending_authorizations,
+            svc.config,
+            svc.config,
+            issuer(request, pool),
+            pool,
+            login,
+        )
     except MiniloginError as error:
         return _error_page(request, locale, error)
     return _respond(request, locale, completed.reply, code=completed.code)
@@ -210,7 +231,7 @@ async def cancel(
     ever tells the relying party ``access_denied``."""
     locale = _locale(request)
     try:
-        auth_request = await authorize.load(svc, pool, request_id)
+        auth_request = await authorize.load(svc.authorization_requests, pool, request_id)
     except MiniloginError as error:
         return _error_page(request, locale, error)
     locale = auth_request.locale
@@ -230,7 +251,7 @@ async def _end_session(
     try:
         known = await _pool(svc, pool)
         done = await logout.end_session(
-            wiring.logout(svc), issuer(request, pool), known, params, client_ip(request)
+            oidc_ports.logout(svc), issuer(request, pool), known, params, client_ip(request)
         )
     except MiniloginError as error:
         return _error_page(request, locale, error)

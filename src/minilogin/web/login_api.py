@@ -17,10 +17,11 @@ from minilogin.core.messages import message, negotiate
 from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.login import binding as binding_flow
 from minilogin.login import qrlogin as flow
+from minilogin.lookups import iso
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services
 from minilogin.web.errors import error_responses
-from minilogin.web.login_ports import binding_ports
+from minilogin.web.login_ports import binding_ports, qrlogin_ports
 from minilogin.wiring import Services
 
 router = APIRouter(
@@ -66,7 +67,7 @@ async def _authenticate(
     """The QR login its secret opens; wrong secrets count as guesses (``web/limits.py``)."""
     await limits.refuse_guesser(request)
     try:
-        return await flow.authenticate(svc, pool, login_id, secret)
+        return await flow.authenticate(svc.qrlogins, pool, login_id, secret)
     except Unauthorized:
         await limits.wrong_guess(request)
         raise
@@ -76,7 +77,7 @@ async def _authenticate(
 async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc) -> dict[str, Any]:
     await limits.check(svc, "qrcode.client", f"{pool}/{body.client_id}")
     created = await flow.create(
-        svc,
+        qrlogin_ports(svc),
         pool,
         flow.CreateRequest(
             client_id=body.client_id,
@@ -98,7 +99,7 @@ async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc
         "status": login.status.value,
         "image_url": f"{issuer(request, pool)}/api/qrcodes/{login.id}/image.png",
         "expires_in": login.expires_in(now),
-        "expires_at": flow.iso(login.expires_at),
+        "expires_at": iso(login.expires_at),
     }
     if login.match is not None:
         answer["match"] = login.match
@@ -122,7 +123,7 @@ async def get_status(
 ) -> dict[str, Any]:
     login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     if wait > 0 and last is not None:
-        login = await flow.wait_for_change(svc, login, last, wait)
+        login = await flow.wait_for_change(qrlogin_ports(svc), login, last, wait)
     return _status(request, svc, login)
 
 
@@ -144,7 +145,7 @@ async def events(
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 1000\n\n"
         last: QRLogin | None = None
-        async for current in flow.stream(svc, login):
+        async for current in flow.stream(qrlogin_ports(svc), login):
             if current is None:
                 yield b": keep-alive\n\n"
                 continue
@@ -178,7 +179,7 @@ async def cancel_qrlogin(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
-    await flow.cancel(svc, login)
+    await flow.cancel(qrlogin_ports(svc), login)
     return Response(status_code=204)
 
 
@@ -214,7 +215,7 @@ async def image(pool: str, login_id: str, svc: Svc) -> Response:
     if login.status is Status.EXPIRED:
         raise Gone("qrlogin_expired")
     # The path keeps its ``.png``; the type is the image's own (WeChat's codes are JPEG).
-    image = await flow.image(svc, login)
+    image = await flow.image(qrlogin_ports(svc), login)
     return Response(
         image.data,
         media_type=image.content_type,

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from minilogin.core.entities import Application, Pool
 from minilogin.core.errors import MiniloginError, OAuthError, RateLimited
-from minilogin.login.qrlogin import load_pool
+from minilogin.lookups import load_pool
 from minilogin.oidc import discovery
 from minilogin.oidc.client_auth import authenticated_client, client_credentials
 from minilogin.oidc.introspection import introspect
@@ -24,7 +24,8 @@ from minilogin.oidc.userinfo import userinfo
 from minilogin.web import limits
 from minilogin.web.deps import bearer_token, client_ip, issuer, services
 from minilogin.web.errors import error_responses
-from minilogin.wiring import Services, introspection, revocation, token_endpoint, user_info
+from minilogin.web.oidc_ports import introspection, revocation, token_endpoint, user_info
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/pools/{pool}",
@@ -43,16 +44,15 @@ GUESSES = {"invalid_client", "invalid_grant"}
 
 @router.get("/.well-known/openid-configuration")
 async def openid_configuration(pool: str, request: Request, svc: Svc) -> dict[str, Any]:
-    await load_pool(svc, pool)
+    await load_pool(svc.config, pool)
     return discovery.metadata(issuer(request, pool))
 
 
 @router.get("/oidc/jwks")
 async def jwks(pool: str, svc: Svc) -> JSONResponse:
-    await load_pool(svc, pool)
-    return JSONResponse(
-        svc.signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"}
-    )
+    known = await load_pool(svc.config, pool)
+    signer = await svc.keys.signer(known.id)
+    return JSONResponse(signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})
 
 
 async def _form(request: Request) -> dict[str, str]:

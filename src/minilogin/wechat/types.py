@@ -1,7 +1,10 @@
-"""The values WeChat's calls take and answer, and the access-token source the client needs.
+"""The values WeChat's calls take and answer, the access-token source the client needs, and
+the calls as the floors above use them (the code pool, the mini program's flow).
 
 Both ``client`` and ``token_cache`` import from here and neither imports the other: the client
 receives whatever answers ``AccessTokens`` (``token_cache.AccessTokenCache`` in the wiring).
+Here rather than in ``ports.py``, which the storage floor imports, so that ``ports.py`` does
+not depend on ``wechat`` (whose token cache uses the storage floor).
 """
 
 from __future__ import annotations
@@ -44,3 +47,21 @@ class AccessTokens(Protocol):
     async def get(self, app: MiniProgram, *, rejected: str | None = None) -> str:
         """A token for ``app``; never ``rejected``, the token WeChat just refused."""
         ...
+
+
+class CodeMaker(Protocol):
+    """WeChat's ``getUnlimitedQRCode``: the image of a mini program code for a scene."""
+
+    async def get_unlimited_code(
+        self, app: MiniProgram, scene: str, *, page: str | None, env_version: str = ...
+    ) -> bytes: ...
+
+
+class WeChatLogin(Protocol):
+    """The two WeChat calls a scan and its confirmation make (``wechat/client.py``)."""
+
+    async def code_to_session(self, app: MiniProgram, js_code: str) -> Session: ...
+
+    async def get_phone_number(
+        self, app: MiniProgram, code: str, *, openid: str | None = ...
+    ) -> PhoneNumber: ...

@@ -17,9 +17,11 @@ from minilogin.core.entities import (
     RefreshToken,
     User,
 )
+from minilogin.core.errors import NotFound
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import QRLogin
 from minilogin.core.tokens import digest, new_id
+from minilogin.login.authorization import consumption
 from minilogin.oidc.grants.authorization_code import AuthorizationCodeGrant
 from minilogin.oidc.grants.refresh_token import RefreshTokenGrant
 from minilogin.oidc.keys import RS256, Signer, generate_key
@@ -117,6 +119,8 @@ class QRLogins:
     logins: dict[str, QRLogin] = field(default_factory=dict)
 
     async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
+        if login_id not in self.logins:
+            raise NotFound("qrlogin_not_found")
         self.logins[login_id] = change(self.logins[login_id])
         return self.logins[login_id]
 
@@ -134,6 +138,18 @@ class Audit:
 
 
 @dataclass
+class Keys:
+    """Every pool signs with the same keys here; which pool asked is remembered."""
+
+    shared: Signer
+    asked: list[str] = field(default_factory=list)
+
+    async def signer(self, pool_id: str) -> Signer:
+        self.asked.append(pool_id)
+        return self.shared
+
+
+@dataclass
 class Ports:
     """Every port of both grants, and the grants built on them."""
 
@@ -145,22 +161,26 @@ class Ports:
     qrlogins: QRLogins = field(default_factory=QRLogins)
     audit: Audit = field(default_factory=Audit)
     signer: Signer = field(default_factory=lambda: Signer(KEYS))
+    keys: Keys = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.keys = Keys(self.signer)
 
     def code_grant(self) -> AuthorizationCodeGrant:
         return AuthorizationCodeGrant(
             self.codes,
             self.users,
-            self.qrlogins,
+            consumption(self.qrlogins, self.clock),
             self.refresh_tokens,
             self.revoked,
-            self.signer,
+            self.keys,
             self.audit,
             self.clock,
         )
 
     def refresh_grant(self) -> RefreshTokenGrant:
         return RefreshTokenGrant(
-            self.users, self.refresh_tokens, self.revoked, self.signer, self.audit, self.clock
+            self.users, self.refresh_tokens, self.revoked, self.keys, self.audit, self.clock
         )
 
 
@@ -169,8 +189,13 @@ SPA = Application(pool_id=POOL.id, client_id="spa", name="Shop", type=Applicatio
 ALICE = User(pool_id=POOL.id, id="usr_alice", phone="+8613800138000", phone_verified=True)
 
 
-@pytest.fixture
-def ports() -> Ports:
+def alices_ports() -> Ports:
+    """Fresh ports, knowing one user."""
     ports = Ports()
     ports.users.users[ALICE.id] = ALICE
     return ports
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return alices_ports()

@@ -91,6 +91,7 @@ async def test_a_code_buys_tokens_once_and_ends_its_qr_login(ports: Ports) -> No
     assert (id_token["iss"], id_token["aud"], id_token["sub"]) == (ISSUER, SPA.client_id, ALICE.id)
     assert (id_token["nonce"], id_token["auth_time"]) == ("n-0S6", int(T0) - 5)
     assert claims(ports, body["access_token"])["iss"] == ISSUER
+    assert set(ports.keys.asked) == {POOL.id}, "signed with the pool's own keys"
     [stored] = ports.refresh_tokens.tokens.values()
     assert stored.token_hash == digest(str(body["refresh_token"]))
     assert ports.qrlogins.logins["qr_1"].status is Status.CONSUMED

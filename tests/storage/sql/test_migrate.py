@@ -4,6 +4,7 @@ and keep the data already there."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from alembic import command
@@ -165,3 +166,75 @@ async def test_confidential_applications_that_exist_keep_going_without_pkce(
         assert (web.pkce_required, web.resource_server) == (False, False)
     finally:
         await store.close()
+
+
+async def _insert_at_0004(database_url: str, *rows: tuple[str, dict[str, object]]) -> None:
+    await upgrade_async(database_url, "0004_code_images")
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for statement, values in rows:
+                await connection.execute(text(statement), values)
+    finally:
+        await engine.dispose()
+
+
+def _pool_row(pool_id: str, day: int) -> tuple[str, dict[str, object]]:
+    return (
+        "INSERT INTO pools (id, slug, name, created_at) VALUES (:id, :slug, :name, :at)",
+        {"id": pool_id, "slug": pool_id, "name": pool_id, "at": datetime(2026, 6, day, tzinfo=UTC)},
+    )
+
+
+def _key_row(
+    kid: str, algorithm: str, day: int, secret_box: SecretBox
+) -> tuple[str, dict[str, object]]:
+    return (
+        "INSERT INTO signing_keys (kid, algorithm, private_jwk_encrypted, public_jwk, active, "
+        "created_at) VALUES (:kid, :algorithm, :sealed, '{}', true, :at)",
+        {
+            "kid": kid,
+            "algorithm": algorithm,
+            "sealed": secret_box.encrypt("{}"),
+            "at": datetime(2026, 6, day, tzinfo=UTC),
+        },
+    )
+
+
+async def test_the_shared_keys_go_to_the_oldest_pool_and_the_others_get_none(
+    database_url: str, secret_box: SecretBox
+) -> None:
+    """0005: the keys every pool shared stay with the oldest pool only (its tokens keep
+    verifying); the other pools get fresh keys of their own on first use."""
+    await _insert_at_0004(
+        database_url,
+        _pool_row("p2", 2),
+        _pool_row("p1", 1),
+        _key_row("es-a", "ES256", 1, secret_box),
+        _key_row("rs-a", "RS256", 3, secret_box),
+        _key_row("es-b", "ES256", 4, secret_box),
+    )
+    await upgrade_async(database_url)
+    assert await _on(database_url, _schema_diff) == []
+    store = await SqlStore.open(database_url, secret_box)
+    try:
+        kept = await store.list_signing_keys("p1")
+        assert [(k.kid, k.serial, k.retire_at) for k in kept] == [
+            ("es-a", 1, None),
+            ("rs-a", 1, None),
+            ("es-b", 2, None),
+        ]
+        assert await store.list_signing_keys("p2") == []
+    finally:
+        await store.close()
+
+
+async def test_without_a_pool_the_shared_keys_are_dropped(
+    database_url: str, secret_box: SecretBox
+) -> None:
+    await _insert_at_0004(database_url, _key_row("es-a", "ES256", 1, secret_box))
+    await upgrade_async(database_url)
+    rows = await _on(
+        database_url, lambda sync: sync.execute(text("SELECT count(*) FROM signing_keys")).scalar()
+    )
+    assert rows == 0

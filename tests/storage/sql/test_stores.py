@@ -56,7 +56,9 @@ async def test_secrets_are_encrypted_at_rest(stores: SqlStores, database_url: st
     pool = await a_pool(stores)
     await a_source(stores, pool, app_secret=APP_SECRET)
     await stores.signing_keys.add_signing_key(
-        SigningKey(kid="k1", algorithm="ES256", private_jwk=PRIVATE_JWK, public_jwk="{}")
+        SigningKey(
+            kid="k1", algorithm="ES256", private_jwk=PRIVATE_JWK, public_jwk="{}", pool_id=pool.id
+        )
     )
     stored = await raw_rows(database_url, "SELECT * FROM identity_sources")
     stored += await raw_rows(database_url, "SELECT * FROM signing_keys")

@@ -11,13 +11,11 @@ issued based on that authorization code").
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
-from minilogin.core import qrlogin as machine
 from minilogin.core.claims import TokenContext
 from minilogin.core.entities import User
-from minilogin.core.errors import Conflict, Gone, NotFound, OAuthError
+from minilogin.core.errors import OAuthError
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.pkce import verify
 from minilogin.oidc.audit import emit
@@ -27,10 +25,10 @@ from minilogin.ports import (
     AuditSink,
     AuthorizationCodeStore,
     Clock,
-    QRLoginUpdates,
+    CodeRedemption,
+    PoolSigners,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
     UserLookup,
 )
 
@@ -54,20 +52,24 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationCodeGrant:
+    """The handler, with the ports it uses: the codes, the user, the product's hook for a
+    redeemed code, the refresh tokens it starts, the access-token denylist a replay fills,
+    the pool's keys, the audit sink and the clock."""
+
     codes: AuthorizationCodeStore
     users: UserLookup
-    qrlogins: QRLoginUpdates
+    redeemed: CodeRedemption
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
         accepted = await self.accept(request)
         client, code = request.client, request.form["code"]
-        minted = mint(
-            self.signer,
+        minted = await mint(
+            self.keys,
             request.pool.id,
             client,
             accepted.user,
@@ -95,7 +97,8 @@ class AuthorizationCodeGrant:
 
     async def accept(self, request: TokenRequest) -> Accepted:
         """Check the code against the client, its redirect URI (§4.1.3), its PKCE challenge
-        and its user, using it up; the QR login it came from ends (``consumed``)."""
+        and its user, using it up; the product hears that it was redeemed (its QR login
+        ends, ``consumed``)."""
         pool, client, form = request.pool, request.client, request.form
         code = form.get("code")
         if not code:
@@ -129,14 +132,7 @@ class AuthorizationCodeGrant:
         user = await self.users.get_user(pool.id, grant.user_id)
         if user is None or user.blocked:
             raise UserCannotLogIn(user)
-        if grant.qrlogin_id is not None:
-            # The QR login may have aged out of the store within the code's lifetime; the
-            # code itself is the authority for the exchange.
-            clock = self.clock
-            with contextlib.suppress(Conflict, Gone, NotFound):
-                await self.qrlogins.update(
-                    grant.qrlogin_id, lambda cur: machine.consume(cur, clock())
-                )
+        await self.redeemed(grant)
         context = TokenContext(
             issuer=request.issuer,
             client_id=client.client_id,

@@ -24,9 +24,9 @@ from minilogin.oidc.issue import mint, revoke_family
 from minilogin.ports import (
     AuditSink,
     Clock,
+    PoolSigners,
     RefreshTokenStore,
     RevokedTokenStore,
-    TokenSigner,
     UserLookup,
 )
 
@@ -46,10 +46,12 @@ def narrowed_scope(granted: str, asked: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RefreshTokenGrant:
+    """The handler, with the ports it uses (fosite's one handler per grant)."""
+
     users: UserLookup
     refresh_tokens: RefreshTokenStore
     revoked: RevokedTokenStore
-    signer: TokenSigner
+    keys: PoolSigners
     audit: AuditSink
     clock: Clock
 
@@ -85,7 +87,7 @@ class RefreshTokenGrant:
             now=int(now),
             amr=tuple(stored.amr),
         )
-        minted = mint(self.signer, pool.id, client, user, context, stored.family_id)
+        minted = await mint(self.keys, pool.id, client, user, context, stored.family_id)
         rotated = await self.refresh_tokens.rotate_refresh_token(
             stored.id, minted.refresh, datetime.fromtimestamp(now, UTC)
         )

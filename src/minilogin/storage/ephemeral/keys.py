@@ -36,7 +36,7 @@ def qrlogin_events(login_id: str) -> str:
     return f"qrlogin:events:{login_id}"
 
 
-# ---- OpenID Connect (records.AuthorizationCodes, records.RevokedTokens) ----------------------
+# ---- OpenID Connect (records.AuthorizationCodes, .AuthorizationRequests, .RevokedTokens) -----
 
 
 def authorization_code(code_digest: str) -> str:
@@ -47,6 +47,16 @@ def authorization_code(code_digest: str) -> str:
 def used_authorization_code(code_digest: str) -> str:
     """What the first exchange of a code issued, so a replay can revoke it."""
     return f"authcode:used:{code_digest}"
+
+
+def authorization_request(request_id: str) -> str:
+    """A pending authorization request of the hosted login page, until it expires."""
+    return f"authreq:{request_id}"
+
+
+def bound_authorization_request(login_id: str) -> str:
+    """The authorization request a QR login answers, for as long as the login is kept."""
+    return f"authreq:qrlogin:{login_id}"
 
 
 def revoked_access_token(token_id: str) -> str:

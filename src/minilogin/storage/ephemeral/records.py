@@ -184,6 +184,33 @@ class AuthorizationCodes:
         return None if text is None else IssuedTokens(**json.loads(text))
 
 
+class AuthorizationRequests:
+    """The hosted page's pending authorization requests, as the provider wrote them
+    (``oidc/authorize.py``), and the one each bound QR login answers."""
+
+    def __init__(self, store: EphemeralStore, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def keep(self, request_id: str, request: str, ttl: float) -> None:
+        await self._store.set(keys.authorization_request(request_id), request, ttl)
+
+    async def find(self, request_id: str) -> str | None:
+        return await self._store.get(keys.authorization_request(request_id))
+
+    async def take(self, request_id: str) -> str | None:
+        """The request, removed: it has ended (its response went out)."""
+        return await self._store.take(keys.authorization_request(request_id))
+
+    async def bind(self, login: QRLogin, request: str) -> None:
+        """Tie ``request`` to the login for as long as the login is kept."""
+        ttl = max(login.expires_at - self._clock(), 1.0) + AFTERLIFE
+        await self._store.set(keys.bound_authorization_request(login.id), request, ttl)
+
+    async def bound(self, login_id: str) -> str | None:
+        return await self._store.get(keys.bound_authorization_request(login_id))
+
+
 class MiniProgramSessions:
     def __init__(self, store: EphemeralStore) -> None:
         self._store = store

@@ -192,13 +192,18 @@ class WeChatIdentityRow(Base):
 
 class SigningKeyRow(Base):
     __tablename__ = "signing_keys"
+    # One key per serial: two instances creating or rotating a pool's keys at once agree.
+    __table_args__ = (UniqueConstraint("pool_id", "algorithm", "serial"),)
 
     kid: Mapped[str] = mapped_column(Text, primary_key=True)
+    pool_id: Mapped[str] = mapped_column(ID, ForeignKey("pools.id", ondelete="CASCADE"))
     algorithm: Mapped[str] = mapped_column(Text)
+    serial: Mapped[int] = mapped_column(Integer)
     private_jwk_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     public_jwk: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    retire_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEventRow(Base):

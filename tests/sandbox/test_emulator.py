@@ -15,8 +15,8 @@ import zxingcpp
 from PIL import Image
 
 from minilogin.core.errors import InvalidRequest
-from minilogin.wechat.sandbox import emulator as emulator_module
-from minilogin.wechat.sandbox.emulator import PUBLISHED_PAGES, WeChatEmulator, default_phone
+from minilogin.sandbox import emulator as emulator_module
+from minilogin.sandbox.emulator import PUBLISHED_PAGES, WeChatEmulator, default_phone
 
 APPID = "wx_emulated"
 SECRET = "emulated-secret"
@@ -345,7 +345,7 @@ def test_the_sandbox_has_its_own_scene_rules() -> None:
 
 
 def test_the_published_pages_are_the_shipped_mini_programs() -> None:
-    app_json = Path(__file__).parents[3] / "miniprogram" / "app.json"
+    app_json = Path(__file__).parents[2] / "miniprogram" / "app.json"
 
     assert set(json.loads(app_json.read_text())["pages"]) == PUBLISHED_PAGES
 

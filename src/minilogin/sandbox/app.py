@@ -13,9 +13,9 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from minilogin import __version__
+from minilogin.sandbox.routes import create_sandbox_router
 from minilogin.web import errors
 from minilogin.web.framing import DenyFramingMiddleware
-from minilogin.wechat.sandbox.routes import create_sandbox_router
 
 
 def create_sandbox_app(

@@ -16,7 +16,7 @@ from tests.support.actors import decode_qr
 from tests.support.server import RunningServer, minilogin_dev
 
 from minilogin.core.pkce import s256
-from minilogin.wechat.sandbox.routes import create_sandbox_router
+from minilogin.sandbox.routes import create_sandbox_router
 
 pytest_plugins = ["tests.support.chromium"]
 

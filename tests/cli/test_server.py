@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import importlib.metadata
-import json
 import os
 import re
 import sqlite3
@@ -23,10 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-import typer
 
 import minilogin
-from minilogin.cli import cli
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
@@ -341,173 +337,6 @@ async def test_dev_started_twice_on_one_data_folder_seeds_once(tmp_path: Path) -
 
     assert after["sub"] == before["sub"], "the same person is the same user after a restart"
     assert count_demo_rows(tmp_path / "minilogin.db") == (1, 1, 1)
-
-
-# ---- minilogin --version, help text, and admin's list/show/update/delete (issue 18) ---------
-
-MINILOGIN = str(Path(sys.executable).with_name("minilogin"))
-
-
-def run_minilogin(
-    *args: str, data_dir: Path, stdin: str | None = None, **env: str
-) -> subprocess.CompletedProcess[str]:
-    """The installed ``minilogin`` command, as an operator's shell runs it."""
-    return subprocess.run(
-        [MINILOGIN, *args],
-        env={"PATH": "/usr/bin:/bin", "MINILOGIN_DATA_DIR": str(data_dir), **env},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def admin_json(*args: str, data_dir: Path, **env: str) -> Any:
-    done = run_minilogin("admin", *args, "--json", data_dir=data_dir, **env)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
-def test_version_is_the_installed_package_version(tmp_path: Path) -> None:
-    done = run_minilogin("--version", data_dir=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"minilogin {importlib.metadata.version('minilogin')}"
-
-
-def test_help_renders_without_rest_markup(tmp_path: Path) -> None:
-    """Every command's help, and every option's, reads as plain text: no reST literals."""
-    for args in ((), ("admin",), ("serve",)):
-        done = run_minilogin(*args, "--help", data_dir=tmp_path)
-        assert done.returncode == 0, done.stderr
-        assert "``" not in done.stdout
-        assert "Usage: minilogin" in done.stdout
-    root = typer.main.get_command(cli)
-    texts = []
-    for name, command in getattr(root, "commands", {}).items():
-        for sub in [command, *getattr(command, "commands", {}).values()]:
-            texts.append((name, sub.help or ""))
-            texts += [(name, getattr(param, "help", None) or "") for param in sub.params]
-    assert len(texts) > 40
-    for name, text in texts:
-        assert "``" not in text, (name, text)
-        assert not re.search(r":(param|class|func|meth):", text), (name, text)
-
-
-@pytest.fixture(scope="module")
-def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder whose database holds the pool ``acme``."""
-    data = tmp_path_factory.mktemp("admin") / "data"
-    created = run_minilogin("admin", "create-pool", "acme", "Acme", data_dir=data)
-    assert created.returncode == 0, created.stderr
-    return data
-
-
-def test_admin_lists_shows_and_updates_pools(acme: Path) -> None:
-    assert [pool["slug"] for pool in admin_json("list-pools", data_dir=acme)] == ["acme"]
-    listed = run_minilogin("admin", "list-pools", data_dir=acme)
-    assert listed.stdout.splitlines()[0].split("\t")[:2] == ["acme", "Acme"]
-    renamed = admin_json("update-pool", "acme", "--name", "Acme Corp", data_dir=acme)
-    assert renamed["name"] == "Acme Corp"
-    shown = run_minilogin("admin", "show-pool", "acme", data_dir=acme).stdout
-    assert re.search(r"^name\s+Acme Corp$", shown, re.MULTILINE), shown
-
-
-def test_admin_lists_shows_updates_and_deletes_applications(acme: Path) -> None:
-    created = run_minilogin(
-        "admin", "create-app", "acme", "Shop", "--type", "web",
-        "--redirect-uri", "https://shop.example/cb", data_dir=acme,
-    )  # fmt: skip
-    client_id = json.loads(created.stdout)["client_id"]
-    listed = admin_json("list-apps", "acme", data_dir=acme)
-    assert [app["client_id"] for app in listed] == [client_id]
-    changed = admin_json(
-        "update-app", "acme", client_id, "--name", "Store",
-        "--redirect-uri", "https://a.example/cb", "--redirect-uri", "https://b.example/cb",
-        data_dir=acme,
-    )  # fmt: skip
-    assert changed["name"] == "Store"
-    assert changed["redirect_uris"] == ["https://a.example/cb", "https://b.example/cb"]
-    shown = admin_json("show-app", "acme", client_id, data_dir=acme)
-    assert shown == changed
-    assert "client_secret" not in shown
-    refused = run_minilogin(
-        "admin", "update-app", "acme", client_id, "--redirect-uri", "not a url", data_dir=acme
-    )
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("error: invalid_redirect_uri")
-    deleted = run_minilogin("admin", "delete-app", "acme", client_id, "--yes", data_dir=acme)
-    assert deleted.stdout == f"deleted application {client_id}\n"
-    assert admin_json("list-apps", "acme", data_dir=acme) == []
-
-
-def test_admin_lists_shows_updates_and_deletes_identity_sources(acme: Path) -> None:
-    app_secret = "0123456789abcdef0123456789abcdef"
-    run_minilogin(
-        "admin", "create-source", "acme", "wechat", "Scan", "--private",
-        "--app-id", "wx1234567890abcdef", "--no-test", data_dir=acme,
-        MINILOGIN_SOURCE_APP_SECRET=app_secret,
-    )  # fmt: skip
-    sources = admin_json("list-sources", "acme", data_dir=acme)
-    assert [source["unique_id"] for source in sources] == ["wechat"]
-    updated = admin_json(
-        "update-source", "acme", "wechat", "--display-name", "扫码登录", "--qr-expires-in", "60",
-        data_dir=acme,
-    )  # fmt: skip
-    assert (updated["display_name"], updated["qr_expires_in"]) == ("扫码登录", 60)
-    assert updated["app_secret_set"] is True
-    shown = run_minilogin("admin", "show-source", "acme", "wechat", data_dir=acme).stdout
-    assert app_secret not in shown
-    assert re.search(r"^display_name\s+扫码登录$", shown, re.MULTILINE), shown
-    too_short = run_minilogin(
-        "admin", "update-source", "acme", "wechat", "--qr-expires-in", "5", data_dir=acme
-    )
-    assert too_short.returncode == 1
-    assert too_short.stderr.startswith("error: ")
-    deleted = run_minilogin("admin", "delete-source", "acme", "wechat", "--yes", data_dir=acme)
-    assert deleted.stdout == "deleted identity source wechat\n"
-    gone = run_minilogin("admin", "show-source", "acme", "wechat", data_dir=acme)
-    assert gone.returncode == 1
-    assert gone.stderr.startswith("error: unknown_connection")
-
-
-def test_admin_lists_shows_and_deletes_administrators_and_tokens(acme: Path) -> None:
-    password = {"MINILOGIN_NEW_ADMIN_PASSWORD": "correct horse battery"}
-    assert run_minilogin("admin", "create-admin", "boss", data_dir=acme, **password).returncode == 0
-    assert [admin["username"] for admin in admin_json("list-admins", data_dir=acme)] == ["boss"]
-    assert admin_json("show-admin", "boss", data_dir=acme).keys() == {"username", "created_at"}
-    token = run_minilogin("admin", "token", "--admin", "boss", data_dir=acme).stdout.strip()
-    tokens = admin_json("list-tokens", data_dir=acme)
-    assert [(entry["admin"], entry["description"]) for entry in tokens] == [("boss", None)]
-    assert token not in json.dumps(tokens)
-    token_id = tokens[0]["id"]
-    described = admin_json("update-token", token_id, "--description", "deploy", data_dir=acme)
-    assert (described["id"], described["description"]) == (token_id, "deploy")
-    assert admin_json("show-token", token_id, data_dir=acme) == described
-
-    # Deleting asks first, unless --yes.
-    kept = run_minilogin("admin", "delete-token", token_id, data_dir=acme, stdin="n\n")
-    assert kept.returncode == 1
-    assert run_minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme).returncode == 0
-    assert admin_json("list-tokens", data_dir=acme) == []
-    missing = run_minilogin("admin", "delete-token", token_id, "--yes", data_dir=acme)
-    assert missing.returncode == 1
-    assert missing.stderr.startswith("error: unknown_api_token")
-    deleted = run_minilogin("admin", "delete-admin", "boss", "--yes", data_dir=acme)
-    assert deleted.stdout == "deleted administrator boss\n"
-    assert admin_json("list-admins", data_dir=acme) == []
-
-
-def test_admin_deletes_a_pool_after_asking(acme: Path) -> None:
-    assert run_minilogin("admin", "create-pool", "doomed", "Doomed", data_dir=acme).returncode == 0
-    kept = run_minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="n\n")
-    assert kept.returncode == 1
-    deleted = run_minilogin("admin", "delete-pool", "doomed", data_dir=acme, stdin="y\n")
-    assert deleted.returncode == 0
-    assert deleted.stdout.endswith("deleted pool doomed\n")
-    gone = run_minilogin("admin", "show-pool", "doomed", data_dir=acme)
-    assert gone.returncode == 1
-    assert gone.stderr.startswith("error: unknown_pool")
 
 
 def test_sdk_prints_the_pinned_script_tag_with_its_integrity() -> None:

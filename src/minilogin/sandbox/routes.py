@@ -23,7 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from minilogin.config import SANDBOX_APP_ID
 from minilogin.core.errors import InvalidRequest
-from minilogin.wechat.sandbox.emulator import Answer, WeChatEmulator
+from minilogin.sandbox.emulator import Answer, WeChatEmulator
 
 #: What ``PUT /_sandbox/wechat/options`` may change: the form of ``countryCode``, and the
 #: per-minute limit of codes (WeChat's 5,000 by default), lowered so tests can reach it.
@@ -124,11 +124,11 @@ def create_sandbox_router(
         return _answer(lambda: emulator.update_user(user, body).to_json())
 
     templates = Environment(
-        loader=PackageLoader("minilogin.wechat.sandbox", "templates"),
+        loader=PackageLoader("minilogin.sandbox", "templates"),
         autoescape=select_autoescape(["html"]),
     )
     page = templates.get_template("phone.html")
-    static = resources.files("minilogin.wechat.sandbox") / "static"
+    static = resources.files("minilogin.sandbox") / "static"
     assets = {name: (static / name).read_bytes() for name in _STATIC}
     assets[_ICON[0]] = (resources.files("minilogin") / "static" / _ICON[0]).read_bytes()
 

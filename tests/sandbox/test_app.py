@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from tests.support.actors import decode_qr
 
-from minilogin.wechat.sandbox.app import create_sandbox_app
+from minilogin.sandbox.app import create_sandbox_app
 
 PUBLIC = "http://wechat.sandbox.test:8001"
 APPID = "wx1234567890abcdef"

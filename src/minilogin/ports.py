@@ -535,11 +535,9 @@ class FailureLimits(Protocol):
 # ---- administration (admin/): what its use cases need beside the stores --------------------
 
 
-class AuditRecorder(Protocol):
-    """The audit log as its writers see it: events are queued and written in batches
-    (``storage/audit_log.py``)."""
-
-    async def add(self, event: AuditEvent) -> None: ...
+class AuditRecorder(AuditSink, Protocol):
+    """The audit log as administration sees it: it adds events, and reads the log back after
+    writing what this instance still queues (``storage/audit_log.py``)."""
 
     async def flush(self) -> None:
         """Write every event queued so far, so that a read of the log sees them."""

@@ -60,7 +60,7 @@ class Created:
 
 class StatusEvents(Protocol):
     """The channels each QR login's changes are published on (the ephemeral store). Here
-    rather than in ``ports.py``, which imports nothing of the storage floor's types."""
+    rather than in ``ports``, which imports nothing of the storage floor's types."""
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
 

@@ -16,6 +16,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import io
 import json
 import resource
 import secrets
@@ -30,6 +31,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import zxingcpp
+from common import Server, cpu_seconds, hello_world
+from PIL import Image
 
 from minilogin.codepool import FILLER_SHARE
 
@@ -196,6 +200,7 @@ class Login:
     known: float = 0.0
     #: Number matching (recycled codes): the digits the PC shows, which the phone picks.
     match: str | None = None
+    image_url: str = ""
 
     @property
     def auth(self) -> dict[str, str]:
@@ -217,7 +222,9 @@ async def create(http: httpx.AsyncClient, issuer: str) -> Login:
         ),
     )
     body = expect(response, 201, "create")
-    return Login(body["id"], body["secret"], verifier, match=body.get("match"))
+    return Login(
+        body["id"], body["secret"], verifier, match=body.get("match"), image_url=body["image_url"]
+    )
 
 
 async def read_scene(http: httpx.AsyncClient, public: str, login: Login) -> None:
@@ -227,6 +234,19 @@ async def read_scene(http: httpx.AsyncClient, public: str, login: Login) -> None
         "scene", http.get(f"{public}/demo/api/phone-url/{login.id}", headers=login.auth)
     )
     query = parse_qs(urlparse(expect(response, 200, "scene")["phone_url"]).query)
+    login.appid, login.scene = query["appid"][0], query["scene"][0]
+
+
+async def read_image(http: httpx.AsyncClient, login: Login) -> None:
+    """The scene from the code's image as the browser loads it, decoded as a phone's camera
+    reads it (zxing-cpp, in this process: the server's CPU is what is measured)."""
+    response = await answer("image", http.get(login.image_url))
+    if response.status_code != 200:
+        expect(response, 200, "image")  # raises, naming the status and the error
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
+    if not found:
+        raise StepFailed("image", "without a QR code")
+    query = parse_qs(urlparse(found[0].text).query)
     login.appid, login.scene = query["appid"][0], query["scene"][0]
 
 
@@ -289,6 +309,82 @@ async def exchange(http: httpx.AsyncClient, issuer: str, login: Login, code: str
     )
     if "id_token" not in expect(response, 200, "token"):
         raise StepFailed("token", "without id_token")
+
+
+async def complete_login(
+    http: httpx.AsyncClient,
+    phone: Phone,
+    user: str,
+    first: Server,
+    second: Server | None = None,
+    *,
+    from_image: bool = False,
+) -> None:
+    """One whole login: create, the scene, scan, a long poll (``?wait=25&last=scanned``) that
+    sees the confirm, token. With ``second`` the login hops between two instances at every
+    step, as a load balancer may send it: created, confirmed and exchanged on ``first``,
+    scanned and waited on ``second``. The scene comes from the code's image when
+    ``from_image`` (the requests of a real login, nothing more), else from the sandbox demo's
+    helper (a request a real login does not make, but far less client CPU)."""
+    other = second or first
+    login: Login = await create(http, first.issuer())
+    if from_image:
+        await read_image(http, login)
+    else:
+        await read_scene(http, first.public, login)
+    await phone.scan(other.public, login, user)
+    waiting = asyncio.create_task(
+        answer(
+            "long poll",
+            http.get(
+                f"{other.issuer()}/api/qrcodes/{login.id}",
+                params={"wait": 25, "last": "scanned"},
+                headers=login.auth,
+            ),
+        )
+    )
+    try:
+        await phone.confirm(first.public, login)
+        seen = await waiting
+    finally:
+        waiting.cancel()
+    body = expect(seen, 200, "long poll")
+    if body.get("status") != "authorized":
+        raise StepFailed("long poll", f"saw {body.get('status')}", str(body)[:300])
+    await exchange(http, first.issuer(), login, body["code"])
+
+
+@dataclass(frozen=True, slots=True)
+class HelloWorld:
+    """The baseline: a FastAPI hello-world's server CPU a request, and its latency one
+    request at a time, measured in the same run as the figures beside it."""
+
+    cpu_ms: float
+    latencies_ms: list[float]
+
+
+async def hello_world_baseline(requests: int, connections: int = 4) -> HelloWorld:
+    """``requests`` requests to the hello-world over ``connections`` keep-alive connections
+    (its CPU a request, read from ``/proc``), then ``requests // 4`` one at a time (latency)."""
+    with hello_world() as server:
+        limits = httpx.Limits(max_connections=connections)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+            url = f"{server.public}/hello"
+
+            async def ask(times: int) -> None:
+                for _ in range(times):
+                    expect(await answer("hello", http.get(url)), 200, "hello")
+
+            await ask(50)  # imports and first-request work, not the steady cost
+            before = cpu_seconds(server.pid)
+            await asyncio.gather(*(ask(requests // connections) for _ in range(connections)))
+            cpu = cpu_seconds(server.pid) - before
+            latencies = []
+            for _ in range(max(requests // 4, 1)):
+                started = time.perf_counter()
+                await ask(1)
+                latencies.append((time.perf_counter() - started) * 1000)
+    return HelloWorld(cpu * 1000 / (connections * (requests // connections)), latencies)
 
 
 class RawHTTP:

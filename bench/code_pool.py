@@ -19,7 +19,6 @@ WeChat calls each login cost: access token, code, session, phone number.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -30,16 +29,11 @@ from typing import Any
 
 import httpx
 from _drive import (
-    Login,
     Phone,
-    StepFailed,
-    answer,
+    complete_login,
     create,
-    exchange,
-    expect,
     fill_pool,
     pool_settings,
-    read_scene,
     reason,
     sandbox_calls,
 )
@@ -71,30 +65,6 @@ async def creation_latencies(
     return latencies
 
 
-async def complete_login(http: httpx.AsyncClient, phone: Phone, server: Server, n: int) -> None:
-    login: Login = await create(http, server.issuer())
-    await read_scene(http, server.public, login)
-    await phone.scan(server.public, login, f"pool-{n}")
-    waiting = asyncio.create_task(
-        answer(
-            "long poll",
-            http.get(
-                f"{server.issuer()}/api/qrcodes/{login.id}",
-                params={"wait": 25, "last": "scanned"},
-                headers=login.auth,
-            ),
-        )
-    )
-    try:
-        await phone.confirm(server.public, login)
-        body = expect(await waiting, 200, "long poll")
-    finally:
-        waiting.cancel()
-    if body.get("status") != "authorized":
-        raise StepFailed("long poll", f"saw {body.get('status')}", str(body)[:300])
-    await exchange(http, server.issuer(), login, body["code"])
-
-
 @dataclass(frozen=True, slots=True)
 class Run:
     latencies_ms: list[float]  # of the creations that succeeded
@@ -117,7 +87,7 @@ async def measure(env: dict[str, str], creates: int, logins: int, warm: int) -> 
             completed = 0
             for n in range(logins):
                 try:
-                    await complete_login(http, phone, server, n)
+                    await complete_login(http, phone, f"pool-{n}", server)
                 except Exception as error:
                     failures[f"login: {reason(error)}"] += 1
                     continue

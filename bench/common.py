@@ -204,8 +204,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 # The server ----------------------------------------------------------------------------------
 
 
-#: Seconds a server gets to migrate, seed and answer (a cold start on a busy machine is slow).
-START_TIMEOUT = 60.0
+#: Seconds a server gets to migrate, seed and answer (a cold start on a busy machine is slow:
+#: importing minilogin alone took 86 s of wall time with a dozen test suites on two cores).
+START_TIMEOUT = 300.0
 
 
 def free_port() -> int:
@@ -217,7 +218,7 @@ def free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Server:
-    """A running ``minilogin dev`` process."""
+    """A running server process: ``minilogin dev``, the sandbox, or the hello-world."""
 
     public: str
     pid: int
@@ -236,9 +237,7 @@ def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
         data_dir = Path(folder)
         port = free_port()
         public = f"http://127.0.0.1:{port}"
-        log = data_dir / "server.log"
         environment = {
-            **os.environ,
             "MINILOGIN_DATA_DIR": str(data_dir),
             "MINILOGIN_PUBLIC_URL": public,
             # A benchmark is one address flooding the server: it measures the service, not
@@ -246,24 +245,60 @@ def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
             "MINILOGIN_RATE_LIMIT_SCALE": "0",
             **env,
         }
-        command = [sys.executable, "-m", "minilogin", "dev", "--port", str(port)]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [*command, "--log-level", log_level],
-                env=environment,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            _wait_until_serving(process, public, log, START_TIMEOUT)
-            yield Server(public, process.pid, log)
-        except BaseException:
-            _stop(process)
-            # The folder and its log go with the block: show what the server said first.
-            sys.stderr.write(f"--- server log ({log}) ---\n{_tail(log)}\n")
-            raise
-        finally:
-            _stop(process)
+        command = ["-m", "minilogin", "dev", "--port", str(port), "--log-level", log_level]
+        probe = "/pools/demo/.well-known/openid-configuration"
+        with _serving(command, environment, data_dir, public, probe) as server:
+            yield server
+
+
+@contextmanager
+def minilogin_sandbox() -> Iterator[Server]:
+    """The WeChat sandbox in a process of its own (``python -m minilogin sandbox``), as an
+    operator runs it beside minilogin: its CPU is never the server's."""
+    with tempfile.TemporaryDirectory(prefix="minilogin-bench-sandbox-") as folder:
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        command = ["-m", "minilogin", "sandbox", "--port", str(port), "--log-level", "warning"]
+        with _serving(command, {}, Path(folder), public, "/_sandbox/wechat/stats") as server:
+            yield server
+
+
+@contextmanager
+def hello_world() -> Iterator[Server]:
+    """``bench/_hello.py``: a FastAPI hello-world under the uvicorn settings minilogin runs
+    with, the unit the CPU figures are ratios to."""
+    with tempfile.TemporaryDirectory(prefix="minilogin-bench-hello-") as folder:
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        command = [str(Path(__file__).with_name("_hello.py")), str(port)]
+        with _serving(command, {}, Path(folder), public, "/hello") as server:
+            yield server
+
+
+@contextmanager
+def _serving(
+    arguments: list[str], env: dict[str, str], folder: Path, public: str, probe: str
+) -> Iterator[Server]:
+    """``python *arguments`` with ``env`` added to this process's environment, its output in
+    ``folder``, until ``public + probe`` answers; stopped and reaped when the block ends."""
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, *arguments],
+            env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_serving(process, public + probe, log, START_TIMEOUT)
+        yield Server(public, process.pid, log)
+    except BaseException:
+        _stop(process)
+        # The folder and its log go with the block: show what the server said first.
+        sys.stderr.write(f"--- server log ({log}) ---\n{_tail(log)}\n")
+        raise
+    finally:
+        _stop(process)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -283,14 +318,14 @@ def _tail(log: Path, characters: int = 20_000) -> str:
 
 
 def _wait_until_serving(
-    process: subprocess.Popen[bytes], public: str, log: Path, timeout: float
+    process: subprocess.Popen[bytes], probe: str, log: Path, timeout: float
 ) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited:\n{log.read_text()}")
         try:
-            if httpx.get(f"{public}/pools/demo/.well-known/openid-configuration").is_success:
+            if httpx.get(probe).is_success:
                 return
         except httpx.TransportError:
             pass

@@ -31,20 +31,18 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import httpx
-from _drive import (
-    Login,
-    Phone,
-    StepFailed,
-    answer,
-    create,
-    exchange,
-    expect,
-    fill_pool,
-    pool_settings,
-    read_scene,
-    reason,
+from _drive import Phone, complete_login, fill_pool, pool_settings, reason
+from common import (
+    Server,
+    Summary,
+    cpu_seconds,
+    machine,
+    minilogin_dev,
+    minilogin_sandbox,
+    parser,
+    run,
+    table,
 )
-from common import Server, Summary, cpu_seconds, machine, minilogin_dev, parser, run, table
 from tests.support.postgres_server import PostgresServer, postgres_server
 from tests.support.redis_server import RedisServer, redis_server
 
@@ -69,35 +67,6 @@ class Outcome:
     server_error: str = ""  # the last error an instance logged, when logins failed
 
 
-async def one_login(
-    http: httpx.AsyncClient, phone: Phone, deployment: Deployment, n: int, user: str
-) -> None:
-    instances = deployment.instances
-    first, second = instances[n % len(instances)], instances[(n + 1) % len(instances)]
-    login: Login = await create(http, first.issuer())
-    await read_scene(http, first.public, login)
-    await phone.scan(second.public, login, user)
-    waiting = asyncio.create_task(
-        answer(
-            "long poll",
-            http.get(
-                f"{second.issuer()}/api/qrcodes/{login.id}",
-                params={"wait": 25, "last": "scanned"},
-                headers=login.auth,
-            ),
-        )
-    )
-    try:
-        await phone.confirm(first.public, login)
-        seen = await waiting
-    finally:
-        waiting.cancel()
-    body = expect(seen, 200, "long poll")
-    if body.get("status") != "authorized":
-        raise StepFailed("long poll", f"saw {body.get('status')}", str(body)[:300])
-    await exchange(http, first.issuer(), login, body["code"])
-
-
 async def drive(deployment: Deployment, users: int, seconds: float, warmup: float) -> Outcome:
     outcome = Outcome()
     limits = httpx.Limits(max_connections=4 * users + 8, keepalive_expiry=2.0)
@@ -107,12 +76,15 @@ async def drive(deployment: Deployment, users: int, seconds: float, warmup: floa
         measuring_from = started + warmup
         until = measuring_from + seconds
 
+        hops = deployment.instances
+
         async def person(slot: int) -> None:
             n = slot
             while time.perf_counter() < until:
                 begun = time.perf_counter()
                 try:
-                    await one_login(http, phone, deployment, n, f"rate-{slot}")
+                    first, second = hops[n % len(hops)], hops[(n + 1) % len(hops)]
+                    await complete_login(http, phone, f"rate-{slot}", first, second)
                 except Exception as error:
                     # Counted under its reason ("confirm 500"); the person starts another.
                     if begun >= measuring_from:
@@ -175,7 +147,7 @@ class SharedServers:
 @contextmanager
 def shared_servers() -> Iterator[SharedServers]:
     """PostgreSQL, Redis and the WeChat sandbox, started once for the deployments on them."""
-    with postgres_server() as postgres, redis_server() as redis, minilogin_dev() as wechat:
+    with postgres_server() as postgres, redis_server() as redis, minilogin_sandbox() as wechat:
         yield SharedServers(postgres, redis, wechat.public)
 
 

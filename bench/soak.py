@@ -30,20 +30,8 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
-from _drive import (
-    Login,
-    Phone,
-    StepFailed,
-    answer,
-    create,
-    exchange,
-    expect,
-    read_scene,
-    reason,
-    rss_kib,
-    sandbox_calls,
-)
-from common import Server, machine, minilogin_dev, parser, run, table
+from _drive import Phone, complete_login, reason, rss_kib, sandbox_calls
+from common import Server, machine, minilogin_dev, minilogin_sandbox, parser, run, table
 
 QUICK = {
     "users": 2,
@@ -69,31 +57,6 @@ class Progress:
     failures: dict[str, int] = field(default_factory=dict)
 
 
-async def one_login(http: httpx.AsyncClient, phone: Phone, server: Server, user: str) -> None:
-    login: Login = await create(http, server.issuer())
-    await read_scene(http, server.public, login)
-    await phone.scan(server.public, login, user)
-    waiting = asyncio.create_task(
-        answer(
-            "long poll",
-            http.get(
-                f"{server.issuer()}/api/qrcodes/{login.id}",
-                params={"wait": 25, "last": "scanned"},
-                headers=login.auth,
-            ),
-        )
-    )
-    try:
-        await phone.confirm(server.public, login)
-        seen = await waiting
-    finally:
-        waiting.cancel()
-    body = expect(seen, 200, "long poll")
-    if body.get("status") != "authorized":
-        raise StepFailed("long poll", f"saw {body.get('status')}", str(body)[:300])
-    await exchange(http, server.issuer(), login, body["code"])
-
-
 async def soak(
     server: Server, wechat: str, args: argparse.Namespace
 ) -> tuple[list[Sample], Progress]:
@@ -108,7 +71,7 @@ async def soak(
         async def person(slot: int) -> None:
             while time.monotonic() < until:
                 try:
-                    await one_login(http, phone, server, f"soak-{slot}")
+                    await complete_login(http, phone, f"soak-{slot}", server)
                 except Exception as error:
                     # Counted under its reason ("confirm 503"); the person starts another.
                     why = reason(error)
@@ -202,7 +165,7 @@ async def benchmark(args: argparse.Namespace) -> None:
             "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
         )
     print(flush=True)
-    with minilogin_dev() as wechat:
+    with minilogin_sandbox() as wechat:
         env = {
             "MINILOGIN_WECHAT_API_URL": f"{wechat.public}/_sandbox/wechat",
             "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",

@@ -5,7 +5,7 @@ Input arrives as the JSON object the administrator sent; ``core/connection.py`` 
 ``core/applications.py`` check it. Every change is written to the audit log as ``admin.…``
 with who made it, from where, and which fields changed (never a secret's value).
 
-Each use case receives the narrow ports it uses (``ports.py``), bundled per module
+Each use case receives the narrow ports it uses (``ports``), bundled per module
 (``PoolPorts``, ``UserPorts``…), and answers domain objects; the HTTP bodies are the web
 floor's (``web/admin_bodies.py``). Administration looks pools and applications up in the
 stores themselves (``lookups.py``), never in an instance's cached copy, since it changes what

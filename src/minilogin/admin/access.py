@@ -14,7 +14,6 @@ import asyncio
 import hmac
 import json
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +21,7 @@ from minilogin.admin import Actor, record
 from minilogin.core.entities import Admin, ApiToken
 from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from minilogin.core.tokens import digest, new_secret
-from minilogin.ports import AdminStore, AuditRecorder, FailureLimits, KeyValues
+from minilogin.ports import AdminStore, AuditRecorder, Clock, FailureLimits, KeyValues
 from minilogin.storage.crypto import hash_password, verify_password
 from minilogin.storage.ephemeral import keys
 
@@ -48,7 +47,7 @@ class AccessPorts:
     #: Where console sessions live (the ephemeral store).
     sessions: KeyValues
     limits: FailureLimits
-    clock: Callable[[], float]
+    clock: Clock
     #: The settings' ``MINILOGIN_ADMIN_TOKEN``, if any.
     admin_token: str | None
 

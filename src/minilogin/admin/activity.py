@@ -10,7 +10,7 @@ login past its deadline that neither was authorized nor cancelled has expired.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -18,7 +18,7 @@ from minilogin.core.connection import integer
 from minilogin.core.entities import AuditEvent
 from minilogin.core.errors import InvalidRequest
 from minilogin.lookups import load_pool
-from minilogin.ports import AuditRecorder, AuditStore, IdentitySourceStore, PoolStore
+from minilogin.ports import AuditRecorder, AuditStore, Clock, IdentitySourceStore, PoolStore
 
 STAGES = ("shown", "scanned", "authorized", "consumed", "cancelled", "expired")
 MAX_DAYS = 31
@@ -42,7 +42,7 @@ class ActivityPorts:
     sources: IdentitySourceStore
     audit_events: AuditStore
     audit: AuditRecorder
-    clock: Callable[[], float]
+    clock: Clock
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 WeChat call while the pool has codes (``pool.py`` tells how, ``policy.py`` holds its rules).
 
 It sits beside the login floor, not in it: the wiring builds it from narrow ports
-(``ports.py``), and the login flows receive it; it imports neither ``login`` nor the wiring.
+(``ports``), and the login flows receive it; it imports neither ``login`` nor the wiring.
 """
 
 from minilogin.codepool.policy import FILLER_SHARE, PageError, PoolSettings

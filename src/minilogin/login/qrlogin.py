@@ -60,7 +60,7 @@ class Created:
 
 class StatusEvents(Protocol):
     """The channels each QR login's changes are published on (the ephemeral store). Here
-    rather than in ``ports.py``, which imports nothing of the storage floor's types."""
+    rather than in ``ports``, which imports nothing of the storage floor's types."""
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
 
@@ -108,7 +108,11 @@ def _bounded(name: str, value: str | None) -> str | None:
 async def create(
     ports: QRLoginPorts, pool_slug: str, request: CreateRequest, context: RequestContext
 ) -> Created:
+    # Everything the request alone decides is checked before a scene is leased: with
+    # single-use codes, each lease spends a code from WeChat's budget.
     challenge = validate_challenge(request.code_challenge, request.code_challenge_method)
+    scope = normalise_scope(request.scope)
+    nonce, state = _bounded("nonce", request.nonce), _bounded("state", request.state)
     pool = await lookups.load_pool(ports.config, pool_slug)
     application = await lookups.load_application(ports.config, pool, request.client_id)
     source = await choose_source(ports.config, pool, application, request.connection)
@@ -141,9 +145,9 @@ async def create(
             code_challenge=challenge,
             created_at=now,
             expires_at=now + source.qr_expires_in,
-            scope=normalise_scope(request.scope),
-            nonce=_bounded("nonce", request.nonce),
-            state=_bounded("state", request.state),
+            scope=scope,
+            nonce=nonce,
+            state=state,
             request=context,
             updated_at=now,
             match=match,

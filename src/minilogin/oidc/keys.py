@@ -1,7 +1,7 @@
 """Signing keys for ID tokens and JWT access tokens (RFC 7515, RFC 7517, RFC 7518).
 
 Keys live in the durable store (private halves encrypted there) so that every instance signs
-with the same key and every token verifies against the one JWKS.
+with the same key and every token verifies against its pool's one JWKS.
 
 Every pool has a key set of its own and pools share no ``kid``: a token one pool issued never
 verifies at another (issue #13). A pool's keys are made on its first use; two instances doing

@@ -3,7 +3,7 @@ the calls as the floors above use them (the code pool, the mini program's flow).
 
 Both ``client`` and ``token_cache`` import from here and neither imports the other: the client
 receives whatever answers ``AccessTokens`` (``token_cache.AccessTokenCache`` in the wiring).
-Here rather than in ``ports.py``, which the storage floor imports, so that ``ports.py`` does
+Here rather than in ``ports``, which the storage floor imports, so that ``ports`` does
 not depend on ``wechat`` (whose token cache uses the storage floor).
 """
 

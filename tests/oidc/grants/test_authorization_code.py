@@ -217,3 +217,32 @@ async def test_a_store_down_after_the_code_is_taken_puts_it_back_for_the_retry(
     body = await ports.code_grant()(request())
     assert claims(ports, body["id_token"])["sub"] == ALICE.id
     await refused(ports, request())  # and then it is used up, as any code
+
+
+async def test_a_take_whose_answer_was_lost_puts_the_code_back_once_the_store_returns(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await issue(ports)
+    take, put = ports.codes.take, ports.codes.put
+    failing_puts = 2
+
+    async def lost_answer(code: str) -> AuthorizationCode | None:
+        await take(code)  # the store did it, and then its connection dropped
+        raise Outage
+
+    async def restarting(code: str, grant: AuthorizationCode, ttl: float) -> None:
+        nonlocal failing_puts
+        if failing_puts:
+            failing_puts -= 1
+            raise Outage
+        await put(code, grant, ttl)
+
+    with monkeypatch.context() as outage:
+        outage.setattr(ports.codes, "take", lost_answer)
+        outage.setattr(ports.codes, "put", restarting)
+        with pytest.raises(Outage):
+            await ports.code_grant()(request())
+    assert failing_puts == 0
+
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["sub"] == ALICE.id

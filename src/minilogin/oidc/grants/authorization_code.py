@@ -14,6 +14,7 @@ retry of a 503 is not refused as a replay.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ from minilogin.ports import (
     RevokedTokenStore,
     UserLookup,
 )
+
+#: Between tries to put a code back into a store that failed: about a restart's length in all.
+PUT_BACK_PAUSES = (0.1, 0.2, 0.4, 0.8, 1.5, 2.0)
 
 
 class UserCannotLogIn(OAuthError):
@@ -124,7 +128,10 @@ class AuthorizationCodeGrant:
             # A failed check uses the code up, as a guess must.
             await self.codes.take(code)
             raise
-        if await self.codes.take(code) is None:  # another exchange of it won the race
+        async with self._put_back_on_failure(code, grant):
+            # A take whose answer a restarting store lost may have removed the code: put back.
+            taken = await self.codes.take(code)
+        if taken is None:  # another exchange of it won the race
             await self._refuse_unknown(request, code)
         async with self._put_back_on_failure(code, grant):
             await self.redeemed(grant)
@@ -156,12 +163,19 @@ class AuthorizationCodeGrant:
         self, code: str, grant: AuthorizationCode
     ) -> AsyncIterator[None]:
         """A store failing after the code was taken issued nothing: the code goes back, for
-        one more code lifetime at most, so that the client's retry can use it."""
+        one more code lifetime at most, so that the client's retry can use it. The store that
+        failed is often the one the code lives in (Redis restarting), so the answer waits a
+        few seconds for it to return before giving up."""
         try:
             yield
         except Exception:
-            with contextlib.suppress(Exception):
-                await self.codes.put(code, grant, CODE_LIFETIME)
+            for pause in PUT_BACK_PAUSES:
+                with contextlib.suppress(Exception):
+                    # Never revive a code whose tokens a racing exchange issued.
+                    if await self.codes.issued_for_used(code) is None:
+                        await self.codes.put(code, grant, CODE_LIFETIME)
+                    break
+                await asyncio.sleep(pause)
             raise
 
     def _check(self, request: TokenRequest, grant: AuthorizationCode) -> None:

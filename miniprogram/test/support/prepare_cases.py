@@ -3,7 +3,7 @@
 screens depend on, and a blocked account.
 
 Run it with the server's environment (``MINILOGIN_DATA_DIR``, ``MINILOGIN_PUBLIC_URL``) before
-the server starts. It writes through the durable store's own interface, as the admin API does;
+the server starts. It writes through the durable stores' own interfaces, as the admin API does;
 it prints what it made as JSON for the tests to read.
 """
 
@@ -24,7 +24,7 @@ from minilogin.core.entities import (
 )
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql.migrate import upgrade_async
-from minilogin.storage.sql.store import SqlStore
+from minilogin.storage.sql.stores import SqlStores
 
 POOL = "mpcases"
 BLOCKED_PHONE = "+8613700137000"
@@ -42,11 +42,11 @@ APPLICATIONS = {
 
 async def prepare(settings: Settings) -> dict[str, object]:
     await upgrade_async(settings.database_url)
-    store = await SqlStore.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
+    store = await SqlStores.open(settings.database_url, SecretBox(settings.resolved_secret_key()))
     try:
-        pool = await store.create_pool(Pool(slug=POOL, name="mini program cases"))
+        pool = await store.pools.create_pool(Pool(slug=POOL, name="mini program cases"))
         for client_id, (login_mode, association, lifetime) in APPLICATIONS.items():
-            await store.create_application(
+            await store.applications.create_application(
                 Application(
                     pool_id=pool.id,
                     client_id=client_id,
@@ -55,7 +55,7 @@ async def prepare(settings: Settings) -> dict[str, object]:
                     web_origins=[settings.public_url],
                 )
             )
-            await store.create_identity_source(
+            await store.identity_sources.create_identity_source(
                 IdentitySource(
                     pool_id=pool.id,
                     unique_id=client_id,
@@ -65,8 +65,8 @@ async def prepare(settings: Settings) -> dict[str, object]:
                     qr_expires_in=lifetime,
                 )
             )
-            await store.enable_identity_source(pool.id, client_id, client_id)
-        await store.create_user(
+            await store.identity_sources.enable_identity_source(pool.id, client_id, client_id)
+        await store.users.create_user(
             User(pool_id=pool.id, phone=BLOCKED_PHONE, phone_verified=True, blocked=True)
         )
     finally:

@@ -2,7 +2,7 @@
 // English (when the phone's WeChat is set to English).
 //
 // The sandbox's phone simulator shows the very same texts: `node tools/sync-phone-page.js`
-// copies TEXTS into src/minilogin/wechat/sandbox/static/phone.js, and test/phone-page.test.js
+// copies TEXTS into src/minilogin/sandbox/static/phone.js, and test/phone-page.test.js
 // fails when the two differ. TEXTS is plain JSON data for that reason: no functions; a value
 // may hold `{name}` placeholders, filled by format().
 

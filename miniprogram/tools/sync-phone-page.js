@@ -13,7 +13,7 @@ const { TEXTS } = require('../lib/i18n')
 const { OUTCOMES, CODES } = require('../lib/errors')
 
 const REPO = path.resolve(__dirname, '..', '..')
-const PHONE_PAGE = path.join(REPO, 'src', 'minilogin', 'wechat', 'sandbox', 'static', 'phone.js')
+const PHONE_PAGE = path.join(REPO, 'src', 'minilogin', 'sandbox', 'static', 'phone.js')
 const MISSING = `${PHONE_PAGE} has no /* shared:begin */ … /* shared:end */ block`
 const BLOCK = /(\/\* shared:begin \*\/)[\s\S]*?(\/\* shared:end \*\/)/
 

@@ -124,11 +124,13 @@ async def get_status(
     pool: str,
     login_id: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
     last: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
+    # Every waiting browser asks again after each wait: the services straight from the app
+    # rather than through a dependency FastAPI would solve on each re-poll.
+    svc: Services = request.app.state.services
     secret = bearer_token(authorization)
     if wait > 0 and last is not None:
         # A guesser is refused before it may subscribe; the one read of the login comes once

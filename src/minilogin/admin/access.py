@@ -23,6 +23,7 @@ from minilogin.core.errors import Forbidden, InvalidRequest, NotFound, Unauthori
 from minilogin.core.tokens import digest, new_secret
 from minilogin.ports import AdminStore, AuditRecorder, Clock, FailureLimits, KeyValues
 from minilogin.storage.crypto import hash_password, verify_password
+from minilogin.storage.ephemeral import keys
 
 ADMIN_USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{2,31}")
 PASSWORD_LENGTH = (8, 128)
@@ -174,7 +175,7 @@ async def authenticate_token(ports: AccessPorts, token: str, ip: str | None) -> 
 
 
 def _session_key(session_id: str) -> str:
-    return f"console:session:{digest(session_id)}"
+    return keys.console_session(digest(session_id))
 
 
 async def log_in(

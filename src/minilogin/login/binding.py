@@ -28,6 +28,7 @@ from minilogin.ports import (
     UserStore,
 )
 from minilogin.storage.crypto import hash_password, verify_password
+from minilogin.storage.ephemeral import keys
 
 MAX_WRONG_PASSWORDS = 5
 #: Checked when no account matches, so a wrong name costs as long as a wrong password.
@@ -69,7 +70,9 @@ async def _find_account(ports: BindingPorts, pool_id: str, identifier: str) -> U
 
 
 async def _wrong_password(ports: BindingPorts, login: QRLogin, ip: str | None) -> None:
-    wrong = await ports.counters.incr(f"binding:wrong:{login.id}", login.expires_at - ports.clock())
+    wrong = await ports.counters.incr(
+        keys.wrong_binding_passwords(login.id), login.expires_at - ports.clock()
+    )
     await audit.emit(
         ports.audit, "binding.failed", pool_id=login.pool_id, ip=ip, qrlogin=login.id, attempt=wrong
     )

@@ -47,6 +47,10 @@ class AuthorizationCodeStore(Protocol):
 
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None: ...
 
+    async def peek(self, code: str) -> AuthorizationCode | None:
+        """The grant, left in place."""
+        ...
+
     async def take(self, code: str) -> AuthorizationCode | None:
         """The grant, once: a second call for the same code answers ``None``."""
         ...

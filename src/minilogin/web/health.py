@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from minilogin import __version__
 from minilogin.config import WECHAT_API_URL
+from minilogin.storage.ephemeral import keys
 from minilogin.storage.errors import UNAVAILABLE
 from minilogin.wiring import Services
 
@@ -30,8 +31,6 @@ from minilogin.wiring import Services
 WECHAT_PROBE_TTL = 30.0
 #: The longest a dependency may take to answer a readiness probe.
 CHECK_TIMEOUT = 2.0
-#: A key nobody writes: reading it is one round trip to the ephemeral store.
-PROBE_KEY = "health:probe"
 
 router = APIRouter(tags=["operations"])
 
@@ -78,7 +77,7 @@ async def readiness(svc: Services, probe: WeChatProbe) -> tuple[bool, dict[str, 
         "database": await _timed(svc.pools.get_pool("")),
     }
     if svc.settings.redis_url:
-        checks["redis"] = await _timed(svc.ephemeral.get(PROBE_KEY))
+        checks["redis"] = await _timed(svc.ephemeral.get(keys.HEALTH_PROBE))
     url = svc.settings.wechat_api_url
     ok, error = await probe.check(svc.wechat_http, url)
     checks["wechat"] = {"ok": ok, "url": url} | ({"error": error} if error else {})

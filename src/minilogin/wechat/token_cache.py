@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import httpx
 
 from minilogin.observability import metrics
+from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
 from minilogin.wechat.errors import (
     WeChatError,
@@ -193,7 +194,7 @@ class AccessTokenCache:
         """Count a forced refresh against WeChat's limits, or refuse it."""
         api = "stable_token"
         name = _name(app)
-        if not await self._store.add(f"wechat:token-forced-at:{name}", "1", FORCE_INTERVAL):
+        if not await self._store.add(keys.wechat_token_forced_at(name), "1", FORCE_INTERVAL):
             raise WeChatError(
                 "wechat_token_refresh_limited",
                 "WeChat rejected the access token again within 30 s of a forced refresh; "
@@ -201,7 +202,7 @@ class AccessTokenCache:
                 api=api,
             )
         day = int(self._clock() // 86400)
-        if await self._store.incr(f"wechat:token-forced:{name}:{day}", 86400) > FORCE_PER_DAY:
+        if await self._store.incr(keys.wechat_token_forced(name, day), 86400) > FORCE_PER_DAY:
             raise WeChatError(
                 "wechat_token_refresh_limited",
                 f"The {FORCE_PER_DAY} forced refreshes of the access token a day are used up",
@@ -235,15 +236,15 @@ class AccessTokenCache:
 
 
 def token_key(app: MiniProgram) -> str:
-    return f"wechat:token:{_name(app)}"
+    return keys.wechat_token(_name(app))
 
 
 def lock_key(app: MiniProgram) -> str:
-    return f"wechat:token-lock:{_name(app)}"
+    return keys.wechat_token_lock(_name(app))
 
 
 def rejected_key(app: MiniProgram, token: str) -> str:
-    return f"wechat:token-rejected:{_name(app)}:{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+    return keys.wechat_token_rejected(_name(app), hashlib.sha256(token.encode()).hexdigest()[:16])
 
 
 def _name(app: MiniProgram) -> str:

@@ -93,6 +93,9 @@ class Codes:
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
         self.grants[digest(code)] = grant
 
+    async def peek(self, code: str) -> AuthorizationCode | None:
+        return self.grants.get(digest(code))
+
     async def take(self, code: str) -> AuthorizationCode | None:
         return self.grants.pop(digest(code), None)
 

@@ -177,3 +177,72 @@ async def test_the_redirect_uri_of_the_request_must_be_repeated(ports: Ports) ->
 
 async def test_no_code_is_an_invalid_request(ports: Ports) -> None:
     await refused(ports, request(code=""), "invalid_request")
+
+
+class Outage(Exception):
+    """A store that stopped answering: the database or Redis restarting."""
+
+
+async def test_a_store_down_before_the_code_is_taken_leaves_it_for_the_retry(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await issue(ports)
+
+    async def down(pool_id: str, user_id: str) -> None:
+        raise Outage
+
+    with monkeypatch.context() as outage:
+        outage.setattr(ports.users, "get_user", down)
+        with pytest.raises(Outage):
+            await ports.code_grant()(request())
+
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["sub"] == ALICE.id
+
+
+async def test_a_store_down_after_the_code_is_taken_puts_it_back_for_the_retry(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await issue(ports)
+
+    async def down(token: object) -> None:
+        raise Outage
+
+    with monkeypatch.context() as outage:
+        outage.setattr(ports.refresh_tokens, "add_refresh_token", down)
+        with pytest.raises(Outage):
+            await ports.code_grant()(request())
+    assert ports.refresh_tokens.tokens == {}
+
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["sub"] == ALICE.id
+    await refused(ports, request())  # and then it is used up, as any code
+
+
+async def test_a_take_whose_answer_was_lost_puts_the_code_back_once_the_store_returns(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await issue(ports)
+    take, put = ports.codes.take, ports.codes.put
+    failing_puts = 2
+
+    async def lost_answer(code: str) -> AuthorizationCode | None:
+        await take(code)  # the store did it, and then its connection dropped
+        raise Outage
+
+    async def restarting(code: str, grant: AuthorizationCode, ttl: float) -> None:
+        nonlocal failing_puts
+        if failing_puts:
+            failing_puts -= 1
+            raise Outage
+        await put(code, grant, ttl)
+
+    with monkeypatch.context() as outage:
+        outage.setattr(ports.codes, "take", lost_answer)
+        outage.setattr(ports.codes, "put", restarting)
+        with pytest.raises(Outage):
+            await ports.code_grant()(request())
+    assert failing_puts == 0
+
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["sub"] == ALICE.id

@@ -7,6 +7,7 @@ import inspect
 import itertools
 from collections.abc import Callable
 
+from minilogin.codepool import keys as codepool_keys
 from minilogin.storage.ephemeral import keys
 
 # Stands for any argument: random identifiers, digests and numbers hold no ":".
@@ -35,11 +36,23 @@ def may_coincide(first: list[str], second: list[str]) -> bool:
     )
 
 
+def constants() -> list[str]:
+    return [name for name, value in vars(keys).items() if name.isupper() and isinstance(value, str)]
+
+
 def test_no_two_kinds_of_key_can_name_the_same_key() -> None:
-    names = [*builders(), "CONFIG_CHANGED"]
+    names = [*builders(), *constants()]
     assert len(names) > 10
     for first, second in itertools.combinations(names, 2):
         assert not may_coincide(shape(first), shape(second)), (first, second)
+
+
+def test_the_code_pools_keys_have_a_namespace_of_their_own() -> None:
+    """``codepool/keys.py`` names the keys under ``codepool:``; nothing here starts so."""
+    assert codepool_keys.IMAGES_SWEPT.startswith("codepool:")
+    assert codepool_keys.fresh(ANY).startswith("codepool:")
+    for name in [*builders(), *constants()]:
+        assert shape(name)[0] != "codepool", name
 
 
 def test_a_shape_check_would_catch_a_clash() -> None:

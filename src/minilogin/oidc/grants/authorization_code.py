@@ -3,7 +3,10 @@
 
 Codes are single-use: a second use fails with ``invalid_grant`` and revokes the tokens the
 first use issued (RFC 6749 §4.1.2, "SHOULD revoke (when possible) all tokens previously
-issued based on that authorization code").
+issued based on that authorization code"). A code is used up by an exchange that issues tokens
+or fails a check, never by one that a store's outage cut short: what reads a store is done
+before the code is taken, and a failure after it puts the code back, so that the client's
+retry of a 503 is not refused as a replay.
 
 ``accept`` is the whole check of a code, shared with the console's "Experience login"
 (``admin/experience.py``), which shows what the exchange would give without issuing it.
@@ -11,13 +14,18 @@ issued based on that authorization code").
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 from minilogin.core.claims import TokenContext
 from minilogin.core.entities import User
 from minilogin.core.errors import OAuthError
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.pkce import verify
+from minilogin.core.qrlogin import CODE_LIFETIME
 from minilogin.oidc.audit import emit
 from minilogin.oidc.grants import TokenRequest
 from minilogin.oidc.issue import family_for_code, mint, revoke_family
@@ -31,6 +39,9 @@ from minilogin.ports import (
     RevokedTokenStore,
     UserLookup,
 )
+
+#: Between tries to put a code back into a store that failed: about a restart's length in all.
+PUT_BACK_PAUSES = (0.1, 0.2, 0.4, 0.8, 1.5, 2.0)
 
 
 class UserCannotLogIn(OAuthError):
@@ -66,23 +77,26 @@ class AuthorizationCodeGrant:
     clock: Clock
 
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
+        # The pool's keys are read before the code is used up (see the module's docstring).
+        await self.keys.signer(request.pool.id)
         accepted = await self.accept(request)
         client, code = request.client, request.form["code"]
-        minted = await mint(
-            self.keys,
-            request.pool.id,
-            client,
-            accepted.user,
-            accepted.context,
-            family_for_code(code),
-        )
-        await self.refresh_tokens.add_refresh_token(minted.refresh)
-        expires_at = float(accepted.context.now + client.access_token_lifetime)
-        await self.codes.remember_issued(
-            code,
-            IssuedTokens([minted.access_token_id], expires_at),
-            client.access_token_lifetime,
-        )
+        async with self._put_back_on_failure(code, accepted.grant):
+            minted = await mint(
+                self.keys,
+                request.pool.id,
+                client,
+                accepted.user,
+                accepted.context,
+                family_for_code(code),
+            )
+            await self.refresh_tokens.add_refresh_token(minted.refresh)
+            expires_at = float(accepted.context.now + client.access_token_lifetime)
+            await self.codes.remember_issued(
+                code,
+                IssuedTokens([minted.access_token_id], expires_at),
+                client.access_token_lifetime,
+            )
         await emit(
             self.audit,
             "token.issued",
@@ -99,21 +113,73 @@ class AuthorizationCodeGrant:
         """Check the code against the client, its redirect URI (§4.1.3), its PKCE challenge
         and its user, using it up; the product hears that it was redeemed (its QR login
         ends, ``consumed``)."""
-        pool, client, form = request.pool, request.client, request.form
-        code = form.get("code")
+        pool, code = request.pool, request.form.get("code")
         if not code:
             raise OAuthError("invalid_request", "code is required")
-        grant = await self.codes.take(code)
+        grant = await self.codes.peek(code)
         if grant is None:
-            await self._revoke_replayed(code)
-            await emit(
-                self.audit,
-                "token.code_rejected",
-                pool_id=pool.id,
-                actor=client.client_id,
-                ip=request.ip,
-            )
-            raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
+            await self._refuse_unknown(request, code)
+        try:
+            self._check(request, grant)
+            user = await self.users.get_user(pool.id, grant.user_id)
+            if user is None or user.blocked:
+                raise UserCannotLogIn(user)
+        except OAuthError:
+            # A failed check uses the code up, as a guess must.
+            await self.codes.take(code)
+            raise
+        async with self._put_back_on_failure(code, grant):
+            # A take whose answer a restarting store lost may have removed the code: put back.
+            taken = await self.codes.take(code)
+        if taken is None:  # another exchange of it won the race
+            await self._refuse_unknown(request, code)
+        async with self._put_back_on_failure(code, grant):
+            await self.redeemed(grant)
+        context = TokenContext(
+            issuer=request.issuer,
+            client_id=request.client.client_id,
+            scope=grant.scope,
+            auth_time=grant.auth_time,
+            now=int(self.clock()),
+            amr=tuple(grant.amr),
+            nonce=grant.nonce,
+        )
+        return Accepted(grant, user, context)
+
+    async def _refuse_unknown(self, request: TokenRequest, code: str) -> NoReturn:
+        """Refuse a code that is unknown, expired or used; a used one's tokens are revoked."""
+        await self._revoke_replayed(code)
+        await emit(
+            self.audit,
+            "token.code_rejected",
+            pool_id=request.pool.id,
+            actor=request.client.client_id,
+            ip=request.ip,
+        )
+        raise OAuthError("invalid_grant", "the code is invalid, expired or already used")
+
+    @contextlib.asynccontextmanager
+    async def _put_back_on_failure(
+        self, code: str, grant: AuthorizationCode
+    ) -> AsyncIterator[None]:
+        """A store failing after the code was taken issued nothing: the code goes back, for
+        one more code lifetime at most, so that the client's retry can use it. The store that
+        failed is often the one the code lives in (Redis restarting), so the answer waits a
+        few seconds for it to return before giving up."""
+        try:
+            yield
+        except Exception:
+            for pause in PUT_BACK_PAUSES:
+                with contextlib.suppress(Exception):
+                    # Never revive a code whose tokens a racing exchange issued.
+                    if await self.codes.issued_for_used(code) is None:
+                        await self.codes.put(code, grant, CODE_LIFETIME)
+                    break
+                await asyncio.sleep(pause)
+            raise
+
+    def _check(self, request: TokenRequest, grant: AuthorizationCode) -> None:
+        pool, client, form = request.pool, request.client, request.form
         if grant.pool != pool.slug or grant.client_id != client.client_id:
             raise OAuthError("invalid_grant", "the code was issued to another client")
         if grant.redirect_uri is not None and form.get("redirect_uri") != grant.redirect_uri:
@@ -129,20 +195,6 @@ class AuthorizationCodeGrant:
             # Security BCP §4.8.2: a verifier for a code issued without a challenge is a
             # downgrade.
             raise OAuthError("invalid_grant", "the code was issued without a code_challenge")
-        user = await self.users.get_user(pool.id, grant.user_id)
-        if user is None or user.blocked:
-            raise UserCannotLogIn(user)
-        await self.redeemed(grant)
-        context = TokenContext(
-            issuer=request.issuer,
-            client_id=client.client_id,
-            scope=grant.scope,
-            auth_time=grant.auth_time,
-            now=int(self.clock()),
-            amr=tuple(grant.amr),
-            nonce=grant.nonce,
-        )
-        return Accepted(grant, user, context)
 
     async def _revoke_replayed(self, code: str) -> None:
         issued = await self.codes.issued_for_used(code)

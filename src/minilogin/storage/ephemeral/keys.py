@@ -4,7 +4,8 @@ Each kind of record begins with segments of its own. Where one kind's beginning 
 another's (``qrlogin:{id}`` and ``qrlogin:scene:{scene}``), the shorter one's argument is a
 random identifier, which holds no ``:``, so the two never name the same key. Reading this
 module tells an operator everything minilogin keeps in Redis (the Redis store puts its prefix
-before each name).
+before each name), but for ``codepool:``, whose keys ``codepool/keys.py`` names beside the
+code pool that shares them between instances.
 """
 
 from __future__ import annotations
@@ -88,3 +89,54 @@ def rate_limit_window(key: str, index: int) -> str:
 
 #: The channel an instance publishes on after changing a pool, application or source.
 CONFIG_CHANGED: Final = "config:changed"
+
+
+# ---- the console (admin/access.py) -----------------------------------------------------------
+
+
+def console_session(session_digest: str) -> str:
+    """An administrator's console session and its CSRF token, until it ends."""
+    return f"console:session:{session_digest}"
+
+
+# ---- binding an account (login/binding.py) ---------------------------------------------------
+
+
+def wrong_binding_passwords(login_id: str) -> str:
+    """How many wrong passwords binding an account to a QR login was given, as long as it lives."""
+    return f"binding:wrong:{login_id}"
+
+
+# ---- WeChat's access tokens (wechat/token_cache.py) ------------------------------------------
+# ``program`` is a mini program's AppID and a fingerprint of its AppSecret, ``{appid}:{hash}``.
+
+
+def wechat_token(program: str) -> str:
+    """The cached access token, for as long as it lives."""
+    return f"wechat:token:{program}"
+
+
+def wechat_token_lock(program: str) -> str:
+    """Held by the instance fetching a new access token."""
+    return f"wechat:token-lock:{program}"
+
+
+def wechat_token_rejected(program: str, token_fingerprint: str) -> str:
+    """Set when WeChat rejected a cached token, as long as that token would have lived."""
+    return f"wechat:token-rejected:{program}:{token_fingerprint}"
+
+
+def wechat_token_forced_at(program: str) -> str:
+    """Set for 30 s after a forced refresh, which WeChat allows that often."""
+    return f"wechat:token-forced-at:{program}"
+
+
+def wechat_token_forced(program: str, day: int) -> str:
+    """The forced refreshes of the ``day``-th day since the epoch."""
+    return f"wechat:token-forced:{program}:{day}"
+
+
+# ---- health (web/health.py) ------------------------------------------------------------------
+
+#: Read (never written) by the health check to time a round trip to the ephemeral store.
+HEALTH_PROBE: Final = "health:probe"

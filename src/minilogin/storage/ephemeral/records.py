@@ -169,6 +169,11 @@ class AuthorizationCodes:
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
         await self._store.set(keys.authorization_code(digest(code)), json.dumps(asdict(grant)), ttl)
 
+    async def peek(self, code: str) -> AuthorizationCode | None:
+        """The grant, left in place."""
+        text = await self._store.get(keys.authorization_code(digest(code)))
+        return None if text is None else AuthorizationCode(**json.loads(text))
+
     async def take(self, code: str) -> AuthorizationCode | None:
         """The grant, once: a second call for the same code answers ``None``."""
         text = await self._store.take(keys.authorization_code(digest(code)))

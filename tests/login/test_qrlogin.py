@@ -18,7 +18,7 @@ from tests.support.redis_server import RestartableRedis, restartable_redis
 from tests.support.server import RunningServer, minilogin_dev
 from tests.support.sse import ServerSentEvent, server_sent_events
 
-from minilogin.core.qrlogin import Status
+from minilogin.core.qrlogin import QRLogin, Status
 from minilogin.login import qrlogin as flow
 from minilogin.web.login_ports import qrlogin_ports
 from minilogin.wiring import Services
@@ -197,8 +197,12 @@ async def test_a_long_poll_sees_a_change_it_was_never_told_of_at_its_next_keepal
     login = await browser.create()
     stored = await services.qrlogins.get(login.id)
     assert stored is not None
+
+    async def read() -> QRLogin:
+        return stored
+
     waiting = asyncio.create_task(
-        flow.wait_for_change(qrlogin_ports(services), stored, "pending", 30, keepalive=0.05)
+        flow.wait_for_change(qrlogin_ports(services), login.id, read, "pending", 30, keepalive=0.05)
     )
     await asyncio.sleep(0.1)
     assert not waiting.done()

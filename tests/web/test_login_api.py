@@ -102,8 +102,15 @@ async def test_a_wrong_or_missing_secret_reveals_nothing(
     http: httpx.AsyncClient, browser: Browser
 ) -> None:
     login = await browser.create()
+    # A long poll authenticates once subscribed (login/qrlogin.py): it refuses alike.
+    poll = {"wait": 5, "last": "pending"}
     answers = [
         await http.get(f"{ISSUER}/api/qrcodes/{login.id}"),
+        await http.get(f"{ISSUER}/api/qrcodes/{login.id}", params=poll),
+        await http.get(
+            f"{ISSUER}/api/qrcodes/{login.id}", params=poll, headers={"Authorization": "Bearer x"}
+        ),
+        await http.get(f"{ISSUER}/api/qrcodes/qrl_unknown", params=poll, headers=login.auth),
         await http.get(f"{ISSUER}/api/qrcodes/{login.id}", headers={"Authorization": "Bearer x"}),
         await http.get(f"{ISSUER}/api/qrcodes/qrl_unknown", headers=login.auth),
         await http.delete(f"{ISSUER}/api/qrcodes/{login.id}"),

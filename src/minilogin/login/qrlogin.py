@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -220,35 +220,44 @@ async def _reread(ports: QRLoginPorts, current: QRLogin) -> QRLogin:
 
 
 async def wait_for_change(
-    ports: QRLoginPorts, login: QRLogin, last: str | None, wait: float, keepalive: float = KEEPALIVE
+    ports: QRLoginPorts,
+    login_id: str,
+    read: Callable[[], Awaitable[QRLogin]],
+    last: str | None,
+    wait: float,
+    keepalive: float = KEEPALIVE,
 ) -> QRLogin:
     """Long poll: the login as soon as its status differs from ``last``, or after ``wait``.
 
-    The subscription opens before the read, so a change between the two is never missed; the
-    wait also ends at the login's deadline, when it turns expired without anyone writing.
-    A change published while the subscription was being made again (Redis restarted) is
-    lost to it, so the stored login is read again then, every ``keepalive`` seconds and at
-    the end. When the process begins to stop, the answer is the current status at once.
+    ``read`` is the poll's one read of the stored login (the caller's authentication, which
+    raises for anyone who may not see it). It runs once subscribed, so a change between the
+    two is never missed, and a re-poll costs that one read. The wait also ends at the login's
+    deadline, when it turns expired without anyone writing.
+
+    A change published while the subscription was being made again (Redis restarted) is lost
+    to it, so the stored login is read again then (``RESYNC``) and every ``keepalive``
+    seconds. A wait that simply runs out reads nothing more: the subscription would have said
+    what changed, and a change written without being published is read by the browser's next
+    poll at once. When the process begins to stop, the answer is the current status at once.
     """
     deadline = ports.clock() + min(max(wait, 0.0), MAX_WAIT)
-    with metrics.waiting_browser():
-        async with ports.events.subscribe(status_channel(login.id)) as events:
-            with ports.waiting.watch(events):
-                current = await ports.qrlogins.get(login.id) or login.current(ports.clock())
-                while current.status.value == last and not ports.waiting.stopping:
-                    now = ports.clock()
-                    timeout = min(deadline, current.expires_at) - now
-                    if timeout <= 0:
-                        current = await _reread(ports, current)
-                        break
-                    message = await events.next(min(timeout, keepalive))
-                    if message:
-                        current = ports.qrlogins.decode(message).current(ports.clock())
-                        metrics.pushed(current, ports.clock())
-                    else:
-                        current = await _reread(ports, current)
-                        if ports.clock() >= deadline:
-                            break
+    async with ports.events.subscribe(status_channel(login_id)) as events:
+        current = await read()
+        with metrics.waiting_browser(), ports.waiting.watch(events):
+            while current.status.value == last and not ports.waiting.stopping:
+                timeout = min(deadline, current.expires_at) - ports.clock()
+                if timeout <= 0:
+                    current = current.current(ports.clock())
+                    break
+                waited = min(timeout, keepalive)
+                message = await events.next(waited)
+                if message:
+                    current = ports.qrlogins.decode(message).current(ports.clock())
+                    metrics.pushed(current, ports.clock())
+                elif message is None and waited < keepalive:
+                    current = current.current(ports.clock())
+                else:
+                    current = await _reread(ports, current)
     await ports.qrlogins.note_expired(current)
     return current
 

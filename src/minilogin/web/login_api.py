@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -66,6 +67,13 @@ async def _authenticate(
 ) -> QRLogin:
     """The QR login its secret opens; wrong secrets count as guesses (``web/limits.py``)."""
     await limits.refuse_guesser(request)
+    return await _open(request, svc, pool, login_id, secret)
+
+
+async def _open(
+    request: Request, svc: Services, pool: str, login_id: str, secret: str | None
+) -> QRLogin:
+    """``_authenticate`` once the guesser was checked."""
     try:
         return await flow.authenticate(svc.qrlogins, pool, login_id, secret)
     except Unauthorized:
@@ -116,14 +124,27 @@ async def get_status(
     pool: str,
     login_id: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
     last: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
+    # Every waiting browser asks again after each wait: the services straight from the app
+    # rather than through a dependency FastAPI would solve on each re-poll.
+    svc: Services = request.app.state.services
+    secret = bearer_token(authorization)
     if wait > 0 and last is not None:
-        login = await flow.wait_for_change(qrlogin_ports(svc), login, last, wait)
+        # A guesser is refused before it may subscribe; the one read of the login comes once
+        # subscribed (``wait_for_change``), so a re-poll reads the login once.
+        await limits.refuse_guesser(request)
+        login = await flow.wait_for_change(
+            qrlogin_ports(svc),
+            login_id,
+            partial(_open, request, svc, pool, login_id, secret),
+            last,
+            wait,
+        )
+    else:
+        login = await _authenticate(request, svc, pool, login_id, secret)
     return _status(request, svc, login)
 
 

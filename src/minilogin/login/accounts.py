@@ -10,7 +10,7 @@ from minilogin.core.association import Decision, Outcome, decide
 from minilogin.core.entities import IdentitySource, User, WeChatIdentity
 from minilogin.core.errors import Conflict
 from minilogin.core.qrlogin import Scanner
-from minilogin.login import audit
+from minilogin.oidc import audit
 from minilogin.ports import AuditSink, Clock, UserStore
 
 

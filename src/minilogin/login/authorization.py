@@ -13,7 +13,7 @@ from minilogin.core.errors import Conflict, Gone, NotFound
 from minilogin.core.grants import AuthorizationCode
 from minilogin.core.qrlogin import QRLogin, Scanner
 from minilogin.core.tokens import new_secret
-from minilogin.login import audit
+from minilogin.oidc import audit
 from minilogin.oidc.authorize import bound_grant
 from minilogin.ports import (
     AuditSink,

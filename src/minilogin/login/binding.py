@@ -16,8 +16,9 @@ from minilogin.core.entities import User
 from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest
 from minilogin.core.phone import to_e164
 from minilogin.core.qrlogin import QRLogin, Status
-from minilogin.login import accounts, audit
+from minilogin.login import accounts
 from minilogin.login.accounts import AccountPorts
+from minilogin.oidc import audit
 from minilogin.ports import (
     AuditSink,
     Authorizer,

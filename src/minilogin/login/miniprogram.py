@@ -14,9 +14,10 @@ from minilogin.core.errors import Conflict, Forbidden, Gone, InvalidRequest, Not
 from minilogin.core.phone import from_wechat
 from minilogin.core.qrlogin import MiniProgramSession, QRLogin, Scanner, Status
 from minilogin.core.tokens import is_valid_scene, new_secret
-from minilogin.login import accounts, audit
+from minilogin.login import accounts
 from minilogin.login.accounts import AccountPorts
 from minilogin.lookups import iso, logo_url
+from minilogin.oidc import audit
 from minilogin.ports import (
     AuditSink,
     Authorizer,

@@ -16,10 +16,9 @@ from minilogin.core.phone import masked
 from minilogin.core.pkce import validate_challenge
 from minilogin.core.qrlogin import QRLogin, RequestContext, Status
 from minilogin.core.tokens import digest, matches, new_id, new_match, new_secret
-from minilogin.login import audit
 from minilogin.login.waiting import Waiting
 from minilogin.observability import metrics
-from minilogin.oidc import authorize
+from minilogin.oidc import audit, authorize
 from minilogin.ports import (
     AuditSink,
     AuthorizationRequestStore,

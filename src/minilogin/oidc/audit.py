@@ -1,6 +1,7 @@
 """The provider's audit events (``token.issued``, ``token.revoked``, ``logout``…), emitted to
 the sink it is handed, as node-oidc-provider emits events: what is done with them (the audit
-log, its queue) is the product's business, not the protocol's."""
+log, its queue) is the product's business, not the protocol's. The login floor emits its own
+events (``qrlogin.created``, ``login.authorized``…) through the same function."""
 
 from __future__ import annotations
 

@@ -8,18 +8,15 @@ from dataclasses import replace
 
 import pytest
 from tests.admin.conftest import ACTOR
-from tests.oidc.grants.conftest import ALICE, ISSUER, POOL, T0, Ports
+from tests.oidc.grants.conftest import ALICE, ISSUER, POOL, Ports
+from tests.oidc.grants.test_authorization_code import VERIFIER, authorized_login, grant
 
 from minilogin.admin.experience import ExperiencePorts, preview
-from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
 from minilogin.core.entities import Application, ApplicationType, AuditEvent, Pool
 from minilogin.core.errors import Forbidden, InvalidRequest
-from minilogin.core.grants import AuthorizationCode
-from minilogin.core.pkce import s256
-from minilogin.core.qrlogin import QRLogin, Status
+from minilogin.core.qrlogin import Status
 
 WEB = Application(pool_id=POOL.id, client_id="web", name="Back office", type=ApplicationType.WEB)
-VERIFIER = "v" * 43
 CODE = "the-experience-code"
 
 
@@ -48,39 +45,13 @@ class AuditLog:
 def ports() -> Ports:
     ports = Ports()
     ports.users.users[ALICE.id] = ALICE
-    ports.qrlogins.logins["qr_1"] = QRLogin(
-        id="qr_1",
-        pool=POOL.slug,
-        pool_id=POOL.id,
-        client_id=WEB.client_id,
-        connection="wechat-pc",
-        app_id="wx0",
-        scene="s",
-        secret_hash="h",
-        code_challenge=s256(VERIFIER),
-        created_at=T0 - 30,
-        expires_at=T0 + 60,
-        status=Status.AUTHORIZED,
-        user_id=ALICE.id,
-        code=CODE,
-    )
+    ports.qrlogins.logins["qr_1"] = replace(authorized_login(), client_id=WEB.client_id, code=CODE)
     return ports
 
 
 @pytest.fixture
 async def experience(ports: Ports) -> tuple[ExperiencePorts, AuditLog]:
-    grant = AuthorizationCode(
-        pool=POOL.slug,
-        client_id=WEB.client_id,
-        user_id=ALICE.id,
-        code_challenge=s256(VERIFIER),
-        scope="openid phone",
-        auth_time=int(T0) - 5,
-        amr=[AMR_WECHAT_MP_QRCODE],
-        nonce="n-0S6",
-        qrlogin_id="qr_1",
-    )
-    await ports.codes.put(CODE, grant, 60)
+    await ports.codes.put(CODE, grant(client_id=WEB.client_id), 60)
     audit = AuditLog()
     config = Configuration()
     return ExperiencePorts(config, config, ports.code_grant(), audit), audit

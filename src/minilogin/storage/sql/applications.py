@@ -11,6 +11,24 @@ from minilogin.storage.sql.common import Database, exists_where, new_id, require
 from minilogin.storage.sql.models import ApplicationRow
 
 
+def _changeable(application: Application) -> dict[str, object]:
+    """The columns an update may change: all but the client_id, the type and the creation
+    time, which are written once."""
+    return {
+        "name": application.name,
+        "redirect_uris": list(application.redirect_uris),
+        "web_origins": list(application.web_origins),
+        "post_logout_redirect_uris": list(application.post_logout_redirect_uris),
+        "client_secret_hash": application.client_secret_hash,
+        "id_token_lifetime": application.id_token_lifetime,
+        "access_token_lifetime": application.access_token_lifetime,
+        "refresh_token_lifetime": application.refresh_token_lifetime,
+        "id_token_signed_response_alg": application.id_token_signed_response_alg,
+        "pkce_required": application.pkce_required,
+        "resource_server": application.resource_server,
+    }
+
+
 class SqlApplicationStore:
     """``ApplicationStore`` on a SQL database."""
 
@@ -22,19 +40,9 @@ class SqlApplicationStore:
             id=new_id("app"),
             pool_id=application.pool_id,
             client_id=application.client_id,
-            name=application.name,
             type=application.type.value,
-            redirect_uris=list(application.redirect_uris),
-            web_origins=list(application.web_origins),
-            post_logout_redirect_uris=list(application.post_logout_redirect_uris),
-            client_secret_hash=application.client_secret_hash,
-            id_token_lifetime=application.id_token_lifetime,
-            access_token_lifetime=application.access_token_lifetime,
-            refresh_token_lifetime=application.refresh_token_lifetime,
-            id_token_signed_response_alg=application.id_token_signed_response_alg,
             created_at=utc(application.created_at),
-            pkce_required=application.pkce_required,
-            resource_server=application.resource_server,
+            **_changeable(application),
         )
 
         async def check(session: AsyncSession) -> None:
@@ -71,19 +79,7 @@ class SqlApplicationStore:
                     ApplicationRow.pool_id == application.pool_id,
                     ApplicationRow.client_id == application.client_id,
                 )
-                .values(
-                    name=application.name,
-                    redirect_uris=list(application.redirect_uris),
-                    web_origins=list(application.web_origins),
-                    post_logout_redirect_uris=list(application.post_logout_redirect_uris),
-                    client_secret_hash=application.client_secret_hash,
-                    id_token_lifetime=application.id_token_lifetime,
-                    access_token_lifetime=application.access_token_lifetime,
-                    refresh_token_lifetime=application.refresh_token_lifetime,
-                    id_token_signed_response_alg=application.id_token_signed_response_alg,
-                    pkce_required=application.pkce_required,
-                    resource_server=application.resource_server,
-                )
+                .values(**_changeable(application))
                 .returning(ApplicationRow)
             )
         if row is None:

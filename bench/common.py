@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -232,7 +233,8 @@ class Server:
 def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
     """``python -m minilogin dev`` on a free port with a fresh data folder, as an operator
     starts it; stopped, reaped and its folder removed when the block ends. ``env`` adds
-    ``MINILOGIN_*`` settings."""
+    ``MINILOGIN_*`` settings. With ``BENCH_PROFILE`` set to a file, the server runs under
+    cProfile and writes its profile there when it stops."""
     with tempfile.TemporaryDirectory(prefix="minilogin-bench-") as folder:
         data_dir = Path(folder)
         port = free_port()
@@ -246,6 +248,9 @@ def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
             **env,
         }
         command = ["-m", "minilogin", "dev", "--port", str(port), "--log-level", log_level]
+        if profile := os.environ.get("BENCH_PROFILE"):
+            # The server's own profile, written when it stops: where its CPU went.
+            command = ["-m", "cProfile", "-o", profile, *command]
         probe = "/pools/demo/.well-known/openid-configuration"
         with _serving(command, environment, data_dir, public, probe) as server:
             yield server
@@ -304,7 +309,12 @@ def _serving(
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
-    process.terminate()
+    if os.environ.get("BENCH_PROFILE"):
+        # uvicorn ends by raising the signal it caught again: SIGTERM would then kill the
+        # process before cProfile writes, where SIGINT's KeyboardInterrupt lets it.
+        process.send_signal(signal.SIGINT)
+    else:
+        process.terminate()
     try:
         process.wait(10)
     except subprocess.TimeoutExpired:

@@ -507,10 +507,12 @@ class SharedStores:
     postgres: PostgresServer
     redis: RedisServer
 
-    def env(self, name: str) -> dict[str, str]:
-        """The settings of a deployment named ``name``: a new database, its Redis prefix, and
-        a secret key every instance of it shares."""
-        self.postgres.psql(f'CREATE DATABASE "{name}"')
+    def env(self, name: str, template: str | None = None) -> dict[str, str]:
+        """The settings of a deployment named ``name``: a new database (a copy of the database
+        ``template``, when given, which nothing may be connected to), its Redis prefix, and a
+        secret key every instance of it shares."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.postgres.psql(f'CREATE DATABASE "{name}"{copy}')
         return {
             "MINILOGIN_DATABASE_URL": self.postgres.url(name),
             "MINILOGIN_REDIS_URL": self.redis.url(),

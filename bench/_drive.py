@@ -397,6 +397,9 @@ class RawHTTP:
     microseconds a request and tens of kilobytes a connection; a waiting browser here costs
     a socket and a coroutine, so the client's weight stays small beside the server's."""
 
+    #: Requests sent over every connection of this process so far.
+    sent = 0
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
         self.reader = reader
         self.writer = writer
@@ -417,6 +420,7 @@ class RawHTTP:
         if body or method != "GET":
             lines.append(f"Content-Length: {len(body)}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        RawHTTP.sent += 1
 
     async def raw(self) -> tuple[int, bytes]:
         """The next response's status and body, whole (a body with a Content-Length)."""

@@ -36,6 +36,10 @@ from common import run
 from PIL import Image
 
 ISSUER_PATH = "/pools/demo"
+#: A connection idle this long is opened anew before its next request, well before uvicorn
+#: closes it (after 5 s idle): a request sent as the server closes would be lost, where a
+#: browser would retry it.
+KEEPALIVE = 2.0
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -50,15 +54,15 @@ class Person:
         self.user = user
         self.scenes = scenes
         self.connections: dict[str, RawHTTP] = {}
+        self.used: dict[str, float] = {}
+
+    def base(self, connection: str) -> str:
+        return self.wechat if connection == "wechat" else self.api
 
     async def open(self) -> None:
-        for name, base in (
-            ("browser", self.api),
-            ("poll", self.api),
-            ("phone", self.api),
-            ("wechat", self.wechat),
-        ):
-            self.connections[name] = await RawHTTP.open(base)
+        for name in ("browser", "poll", "phone", "wechat"):
+            self.connections[name] = await RawHTTP.open(self.base(name))
+            self.used[name] = time.monotonic()
 
     def close(self) -> None:
         for conn in self.connections.values():
@@ -77,11 +81,16 @@ class Person:
         status: int = 200,
     ) -> bytes:
         conn = self.connections[connection]
+        if time.monotonic() - self.used[connection] > KEEPALIVE:
+            conn.close()
+            conn = self.connections[connection] = await RawHTTP.open(self.base(connection))
         conn.send(path, headers or {}, method, body)
         try:
             answered, content = await conn.raw()
         except (OSError, asyncio.IncompleteReadError) as error:
             raise StepFailed(step, type(error).__name__) from None
+        finally:
+            self.used[connection] = time.monotonic()
         if answered != status:
             error = ""
             with contextlib.suppress(ValueError, AttributeError):

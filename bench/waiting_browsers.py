@@ -17,7 +17,10 @@ the logins seen. Only the browsers actually waiting are confirmed.
 The server's CPU (from ``/proc``) over the confirms is printed as a share of a core and per
 confirm, the latter also as a ratio to one request to a FastAPI hello-world (``bench/_hello.py``)
 measured first in the same run: with N browsers waiting it includes what their waiting costs
-(long polls asked again every 25 s, the 800 ms pollers' requests).
+(long polls asked again every 25 s, the 800 ms pollers' requests). Before the confirms, the
+server's CPU is also measured for ``--idle`` seconds with the browsers only waiting, beside
+the requests they made meanwhile: what a re-poll (or a poll) costs with N waiting, all the
+server's background work included, in hello-world requests.
 
 The memory a waiting browser costs is the server's resident memory with the N browsers
 connected and waiting, minus the same with the N logins made but nobody waiting, over N. Only
@@ -107,7 +110,7 @@ QUIET = 0.5
 CODE_API = "wxa/getwxacodeunlimit"
 #: Issue 17's goals for confirm → browser p99 with 10,000 waiting, milliseconds.
 GOALS_MS = {"sse": 30.0, "longpoll": 50.0}
-QUICK = {"sizes": "20", "confirms": 6, "rate": 50.0, "hello": 200}
+QUICK = {"sizes": "20", "confirms": 6, "rate": 50.0, "hello": 200, "idle": 1.0}
 
 Ready = Callable[[], None]
 Wait = Callable[[RawHTTP, str, Login, Ready, random.Random], Awaitable[dict[str, object]]]
@@ -199,6 +202,8 @@ class Result:
     other_failures: Counter[str] = field(default_factory=Counter)  # preparation, clean-up
     memory_per_browser_kib: float = 0.0
     cpu: CpuUse | None = None
+    idle: CpuUse | None = None  # while the browsers only wait, before the confirms
+    idle_requests: int = 0  # the browsers' requests meanwhile (re-polls, polls)
     codes_made: int = 0  # by the sandbox while the mode ran: the pool was too small if any
     server_exceptions: Counter[str] = field(default_factory=Counter)  # what its 500s were
     seconds: float = 0.0
@@ -301,6 +306,7 @@ async def measure(
     confirms: int,
     rate: float,
     rng: random.Random,
+    idle: float,
 ) -> Result:
     server, wechat = deployment.server, deployment.wechat
     result = Result()
@@ -371,6 +377,10 @@ async def measure(
         )
         memory_after = rss_kib(server.pid)
         result.memory_per_browser_kib = (memory_after - memory_before) / max(1, result.browsers)
+        # Nothing but the waiting: what keeping N browsers waiting costs the server.
+        asked, meter = RawHTTP.sent, CpuMeter(server.pid, beside=deployment.beside)
+        await asyncio.sleep(idle)
+        result.idle, result.idle_requests = meter.stop(), RawHTTP.sent - asked
         chosen = rng.sample(sorted(waiting), min(confirms, len(waiting)))
         by_id = {login.id: login for login in logins}
         progress(f"{mode.label}: confirming {len(chosen)} at {rate:g}/s")
@@ -540,6 +550,12 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=20.0, help="confirms a second (open loop)")
     p.add_argument("--hello", type=int, default=2000, help="hello-world requests (baseline)")
     p.add_argument(
+        "--idle",
+        type=float,
+        default=10.0,
+        help="seconds the server's CPU is measured with the browsers only waiting",
+    )
+    p.add_argument(
         "--fail-phone-calls",
         type=int,
         default=0,
@@ -636,7 +652,13 @@ async def benchmark(args: argparse.Namespace) -> None:
             )
             for n, mode in enumerate(modes):
                 results[mode.key] = result = await measure(
-                    deployment, mode, browsers_of(mode, size), args.confirms, args.rate, rng
+                    deployment,
+                    mode,
+                    browsers_of(mode, size),
+                    args.confirms,
+                    args.rate,
+                    rng,
+                    args.idle,
                 )
                 # What the rest takes at this mode's pace per browser.
                 pace = result.seconds / browsers_of(mode, size)
@@ -707,6 +729,42 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
         "  CPU over the confirms (100 % = one core): the server's, per confirm sent and in "
         "hello-world\n  requests; this client's; beside: the sandbox's and the stores'; others: "
         "the rest of the machine"
+    )
+    print()
+    idle_rows = []
+    for mode in MODES:
+        result = results[mode.key]
+        cpu, asked = result.idle, result.idle_requests
+        if cpu is None:
+            continue
+        each = 1000 * cpu.server / asked if asked else None
+        idle_rows.append(
+            [
+                mode.label,
+                str(result.browsers),
+                f"{cpu.wall:.1f}",
+                f"{asked / cpu.wall:.1f}",
+                cpu.share(cpu.server),
+                f"{each:.3f}" if each is not None else "-",
+                f"{each / hello.cpu_ms:.1f}×" if each is not None else "-",
+                cpu.share(cpu.others),
+            ]
+        )
+    headers = [
+        "only waiting",
+        "browsers",
+        "wall s",
+        "requests/s",
+        "server CPU",
+        "ms/request",
+        "hello-worlds",
+        "others CPU",
+    ]
+    print(table(headers, idle_rows))
+    print(
+        "  the server's CPU while the browsers only wait, before any confirm, and the requests "
+        "they\n  made meanwhile (long polls asked again, polls); all the server's CPU is "
+        "counted against them"
     )
     failures(
         "missed (confirms that failed, or that the browser did not see), by reason",

@@ -570,6 +570,11 @@ def arguments() -> argparse.Namespace:
         "back at the same moments (by default each first wait is random, 1–25 s)",
     )
     p.add_argument(
+        "--modes",
+        default=",".join(mode.key for mode in MODES),
+        help="the ways of waiting measured, of " + ", ".join(mode.key for mode in MODES),
+    )
+    p.add_argument(
         "--sqlite",
         action="store_true",
         help="a SQLite file and the in-process ephemeral store instead of PostgreSQL and Redis",
@@ -579,6 +584,9 @@ def arguments() -> argparse.Namespace:
         p.set_defaults(**QUICK)
         args = p.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]
+    args.modes = args.modes.split(",")
+    if set(args.modes) - {mode.key for mode in MODES}:
+        p.error("--modes takes " + ", ".join(mode.key for mode in MODES))
     return args
 
 
@@ -649,6 +657,7 @@ async def benchmark(args: argparse.Namespace) -> None:
                 if mode.key == "longpoll" and args.long_polls_together
                 else mode
                 for mode in MODES
+                if mode.key in args.modes
             )
             for n, mode in enumerate(modes):
                 results[mode.key] = result = await measure(
@@ -677,9 +686,11 @@ def _figures(values: list[float]) -> Summary | None:
 
 
 def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWorld) -> None:
-    baseline = _figures(results["poll800"].latencies_ms)
+    shown = [mode for mode in MODES if mode.key in results]
+    polled = results.get("poll800")
+    baseline = _figures(polled.latencies_ms) if polled else None
     rows = []
-    for mode in MODES:
+    for mode in shown:
         result = results[mode.key]
         figures = _figures(result.latencies_ms)
         cpu = result.cpu
@@ -732,7 +743,7 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
     )
     print()
     idle_rows = []
-    for mode in MODES:
+    for mode in shown:
         result = results[mode.key]
         cpu, asked = result.idle, result.idle_requests
         if cpu is None:
@@ -768,22 +779,24 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
     )
     failures(
         "missed (confirms that failed, or that the browser did not see), by reason",
-        {mode.label: results[mode.key].missed for mode in MODES},
+        {mode.label: results[mode.key].missed for mode in shown},
     )
     failures(
         "other failures (not in the figures: preparing, connecting, waiting, clean-up)",
-        {mode.label: results[mode.key].other_failures for mode in MODES},
+        {mode.label: results[mode.key].other_failures for mode in shown},
     )
     failures(
         "exceptions the server logged (its 500s), by the line ending the traceback",
-        {mode.label: results[mode.key].server_exceptions for mode in MODES},
+        {mode.label: results[mode.key].server_exceptions for mode in shown},
     )
-    for mode in MODES:
+    for mode in shown:
         if results[mode.key].codes_made:
             print(f"  {mode.label}: {results[mode.key].codes_made} codes made during the mode")
-    if size > POLLERS:
+    if size > POLLERS and polled:
         print(f"  (the 800 ms pollers were {POLLERS}, not {size}: see POLLERS in the script)")
-    for mode in MODES[:2]:
+    for mode in shown:
+        if mode.key not in GOALS_MS:
+            continue
         goal = GOALS_MS[mode.key]
         figures = _figures(results[mode.key].latencies_ms)
         if figures is None:

@@ -145,6 +145,15 @@ def test_waiting_browsers_prints_each_mode_with_its_misses(quick_run: str) -> No
     assert re.search(r"^baseline: a hello-world request costs the server [\d.]+ ms", part, re.M)
     assert re.search(r"^  goal \(issue 17\) p99 ≤ 30 ms \(SSE\): [\d.]+ ms → ", part, re.M)
     assert re.search(r"^  goal \(issue 17\) p99 ≤ 50 ms \(long poll\): [\d.]+ ms → ", part, re.M)
+    waiting_only = re.findall(
+        r"^(SSE|long poll|poll every 800 ms)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s+\d+ %\s+(\S+)",
+        part[part.index("only waiting") :],
+        re.M,
+    )
+    assert [row[0] for row in waiting_only] == ["SSE", "long poll", "poll every 800 ms"]
+    polls = waiting_only[2]
+    assert float(polls[2]) > 0, "the 800 ms pollers ask while they wait"
+    assert float(polls[3]) > 0, "and each request costs the server some CPU"
 
 
 def test_waiting_browsers_counts_failed_confirms_and_goes_on() -> None:

@@ -81,6 +81,7 @@ from common import (
     Summary,
     against,
     cpu_seconds,
+    load_average,
     machine,
     minilogin_dev,
     minilogin_sandbox,
@@ -608,7 +609,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         else "PostgreSQL and Redis started by this script"
     )
     print(f"waiting_browsers: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}")
+    print(f"machine:  {machine()}; load average {load_average()} at the start")
     print(f"server:   python -m minilogin dev ({store}), one process;")
     print("          the WeChat sandbox in a process of its own; this client runs beside them")
     print(
@@ -806,7 +807,9 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
         print(
             f"  goal (issue 17) p99 ≤ {goal:g} ms ({mode.label}): {_ms(figures.p99)} ms → {verdict}"
         )
-    print(f"  the {size}-browser run took {seconds:.0f} s")
+    print(
+        f"  the {size}-browser run took {seconds:.0f} s; load average {load_average()} at its end"
+    )
     print(flush=True)
 
 

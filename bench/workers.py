@@ -50,6 +50,7 @@ from common import (
     Server,
     Summary,
     against,
+    load_average,
     machine,
     machine_cpu_seconds,
     minilogin_dev,
@@ -220,7 +221,7 @@ def arguments() -> argparse.Namespace:
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"workers: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}")
+    print(f"machine:  {machine()}; load average {load_average()} at the start")
     print(
         f"settings: serve --workers {', '.join(map(str, args.workers))} on PostgreSQL + Redis; "
         f"{args.clients} load processes × {args.users} people (closed loop); {args.seconds:g} s "
@@ -243,6 +244,7 @@ async def benchmark(args: argparse.Namespace) -> None:
                 await deployment(stores, wechat, beside, f"workers{workers}", workers, args)
             )
     report(outcomes, hello)
+    print(f"load average {load_average()} at the end")
 
 
 def report(outcomes: list[Outcome], hello: HelloWorld) -> None:

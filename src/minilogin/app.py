@@ -34,6 +34,7 @@ from minilogin.web import (
 from minilogin.web.cors import OriginCache, PoolCORSMiddleware
 from minilogin.web.deps import warm_up
 from minilogin.web.framing import DenyFramingMiddleware
+from minilogin.web.lane import LoginLane
 from minilogin.web.limits import BodySizeMiddleware
 from minilogin.web.pool_domain import PoolDomainMiddleware
 from minilogin.wiring import open_services
@@ -87,6 +88,8 @@ def create_app(
         redoc_url=None,
     )
     errors.install(app)
+    # Innermost: every edge middleware below wraps the lane as it wraps the routes.
+    app.add_middleware(LoginLane)
     app.add_middleware(PoolCORSMiddleware)
     app.add_middleware(
         BodySizeMiddleware,

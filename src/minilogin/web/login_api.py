@@ -128,9 +128,22 @@ async def get_status(
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
     last: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    # Every waiting browser asks again after each wait: the services straight from the app
-    # rather than through a dependency FastAPI would solve on each re-poll.
-    svc: Services = request.app.state.services
+    return await status_answer(
+        request, request.app.state.services, pool, login_id, authorization, wait, last
+    )
+
+
+async def status_answer(
+    request: Request,
+    svc: Services,
+    pool: str,
+    login_id: str,
+    authorization: str | None,
+    wait: float,
+    last: str | None,
+) -> dict[str, Any]:
+    """The status (long poll) route's work once its parameters are read and valid: the route
+    above and its lean lane (``web/lane.py``) both answer with it."""
     secret = bearer_token(authorization)
     if wait > 0 and last is not None:
         # A guesser is refused before it may subscribe; the one read of the login comes once

@@ -4,12 +4,13 @@ response validation.
 
 Every waiting browser asks it again after each wait, so it is the request a server answers
 most; through the whole framework it cost five hello-world requests of CPU (issue 17). The
-lane is an ASGI middleware, the innermost: the edge middlewares (request observation, framing
-headers, body sizes, CORS per pool) wrap it exactly as they wrap the routes. It answers only
-the requests whose parameters it reads exactly as the route would (plain ``wait`` and ``last``,
-each at most once); any other request goes on to the route, which answers or refuses it as
-always. The work is the route's own (``login_api.status_answer``), its errors answer through
-``web/errors.py``'s one mapping, and the body is the bytes FastAPI makes of the route's answer.
+lane is an ASGI middleware, the innermost: the edge (``web/edge.py``: request observation,
+framing headers, body sizes, CORS per pool) wraps it exactly as it wraps the routes. It
+answers only the requests whose parameters it reads exactly as the route would (plain
+``wait`` and ``last``, each at most once); any other request goes on to the route, which
+answers or refuses it as always. The work is the route's own (``login_api.status_answer``),
+its errors answer through ``web/errors.py``'s one mapping, and the body is the bytes FastAPI
+makes of the route's answer.
 """
 
 from __future__ import annotations

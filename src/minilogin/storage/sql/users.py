@@ -160,24 +160,40 @@ class SqlUserStore:
         A non-empty ``nickname``/``avatar_url`` in ``profile`` replaces the stored one: it is
         what the person chose to share at this login.
         """
-        values: dict[str, Any] = {
-            "login_count": UserRow.login_count + 1,
-            "last_login_at": utc(when),
-        }
-        for key in ("nickname", "avatar_url"):
-            if profile.get(key):
-                values[key] = profile[key]
         async with self._db.transaction() as session:
             # One UPDATE … RETURNING: concurrent logins can't lose an increment.
             row = await session.scalar(
                 update(UserRow)
                 .where(UserRow.pool_id == pool_id, UserRow.id == user_id)
-                .values(values)
+                .values(_login_values(when, profile))
                 .returning(UserRow)
             )
         if row is None:
             raise NotFound("unknown_user")
         return _user(row)
+
+    async def record_login_by_identity(
+        self, pool_id: str, app_id: str, openid: str, when: datetime, profile: dict[str, str]
+    ) -> User | None:
+        """One UPDATE … RETURNING where finding the identity, reading its user and counting
+        the login took three statements: a returning person's login."""
+        linked = (
+            select(WeChatIdentityRow.user_id)
+            .where(
+                WeChatIdentityRow.pool_id == pool_id,
+                WeChatIdentityRow.app_id == app_id,
+                WeChatIdentityRow.openid == openid,
+            )
+            .scalar_subquery()
+        )
+        async with self._db.transaction() as session:
+            row = await session.scalar(
+                update(UserRow)
+                .where(UserRow.pool_id == pool_id, UserRow.id == linked, UserRow.blocked.is_(False))
+                .values(_login_values(when, profile))
+                .returning(UserRow)
+            )
+        return None if row is None else _user(row)
 
     async def search_users(
         self, pool_id: str, query: str | None, limit: int, offset: int
@@ -273,6 +289,15 @@ async def _require_unlinked(session: AsyncSession, identity: WeChatIdentityRow) 
         WeChatIdentityRow.openid == identity.openid,
     ):
         raise Conflict("identity_linked")
+
+
+def _login_values(when: datetime, profile: dict[str, str]) -> dict[str, Any]:
+    """A login counted; a non-empty nickname or avatar sent replaces the stored one."""
+    values: dict[str, Any] = {"login_count": UserRow.login_count + 1, "last_login_at": utc(when)}
+    for key in ("nickname", "avatar_url"):
+        if profile.get(key):
+            values[key] = profile[key]
+    return values
 
 
 def _identity_row(

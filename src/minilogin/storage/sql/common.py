@@ -1,7 +1,12 @@
 """What the SQL stores of one database share: its engine and sessions, the secret box, and how
 a write runs and reports a broken uniqueness rule.
 
-Each store method is one transaction. Uniqueness rules are checked before writing, so callers
+Each store method is one transaction. The login path's statements are SQLAlchemy Core, built
+once at import with bound parameters (so their compiled form is cached), and run as one
+synchronous function of a connection per transaction (``read``/``write``): on a SQLite file in
+a few threads of the database's own, on other databases inside the async connection through
+``run_sync``. The other stores use ORM sessions (``reads``/``transaction``/``insert``).
+Uniqueness rules are checked before writing, so callers
 get a ``Conflict`` with a code they can act on; when a concurrent transaction slips in between
 the check and the write, the database's constraint refuses the row and the check runs again to
 name the conflict. Secrets are sealed with the ``SecretBox`` before they reach the database.
@@ -15,19 +20,39 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypeVar, cast
 
-from sqlalchemy import ColumnElement, Delete, exists, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    Table,
+    bindparam,
+    exists,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from minilogin.core.errors import NotFound
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql.engine import for_reads, for_writes, make_engine
+from minilogin.storage.sql.engine import (
+    SQLITE_CONNECTIONS,
+    for_reads,
+    for_writes,
+    make_engine,
+    sqlite_file_engine,
+)
 from minilogin.storage.sql.models import Base, PoolRow
 
+T = TypeVar("T")
 Check = Callable[[AsyncSession], Awaitable[None]]
+#: Statements run in one transaction, as a synchronous function of its connection.
+Work = Callable[[Connection], T]
 
 
 class Database:
@@ -42,6 +67,15 @@ class Database:
         # keeps them from waking in SQLite's busy handler, whose growing sleeps (up to 100 ms
         # each) stalled logins and, past the busy timeout, failed them with "database is locked".
         self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._core_reads = for_reads(engine)
+        self._core_writes = for_writes(engine)
+        self._file = sqlite_file_engine(engine)
+        self._threads: ThreadPoolExecutor | None = None
+        if self._file is not None:
+            # As many threads as the file engine keeps connections: none waits for one.
+            self._threads = ThreadPoolExecutor(SQLITE_CONNECTIONS, "minilogin-sqlite")
+            self._file_reads = for_reads(self._file)
+            self._file_writes = for_writes(self._file)
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> Database:
@@ -56,7 +90,52 @@ class Database:
         return cls(engine, box)
 
     async def close(self) -> None:
+        if self._threads is not None:
+            self._threads.shutdown()
+        if self._file is not None:
+            self._file.dispose()
         await self.engine.dispose()
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` outside any shared snapshot: each statement sees the latest commits."""
+        if self._file is None or self._threads is None:
+            async with self._core_reads.connect() as connection:
+                return await connection.run_sync(work)
+        opener = self._file_reads.connect
+        return await asyncio.get_running_loop().run_in_executor(self._threads, _run, opener, work)
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in one transaction, committed when it returns and rolled back when it
+        raises; on SQLite it holds the write lock throughout."""
+        if self._file is None or self._threads is None or self._write_turn is None:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_turn is not None:
+                    await stack.enter_async_context(self._write_turn)
+                connection = await stack.enter_async_context(self._core_writes.begin())
+                return await connection.run_sync(work)
+        turn = self._write_turn
+        await turn.acquire()
+        opener = self._file_writes.begin
+        done = asyncio.get_running_loop().run_in_executor(self._threads, _run, opener, work)
+        done.add_done_callback(lambda _: turn.release())
+        # A caller cancelled meanwhile leaves the transaction to finish in its thread: the
+        # next writer's turn comes when it has, not before.
+        return await asyncio.shield(done)
+
+    async def add(self, check: Work[None], work: Work[T]) -> T:
+        """Run ``work`` in one transaction, unless ``check`` raises first in it."""
+
+        def checked(connection: Connection) -> T:
+            check(connection)
+            return work(connection)
+
+        try:
+            return await self.write(checked)
+        except IntegrityError:
+            # A concurrent transaction wrote between our check and our write; its row now
+            # makes the check raise the error callers understand.
+            await self.read(check)
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -91,6 +170,11 @@ class Database:
             raise NotFound(not_found)
 
 
+def _run(opener: Callable[[], AbstractContextManager[Connection]], work: Work[T]) -> T:
+    with opener() as connection:
+        return work(connection)
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(16)}"
 
@@ -118,3 +202,15 @@ async def exists_where(session: AsyncSession, *where: ColumnElement[bool]) -> bo
 async def require_pool(session: AsyncSession, pool_id: str) -> None:
     if not await exists_where(session, PoolRow.id == pool_id):
         raise NotFound("unknown_pool")
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, for statements built once at import."""
+    return cast(Table, model.__table__)
+
+
+_POOL_EXISTS = select(exists().where(table(PoolRow).c.id == bindparam("pool_id")))
+
+
+def pool_exists(connection: Connection, pool_id: str) -> bool:
+    return bool(connection.scalar(_POOL_EXISTS, {"pool_id": pool_id}))

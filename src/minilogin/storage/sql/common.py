@@ -1,15 +1,18 @@
 """What the SQL stores of one database share: its engine and sessions, the secret box, and how
 a write runs and reports a broken uniqueness rule.
 
-Each store method is one transaction. The login path's statements are SQLAlchemy Core, built
-once at import with bound parameters (so their compiled form is cached), and run as one
-synchronous function of a connection per transaction (``read``/``write``): on a SQLite file in
-a few threads of the database's own, on other databases inside the async connection through
-``run_sync``. The other stores use ORM sessions (``reads``/``transaction``/``insert``).
-Uniqueness rules are checked before writing, so callers
-get a ``Conflict`` with a code they can act on; when a concurrent transaction slips in between
-the check and the write, the database's constraint refuses the row and the check runs again to
-name the conflict. Secrets are sealed with the ``SecretBox`` before they reach the database.
+Each store method is one transaction. The statements the login path runs are SQLAlchemy Core,
+built once at import with bound parameters so their compiled form is cached, and each
+transaction is one synchronous function of its connection (``read``, ``write``, ``add``): on a
+SQLite file it runs whole in a thread of the database's own with the sqlite3 driver (aiosqlite
+hands every cursor call to its thread and back), elsewhere inside the async connection through
+``run_sync``. The administration's stores use ORM sessions (``reads``, ``transaction``,
+``insert``).
+
+Uniqueness rules are checked before writing, so callers get a ``Conflict`` with a code they can
+act on; when a concurrent transaction slips in between the check and the write, the database's
+constraint refuses the row and the check runs again to name the conflict. Secrets are sealed
+with the ``SecretBox`` before they reach the database.
 
 The schema comes from the Alembic migrations (``migrate.py``), not from the stores.
 """
@@ -29,6 +32,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Delete,
+    Engine,
     Table,
     bindparam,
     exists,
@@ -69,13 +73,8 @@ class Database:
         self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._core_reads = for_reads(engine)
         self._core_writes = for_writes(engine)
-        self._file = sqlite_file_engine(engine)
-        self._threads: ThreadPoolExecutor | None = None
-        if self._file is not None:
-            # As many threads as the file engine keeps connections: none waits for one.
-            self._threads = ThreadPoolExecutor(SQLITE_CONNECTIONS, "minilogin-sqlite")
-            self._file_reads = for_reads(self._file)
-            self._file_writes = for_writes(self._file)
+        file = sqlite_file_engine(engine)
+        self._threads = None if file is None else _FileThreads(file)
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> Database:
@@ -91,23 +90,20 @@ class Database:
 
     async def close(self) -> None:
         if self._threads is not None:
-            self._threads.shutdown()
-        if self._file is not None:
-            self._file.dispose()
+            self._threads.close()
         await self.engine.dispose()
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` outside any shared snapshot: each statement sees the latest commits."""
-        if self._file is None or self._threads is None:
+        if self._threads is None:
             async with self._core_reads.connect() as connection:
                 return await connection.run_sync(work)
-        opener = self._file_reads.connect
-        return await asyncio.get_running_loop().run_in_executor(self._threads, _run, opener, work)
+        return await self._threads.run(self._threads.reads.connect, work)
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in one transaction, committed when it returns and rolled back when it
         raises; on SQLite it holds the write lock throughout."""
-        if self._file is None or self._threads is None or self._write_turn is None:
+        if self._threads is None or self._write_turn is None:
             async with contextlib.AsyncExitStack() as stack:
                 if self._write_turn is not None:
                     await stack.enter_async_context(self._write_turn)
@@ -115,8 +111,11 @@ class Database:
                 return await connection.run_sync(work)
         turn = self._write_turn
         await turn.acquire()
-        opener = self._file_writes.begin
-        done = asyncio.get_running_loop().run_in_executor(self._threads, _run, opener, work)
+        try:
+            done = self._threads.run(self._threads.writes.begin, work)
+        except BaseException:
+            turn.release()
+            raise
         done.add_done_callback(lambda _: turn.release())
         # A caller cancelled meanwhile leaves the transaction to finish in its thread: the
         # next writer's turn comes when it has, not before.
@@ -168,6 +167,26 @@ class Database:
             deleted = (await session.execute(statement.returning(literal(1)))).first()
         if deleted is None:
             raise NotFound(not_found)
+
+
+class _FileThreads:
+    """Transactions on a SQLite file, each run whole in one of a few threads of its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.reads = for_reads(engine)
+        self.writes = for_writes(engine)
+        # As many threads as the engine keeps connections: none waits for one.
+        self._pool = ThreadPoolExecutor(SQLITE_CONNECTIONS, "minilogin-sqlite")
+
+    def run(
+        self, opener: Callable[[], AbstractContextManager[Connection]], work: Work[T]
+    ) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._pool, _run, opener, work)
+
+    def close(self) -> None:
+        self._pool.shutdown()
+        self.engine.dispose()
 
 
 def _run(opener: Callable[[], AbstractContextManager[Connection]], work: Work[T]) -> T:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # The async driver for each backend, for URLs that name only the backend ("postgresql://…").
@@ -47,9 +47,12 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         # gets a fresh connection instead of failing on a dead one.
         return create_async_engine(url, pool_pre_ping=True)
 
-    if url.database and url.database != ":memory:":
-        _private_file(Path(url.database))
-    engine = create_async_engine(url, pool_size=SQLITE_CONNECTIONS, max_overflow=0)
+    if _is_file(url):
+        _private_file(Path(str(url.database)))
+        engine = create_async_engine(url, pool_size=SQLITE_CONNECTIONS, max_overflow=0)
+    else:
+        # In memory: one connection for the process (SQLAlchemy's StaticPool), nothing to size.
+        engine = create_async_engine(url)
     _set_up_sqlite(engine.sync_engine, foreign_keys=foreign_keys)
     return engine
 
@@ -65,7 +68,7 @@ def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
     Here a whole transaction is one hand-over.
     """
     url = engine.url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    if url.get_backend_name() != "sqlite" or not _is_file(url):
         return None
     sync = create_engine(
         url.set(drivername="sqlite"),
@@ -76,6 +79,10 @@ def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
     )
     _set_up_sqlite(sync, foreign_keys=True)
     return sync
+
+
+def _is_file(url: URL) -> bool:
+    return bool(url.database) and url.database != ":memory:"
 
 
 def _set_up_sqlite(engine: Engine, *, foreign_keys: bool) -> None:

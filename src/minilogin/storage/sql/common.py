@@ -23,8 +23,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypeVar, cast
 
@@ -32,7 +31,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Delete,
-    Engine,
     Table,
     bindparam,
     exists,
@@ -52,6 +50,7 @@ from minilogin.storage.sql.engine import (
     sqlite_file_engine,
 )
 from minilogin.storage.sql.models import Base, PoolRow
+from minilogin.storage.sql.threads import Threads
 
 T = TypeVar("T")
 Check = Callable[[AsyncSession], Awaitable[None]]
@@ -74,7 +73,7 @@ class Database:
         self._core_reads = for_reads(engine)
         self._core_writes = for_writes(engine)
         file = sqlite_file_engine(engine)
-        self._threads = None if file is None else _FileThreads(file)
+        self._threads = None if file is None else Threads(file, SQLITE_CONNECTIONS)
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> Database:
@@ -98,7 +97,7 @@ class Database:
         if self._threads is None:
             async with self._core_reads.connect() as connection:
                 return await connection.run_sync(work)
-        return await self._threads.run(self._threads.reads.connect, work)
+        return await self._threads.read(work)
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in one transaction, committed when it returns and rolled back when it
@@ -112,7 +111,7 @@ class Database:
         turn = self._write_turn
         await turn.acquire()
         try:
-            done = self._threads.run(self._threads.writes.begin, work)
+            done = self._threads.write(work)
         except BaseException:
             turn.release()
             raise
@@ -167,31 +166,6 @@ class Database:
             deleted = (await session.execute(statement.returning(literal(1)))).first()
         if deleted is None:
             raise NotFound(not_found)
-
-
-class _FileThreads:
-    """Transactions on a SQLite file, each run whole in one of a few threads of its own."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.reads = for_reads(engine)
-        self.writes = for_writes(engine)
-        # As many threads as the engine keeps connections: none waits for one.
-        self._pool = ThreadPoolExecutor(SQLITE_CONNECTIONS, "minilogin-sqlite")
-
-    def run(
-        self, opener: Callable[[], AbstractContextManager[Connection]], work: Work[T]
-    ) -> asyncio.Future[T]:
-        return asyncio.get_running_loop().run_in_executor(self._pool, _run, opener, work)
-
-    def close(self) -> None:
-        self._pool.shutdown()
-        self.engine.dispose()
-
-
-def _run(opener: Callable[[], AbstractContextManager[Connection]], work: Work[T]) -> T:
-    with opener() as connection:
-        return work(connection)
 
 
 def new_id(prefix: str) -> str:

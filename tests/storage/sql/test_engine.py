@@ -36,7 +36,7 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 async def test_the_stores_thread_engine_on_a_sqlite_file_is_set_up_alike(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}")
     try:
-        threads = sqlite_file_engine(engine)
+        threads = sqlite_file_engine(engine, 4)
         assert threads is not None
         try:
             with threads.connect() as connection:
@@ -60,6 +60,6 @@ async def test_no_thread_engine_where_a_second_engine_would_not_share_the_databa
 ) -> None:
     engine = make_engine(url)
     try:
-        assert sqlite_file_engine(engine) is None
+        assert sqlite_file_engine(engine, 4) is None
     finally:
         await engine.dispose()

@@ -1,6 +1,6 @@
 """The threads running transactions on a SQLite file (``storage/sql/threads.py``): outcomes and
-errors reach the caller, a failed write leaves nothing, a caller that stops waiting leaves the
-threads serving, and closing finishes the jobs already given."""
+errors reach the caller, a failed write leaves nothing, a caller that stops waiting or a
+connection that broke leaves the threads serving, and closing finishes the jobs already given."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from minilogin.storage.sql.threads import Threads
 @pytest.fixture
 async def threads(tmp_path: Path) -> AsyncIterator[Threads]:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}")
-    file = sqlite_file_engine(engine)
+    file = sqlite_file_engine(engine, 4)
     assert file is not None
     running = Threads(file, 2)
     await running.write(_create)
@@ -87,7 +87,7 @@ async def test_a_caller_that_stops_waiting_leaves_the_threads_serving(threads: T
 
 async def test_closing_finishes_the_jobs_given_and_stops_the_threads(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'close.db'}")
-    file = sqlite_file_engine(engine)
+    file = sqlite_file_engine(engine, 4)
     assert file is not None
     running = Threads(file, 2)
     await running.write(_create)
@@ -99,9 +99,33 @@ async def test_closing_finishes_the_jobs_given_and_stops_the_threads(tmp_path: P
     assert not {name for name in before if name.startswith("minilogin-sqlite-")} & {
         thread.name for thread in threading.enumerate()
     }
-    reopened = sqlite_file_engine(engine)
+    reopened = sqlite_file_engine(engine, 4)
     assert reopened is not None
     with reopened.connect() as connection:
         assert _marks(connection) == [0, 1, 2, 3, 4]
     reopened.dispose()
     await engine.dispose()
+
+
+@pytest.mark.parametrize("writes", [False, True])
+async def test_a_thread_whose_connection_broke_serves_on(tmp_path: Path, writes: bool) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}")
+    file = sqlite_file_engine(engine, 2)
+    assert file is not None
+    # One thread: the job after the failure runs where the connection broke.
+    running = Threads(file, 1)
+    try:
+        await running.write(_create)
+        run = running.write if writes else running.read
+
+        def breaks(connection: Connection) -> None:
+            connection.invalidate()
+            raise RuntimeError("the driver lost its connection")
+
+        with pytest.raises(RuntimeError):
+            await run(breaks)
+        await running.write(_mark(1))
+        assert await run(_marks) == [1]
+    finally:
+        running.close()
+        await engine.dispose()

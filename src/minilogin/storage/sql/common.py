@@ -72,7 +72,8 @@ class Database:
         self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._core_reads = for_reads(engine)
         self._core_writes = for_writes(engine)
-        file = sqlite_file_engine(engine)
+        # Each thread keeps a connection for reads and one for writes.
+        file = sqlite_file_engine(engine, 2 * SQLITE_CONNECTIONS)
         self._threads = None if file is None else Threads(file, SQLITE_CONNECTIONS)
 
     @classmethod

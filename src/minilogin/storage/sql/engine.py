@@ -22,10 +22,10 @@ _ASYNC_DRIVERS = {
 # An execution option telling how a connection's transactions are used; see _sqlite_begin.
 _ACCESS = "minilogin_access"
 
-#: Connections kept open to a SQLite file by each engine, and threads running the stores'
-#: statements on it (``sqlite_file_engine``). Each new connection costs aiosqlite a thread
-#: start and three PRAGMAs: the pools keep this many and open no overflow connections, which
-#: were closed again as soon as they were returned. A caller beyond it waits its turn.
+#: Connections the async engine keeps open to a SQLite file, and threads running the stores'
+#: transactions on it (``threads.py``). Each new aiosqlite connection costs a thread start and
+#: three PRAGMAs: the pool keeps this many and opens no overflow connections, which were closed
+#: again as soon as they were returned. A caller beyond it waits its turn.
 SQLITE_CONNECTIONS = 4
 
 E = TypeVar("E", AsyncEngine, Engine)
@@ -57,11 +57,11 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     return engine
 
 
-def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
+def sqlite_file_engine(engine: AsyncEngine, connections: int) -> Engine | None:
     """A synchronous engine on the SQLite file of ``engine`` (sqlite3 without aiosqlite),
-    set up as ``make_engine`` sets up its own, for statements run in threads of their own
-    (``common.Database``); ``None`` for another database or an in-memory one, which a second
-    engine would not share.
+    keeping ``connections``, set up as ``make_engine`` sets up its own, for statements run in
+    threads of their own (``threads.py``); ``None`` for another database or an in-memory one,
+    which a second engine would not share.
 
     aiosqlite hands each call (cursor, execute, fetch, close, commit) to its connection's
     thread and back: on the login path those hand-overs cost more than the statements did.
@@ -72,7 +72,7 @@ def sqlite_file_engine(engine: AsyncEngine) -> Engine | None:
         return None
     sync = create_engine(
         url.set(drivername="sqlite"),
-        pool_size=SQLITE_CONNECTIONS,
+        pool_size=connections,
         max_overflow=0,
         # Connections are taken and returned by the threads that run the statements.
         connect_args={"check_same_thread": False},

@@ -15,7 +15,6 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
@@ -23,19 +22,18 @@ from sqlalchemy import Connection, Engine
 from minilogin.storage.sql.engine import for_reads, for_writes
 
 T = TypeVar("T")
-#: Opens a connection for one transaction: ``Engine.connect`` or ``Engine.begin``.
-Opener = Callable[[], AbstractContextManager[Connection]]
-_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Opener, Callable[[Connection], Any]]
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", bool, Callable[[Connection], Any]]
 
 
 class Threads:
-    """``count`` threads running transactions on ``engine``, which keeps as many connections:
-    none waits for one."""
+    """``count`` threads running transactions on ``engine``. Each keeps two connections of
+    its own, one for reads and one for writes, so the engine must keep ``2 * count``: a
+    transaction takes nothing from the engine's pool."""
 
     def __init__(self, engine: Engine, count: int) -> None:
         self.engine = engine
-        self._reads = for_reads(engine).connect
-        self._writes = for_writes(engine).begin
+        self._reads = for_reads(engine)
+        self._writes = for_writes(engine)
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         # Daemons: a process that exits without closing the database isn't held up by them;
         # a transaction cut short by the exit is rolled back by SQLite.
@@ -48,17 +46,17 @@ class Threads:
 
     def read(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work``, each statement of which sees the latest commits."""
-        return self._run(self._reads, work)
+        return self._run(False, work)
 
     def write(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work`` in one transaction that holds SQLite's write lock throughout,
         committed when ``work`` returns and rolled back when it raises."""
-        return self._run(self._writes, work)
+        return self._run(True, work)
 
-    def _run(self, opener: Opener, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+    def _run(self, writes: bool, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((loop, done, opener, work))
+        self._jobs.put((loop, done, writes, work))
         return done
 
     def close(self) -> None:
@@ -70,15 +68,38 @@ class Threads:
         self.engine.dispose()
 
     def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            loop, done, opener, work = job
-            try:
-                with opener() as connection:
-                    outcome = work(connection)
-            except BaseException as error:
-                _answer(loop, _fail, done, error)
-            else:
-                _answer(loop, _succeed, done, outcome)
+        own: dict[bool, Connection] = {}
+        try:
+            while (job := self._jobs.get()) is not None:
+                loop, done, writes, work = job
+                try:
+                    outcome = _transact(self._connection(own, writes), writes, work)
+                except BaseException as error:  # the caller gets it, whatever it is
+                    _answer(loop, _fail, done, error)
+                else:
+                    _answer(loop, _succeed, done, outcome)
+        finally:
+            for connection in own.values():
+                connection.close()
+
+    def _connection(self, own: dict[bool, Connection], writes: bool) -> Connection:
+        """This thread's connection for reads or writes, opened at its first use. One the
+        driver reported broken is invalidated by SQLAlchemy, which opens a new one when it is
+        next used."""
+        if writes not in own:
+            own[writes] = (self._writes if writes else self._reads).connect()
+        return own[writes]
+
+
+def _transact(connection: Connection, writes: bool, work: Callable[[Connection], T]) -> T:
+    if writes:
+        with connection.begin():
+            return work(connection)
+    try:
+        return work(connection)
+    finally:
+        # Ends SQLAlchemy's transaction; no BEGIN was sent for reads (engine.for_reads).
+        connection.rollback()
 
 
 def _answer(

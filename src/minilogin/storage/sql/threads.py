@@ -4,8 +4,9 @@ sqlite3 blocks, so its calls leave the event loop. aiosqlite hands every call (c
 fetch, close, begin, commit) to its connection's thread and back, each through an asyncio
 future: on the login path those hand-overs cost more CPU than the statements. Here a whole
 transaction, written as a synchronous function of a connection, is one hand-over; the threads
-take jobs from one queue and answer through ``call_soon_threadsafe``, which costs about half of
-``run_in_executor``'s futures and locks (BENCHMARKS.md, "Issue 17").
+take jobs from one queue and answer through ``call_soon_threadsafe``, without the futures and
+locks of ``run_in_executor``, whose ``submit`` alone held the event loop for 11 % of a login's
+profile (BENCHMARKS.md, "Issue 17").
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import redis
 import zxingcpp
 from common import Server, cpu_seconds, hello_world
 from PIL import Image
@@ -41,6 +43,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # The test suite's server helpers start PostgreSQL and Redis the same way here.
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.support.postgres_server import PostgresServer, postgres_server  # noqa: E402
+from tests.support.redis_server import RedisServer, redis_server  # noqa: E402
 
 SANDBOX_APP_ID = "wx0000000000sandbox"
 #: WeChat's limit on code calls a minute, the most a server's budget may be.
@@ -392,6 +397,9 @@ class RawHTTP:
     microseconds a request and tens of kilobytes a connection; a waiting browser here costs
     a socket and a coroutine, so the client's weight stays small beside the server's."""
 
+    #: Requests sent over every connection of this process so far.
+    sent = 0
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
         self.reader = reader
         self.writer = writer
@@ -404,10 +412,20 @@ class RawHTTP:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         return cls(reader, writer, f"{host}:{port}")
 
-    def send(self, path: str, headers: dict[str, str]) -> None:
-        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}"]
+    def send(
+        self, path: str, headers: dict[str, str], method: str = "GET", body: bytes = b""
+    ) -> None:
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
-        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        if body or method != "GET":
+            lines.append(f"Content-Length: {len(body)}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        RawHTTP.sent += 1
+
+    async def raw(self) -> tuple[int, bytes]:
+        """The next response's status and body, whole (a body with a Content-Length)."""
+        status, headers = await self._head()
+        return status, await self.reader.readexactly(int(headers.get("content-length", "0")))
 
     async def _head(self) -> tuple[int, dict[str, str]]:
         head = await self.reader.readuntil(b"\r\n\r\n")
@@ -483,3 +501,44 @@ async def fill_pool(
             left = f", about {(codes - made) / rate:.0f} s left" if rate else ""
             progress(f"code pool: {made}/{codes} codes made ({rate:.1f}/s{left})")
         await asyncio.sleep(0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class SharedStores:
+    """PostgreSQL and Redis started for a run (the test suite's servers: throwaway data, no
+    fsync), which several deployments share, each in a database and a key prefix of its own."""
+
+    postgres: PostgresServer
+    redis: RedisServer
+
+    def env(self, name: str, template: str | None = None) -> dict[str, str]:
+        """The settings of a deployment named ``name``: a new database (a copy of the database
+        ``template``, when given, which nothing may be connected to), its Redis prefix, and a
+        secret key every instance of it shares."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.postgres.psql(f'CREATE DATABASE "{name}"{copy}')
+        return {
+            "MINILOGIN_DATABASE_URL": self.postgres.url(name),
+            "MINILOGIN_REDIS_URL": self.redis.url(),
+            "MINILOGIN_REDIS_PREFIX": f"{name}:",
+            "MINILOGIN_SECRET_KEY": "benchmark-shared-secret-key",
+        }
+
+    def pids(self) -> list[int]:
+        """The PostgreSQL and Redis server processes, to count their CPU with
+        ``tree_cpu_seconds`` (PostgreSQL's backends are children of its postmaster): the
+        postmaster's from its ``postmaster.pid``, Redis's from ``INFO``."""
+        postmaster = int((self.postgres.folder / "data" / "postmaster.pid").read_text().split()[0])
+        client = redis.Redis.from_url(self.redis.url())
+        try:
+            info: dict[str, Any] = client.info("server")
+        finally:
+            client.close()
+        return [postmaster, int(info["process_id"])]
+
+
+@contextmanager
+def shared_stores() -> Iterator[SharedStores]:
+    """PostgreSQL and Redis, started once for the deployments on them, stopped afterwards."""
+    with postgres_server() as postgres, redis_server() as redis:
+        yield SharedStores(postgres, redis)

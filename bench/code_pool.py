@@ -1,7 +1,7 @@
 """Code pool: QR-login creation latency from a warm pool, and WeChat calls per login.
 
-Two ``minilogin dev`` processes (SQLite file, in-process ephemeral store, WeChat sandbox), one
-after the other:
+Two ``minilogin dev`` processes (SQLite file, in-process ephemeral store), one after the other,
+each with the WeChat sandbox in a process of its own:
 
 - **warm**: the pool is filled first (``MINILOGIN_CODE_POOL_MIN_SIZE``) and then serves every
   login: no ``getwxacodeunlimit`` call per login;
@@ -37,7 +37,7 @@ from _drive import (
     reason,
     sandbox_calls,
 )
-from common import Server, Summary, machine, minilogin_dev, parser, run, table
+from common import Server, Summary, machine, minilogin_dev_and_sandbox, parser, run, table
 
 QUICK = {"creates": 10, "logins": 3}
 PATHS = (
@@ -75,15 +75,15 @@ class Run:
 
 async def measure(env: dict[str, str], creates: int, logins: int, warm: int) -> Run:
     failures: Counter[str] = Counter()
-    with minilogin_dev(**env) as server:
+    with minilogin_dev_and_sandbox(**env) as (server, wechat):
         async with httpx.AsyncClient(timeout=60) as http:
             if warm:
-                await fill_pool(http, [server.issuer()], server.public, warm)
+                await fill_pool(http, [server.issuer()], wechat.public, warm)
             # A few unmeasured creations: connections, caches and code paths warmed up.
             await creation_latencies(http, server, 5, Counter())
             latencies = await creation_latencies(http, server, creates, failures)
-            before = await sandbox_calls(http, server.public)
-            phone = Phone(http, server.public)
+            before = await sandbox_calls(http, wechat.public)
+            phone = Phone(http, wechat.public)
             completed = 0
             for n in range(logins):
                 try:
@@ -92,7 +92,7 @@ async def measure(env: dict[str, str], creates: int, logins: int, warm: int) -> 
                     failures[f"login: {reason(error)}"] += 1
                     continue
                 completed += 1
-            after = await sandbox_calls(http, server.public)
+            after = await sandbox_calls(http, wechat.public)
     per_login = {
         label: (after.get(path, 0) - before.get(path, 0)) / max(1, completed)
         for path, label in PATHS

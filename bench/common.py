@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Coroutine, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -96,12 +96,47 @@ def machine() -> str:
     return ", ".join(part for part in parts if part)
 
 
+def _stat(pid: int) -> list[str]:
+    # After the command's closing parenthesis (a command may hold spaces and parentheses).
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system, all threads) that process ``pid`` has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command's closing parenthesis, utime and stime are the 12th and 13th fields.
+    fields = _stat(pid)
+    # After the command, utime and stime are the 12th and 13th fields.
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs, alive now (from each process's parent in
+    ``/proc``): the workers of ``serve --workers N`` under uvicorn's supervisor."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int(_stat(int(entry.name))[1])
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time process ``pid`` and every process under it alive now have used so far: a
+    server of several worker processes, all of them."""
+    total = cpu_seconds(pid)
+    for child in descendants(pid):
+        with suppress(OSError):
+            total += cpu_seconds(child)
+    return total
 
 
 def machine_cpu_seconds() -> float:
@@ -115,12 +150,15 @@ def machine_cpu_seconds() -> float:
 
 @dataclass(frozen=True, slots=True)
 class CpuUse:
-    """Where the CPU went during a stretch of wall time (seconds of CPU; 1.0 = one core-second)."""
+    """Where the CPU went during a stretch of wall time (seconds of CPU; 1.0 = one core-second):
+    the server, this client, the services beside the server (the WeChat sandbox, PostgreSQL,
+    Redis: the ones the benchmark started), and every other process on the machine."""
 
     wall: float
     server: float
     client: float
     others: float
+    beside: float = 0.0
 
     def share(self, seconds: float) -> str:
         """``seconds`` of CPU as a percentage of one core over the stretch."""
@@ -128,26 +166,31 @@ class CpuUse:
 
 
 class CpuMeter:
-    """Measures a server process, this process and everything else on the machine, from
-    ``start()`` to ``stop()``."""
+    """Measures a server process (with the worker processes under it when ``tree``), this
+    process, the services ``beside`` it (each process with the ones under it) and everything
+    else on the machine, from its making to ``stop()``."""
 
-    def __init__(self, server_pid: int) -> None:
+    def __init__(self, server_pid: int, *, tree: bool = False, beside: Sequence[int] = ()) -> None:
         self.server_pid = server_pid
+        self._server = tree_cpu_seconds if tree else cpu_seconds
+        self._beside = tuple(beside)
         self._start = self._read()
 
-    def _read(self) -> tuple[float, float, float, float]:
+    def _read(self) -> tuple[float, float, float, float, float]:
         return (
             time.perf_counter(),
-            cpu_seconds(self.server_pid),
+            self._server(self.server_pid),
             time.process_time(),
+            sum(map(tree_cpu_seconds, self._beside)),
             machine_cpu_seconds(),
         )
 
     def stop(self) -> CpuUse:
-        wall, server, client, machine_total = (
+        wall, server, client, beside, machine_total = (
             end - start for end, start in zip(self._read(), self._start, strict=True)
         )
-        return CpuUse(wall, server, client, max(0.0, machine_total - server - client))
+        others = max(0.0, machine_total - server - client - beside)
+        return CpuUse(wall, server, client, others, beside)
 
 
 def load_average() -> str:
@@ -254,6 +297,42 @@ def minilogin_dev(log_level: str = "warning", **env: str) -> Iterator[Server]:
         probe = "/pools/demo/.well-known/openid-configuration"
         with _serving(command, environment, data_dir, public, probe) as server:
             yield server
+
+
+@contextmanager
+def minilogin_serve(workers: int, log_level: str = "warning", **env: str) -> Iterator[Server]:
+    """``python -m minilogin serve --workers N`` on a free port, as an operator runs it in
+    production (no demo, no sandbox of its own: ``env`` names the database, Redis and the
+    WeChat to use, and the database must already hold the demo pool, which ``minilogin dev``
+    seeds); its CPU is the uvicorn supervisor's and its workers' (``tree_cpu_seconds``)."""
+    with tempfile.TemporaryDirectory(prefix="minilogin-bench-serve-") as folder:
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        environment = {
+            "MINILOGIN_DATA_DIR": folder,
+            "MINILOGIN_PUBLIC_URL": public,
+            "MINILOGIN_RATE_LIMIT_SCALE": "0",
+            **env,
+        }
+        command = ["-m", "minilogin", "serve", "--port", str(port), "--log-level", log_level]
+        command += ["--workers", str(workers)]
+        probe = "/pools/demo/.well-known/openid-configuration"
+        with _serving(command, environment, Path(folder), public, probe) as server:
+            yield server
+
+
+def against(wechat: Server) -> dict[str, str]:
+    """The setting that points a minilogin at the WeChat sandbox ``wechat`` (a process of its
+    own, ``minilogin_sandbox``)."""
+    return {"MINILOGIN_WECHAT_API_URL": f"{wechat.public}/_sandbox/wechat"}
+
+
+@contextmanager
+def minilogin_dev_and_sandbox(**env: str) -> Iterator[tuple[Server, Server]]:
+    """The WeChat sandbox in a process of its own and ``minilogin dev`` pointed at it:
+    ``(server, wechat)``. The server's CPU is never the sandbox's, as WeChat's never is."""
+    with minilogin_sandbox() as wechat, minilogin_dev(**against(wechat), **env) as server:
+        yield server, wechat
 
 
 @contextmanager

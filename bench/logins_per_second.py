@@ -4,14 +4,14 @@ Three deployments, one after the other, each driven by ``--users`` simulated peo
 (closed loop: a person starts the next login when the last one has its tokens) for
 ``--seconds`` after a warm-up:
 
-1. one instance, SQLite file and in-process ephemeral store (``minilogin dev`` defaults, the
-   WeChat sandbox in the same process): the baseline;
+1. one instance, SQLite file and in-process ephemeral store (``minilogin dev`` defaults): the
+   baseline;
 2. one instance on PostgreSQL and Redis;
 3. two instances on one PostgreSQL and one Redis, a login hopping between them at every
    step as a load balancer may send it: created on one, scanned on the other, confirmed on
    the first while the browser waits (long poll) on the second, exchanged on the first.
 
-In 2 and 3 WeChat is a separate sandbox process, as WeChat is outside every instance. The
+In each, WeChat is a separate sandbox process, as WeChat is outside every instance. The
 PostgreSQL and Redis servers are started by this script (the test suite's helpers), tuned for
 throwaway data (no fsync). Each person's login: ``POST /api/qrcodes``, the scene (the sandbox
 demo's helper), ``wx.login`` + ``POST /api/miniprogram/scan``, a long poll
@@ -26,25 +26,24 @@ import argparse
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import httpx
-from _drive import Phone, complete_login, fill_pool, pool_settings, reason
+from _drive import Phone, complete_login, fill_pool, pool_settings, reason, shared_stores
 from common import (
     Server,
     Summary,
+    against,
     cpu_seconds,
     machine,
     minilogin_dev,
+    minilogin_dev_and_sandbox,
     minilogin_sandbox,
     parser,
     run,
     table,
 )
-from tests.support.postgres_server import PostgresServer, postgres_server
-from tests.support.redis_server import RedisServer, redis_server
 
 QUICK = {"users": 2, "seconds": 2.0, "warmup": 0.5, "pool": 30}
 
@@ -125,32 +124,6 @@ def pool_env(codes: int) -> dict[str, str]:
     }
 
 
-@dataclass(frozen=True)
-class SharedServers:
-    postgres: PostgresServer
-    redis: RedisServer
-    wechat: str  # the WeChat sandbox's base URL
-
-    def env(self, name: str) -> dict[str, str]:
-        """Settings for a deployment of its own on these servers: a new database, a Redis
-        namespace."""
-        self.postgres.psql(f'CREATE DATABASE "{name}"')
-        return {
-            "MINILOGIN_DATABASE_URL": self.postgres.url(name),
-            "MINILOGIN_REDIS_URL": self.redis.url(),
-            "MINILOGIN_REDIS_PREFIX": f"{name}:",
-            "MINILOGIN_SECRET_KEY": "benchmark-shared-secret-key",
-            "MINILOGIN_WECHAT_API_URL": f"{self.wechat}/_sandbox/wechat",
-        }
-
-
-@contextmanager
-def shared_servers() -> Iterator[SharedServers]:
-    """PostgreSQL, Redis and the WeChat sandbox, started once for the deployments on them."""
-    with postgres_server() as postgres, redis_server() as redis, minilogin_sandbox() as wechat:
-        yield SharedServers(postgres, redis, wechat.public)
-
-
 def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--users", type=int, default=8, help="people logging in at once")
@@ -178,17 +151,17 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(flush=True)
     results: list[tuple[str, Outcome]] = []
 
-    with minilogin_dev(**pool_env(args.pool)) as server:
-        deployment = Deployment("1 instance · SQLite + memory", [server], server.public)
+    with minilogin_dev_and_sandbox(**pool_env(args.pool)) as (server, wechat):
+        deployment = Deployment("1 instance · SQLite + memory", [server], wechat.public)
         await warm(deployment, args.pool)
         results.append(
             (deployment.label, await drive(deployment, args.users, args.seconds, args.warmup))
         )
 
-    with shared_servers() as shared:
+    with shared_stores() as shared, minilogin_sandbox() as wechat:
         for count in (1, 2):
             with ExitStack() as stack:
-                env = shared.env(f"deployment{count}") | pool_env(args.pool)
+                env = shared.env(f"deployment{count}") | against(wechat) | pool_env(args.pool)
                 first = stack.enter_context(minilogin_dev(**env))
                 # Behind a load balancer every instance has the same public address.
                 env["MINILOGIN_PUBLIC_URL"] = first.public
@@ -196,7 +169,7 @@ async def benchmark(args: argparse.Namespace) -> None:
                 if count == 2:
                     instances.append(stack.enter_context(minilogin_dev(**env)))
                 label = f"{count} instance{'s' if count > 1 else ''} · PostgreSQL + Redis"
-                deployment = Deployment(label, instances, shared.wechat)
+                deployment = Deployment(label, instances, wechat.public)
                 await warm(deployment, args.pool)
                 outcome = await drive(deployment, args.users, args.seconds, args.warmup)
                 results.append((label, outcome))

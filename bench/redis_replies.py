@@ -14,11 +14,9 @@ from __future__ import annotations
 import argparse
 import time
 
-# _drive puts the repository on the path, for the test suite's Redis server.
-from _drive import ROOT  # noqa: F401
+from _drive import redis_server
 from common import machine, parser, run, table
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
-from tests.support.redis_server import redis_server
 
 from minilogin.storage.ephemeral.redis import RedisStore
 

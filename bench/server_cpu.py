@@ -51,8 +51,7 @@ from common import (
     Summary,
     cpu_seconds,
     machine,
-    minilogin_dev,
-    minilogin_sandbox,
+    minilogin_dev_and_sandbox,
     parser,
     run,
     table,
@@ -276,27 +275,22 @@ async def benchmark(args: argparse.Namespace) -> None:
         )
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
-    with minilogin_sandbox() as wechat:
-        env = {
-            "MINILOGIN_WECHAT_API_URL": f"{wechat.public}/_sandbox/wechat",
-            "MINILOGIN_CODE_POOL_QUARANTINE": "1",
-            **pool_settings(args.pool),
-        }
-        with minilogin_dev(**env) as server:
-            limits = httpx.Limits(max_connections=args.waiting + 4 * args.users + 8)
-            async with httpx.AsyncClient(limits=limits, timeout=60) as http:
-                code = await code_making(http, server, wechat.public, args.pool)
-                poll = await re_polls(http, server, wechat.public, args)
-                codes, before = await codes_made(http, wechat.public), cpu_seconds(server.pid)
-                created, create_failures = await creations(http, server, args.creates)
-                creating = Work(
-                    "creation",
-                    len(created),
-                    cpu_seconds(server.pid) - before,
-                    await codes_made(http, wechat.public) - codes,
-                    create_failures,
-                )
-                login = await logins(http, server, wechat.public, args)
+    env = {"MINILOGIN_CODE_POOL_QUARANTINE": "1", **pool_settings(args.pool)}
+    with minilogin_dev_and_sandbox(**env) as (server, wechat):
+        limits = httpx.Limits(max_connections=args.waiting + 4 * args.users + 8)
+        async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+            code = await code_making(http, server, wechat.public, args.pool)
+            poll = await re_polls(http, server, wechat.public, args)
+            codes, before = await codes_made(http, wechat.public), cpu_seconds(server.pid)
+            created, create_failures = await creations(http, server, args.creates)
+            creating = Work(
+                "creation",
+                len(created),
+                cpu_seconds(server.pid) - before,
+                await codes_made(http, wechat.public) - codes,
+                create_failures,
+            )
+            login = await logins(http, server, wechat.public, args)
     report(hello, [code, poll, creating, login], created, create_failures)
 
 

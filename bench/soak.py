@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from _drive import Phone, complete_login, reason, rss_kib, sandbox_calls
-from common import Server, machine, minilogin_dev, minilogin_sandbox, parser, run, table
+from common import Server, machine, minilogin_dev_and_sandbox, parser, run, table
 
 QUICK = {
     "users": 2,
@@ -165,14 +165,12 @@ async def benchmark(args: argparse.Namespace) -> None:
             "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
         )
     print(flush=True)
-    with minilogin_sandbox() as wechat:
-        env = {
-            "MINILOGIN_WECHAT_API_URL": f"{wechat.public}/_sandbox/wechat",
-            "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",
-            "MINILOGIN_CODE_POOL_MAX_SIZE": str(args.pool_max),
-        }
-        with minilogin_dev(**env) as server:
-            samples, done = await soak(server, wechat.public, args)
+    env = {
+        "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",
+        "MINILOGIN_CODE_POOL_MAX_SIZE": str(args.pool_max),
+    }
+    with minilogin_dev_and_sandbox(**env) as (server, wechat):
+        samples, done = await soak(server, wechat.public, args)
     report(samples, done)
 
 

@@ -166,6 +166,12 @@ async def prepare(
     return user.id
 
 
+async def logins_of(services: Services, pool_id: str, user_id: str | None) -> int:
+    """How many logins the account has had (0 for no account)."""
+    user = await services.users.get_user(pool_id, user_id) if user_id else None
+    return user.login_count if user else 0
+
+
 @pytest.mark.parametrize(("state", "association", "mode"), sorted(TABLE, key=str))
 async def test_who_gets_logged_in(
     services: Services,
@@ -184,6 +190,7 @@ async def test_who_gets_logged_in(
     pool = await services.pools.get_pool("demo")
     assert pool is not None
     holder_before = await services.users.find_user_by_phone(pool.id, PHONE)
+    logins_before = await logins_of(services, pool.id, existing)
 
     login = await browser.create(connection=connection)
     appid, scene = await browser.read_code(login)
@@ -215,6 +222,7 @@ async def test_who_gets_logged_in(
         )
         if state not in ("linked", "blocked_linked"):
             assert identity is None, "nothing is linked"
+        assert await logins_of(services, pool.id, existing) == logins_before, "none counted"
         return
     tokens = (await browser.exchange(login, status["code"])).json()
     info = (
@@ -227,6 +235,7 @@ async def test_who_gets_logged_in(
     assert identity.user_id == info["sub"]
     if expect.who == "existing":
         assert info["sub"] == existing
+        assert await logins_of(services, pool.id, existing) == logins_before + 1
     else:
         assert info["sub"] != existing
         assert info["phone_number"] == PHONE

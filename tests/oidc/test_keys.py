@@ -216,3 +216,30 @@ async def test_a_token_of_one_pool_is_refused_by_another(tmp_path: Path) -> None
             assert refused.status_code == 401, refused.text
             assert (await web.get(f"{demo}/oidc/userinfo", headers=bearer)).status_code == 200
         assert "500 Internal Server Error" not in server.log.read_text()
+
+
+async def test_keys_read_again_unchanged_keep_the_signer_and_a_rotation_imports_only_new_keys(
+    store: SqlStores, instances: tuple[list[PoolKeys], Clock]
+) -> None:
+    """Importing a private key is costly (an RSA key is checked): the cache's re-read of keys
+    that did not change keeps the signer, and a rotation reuses what stays current."""
+    [keys, _], clock = instances
+    pool = await store.pools.create_pool(Pool(slug="a", name="A"))
+    first = await keys.signer(pool.id)
+    clock.now += TTL + 0.1  # the cache reads the keys from the store again
+    assert await keys.signer(pool.id) is first
+    kept = first.private_keys()
+    assert set(kept) == {k.kid for k in await store.signing_keys.list_signing_keys(pool.id)}
+
+    await rotate(
+        store.signing_keys, pool.id, timedelta(seconds=60), datetime.fromtimestamp(clock.now, UTC)
+    )
+    clock.now += TTL + 0.1
+    rotated = await keys.signer(pool.id)
+    assert rotated is not first
+    assert not set(rotated.private_keys()) & set(kept), "the new keys sign"
+    # The old keys' retirement changes the key set but not the current keys: no new import.
+    clock.now += 60.0
+    retired = await keys.signer(pool.id)
+    assert retired is not rotated
+    assert all(retired.private_keys()[kid] is key for kid, key in rotated.private_keys().items())

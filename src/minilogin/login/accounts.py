@@ -116,6 +116,21 @@ async def resolve(
     profile: dict[str, str],
 ) -> Resolution:
     pool_id = source.pool_id
+    # Most logins are of a returning person, linked through this very openid and not blocked:
+    # that user logs in whatever the source's rules (``core.association``), so it is found and
+    # the login counted in one step. Anyone else (not linked, linked through a unionid, or
+    # blocked) is looked up and decided below.
+    returning = await ports.users.record_login_by_identity(
+        pool_id, scanner.app_id, scanner.openid, _now(ports), profile
+    )
+    if returning is not None:
+        decision = decide(
+            login_mode=source.login_mode,
+            association=source.association,
+            linked=returning,
+            phone_owner=None,
+        )
+        return Resolution(decision, returning)
     linked = await linked_user(ports, pool_id, scanner)
     phone_owner = None if linked else await ports.users.find_user_by_phone(pool_id, phone)
     decision = decide(

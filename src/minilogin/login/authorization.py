@@ -71,7 +71,7 @@ async def authorize(
             current = replace(current, scanner=scanner)
         return machine.authorize(current, ports.clock(), user.id, code)
 
-    authorized = await ports.qrlogins.update(login.id, change)
+    authorized = await ports.qrlogins.update(login.id, change, seen=login)
     await audit.emit(
         ports.audit,
         "login.authorized",

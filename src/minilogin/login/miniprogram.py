@@ -90,7 +90,7 @@ async def scan(ports: MiniProgramPorts, scene: str, js_code: str) -> Scanned:
         raise Gone("qrlogin_expired")
     scanner = Scanner(app_id=login.app_id, openid=session.openid, unionid=session.unionid)
     login = await ports.qrlogins.update(
-        login.id, lambda cur: machine.scan(cur, ports.clock(), scanner)
+        login.id, lambda cur: machine.scan(cur, ports.clock(), scanner), seen=login
     )
     await audit.emit(
         ports.audit,
@@ -203,7 +203,13 @@ async def confirm(
         ports.mini_program(source, login.app_id), phone_code, openid=login.scanner.openid
     )
     phone = from_wechat(number.country_code, number.pure_phone_number)
-    _check_confirmable(await _session_login(ports, token))
+    # The login may have moved on while WeChat answered; its session and scanner stay.
+    current = await ports.qrlogins.get(login.id)
+    if current is None:
+        raise NotFound("session_not_found")
+    _check_confirmable(current)
+    login = current
+    assert login.scanner is not None
     scanner = Scanner(
         app_id=login.scanner.app_id,
         openid=login.scanner.openid,

@@ -73,15 +73,19 @@ class Signer:
     """Signs with the current key (highest serial) of the algorithm asked for; verifies against
     every key it was given, which are the ones still published."""
 
-    def __init__(self, keys: list[SigningKey]) -> None:
+    def __init__(
+        self, keys: list[SigningKey], parsed: Mapping[str, ECKey | RSAKey] | None = None
+    ) -> None:
+        """``parsed``: private keys already imported, by kid (a kid names one key for good),
+        which are not imported again: importing an RSA private key checks it, about 50 ms."""
         if not keys:
             raise ValueError("a signer needs at least one key")
         self._current: dict[str, tuple[str, ECKey | RSAKey]] = {}
         for algorithm in dict.fromkeys(k.algorithm for k in keys):
             mine = [k for k in keys if k.algorithm == algorithm]
             newest = max(mine, key=lambda k: (k.active, k.serial))
-            private = json.loads(newest.private_jwk)
-            key = RSAKey.import_key(private) if algorithm == RS256 else ECKey.import_key(private)
+            known = parsed.get(newest.kid) if parsed is not None else None
+            key = known if known is not None else _import_private(newest)
             self._current[algorithm] = (newest.kid, key)
         self._algorithms = list(self._current)
         self._public = KeySet.import_key_set({"keys": [json.loads(k.public_jwk) for k in keys]})
@@ -104,6 +108,15 @@ class Signer:
 
     def jwks(self) -> dict[str, object]:
         return self._jwks
+
+    def private_keys(self) -> dict[str, ECKey | RSAKey]:
+        """The private keys it signs with, by kid: the next signer's ``parsed``."""
+        return dict(self._current.values())
+
+
+def _import_private(key: SigningKey) -> ECKey | RSAKey:
+    private = json.loads(key.private_jwk)
+    return RSAKey.import_key(private) if key.algorithm == RS256 else ECKey.import_key(private)
 
 
 class KeySource(Protocol):
@@ -133,13 +146,21 @@ class PoolKeys:
         keys = await self._source.get_signing_keys(pool_id)
         now = self._clock()
         memo = self._signers.get(pool_id)
-        if memo is not None and memo[0] is keys and now < memo[1]:
-            return memo[2]
+        if memo is not None and now < memo[1]:
+            if memo[0] is keys:
+                return memo[2]
+            if memo[0] == keys:
+                # The cache read the keys again and nothing changed (no rotation): the signer
+                # stays, for this list too.
+                self._signers[pool_id] = (keys, memo[1], memo[2])
+                return memo[2]
         if any(all(k.algorithm != a for k in keys) for a in ALGORITHMS):
             keys = await self._first_keys(pool_id, keys)
         live = [k for k in keys if k.retire_at is None or k.retire_at.timestamp() > now]
         retiring = [k.retire_at.timestamp() for k in live if k.retire_at is not None]
-        signer = Signer(live)
+        # A rotation or a retirement changes the key set; the keys that stay current are not
+        # imported again.
+        signer = Signer(live, memo[2].private_keys() if memo is not None else None)
         if len(self._signers) >= MAX_POOLS:
             self._signers.clear()
         self._signers[pool_id] = (keys, min(retiring, default=float("inf")), signer)

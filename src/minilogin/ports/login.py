@@ -96,7 +96,15 @@ class QRLoginStore(Protocol):
 
     async def find_by_scene(self, scene: str) -> QRLogin | None: ...
 
-    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+    async def update(
+        self,
+        login_id: str,
+        change: Callable[[QRLogin], QRLogin],
+        seen: QRLogin | None = None,
+    ) -> QRLogin:
+        """``seen``: the login as the caller just read it, which spares a read while it is
+        still the stored one."""
+        ...
 
     async def note_expired(self, login: QRLogin) -> None:
         """Report the login's expiry once, by whichever reader notices it first."""

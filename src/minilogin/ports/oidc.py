@@ -103,7 +103,15 @@ class CodeRedemption(Protocol):
 class QRLoginUpdates(Protocol):
     """The QR logins' one compare-and-set writer: an exchanged code ends its login."""
 
-    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin: ...
+    async def update(
+        self,
+        login_id: str,
+        change: Callable[[QRLogin], QRLogin],
+        seen: QRLogin | None = None,
+    ) -> QRLogin:
+        """``seen``: the login as the caller just read it, which spares a read while it is
+        still the stored one."""
+        ...
 
 
 # ---- the cap on pending authorization requests (oidc/authorize.py, issue #13) ---------------

@@ -137,6 +137,14 @@ class UserStore(Protocol):
         """Count a login and fill the nickname/avatar the mini program sent, in one step."""
         ...
 
+    async def record_login_by_identity(
+        self, pool_id: str, app_id: str, openid: str, when: datetime, profile: dict[str, str]
+    ) -> User | None:
+        """``record_login`` for the user this AppID's openid is linked to, unless that user is
+        blocked, in one step; ``None``, and nothing written, when no user is linked or the
+        linked one is blocked."""
+        ...
+
     async def search_users(
         self, pool_id: str, query: str | None, limit: int, offset: int
     ) -> tuple[list[User], int]:

@@ -7,9 +7,10 @@ from dataclasses import replace
 
 import pytest
 import redis.exceptions
-from tests.core.test_qrlogin import ALICE, T0, new_login
+from tests.core.test_qrlogin import ALICE, BOB, T0, new_login
 
 from minilogin.core import qrlogin
+from minilogin.core.errors import Conflict
 from minilogin.core.qrlogin import Status
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.records import QRLogins, RateLimiter
@@ -77,3 +78,47 @@ async def test_a_login_with_every_field_set_reads_back_as_written() -> None:
     assert await logins.create(written)
 
     assert await logins.get(written.id) == written
+
+
+class _CountingReads(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    async def get(self, key: str) -> str | None:
+        self.reads += 1
+        return await super().get(key)
+
+
+async def test_a_change_to_the_login_the_caller_just_read_is_written_without_reading_it() -> None:
+    store = _CountingReads()
+    logins = QRLogins(store, lambda: T0)
+    assert await logins.create(new_login())
+    seen = await logins.get("qrl_test")
+    assert seen is not None
+    store.reads = 0
+    changed = await logins.update("qrl_test", lambda cur: qrlogin.scan(cur, T0, ALICE), seen=seen)
+    assert changed.status is Status.SCANNED
+    assert store.reads == 0
+    assert await logins.get("qrl_test") == changed
+
+
+async def test_a_copy_the_stored_login_moved_on_from_is_not_what_the_change_is_decided_on() -> None:
+    logins = QRLogins(MemoryStore(), lambda: T0)
+    assert await logins.create(new_login())
+    stale = await logins.get("qrl_test")
+    assert stale is not None
+    await logins.update("qrl_test", lambda cur: qrlogin.cancel(cur, T0, "cancelled_by_browser"))
+    with pytest.raises(Conflict):
+        await logins.update("qrl_test", lambda cur: qrlogin.scan(cur, T0, ALICE), seen=stale)
+    stored = await logins.get("qrl_test")
+    assert stored is not None
+    assert stored.status is Status.CANCELLED
+
+    # A copy that would refuse the change, where the stored login takes it: it is taken.
+    assert await logins.create(new_login(id="qrl_other", scene="s-other"))
+    scanned_copy = qrlogin.scan(new_login(id="qrl_other", scene="s-other"), T0, BOB)
+    changed = await logins.update(
+        "qrl_other", lambda cur: qrlogin.scan(cur, T0, ALICE), seen=scanned_copy
+    )
+    assert changed.scanner == ALICE

@@ -4,6 +4,7 @@ WeChat identities, the uniqueness rules and concurrent writes."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -196,6 +197,29 @@ async def test_a_login_of_an_unknown_user_is_not_found(stores: SqlStores) -> Non
     demo, other = await a_pool(stores), await a_pool(stores, "other")
     user = await stores.users.create_user(User(pool_id=demo.id))
     await raise_code(stores.users.record_login(other.id, user.id, T0, {}), NotFound, "unknown_user")
+
+
+async def test_a_login_by_identity_counts_only_the_linked_user_who_is_not_blocked(
+    stores: SqlStores,
+) -> None:
+    demo, other = await a_pool(stores), await a_pool(stores, "other")
+    user = await stores.users.create_user(User(pool_id=demo.id), an_identity(demo, "o-1"))
+    profile = {"nickname": "小明", "avatar_url": ""}
+    after = await stores.users.record_login_by_identity(demo.id, "wx-app", "o-1", T0, profile)
+    assert after is not None
+    assert (after.id, after.login_count, after.last_login_at) == (user.id, 1, T0)
+    assert (after.nickname, after.avatar_url) == ("小明", None)
+    assert await stores.users.get_user(demo.id, user.id) == after
+
+    for pool_id, app_id, openid in (
+        (demo.id, "wx-app", "o-2"),
+        (demo.id, "wx-other-app", "o-1"),
+        (other.id, "wx-app", "o-1"),
+    ):
+        assert await stores.users.record_login_by_identity(pool_id, app_id, openid, T0, {}) is None
+    blocked = await stores.users.update_user(replace(after, blocked=True))
+    assert await stores.users.record_login_by_identity(demo.id, "wx-app", "o-1", T0, {}) is None
+    assert await stores.users.get_user(demo.id, user.id) == blocked, "nothing written"
 
 
 async def test_concurrent_logins_are_all_counted(stores: SqlStores) -> None:

@@ -110,27 +110,54 @@ class QRLogins:
         login_id = await self._store.get(keys.qrlogin_scene(scene))
         return None if login_id is None else await self.get(login_id)
 
-    async def update(self, login_id: str, change: Callable[[QRLogin], QRLogin]) -> QRLogin:
+    async def update(
+        self,
+        login_id: str,
+        change: Callable[[QRLogin], QRLogin],
+        seen: QRLogin | None = None,
+    ) -> QRLogin:
         """Apply a pure transition atomically and publish the result.
 
         ``change`` may raise to refuse; then nothing is written. When another writer got in
         between the read and the write, the transition is applied again to what it wrote.
+        ``seen``, the login as the caller just read it, spares the first read: the write then
+        compares against it, and reads only when the stored login is no longer that.
         """
         key = keys.qrlogin(login_id)
+        if seen is not None and seen.id == login_id:
+            written = await self._write(key, _qrlogin_to_json(seen), change, trusted=False)
+            if written is not None:
+                return written
         while True:
             text = await self._store.get(key)
             if text is None:
                 raise NotFound("qrlogin_not_found")
-            before = _qrlogin_from_json(text)
+            written = await self._write(key, text, change, trusted=True)
+            if written is not None:
+                return written
+
+    async def _write(
+        self, key: str, text: str, change: Callable[[QRLogin], QRLogin], trusted: bool
+    ) -> QRLogin | None:
+        """``change`` applied to the login ``text`` and written over it; ``None`` when the
+        stored login is no longer ``text``. Only a write trusts a caller's copy (not
+        ``trusted``): a refusal, or no change, is then decided on the login as stored."""
+        before = _qrlogin_from_json(text)
+        try:
             after = change(before)
-            if after == before:
-                return after
-            new_text = _qrlogin_to_json(after)
-            if await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
-                if self._observe is not None and after.status is not before.status:
-                    self._observe(after, after.status.value)
-                await self._after_change(login_id, new_text, after)
-                return after
+        except Exception:
+            if trusted:
+                raise
+            return None
+        if after == before:
+            return after if trusted else None
+        new_text = _qrlogin_to_json(after)
+        if not await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
+            return None
+        if self._observe is not None and after.status is not before.status:
+            self._observe(after, after.status.value)
+        await self._after_change(after.id, new_text, after)
+        return after
 
     async def _after_change(self, login_id: str, text: str, after: QRLogin) -> None:
         """Announce a change that is already written. Once the compare-and-set succeeded the

@@ -63,17 +63,30 @@ _TAKE_UNVERIFIED_PHONE = (
 _INSERT_USER = insert(_users)
 # One UPDATE … RETURNING: concurrent logins can't lose an increment. An empty nickname or
 # avatar leaves the stored one.
-_RECORD_LOGIN = (
-    update(_users)
-    .where(*_USER)
-    .values(
-        login_count=_users.c.login_count + 1,
-        last_login_at=bindparam("when", type_=_users.c.last_login_at.type),
-        nickname=func.coalesce(bindparam("nick", type_=_users.c.nickname.type), _users.c.nickname),
-        avatar_url=func.coalesce(
-            bindparam("avatar", type_=_users.c.avatar_url.type), _users.c.avatar_url
-        ),
+_LOGIN_COUNTED = {
+    "login_count": _users.c.login_count + 1,
+    "last_login_at": bindparam("when", type_=_users.c.last_login_at.type),
+    "nickname": func.coalesce(bindparam("nick", type_=_users.c.nickname.type), _users.c.nickname),
+    "avatar_url": func.coalesce(
+        bindparam("avatar", type_=_users.c.avatar_url.type), _users.c.avatar_url
+    ),
+}
+_RECORD_LOGIN = update(_users).where(*_USER).values(_LOGIN_COUNTED).returning(*_users.c)
+# The user the identity is linked to, found inside the UPDATE: one statement where finding the
+# identity, reading its user and counting the login took three.
+_LINKED_USER = (
+    select(_identities.c.user_id)
+    .where(
+        _identities.c.pool_id == bindparam("pool"),
+        _identities.c.app_id == bindparam("app"),
+        _identities.c.openid == bindparam("openid"),
     )
+    .scalar_subquery()
+)
+_RECORD_LOGIN_BY_IDENTITY = (
+    update(_users)
+    .where(_IN_POOL, _users.c.id == _LINKED_USER, _users.c.blocked.is_(False))
+    .values(_LOGIN_COUNTED)
     .returning(*_users.c)
 )
 _UPDATE_USER = (
@@ -249,17 +262,19 @@ class SqlUserStore:
         A non-empty ``nickname``/``avatar_url`` in ``profile`` replaces the stored one: it is
         what the person chose to share at this login.
         """
-        values = {
-            "pool": pool_id,
-            "user": user_id,
-            "when": utc(when),
-            "nick": profile.get("nickname") or None,
-            "avatar": profile.get("avatar_url") or None,
-        }
+        values = {"pool": pool_id, "user": user_id, **_login_values(when, profile)}
         user = await self._db.write(_one_user(_RECORD_LOGIN, values))
         if user is None:
             raise NotFound("unknown_user")
         return user
+
+    async def record_login_by_identity(
+        self, pool_id: str, app_id: str, openid: str, when: datetime, profile: dict[str, str]
+    ) -> User | None:
+        """One UPDATE … RETURNING where finding the identity, reading its user and counting
+        the login took three statements: a returning person's login."""
+        values = {"pool": pool_id, "app": app_id, "openid": openid, **_login_values(when, profile)}
+        return await self._db.write(_one_user(_RECORD_LOGIN_BY_IDENTITY, values))
 
     async def search_users(
         self, pool_id: str, query: str | None, limit: int, offset: int
@@ -331,6 +346,15 @@ class SqlUserStore:
         values = {"pool": pool_id, "user": user_id, "identity": identity_id}
         if not await self._db.write(_deleted(_UNLINK, values)):
             raise NotFound("unknown_identity")
+
+
+def _login_values(when: datetime, profile: dict[str, str]) -> dict[str, Any]:
+    """A login counted; a non-empty nickname or avatar sent replaces the stored one."""
+    return {
+        "when": utc(when),
+        "nick": profile.get("nickname") or None,
+        "avatar": profile.get("avatar_url") or None,
+    }
 
 
 def _one_user(statement: Executable, values: Mapping[str, Any]) -> Work[User | None]:

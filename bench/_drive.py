@@ -397,6 +397,9 @@ class RawHTTP:
     microseconds a request and tens of kilobytes a connection; a waiting browser here costs
     a socket and a coroutine, so the client's weight stays small beside the server's."""
 
+    #: Requests sent over every connection of this process so far.
+    sent = 0
+
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
         self.reader = reader
         self.writer = writer
@@ -417,6 +420,7 @@ class RawHTTP:
         if body or method != "GET":
             lines.append(f"Content-Length: {len(body)}")
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        RawHTTP.sent += 1
 
     async def raw(self) -> tuple[int, bytes]:
         """The next response's status and body, whole (a body with a Content-Length)."""
@@ -507,10 +511,12 @@ class SharedStores:
     postgres: PostgresServer
     redis: RedisServer
 
-    def env(self, name: str) -> dict[str, str]:
-        """The settings of a deployment named ``name``: a new database, its Redis prefix, and
-        a secret key every instance of it shares."""
-        self.postgres.psql(f'CREATE DATABASE "{name}"')
+    def env(self, name: str, template: str | None = None) -> dict[str, str]:
+        """The settings of a deployment named ``name``: a new database (a copy of the database
+        ``template``, when given, which nothing may be connected to), its Redis prefix, and a
+        secret key every instance of it shares."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.postgres.psql(f'CREATE DATABASE "{name}"{copy}')
         return {
             "MINILOGIN_DATABASE_URL": self.postgres.url(name),
             "MINILOGIN_REDIS_URL": self.redis.url(),

@@ -17,7 +17,10 @@ the logins seen. Only the browsers actually waiting are confirmed.
 The server's CPU (from ``/proc``) over the confirms is printed as a share of a core and per
 confirm, the latter also as a ratio to one request to a FastAPI hello-world (``bench/_hello.py``)
 measured first in the same run: with N browsers waiting it includes what their waiting costs
-(long polls asked again every 25 s, the 800 ms pollers' requests).
+(long polls asked again every 25 s, the 800 ms pollers' requests). Before the confirms, the
+server's CPU is also measured for ``--idle`` seconds with the browsers only waiting, beside
+the requests they made meanwhile: what a re-poll (or a poll) costs with N waiting, all the
+server's background work included, in hello-world requests.
 
 The memory a waiting browser costs is the server's resident memory with the N browsers
 connected and waiting, minus the same with the N logins made but nobody waiting, over N. Only
@@ -78,6 +81,7 @@ from common import (
     Summary,
     against,
     cpu_seconds,
+    load_average,
     machine,
     minilogin_dev,
     minilogin_sandbox,
@@ -107,7 +111,7 @@ QUIET = 0.5
 CODE_API = "wxa/getwxacodeunlimit"
 #: Issue 17's goals for confirm → browser p99 with 10,000 waiting, milliseconds.
 GOALS_MS = {"sse": 30.0, "longpoll": 50.0}
-QUICK = {"sizes": "20", "confirms": 6, "rate": 50.0, "hello": 200}
+QUICK = {"sizes": "20", "confirms": 6, "rate": 50.0, "hello": 200, "idle": 1.0}
 
 Ready = Callable[[], None]
 Wait = Callable[[RawHTTP, str, Login, Ready, random.Random], Awaitable[dict[str, object]]]
@@ -199,6 +203,8 @@ class Result:
     other_failures: Counter[str] = field(default_factory=Counter)  # preparation, clean-up
     memory_per_browser_kib: float = 0.0
     cpu: CpuUse | None = None
+    idle: CpuUse | None = None  # while the browsers only wait, before the confirms
+    idle_requests: int = 0  # the browsers' requests meanwhile (re-polls, polls)
     codes_made: int = 0  # by the sandbox while the mode ran: the pool was too small if any
     server_exceptions: Counter[str] = field(default_factory=Counter)  # what its 500s were
     seconds: float = 0.0
@@ -301,6 +307,7 @@ async def measure(
     confirms: int,
     rate: float,
     rng: random.Random,
+    idle: float,
 ) -> Result:
     server, wechat = deployment.server, deployment.wechat
     result = Result()
@@ -371,6 +378,10 @@ async def measure(
         )
         memory_after = rss_kib(server.pid)
         result.memory_per_browser_kib = (memory_after - memory_before) / max(1, result.browsers)
+        # Nothing but the waiting: what keeping N browsers waiting costs the server.
+        asked, meter = RawHTTP.sent, CpuMeter(server.pid, beside=deployment.beside)
+        await asyncio.sleep(idle)
+        result.idle, result.idle_requests = meter.stop(), RawHTTP.sent - asked
         chosen = rng.sample(sorted(waiting), min(confirms, len(waiting)))
         by_id = {login.id: login for login in logins}
         progress(f"{mode.label}: confirming {len(chosen)} at {rate:g}/s")
@@ -540,6 +551,12 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=20.0, help="confirms a second (open loop)")
     p.add_argument("--hello", type=int, default=2000, help="hello-world requests (baseline)")
     p.add_argument(
+        "--idle",
+        type=float,
+        default=10.0,
+        help="seconds the server's CPU is measured with the browsers only waiting",
+    )
+    p.add_argument(
         "--fail-phone-calls",
         type=int,
         default=0,
@@ -554,6 +571,11 @@ def arguments() -> argparse.Namespace:
         "back at the same moments (by default each first wait is random, 1–25 s)",
     )
     p.add_argument(
+        "--modes",
+        default=",".join(mode.key for mode in MODES),
+        help="the ways of waiting measured, of " + ", ".join(mode.key for mode in MODES),
+    )
+    p.add_argument(
         "--sqlite",
         action="store_true",
         help="a SQLite file and the in-process ephemeral store instead of PostgreSQL and Redis",
@@ -563,6 +585,9 @@ def arguments() -> argparse.Namespace:
         p.set_defaults(**QUICK)
         args = p.parse_args()
     args.sizes = [int(size) for size in args.sizes.split(",")]
+    args.modes = args.modes.split(",")
+    if set(args.modes) - {mode.key for mode in MODES}:
+        p.error("--modes takes " + ", ".join(mode.key for mode in MODES))
     return args
 
 
@@ -584,7 +609,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         else "PostgreSQL and Redis started by this script"
     )
     print(f"waiting_browsers: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}")
+    print(f"machine:  {machine()}; load average {load_average()} at the start")
     print(f"server:   python -m minilogin dev ({store}), one process;")
     print("          the WeChat sandbox in a process of its own; this client runs beside them")
     print(
@@ -633,10 +658,17 @@ async def benchmark(args: argparse.Namespace) -> None:
                 if mode.key == "longpoll" and args.long_polls_together
                 else mode
                 for mode in MODES
+                if mode.key in args.modes
             )
             for n, mode in enumerate(modes):
                 results[mode.key] = result = await measure(
-                    deployment, mode, browsers_of(mode, size), args.confirms, args.rate, rng
+                    deployment,
+                    mode,
+                    browsers_of(mode, size),
+                    args.confirms,
+                    args.rate,
+                    rng,
+                    args.idle,
                 )
                 # What the rest takes at this mode's pace per browser.
                 pace = result.seconds / browsers_of(mode, size)
@@ -655,9 +687,11 @@ def _figures(values: list[float]) -> Summary | None:
 
 
 def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWorld) -> None:
-    baseline = _figures(results["poll800"].latencies_ms)
+    shown = [mode for mode in MODES if mode.key in results]
+    polled = results.get("poll800")
+    baseline = _figures(polled.latencies_ms) if polled else None
     rows = []
-    for mode in MODES:
+    for mode in shown:
         result = results[mode.key]
         figures = _figures(result.latencies_ms)
         cpu = result.cpu
@@ -708,24 +742,62 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
         "hello-world\n  requests; this client's; beside: the sandbox's and the stores'; others: "
         "the rest of the machine"
     )
+    print()
+    idle_rows = []
+    for mode in shown:
+        result = results[mode.key]
+        cpu, asked = result.idle, result.idle_requests
+        if cpu is None:
+            continue
+        each = 1000 * cpu.server / asked if asked else None
+        idle_rows.append(
+            [
+                mode.label,
+                str(result.browsers),
+                f"{cpu.wall:.1f}",
+                f"{asked / cpu.wall:.1f}",
+                cpu.share(cpu.server),
+                f"{each:.3f}" if each is not None else "-",
+                f"{each / hello.cpu_ms:.1f}×" if each is not None else "-",
+                cpu.share(cpu.others),
+            ]
+        )
+    headers = [
+        "only waiting",
+        "browsers",
+        "wall s",
+        "requests/s",
+        "server CPU",
+        "ms/request",
+        "hello-worlds",
+        "others CPU",
+    ]
+    print(table(headers, idle_rows))
+    print(
+        "  the server's CPU while the browsers only wait, before any confirm, and the requests "
+        "they\n  made meanwhile (long polls asked again, polls); all the server's CPU is "
+        "counted against them"
+    )
     failures(
         "missed (confirms that failed, or that the browser did not see), by reason",
-        {mode.label: results[mode.key].missed for mode in MODES},
+        {mode.label: results[mode.key].missed for mode in shown},
     )
     failures(
         "other failures (not in the figures: preparing, connecting, waiting, clean-up)",
-        {mode.label: results[mode.key].other_failures for mode in MODES},
+        {mode.label: results[mode.key].other_failures for mode in shown},
     )
     failures(
         "exceptions the server logged (its 500s), by the line ending the traceback",
-        {mode.label: results[mode.key].server_exceptions for mode in MODES},
+        {mode.label: results[mode.key].server_exceptions for mode in shown},
     )
-    for mode in MODES:
+    for mode in shown:
         if results[mode.key].codes_made:
             print(f"  {mode.label}: {results[mode.key].codes_made} codes made during the mode")
-    if size > POLLERS:
+    if size > POLLERS and polled:
         print(f"  (the 800 ms pollers were {POLLERS}, not {size}: see POLLERS in the script)")
-    for mode in MODES[:2]:
+    for mode in shown:
+        if mode.key not in GOALS_MS:
+            continue
         goal = GOALS_MS[mode.key]
         figures = _figures(results[mode.key].latencies_ms)
         if figures is None:
@@ -735,7 +807,9 @@ def report(size: int, results: dict[str, Result], seconds: float, hello: HelloWo
         print(
             f"  goal (issue 17) p99 ≤ {goal:g} ms ({mode.label}): {_ms(figures.p99)} ms → {verdict}"
         )
-    print(f"  the {size}-browser run took {seconds:.0f} s")
+    print(
+        f"  the {size}-browser run took {seconds:.0f} s; load average {load_average()} at its end"
+    )
     print(flush=True)
 
 

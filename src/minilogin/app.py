@@ -31,11 +31,10 @@ from minilogin.web import (
     sdk_assets,
     shutdown,
 )
-from minilogin.web.cors import OriginCache, PoolCORSMiddleware
+from minilogin.web.cors import OriginCache
 from minilogin.web.deps import warm_up
-from minilogin.web.framing import DenyFramingMiddleware
-from minilogin.web.limits import BodySizeMiddleware
-from minilogin.web.pool_domain import PoolDomainMiddleware
+from minilogin.web.edge import EdgeMiddleware
+from minilogin.web.lane import LoginLane
 from minilogin.wiring import open_services
 
 STATIC = Path(__file__).parent / "static"
@@ -87,16 +86,14 @@ def create_app(
         redoc_url=None,
     )
     errors.install(app)
-    app.add_middleware(PoolCORSMiddleware)
+    # Innermost: the edge wraps the lane as it wraps the routes.
+    app.add_middleware(LoginLane)
     app.add_middleware(
-        BodySizeMiddleware,
+        EdgeMiddleware,
         max_body=settings.max_body_bytes,
         max_logo=settings.max_logo_upload_bytes,
+        pool_domain=settings.pool_domain,
     )
-    app.add_middleware(DenyFramingMiddleware)
-    if settings.pool_domain:
-        # Outermost: the path is rewritten before CORS and the routes see it.
-        app.add_middleware(PoolDomainMiddleware, domain=settings.pool_domain)
     app.include_router(login_api.router)
     app.include_router(miniprogram_api.router)
     app.include_router(oidc_api.router)

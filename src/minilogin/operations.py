@@ -1,5 +1,5 @@
-"""Wires what operators use into the app: ``/healthz``, ``/readyz``, ``/metrics`` and the
-request observer (logs and 5xx counts)."""
+"""Wires what operators use into the app: ``/healthz``, ``/readyz`` and ``/metrics`` (each
+request's log line and 5xx count are the edge's, ``web/edge.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fastapi import FastAPI
 
 from minilogin.config import Settings
 from minilogin.observability import metrics
-from minilogin.observability.http import ObserveRequests
 from minilogin.web import health, metrics_api
 
 
@@ -17,7 +16,6 @@ def install(app: FastAPI, settings: Settings) -> None:
     health.install(app)
     app.state.metrics_token = settings.metrics_token
     app.include_router(metrics_api.router)
-    app.add_middleware(ObserveRequests)
     if metrics.MULTIPROCESS:
         # A worker that stops leaves the live gauges (waiting browsers) to the others.
         atexit.unregister(metrics.process_exiting)

@@ -88,6 +88,14 @@ def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) 
     assert (poll["vs50"], poll["vs99"]) == ("1", "1")
     assert "scene:    read via GET /demo/api/phone-url/{id}" in quick_run
     assert re.search(r"^poll every 800 ms .* \d+$", quick_run, re.MULTILINE), "codes made"
+    assert "the WeChat sandbox in a process of its own" in quick_run
+    assert re.search(
+        r"^long poll +[\d.]+ +\d+ % +[\d.]+ +[\d.]+× +\d+ % +\d+ % +\d+ % +\d+$",
+        quick_run,
+        re.MULTILINE,
+    ), "server CPU a login, in hello-worlds, beside the client's, the sandbox's and the others'"
+    assert re.search(r"^  long poll: p99 [\d.]+ ms → (met|MISSED by [\d.]+ ms)$", quick_run, re.M)
+    assert "goal (issue 17): push p99 ≤ 15 ms with 50 browsers waiting (here 3)" in quick_run
     assert "target (issue 2): push p99 < 20 ms" in quick_run
 
 
@@ -133,6 +141,19 @@ def test_waiting_browsers_prints_each_mode_with_its_misses(quick_run: str) -> No
         quick_run
     )
     assert re.search(r"\] SSE: prepared: 20/20 in \d+ s$", quick_run, re.MULTILINE)
+    part = quick_run[quick_run.index("waiting_browsers: Waiting browsers") :]
+    assert re.search(r"^baseline: a hello-world request costs the server [\d.]+ ms", part, re.M)
+    assert re.search(r"^  goal \(issue 17\) p99 ≤ 30 ms \(SSE\): [\d.]+ ms → ", part, re.M)
+    assert re.search(r"^  goal \(issue 17\) p99 ≤ 50 ms \(long poll\): [\d.]+ ms → ", part, re.M)
+    waiting_only = re.findall(
+        r"^(SSE|long poll|poll every 800 ms)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s+\d+ %\s+(\S+)",
+        part[part.index("only waiting") :],
+        re.M,
+    )
+    assert [row[0] for row in waiting_only] == ["SSE", "long poll", "poll every 800 ms"]
+    polls = waiting_only[2]
+    assert float(polls[2]) > 0, "the 800 ms pollers ask while they wait"
+    assert float(polls[3]) > 0, "and each request costs the server some CPU"
 
 
 def test_waiting_browsers_counts_failed_confirms_and_goes_on() -> None:
@@ -194,3 +215,35 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     assert re.search(r"^hello-world\s+50\s", part, re.M)
     for goal in ("code making", "re-poll", "creation p99 over HTTP", "complete login"):
         assert re.search(rf"^  {goal}.*→ (met|MISSED by)", part, re.M)
+
+
+def test_workers_compares_two_workers_with_one_in_logins_and_server_cpu(quick_run: str) -> None:
+    part = quick_run[quick_run.index("workers: Workers:") :]
+    part = part[: part.index("=== workers")]
+    rows = re.findall(
+        r"^serve --workers (\d)\s+(\d+)\s+([\d.]+)\s+([\d.]+)×\s+\S+\s+\S+\s+(\d+)"
+        r"\s+\d+ %\s+([\d.]+)\s+([\d.]+)×",
+        part,
+        re.M,
+    )
+
+    assert [row[0] for row in rows] == ["1", "2"]
+    for _, logins, _, _, failed, server_ms, _ in rows:
+        assert int(logins) > 0
+        assert failed == "0"
+        assert float(server_ms) > 0
+    assert rows[0][3] == "1.00"
+    assert re.search(r"^baseline: a hello-world request costs the server [\d.]+ ms", part, re.M)
+    assert re.search(
+        r"^goal \(issue 17\): --workers 2 ≥ 1.8× the logins a second of --workers 1: "
+        r"[\d.]+× → (met|MISSED by [\d.]+×)$",
+        part,
+        re.M,
+    )
+
+
+def test_workers_refuses_nonsense_settings() -> None:
+    done = bench("bench/workers.py", "--workers", "1,0")
+
+    assert done.returncode == 2
+    assert "--workers, --clients and --users must be ≥ 1" in done.stderr

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -408,8 +409,8 @@ async def two_instances(
 
 
 async def sandbox_code_calls(services: Services) -> int:
-    response = await services.wechat_http.get(f"{PUBLIC}/_sandbox/wechat/stats")
-    calls: int = response.json()["calls"].get(CODE_CALLS, 0)
+    reply = await services.wechat_http.get(f"{PUBLIC}/_sandbox/wechat/stats")
+    calls: int = json.loads(reply.body)["calls"].get(CODE_CALLS, 0)
     return calls
 
 

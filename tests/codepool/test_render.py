@@ -20,6 +20,7 @@ from minilogin.storage.ephemeral.records import RateLimiter
 from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatError
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.transport import HttpxTransport
 from minilogin.wechat.types import MiniProgram
 
 PUBLIC = "http://sandbox.test"
@@ -62,8 +63,9 @@ async def http(clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def renderer(http: httpx.AsyncClient, clock: Clock) -> Renderer:
     store = MemoryStore(clock=clock)
-    tokens = AccessTokenCache(store, http, BASE, clock=clock, poll_interval=0.01)
-    wechat = WeChatClient(http, BASE, tokens, clock=clock)
+    transport = HttpxTransport(http)
+    tokens = AccessTokenCache(store, transport, BASE, clock=clock, poll_interval=0.01)
+    wechat = WeChatClient(transport, BASE, tokens, clock=clock)
     return Renderer(store, wechat, RateLimiter(store), clock)
 
 

@@ -1,5 +1,6 @@
 """The sandbox's app (what ``minilogin sandbox`` serves) in-process, and the WeChat client and
-token cache talking to it over HTTP (``httpx.ASGITransport``), all on a clock the test moves."""
+token cache talking to it over HTTP (``httpx.ASGITransport`` through ``HttpxTransport``), all on
+a clock the test moves."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from minilogin.sandbox.app import create_sandbox_app
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.transport import HttpxTransport, ReqwestTransport, WeChatHttp
 from minilogin.wechat.types import MiniProgram
 
 PUBLIC = "http://sandbox.test"
@@ -52,18 +54,36 @@ async def http(sandbox: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+def transport(http: httpx.AsyncClient) -> HttpxTransport:
+    """The WeChat client's way to the sandbox (``http`` is the test's own, for the phone)."""
+    return HttpxTransport(http)
+
+
+@pytest.fixture(params=["pyreqwest", "httpx"])
+async def network(request: pytest.FixtureRequest) -> AsyncIterator[WeChatHttp]:
+    """Each transport over real sockets, as production reaches WeChat, 2 s a call."""
+    transport: WeChatHttp = (
+        ReqwestTransport(2.0)
+        if request.param == "pyreqwest"
+        else HttpxTransport(httpx.AsyncClient(timeout=2.0))
+    )
+    yield transport
+    await transport.aclose()
+
+
+@pytest.fixture
 def store(clock: FakeClock) -> MemoryStore:
     return MemoryStore(clock=clock)
 
 
 @pytest.fixture
-def tokens(store: MemoryStore, http: httpx.AsyncClient, clock: FakeClock) -> AccessTokenCache:
-    return AccessTokenCache(store, http, BASE, clock=clock, poll_interval=0.01)
+def tokens(store: MemoryStore, transport: HttpxTransport, clock: FakeClock) -> AccessTokenCache:
+    return AccessTokenCache(store, transport, BASE, clock=clock, poll_interval=0.01)
 
 
 @pytest.fixture
-def client(http: httpx.AsyncClient, tokens: AccessTokenCache) -> WeChatClient:
-    return WeChatClient(http, BASE, tokens)
+def client(transport: HttpxTransport, tokens: AccessTokenCache) -> WeChatClient:
+    return WeChatClient(transport, BASE, tokens)
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ BASE = "http://sandbox.test/_sandbox/wechat"
 
 
 @pytest.fixture
-def guarded(http, tokens, clock) -> WeChatClient:
-    return WeChatClient(http, BASE, tokens, clock=clock)
+def guarded(transport, tokens, clock) -> WeChatClient:
+    return WeChatClient(transport, BASE, tokens, clock=clock)
 
 
 async def test_a_server_outside_the_ip_allowlist_backs_off(guarded, program, wx, clock, caplog):

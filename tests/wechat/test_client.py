@@ -20,6 +20,7 @@ from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatConfigurationError, WeChatError, WeChatInvalidPage
 from minilogin.wechat.token_cache import AccessTokenCache
+from minilogin.wechat.transport import HttpxTransport
 from minilogin.wechat.types import MiniProgram
 
 PUBLIC = "http://sandbox.test"
@@ -240,7 +241,7 @@ async def test_check_path_is_sent_as_wechat_documents_it(http, tokens, program) 
             sent.append(json.loads(request.content))
 
     http.event_hooks["request"].append(record)
-    client = WeChatClient(http, BASE, tokens)
+    client = WeChatClient(HttpxTransport(http), BASE, tokens)
     await client.get_unlimited_code(program, "abc", page="pages/login/login")
     await client.get_unlimited_code(program, "abc", page="pages/x/y", env_version="trial")
 
@@ -400,7 +401,8 @@ async def test_faults_run_out_after_their_count(client, program, wx) -> None:
 async def test_a_slow_answer_is_a_timeout(sandbox, program, wx) -> None:
     await wx.fault("sns/jscode2session", 0, delay_ms=2000)
     transport = httpx.ASGITransport(app=sandbox)
-    async with httpx.AsyncClient(transport=transport, timeout=0.2) as impatient:
+    async with httpx.AsyncClient(transport=transport, timeout=0.2) as http:
+        impatient = HttpxTransport(http)
         client = WeChatClient(impatient, BASE, AccessTokenCache(MemoryStore(), impatient, BASE))
         started = time.monotonic()
 
@@ -415,7 +417,8 @@ async def test_a_slow_answer_is_a_timeout(sandbox, program, wx) -> None:
 async def test_a_slow_token_is_a_timeout_too(sandbox, program, wx) -> None:
     await wx.fault("cgi-bin/stable_token", 0, delay_ms=2000)
     transport = httpx.ASGITransport(app=sandbox)
-    async with httpx.AsyncClient(transport=transport, timeout=0.2) as impatient:
+    async with httpx.AsyncClient(transport=transport, timeout=0.2) as http:
+        impatient = HttpxTransport(http)
         client = WeChatClient(impatient, BASE, AccessTokenCache(MemoryStore(), impatient, BASE))
 
         with pytest.raises(WeChatError) as caught:
@@ -439,22 +442,22 @@ def _closed_port() -> int:
     return port
 
 
-async def test_an_unreachable_wechat_is_reported_as_such(program) -> None:
+async def test_an_unreachable_wechat_is_reported_as_such(program, network) -> None:
     base = f"http://127.0.0.1:{_closed_port()}"
-    async with httpx.AsyncClient(timeout=2) as http:
-        client = WeChatClient(http, base, AccessTokenCache(MemoryStore(), http, base))
+    client = WeChatClient(network, base, AccessTokenCache(MemoryStore(), network, base))
 
-        with pytest.raises(WeChatError) as caught:
-            await client.code_to_session(program, "any")
+    with pytest.raises(WeChatError) as caught:
+        await client.code_to_session(program, "any")
 
     assert caught.value.code == "wechat_unreachable"
     assert caught.value.__cause__ is None
     assert program.app_secret not in str(caught.value)
 
 
-async def test_an_answer_that_is_not_wechat_json_is_a_bad_response(http, program) -> None:
+async def test_an_answer_that_is_not_wechat_json_is_a_bad_response(transport, program) -> None:
     wrong_base = f"{PUBLIC}/_sandbox"  # a path the server does not answer as WeChat would
-    client = WeChatClient(http, wrong_base, AccessTokenCache(MemoryStore(), http, wrong_base))
+    tokens = AccessTokenCache(MemoryStore(), transport, wrong_base)
+    client = WeChatClient(transport, wrong_base, tokens)
 
     with pytest.raises(WeChatError) as caught:
         await client.code_to_session(program, "any")

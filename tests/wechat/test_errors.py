@@ -1,14 +1,18 @@
-"""``send``: one request to WeChat over a real socket, and what a dropped connection gives."""
+"""``send``: one request to WeChat over a real socket, through each transport, and what a
+dropped connection or a silent server gives."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from minilogin.wechat.errors import WeChatError, send
+from minilogin.wechat.transport import HttpxTransport, ReqwestTransport, WeChatHttp
 
 ANSWER = (
     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -45,19 +49,45 @@ async def served(request: pytest.FixtureRequest) -> AsyncIterator[Server]:
 
 
 @pytest.mark.parametrize("served", [1], indirect=True)
-async def test_a_connection_dropped_before_the_answer_is_retried_once(served: Server) -> None:
-    async with httpx.AsyncClient() as http:
-        response = await send(http, "GET", f"http://127.0.0.1:{served.port}/sns/x", "x")
+async def test_a_connection_dropped_before_the_answer_is_retried_once(
+    served: Server, network: WeChatHttp
+) -> None:
+    reply = await send(network, "GET", f"http://127.0.0.1:{served.port}/sns/x", "x")
 
-    assert response.json() == {"errcode": 0, "errmsg": "ok"}
+    assert json.loads(reply.body) == {"errcode": 0, "errmsg": "ok"}
     assert served.requests == 2
 
 
 @pytest.mark.parametrize("served", [5], indirect=True)
-async def test_a_server_that_keeps_hanging_up_is_unreachable(served: Server) -> None:
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(WeChatError) as caught:
-            await send(http, "GET", f"http://127.0.0.1:{served.port}/sns/x", "jscode2session")
+async def test_a_server_that_keeps_hanging_up_is_unreachable(
+    served: Server, network: WeChatHttp
+) -> None:
+    with pytest.raises(WeChatError) as caught:
+        await send(network, "GET", f"http://127.0.0.1:{served.port}/sns/x", "jscode2session")
 
     assert caught.value.code == "wechat_unreachable"
     assert served.requests == 2
+
+
+@pytest.mark.parametrize("kind", ["pyreqwest", "httpx"])
+async def test_a_server_that_never_answers_is_a_timeout(kind: str) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(5)
+        writer.close()
+
+    listening = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    transport: WeChatHttp = (
+        ReqwestTransport(0.3)
+        if kind == "pyreqwest"
+        else HttpxTransport(httpx.AsyncClient(timeout=0.3))
+    )
+    started = time.monotonic()
+    async with listening:
+        with pytest.raises(WeChatError) as caught:
+            await send(transport, "POST", f"http://127.0.0.1:{port}/x", "x", json={"a": 1})
+        await transport.aclose()
+
+    assert caught.value.code == "wechat_timeout"
+    assert time.monotonic() - started < 2

@@ -48,10 +48,10 @@ async def test_many_concurrent_callers_cause_one_fetch(tokens, program, wx) -> N
 
 
 async def test_instances_sharing_a_store_fetch_once_between_them(
-    store, http, program, wx, clock
+    store, transport, program, wx, clock
 ) -> None:
     instances = [
-        AccessTokenCache(store, http, BASE, clock=clock, poll_interval=0.01) for _ in range(3)
+        AccessTokenCache(store, transport, BASE, clock=clock, poll_interval=0.01) for _ in range(3)
     ]
     await wx.fault("cgi-bin/stable_token", 0, delay_ms=100)
 
@@ -76,8 +76,8 @@ async def test_a_token_is_refreshed_before_it_expires(tokens, program, clock, cl
     assert await client.get_phone_number(program, await wx.phone_code())
 
 
-async def test_the_refresh_margin_is_configurable(store, http, program, clock) -> None:
-    cache = AccessTokenCache(store, http, BASE, clock=clock, refresh_margin=600)
+async def test_the_refresh_margin_is_configurable(store, transport, program, clock) -> None:
+    cache = AccessTokenCache(store, transport, BASE, clock=clock, refresh_margin=600)
     await cache.get(program)
     clock.advance(7200 - 600)
 

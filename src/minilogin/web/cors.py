@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 import time
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from minilogin.storage.errors import is_unavailable
 from minilogin.web.errors import unavailable_response
@@ -58,66 +58,50 @@ class OriginCache:
         return origins
 
 
-class PoolCORSMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+async def cross_origin(scope: Scope) -> Response | str | None:
+    """What CORS makes of a request (``web/edge.py`` applies it): the answer to a preflight
+    (or the outage's 503 while the origins can't be read), else the
+    ``Access-Control-Allow-Origin`` its answer carries, or None for none."""
+    match = _POOL_PATH.match(scope["path"])
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    simulator = scope["path"].startswith(_MINI_PROGRAM_API) and _uses_sandbox(scope)
+    if (match is None and not simulator) or origin is None:
+        return None
+    if match is None:
+        public = allowed = True
+    else:
+        public = match["rest"] in _PUBLIC
+        cache: OriginCache = scope["app"].state.origins
+        try:
+            allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
+        except Exception as error:
+            # Outside the routes' error handling: the outage is answered here.
+            if not is_unavailable(error):
+                raise
+            return unavailable_response(Request(scope), error)
+    if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+        return _preflight(allowed, origin)
+    if not allowed:
+        return None
+    return "*" if public else origin
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        match = _POOL_PATH.match(scope["path"])
-        origin = Headers(scope=scope).get("origin")
-        simulator = scope["path"].startswith(_MINI_PROGRAM_API) and _uses_sandbox(scope)
-        if (match is None and not simulator) or origin is None:
-            await self.app(scope, receive, send)
-            return
-        if match is None:
-            public = allowed = True
-        else:
-            public = match["rest"] in _PUBLIC
-            cache: OriginCache = scope["app"].state.origins
-            try:
-                allowed = public or origin.rstrip("/") in await cache.allowed(match["pool"])
-            except Exception as error:
-                # Outside the routes' error handling: this middleware answers an outage itself.
-                if not is_unavailable(error):
-                    raise
-                await unavailable_response(Request(scope), error)(scope, receive, send)
-                return
-        headers = Headers(scope=scope)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(allowed, origin)(scope, receive, send)
-            return
-        if not allowed:
-            await self.app(scope, receive, send)
-            return
 
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response_headers = MutableHeaders(scope=message)
-                response_headers["Access-Control-Allow-Origin"] = "*" if public else origin
-                response_headers.add_vary_header("Origin")
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
-
-    @staticmethod
-    def _preflight(allowed: bool, origin: str) -> Response:
-        if not allowed:
-            return JSONResponse(
-                {"error": "origin_not_allowed", "message": "origin not registered"}, 403
-            )
-        return Response(
-            status_code=204,
-            headers={
-                "Access-Control-Allow-Origin": origin,
-                "Access-Control-Allow-Methods": ALLOW_METHODS,
-                "Access-Control-Allow-Headers": ALLOW_HEADERS,
-                "Access-Control-Max-Age": "600",
-                "Vary": "Origin",
-            },
+def _preflight(allowed: bool, origin: str) -> Response:
+    if not allowed:
+        return JSONResponse(
+            {"error": "origin_not_allowed", "message": "origin not registered"}, 403
         )
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": ALLOW_METHODS,
+            "Access-Control-Allow-Headers": ALLOW_HEADERS,
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
 
 
 def _uses_sandbox(scope: Scope) -> bool:

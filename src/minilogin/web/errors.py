@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -153,36 +154,59 @@ def unavailable_response(request: Request, error: BaseException) -> JSONResponse
     return response
 
 
+async def _on_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MiniloginError)
+    return error_response(request, exc)
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_response(request, InvalidRequest("invalid_json"))
+    first = problems[0] if problems else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
+    return error_response(request, InvalidRequest("invalid_request", detail))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
+    response = error_response(request, InvalidRequest(code))
+    response.status_code = exc.status_code
+    return response
+
+
+async def _on_unavailable(request: Request, exc: Exception) -> Response:
+    if not is_unavailable(exc):
+        # Any other database error is a fault of ours: the server's error handling.
+        raise exc
+    return unavailable_response(request, exc)
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+#: Which errors answer how: installed in the app (``install``) and used as they are by the
+#: routes answered outside FastAPI's routing (``web/lane.py``).
+HANDLERS: dict[type[Exception], Handler] = {
+    MiniloginError: _on_error,
+    **dict.fromkeys((*UNAVAILABLE, sqlalchemy.exc.DBAPIError), _on_unavailable),
+    RequestValidationError: _on_validation,
+    StarletteHTTPException: _on_http,
+}
+
+
+async def handle(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc`` as the app's exception handling gives it: the handler of the
+    nearest class in its MRO, as Starlette looks it up; ``exc`` itself again when none
+    handles it (the server's 500)."""
+    for kind in type(exc).__mro__:
+        handler = HANDLERS.get(kind)
+        if handler is not None:
+            return await handler(request, exc)
+    raise exc
+
+
 def install(app: FastAPI) -> None:
-    async def on_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, MiniloginError)
-        return error_response(request, exc)
-
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        problems = exc.errors()
-        if any(p.get("type") == "json_invalid" for p in problems):
-            return error_response(request, InvalidRequest("invalid_json"))
-        first = problems[0] if problems else {}
-        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-        detail = f"{where}: {first.get('msg', 'invalid')}" if where else str(first.get("msg"))
-        return error_response(request, InvalidRequest("invalid_request", detail))
-
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "invalid_request")
-        response = error_response(request, InvalidRequest(code))
-        response.status_code = exc.status_code
-        return response
-
-    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        if not is_unavailable(exc):
-            # Any other database error is a fault of ours: the server's error handling.
-            raise exc
-        return unavailable_response(request, exc)
-
-    app.add_exception_handler(MiniloginError, on_error)
-    for kind in (*UNAVAILABLE, sqlalchemy.exc.DBAPIError):
-        app.add_exception_handler(kind, on_unavailable)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)

@@ -20,11 +20,16 @@ class DenyFramingMiddleware:
 
         async def send_with_policy(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                if "x-frame-options" not in headers:
-                    headers["X-Frame-Options"] = "DENY"
-                if "content-security-policy" not in headers:
-                    headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+                deny_framing(MutableHeaders(scope=message))
             await send(message)
 
         await self.app(scope, receive, send_with_policy)
+
+
+def deny_framing(headers: MutableHeaders) -> None:
+    """The policy, on an answer's headers unless it has its own (``web/edge.py`` sets it on
+    the service's answers; the middleware above on the sandbox's)."""
+    if "x-frame-options" not in headers:
+        headers["X-Frame-Options"] = "DENY"
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = "frame-ancestors 'none'"

@@ -17,7 +17,6 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -25,6 +24,7 @@ from minilogin import __version__
 from minilogin.config import WECHAT_API_URL
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.errors import UNAVAILABLE
+from minilogin.wechat.transport import HttpFailure, WeChatHttp
 from minilogin.wiring import Services
 
 #: How long one answer of WeChat (or its silence) stands for the next probes.
@@ -43,14 +43,17 @@ class WeChatProbe:
     ok: bool = False
     error: str | None = None
 
-    async def check(self, http: httpx.AsyncClient, url: str) -> tuple[bool, str | None]:
+    async def check(self, http: WeChatHttp, url: str) -> tuple[bool, str | None]:
         now = time.monotonic()
         if now - self.checked_at >= WECHAT_PROBE_TTL:
             try:
                 # Any HTTP answer, even 404, shows the host is reachable; nothing is asked of it.
-                await http.get(url, timeout=CHECK_TIMEOUT)
+                async with asyncio.timeout(CHECK_TIMEOUT):
+                    await http.get(url)
                 self.ok, self.error = True, None
-            except httpx.HTTPError as exc:
+            except HttpFailure as exc:
+                self.ok, self.error = False, exc.kind
+            except TimeoutError as exc:
                 self.ok, self.error = False, type(exc).__name__
             self.checked_at = time.monotonic()
         return self.ok, self.error

@@ -13,14 +13,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope
 
 from minilogin.core.errors import TooLarge
 from minilogin.web.deps import client_ip
 from minilogin.web.errors import error_response
 from minilogin.wiring import Services
 
-__all__ = ["BodySizeMiddleware", "check", "per_ip", "refuse_guesser", "wrong_guess"]
+__all__ = ["check", "held_body", "per_ip", "refuse_guesser", "wrong_guess"]
 
 
 async def check(svc: Services, rule: str, subject: str) -> None:
@@ -49,58 +50,46 @@ async def wrong_guess(request: Request) -> None:
     await svc.limits.count_failure("guess.ip", client_ip(request))
 
 
-class BodySizeMiddleware:
-    """413 for a body larger than ``max_body_bytes`` (``max_logo_upload_bytes`` for a logo
-    upload), whether its ``Content-Length`` says so up front or it streams in chunks. A
-    chunked body is read here before the app sees it: an error raised while FastAPI reads a
-    body would become its generic 400."""
+async def held_body(
+    scope: Scope, receive: Receive, *, max_body: int, max_logo: int
+) -> Receive | Response | None:
+    """A body larger than ``max_body`` bytes (``max_logo`` for a logo upload), whether its
+    ``Content-Length`` says so up front or it streams in chunks, is answered 413 here: the
+    answer is returned. Else what the app reads the body from: ``receive`` itself, or, for a
+    chunked body, the body read here before the app may see any of it (an error raised while
+    FastAPI reads a body would become its generic 400). None when the client left meanwhile.
+    """
+    path: str = scope["path"]
+    limit = max_logo if path.endswith("/logo") else max_body
+    declared = dict(scope["headers"]).get(b"content-length", b"")
+    if declared.isdigit() and int(declared) > limit:
+        return error_response(Request(scope), TooLarge("payload_too_large"))
+    if declared or not _has_body(scope):
+        # The server holds a body to its declared length (h11, httptools).
+        return receive
+    chunks: list[bytes] = []
+    received = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        received += len(chunks[-1])
+        more = message.get("more_body", False)
+        if received > limit:
+            return error_response(Request(scope), TooLarge("payload_too_large"))
+    body = b"".join(chunks)
+    replayed = False
 
-    def __init__(self, app: ASGIApp, *, max_body: int, max_logo: int) -> None:
-        self.app = app
-        self.max_body = max_body
-        self.max_logo = max_logo
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-        limit = self.max_logo if path.endswith("/logo") else self.max_body
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > limit:
-            response = error_response(Request(scope), TooLarge("payload_too_large"))
-            await response(scope, receive, send)
-            return
-        if declared or not _has_body(scope):
-            # The server holds a body to its declared length (h11, httptools).
-            await self.app(scope, receive, send)
-            return
-        # A chunked body: read it (up to the limit) before the app may see any of it.
-        chunks: list[bytes] = []
-        received = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunks.append(message.get("body", b""))
-            received += len(chunks[-1])
-            more = message.get("more_body", False)
-            if received > limit:
-                response = error_response(Request(scope), TooLarge("payload_too_large"))
-                await response(scope, receive, send)
-                return
-        body = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+    return replay
 
 
 def _has_body(scope: Scope) -> bool:

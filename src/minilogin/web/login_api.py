@@ -20,7 +20,7 @@ from minilogin.login import binding as binding_flow
 from minilogin.login import qrlogin as flow
 from minilogin.lookups import iso
 from minilogin.web import limits
-from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services
+from minilogin.web.deps import bearer_token, client_ip, issuer, request_context, services_of
 from minilogin.web.errors import error_responses
 from minilogin.web.login_ports import binding_ports, qrlogin_ports
 from minilogin.wiring import Services
@@ -30,7 +30,6 @@ router = APIRouter(
     tags=["QR login (browser)"],
     responses=error_responses(400, 401, 403, 404, 409, 410, 413, 424, 429, 503),
 )
-Svc = Annotated[Services, Depends(services)]
 
 
 class BindingBody(BaseModel):
@@ -82,7 +81,8 @@ async def _open(
 
 
 @router.post("", status_code=201, dependencies=[Depends(limits.per_ip("qrcode"))])
-async def create_qrlogin(pool: str, body: CreateBody, request: Request, svc: Svc) -> dict[str, Any]:
+async def create_qrlogin(pool: str, body: CreateBody, request: Request) -> dict[str, Any]:
+    svc = services_of(request)
     await limits.check(svc, "qrcode.client", f"{pool}/{body.client_id}")
     created = await flow.create(
         qrlogin_ports(svc),
@@ -128,9 +128,22 @@ async def get_status(
     wait: Annotated[float, Query(ge=0, le=flow.MAX_WAIT)] = 0,
     last: Annotated[str | None, Query(max_length=32)] = None,
 ) -> dict[str, Any]:
-    # Every waiting browser asks again after each wait: the services straight from the app
-    # rather than through a dependency FastAPI would solve on each re-poll.
-    svc: Services = request.app.state.services
+    return await status_answer(
+        request, services_of(request), pool, login_id, authorization, wait, last
+    )
+
+
+async def status_answer(
+    request: Request,
+    svc: Services,
+    pool: str,
+    login_id: str,
+    authorization: str | None,
+    wait: float,
+    last: str | None,
+) -> dict[str, Any]:
+    """The status (long poll) route's work once its parameters are read and valid: the route
+    above and its lean lane (``web/lane.py``) both answer with it."""
     secret = bearer_token(authorization)
     if wait > 0 and last is not None:
         # A guesser is refused before it may subscribe; the one read of the login comes once
@@ -153,10 +166,10 @@ async def events(
     pool: str,
     login_id: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
     secret: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> StreamingResponse:
+    svc = services_of(request)
     if secret is not None:
         # A secret in a URL ends up in access logs and proxies' histories: refused, so no
         # client keeps sending it there (the SDK reads the stream with fetch and the header).
@@ -196,9 +209,9 @@ async def cancel_qrlogin(
     pool: str,
     login_id: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
+    svc = services_of(request)
     login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     await flow.cancel(qrlogin_ports(svc), login)
     return Response(status_code=204)
@@ -210,11 +223,11 @@ async def binding(
     login_id: str,
     body: BindingBody,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any]:
     """In ``needs_binding``: link an existing account (its username or phone, and password)
     or create a new one (API.md §1 "Bind")."""
+    svc = services_of(request)
     login = await _authenticate(request, svc, pool, login_id, bearer_token(authorization))
     if body.action == "bind":
         if body.username is None or body.password is None:
@@ -228,8 +241,9 @@ async def binding(
 
 
 @router.get("/{login_id}/image.png", response_class=Response)
-async def image(pool: str, login_id: str, svc: Svc) -> Response:
+async def image(pool: str, login_id: str, request: Request) -> Response:
     """The code carries only the scene, so the image needs no secret: an ``<img>`` can load it."""
+    svc = services_of(request)
     login = await svc.qrlogins.get(login_id)
     if login is None or login.pool != pool:
         raise NotFound("qrlogin_not_found")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,17 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from minilogin.login import miniprogram as flow
 from minilogin.places import place_of, regions_differ
 from minilogin.web import limits
-from minilogin.web.deps import client_ip, services
+from minilogin.web.deps import client_ip, services_of
 from minilogin.web.errors import error_responses
 from minilogin.web.login_ports import miniprogram_ports
-from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/api/miniprogram",
     tags=["Mini program"],
     responses=error_responses(400, 403, 404, 409, 410, 413, 424, 429, 503),
 )
-Svc = Annotated[Services, Depends(services)]
 
 
 class ScanBody(BaseModel):
@@ -52,7 +50,8 @@ class CancelBody(BaseModel):
 
 
 @router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
-async def scan(body: ScanBody, request: Request, svc: Svc) -> dict[str, Any]:
+async def scan(body: ScanBody, request: Request) -> dict[str, Any]:
+    svc = services_of(request)
     scanned = await flow.scan(miniprogram_ports(svc), body.scene, body.js_code)
     answer = flow.scan_body(scanned, svc.clock())
     # The phone warns before "Allow" when its network is in another region than the PC's.
@@ -63,7 +62,8 @@ async def scan(body: ScanBody, request: Request, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/confirm", dependencies=[Depends(limits.per_ip("confirm"))])
-async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, str]:
+async def confirm(body: ConfirmBody, request: Request) -> dict[str, str]:
+    svc = services_of(request)
     profile = {
         key: value
         for key, value in (("nickname", body.nickname), ("avatar_url", body.avatar_url))
@@ -81,6 +81,7 @@ async def confirm(body: ConfirmBody, request: Request, svc: Svc) -> dict[str, st
 
 
 @router.post("/cancel")
-async def cancel(body: CancelBody, request: Request, svc: Svc) -> dict[str, str]:
+async def cancel(body: CancelBody, request: Request) -> dict[str, str]:
+    svc = services_of(request)
     login = await flow.cancel(miniprogram_ports(svc), body.session, client_ip(request), body.reason)
     return {"status": login.status.value}

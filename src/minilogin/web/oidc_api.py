@@ -22,7 +22,7 @@ from minilogin.oidc.revocation import revoke
 from minilogin.oidc.token import oauth_error_body
 from minilogin.oidc.userinfo import userinfo
 from minilogin.web import limits
-from minilogin.web.deps import bearer_token, client_ip, issuer, services
+from minilogin.web.deps import bearer_token, client_ip, issuer, services_of
 from minilogin.web.errors import error_responses
 from minilogin.web.oidc_ports import introspection, revocation, token_endpoint, user_info
 from minilogin.wiring import Services
@@ -32,7 +32,6 @@ router = APIRouter(
     tags=["OpenID Connect"],
     responses=error_responses(400, 401, 404, 413, 429, 503, oauth=True),
 )
-Svc = Annotated[Services, Depends(services)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 #: Relying parties may keep the key set this long (RFC 9111 §5.2.2.1). Short enough that a key
 #: added later (rotation, a new algorithm) reaches them soon; OIDC Core §10.1.1 has them fetch
@@ -43,13 +42,15 @@ GUESSES = {"invalid_client", "invalid_grant"}
 
 
 @router.get("/.well-known/openid-configuration")
-async def openid_configuration(pool: str, request: Request, svc: Svc) -> dict[str, Any]:
+async def openid_configuration(pool: str, request: Request) -> dict[str, Any]:
+    svc = services_of(request)
     await load_pool(svc.config, pool)
     return discovery.metadata(issuer(request, pool))
 
 
 @router.get("/oidc/jwks")
-async def jwks(pool: str, svc: Svc) -> JSONResponse:
+async def jwks(pool: str, request: Request) -> JSONResponse:
+    svc = services_of(request)
     known = await load_pool(svc.config, pool)
     signer = await svc.keys.signer(known.id)
     return JSONResponse(signer.jwks(), headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})
@@ -86,9 +87,9 @@ async def _count_guess(request: Request, error: MiniloginError) -> None:
 async def token(
     pool: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    svc = services_of(request)
     try:
         form = await _form(request)
         client_id, _ = client_credentials(form, authorization)
@@ -120,10 +121,10 @@ def _oauth_error(error: MiniloginError) -> JSONResponse:
 async def revoke_token(
     pool: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     """RFC 7009: 200 with an empty body, whether or not the token was known."""
+    svc = services_of(request)
     try:
         known, application, form = await _client_request(svc, pool, request, authorization)
         await revoke(
@@ -139,10 +140,10 @@ async def revoke_token(
 async def introspect_token(
     pool: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """RFC 7662: the token's state, for a confidential client (a resource server)."""
+    svc = services_of(request)
     try:
         known, application, form = await _client_request(svc, pool, request, authorization)
         body = await introspect(introspection(svc), issuer(request, pool), known, application, form)
@@ -176,9 +177,9 @@ async def _userinfo(pool: str, request: Request, svc: Services, token: str | Non
 async def userinfo_get(
     pool: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    svc = services_of(request)
     return await _userinfo(pool, request, svc, bearer_token(authorization))
 
 
@@ -186,10 +187,10 @@ async def userinfo_get(
 async def userinfo_post(
     pool: str,
     request: Request,
-    svc: Svc,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """RFC 6750 §2.2 also allows the token as a form field of a POST."""
+    svc = services_of(request)
     form_token = None
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         form_token = (await _form(request)).get("access_token")

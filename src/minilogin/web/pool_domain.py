@@ -1,8 +1,9 @@
 """Each pool on its own subdomain (``MINILOGIN_POOL_DOMAIN``, API.md: "also
 ``https://{pool}.{that domain}``, same paths at its root").
 
-An ASGI middleware, outermost, turns a request for ``{pool}.{domain}/oidc/token`` into one
-for ``/pools/{pool}/oidc/token`` and marks the request as having come in on that subdomain
+The edge (``web/edge.py``), once the request is observed and before anything else reads its
+path, turns a request for ``{pool}.{domain}/oidc/token`` into one for
+``/pools/{pool}/oidc/token`` and marks the request as having come in on that subdomain
 (``POOL_HOST`` in the request's state), so that its routes compute the subdomain issuer
 (``web/deps.py``) and pass it on: to discovery, the tokens' ``iss``, image URLs. Paths
 that belong to no pool (the SDK under ``/static``, the mini program's API, the sandbox) are
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 SHARED_PREFIXES = ("/static/", "/api/miniprogram/", "/_sandbox/", "/admin/", "/docs", "/openapi")
 #: The key of the request's state (``request.state``) naming the pool whose subdomain the
@@ -34,25 +35,18 @@ def pool_of_host(host: str, domain: str) -> str | None:
     return label if _LABEL.fullmatch(label) else None
 
 
-class PoolDomainMiddleware:
-    def __init__(self, app: ASGIApp, domain: str) -> None:
-        self.app = app
-        self.domain = domain
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        pool = pool_of_host(Headers(scope=scope).get("host", ""), self.domain)
-        path: str = scope["path"]
-        if pool is None or path.startswith("/pools/") or path.startswith(SHARED_PREFIXES):
-            await self.app(scope, receive, send)
-            return
-        prefix = f"/pools/{pool}"
-        rewritten = dict(scope)
-        rewritten["path"] = prefix + path
-        if "raw_path" in scope and scope["raw_path"] is not None:
-            rewritten["raw_path"] = prefix.encode() + scope["raw_path"]
-        # A copy: the state the server hands each request is shared with the lifespan's.
-        rewritten["state"] = {**scope.get("state", {}), POOL_HOST: pool}
-        await self.app(rewritten, receive, send)
+def on_pool_domain(scope: Scope, domain: str) -> Scope:
+    """``scope`` as its routes see it: a request that came in on a pool's subdomain is one for
+    the pool's path, marked as having come in there; any other is left as it is."""
+    pool = pool_of_host(Headers(scope=scope).get("host", ""), domain)
+    path: str = scope["path"]
+    if pool is None or path.startswith("/pools/") or path.startswith(SHARED_PREFIXES):
+        return scope
+    prefix = f"/pools/{pool}"
+    rewritten = dict(scope)
+    rewritten["path"] = prefix + path
+    if "raw_path" in scope and scope["raw_path"] is not None:
+        rewritten["raw_path"] = prefix.encode() + scope["raw_path"]
+    # A copy: the state the server hands each request is shared with the lifespan's.
+    rewritten["state"] = {**scope.get("state", {}), POOL_HOST: pool}
+    return rewritten

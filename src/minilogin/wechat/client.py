@@ -18,11 +18,10 @@ the sandbox's, which the client cannot tell apart.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-
-import httpx
 
 from minilogin.observability import metrics
 from minilogin.wechat.backoff import Backoff
@@ -37,6 +36,7 @@ from minilogin.wechat.errors import (
     redact_http_logs,
     send,
 )
+from minilogin.wechat.transport import Reply, WeChatHttp
 from minilogin.wechat.types import AccessTokens, MiniProgram, PhoneNumber, Session
 
 T = TypeVar("T")
@@ -45,19 +45,18 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-def _is_image(response: httpx.Response) -> bool:
-    content_type = response.headers.get("content-type", "").lower()
-    body = response.content
-    return content_type.startswith("image/") and (
+def _is_image(reply: Reply) -> bool:
+    body = reply.body
+    return reply.content_type.lower().startswith("image/") and (
         body.startswith(_PNG_MAGIC) or body.startswith(_JPEG_MAGIC)
     )
 
 
-def _token_rejected(response: httpx.Response, api: str) -> bool:
-    if _is_image(response):
+def _token_rejected(reply: Reply, api: str) -> bool:
+    if _is_image(reply):
         return False
     try:
-        body = response.json()
+        body = json.loads(reply.body)
     except ValueError:
         return False
     if isinstance(body, dict) and errcode_of(body) in TOKEN_REJECTED:
@@ -78,7 +77,7 @@ class WeChatClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: WeChatHttp,
         base_url: str,
         tokens: AccessTokens,
         *,
@@ -219,7 +218,7 @@ class WeChatClient:
             app, api, f"{self._base}/wxa/getwxacodeunlimit", payload
         )
         if _is_image(response):
-            return response.content
+            return response.body
         # A failure is JSON, with HTTP 200 like a success.
         body = json_object(response, api)
         raise_for_errcode(body, api)
@@ -227,7 +226,7 @@ class WeChatClient:
 
     async def _post_with_token(
         self, app: MiniProgram, api: str, url: str, payload: dict[str, Any]
-    ) -> httpx.Response:
+    ) -> Reply:
         token = await self._tokens.get(app)
         response = await self._post(api, url, token, payload)
         if _token_rejected(response, api):
@@ -235,9 +234,7 @@ class WeChatClient:
             response = await self._post(api, url, token, payload)
         return response
 
-    async def _post(
-        self, api: str, url: str, token: str, payload: dict[str, Any]
-    ) -> httpx.Response:
+    async def _post(self, api: str, url: str, token: str, payload: dict[str, Any]) -> Reply:
         params = {"access_token": token}
         return await send(self._http, "POST", url, api, params=params, json=payload)
 

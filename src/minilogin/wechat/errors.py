@@ -24,12 +24,14 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 from minilogin.core.errors import UpstreamError
 from minilogin.observability import metrics
+from minilogin.wechat.transport import HttpDropped, HttpFailure, HttpTimeout, Reply, WeChatHttp
 
 #: errcodes that mean "this access token is no longer good": refresh it once and retry.
 TOKEN_REJECTED = frozenset({40001, 40014, 42001})
@@ -209,62 +211,75 @@ def raise_for_errcode(body: dict[str, Any], api: str) -> None:
         raise from_errcode(errcode, errmsg if isinstance(errmsg, str) else "", api)
 
 
-def json_object(response: httpx.Response, api: str) -> dict[str, Any]:
+def json_object(reply: Reply, api: str) -> dict[str, Any]:
     """The answer's JSON object, whatever its Content-Type says (WeChat sometimes labels JSON
     ``text/plain``). An answer that is not one is a bad response, or a failure of WeChat's
     front end when the status says so."""
     try:
-        body = json.loads(response.content)
+        body = json.loads(reply.body)
     except ValueError:
         body = None
     if isinstance(body, dict):
         return body
-    if response.status_code >= 500:
-        metrics.wechat_error(api, f"http_{response.status_code}")
+    if reply.status >= 500:
+        metrics.wechat_error(api, f"http_{reply.status}")
         raise WeChatError(
-            "wechat_unreachable", f"WeChat answered {api} with HTTP {response.status_code}", api=api
+            "wechat_unreachable", f"WeChat answered {api} with HTTP {reply.status}", api=api
         )
-    raise bad_response(api, f"is not a JSON object (HTTP {response.status_code})")
-
-
-def _overall_deadline(http: httpx.AsyncClient) -> float | None:
-    # httpx's read timeout bounds each read, not the whole answer, and transports that are
-    # not sockets (an ASGI app, in the sandbox) ignore timeouts altogether: the read timeout
-    # also bounds the whole call.
-    return http.timeout.read
+    raise bad_response(api, f"is not a JSON object (HTTP {reply.status})")
 
 
 async def send(
-    http: httpx.AsyncClient, method: str, url: str, api: str, **kwargs: Any
-) -> httpx.Response:
-    """One request to WeChat, with transport failures turned into ``wechat_timeout`` and
-    ``wechat_unreachable``. The causes are dropped on purpose: httpx's exceptions hold the
-    request, whose URL may carry the AppSecret or the access token."""
+    http: WeChatHttp,
+    method: str,
+    url: str,
+    api: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    json: Mapping[str, Any] | None = None,
+) -> Reply:
+    """One request to WeChat (``GET``, or ``POST`` of ``json``), with transport failures
+    turned into ``wechat_timeout`` and ``wechat_unreachable``. The transport's failures carry
+    no URL (it may carry the AppSecret or the access token), only the kind of failure."""
     metrics.wechat_call(api)
     try:
-        async with asyncio.timeout(_overall_deadline(http)):
+        # A transport's own timeouts may bound each read rather than the whole answer, and
+        # transports that are not sockets (an ASGI app, in the tests) ignore them altogether:
+        # the timeout also bounds the whole call, both tries.
+        async with asyncio.timeout(http.timeout):
             try:
-                return await http.request(method, url, **kwargs)
-            except httpx.RemoteProtocolError:
+                return await _request(http, method, url, params, json)
+            except HttpDropped:
                 # A kept-alive connection the server closed as we reused it: the server
                 # disconnected before answering, so the request is sent once more, on a new
                 # connection. Had WeChat acted on it after all, the single-use codes make the
                 # second answer a clean errcode (40163), never a second effect.
-                return await http.request(method, url, **kwargs)
-    except (TimeoutError, httpx.TimeoutException) as exc:
+                return await _request(http, method, url, params, json)
+    except (TimeoutError, HttpTimeout) as exc:
         metrics.wechat_error(api, "timeout")
-        kind = type(exc).__name__
+        kind = exc.kind if isinstance(exc, HttpFailure) else type(exc).__name__
         timeout = WeChatError(
             "wechat_timeout", f"WeChat did not answer {api} in time ({kind})", api=api
         )
         raise timeout from None
-    except httpx.TransportError as exc:
+    except HttpFailure as exc:
         metrics.wechat_error(api, "unreachable")
-        kind = type(exc).__name__
         unreachable = WeChatError(
-            "wechat_unreachable", f"Could not reach WeChat for {api} ({kind})", api=api
+            "wechat_unreachable", f"Could not reach WeChat for {api} ({exc.kind})", api=api
         )
         raise unreachable from None
+
+
+async def _request(
+    http: WeChatHttp,
+    method: str,
+    url: str,
+    params: Mapping[str, str] | None,
+    payload: Mapping[str, Any] | None,
+) -> Reply:
+    if method == "GET":
+        return await http.get(url, params)
+    return await http.post_json(url, payload or {}, params)
 
 
 _SENSITIVE = re.compile(r"((?:secret|access_token)=)[^&#\s\"']+")

@@ -38,8 +38,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
-
 from minilogin.observability import metrics
 from minilogin.storage.ephemeral import keys
 from minilogin.storage.ephemeral.base import EphemeralStore
@@ -51,6 +49,7 @@ from minilogin.wechat.errors import (
     redact_http_logs,
     send,
 )
+from minilogin.wechat.transport import WeChatHttp
 from minilogin.wechat.types import MiniProgram
 
 
@@ -93,7 +92,7 @@ class AccessTokenCache:
     def __init__(
         self,
         store: EphemeralStore,
-        http: httpx.AsyncClient,
+        http: WeChatHttp,
         base_url: str,
         *,
         refresh_margin: float = 300,

@@ -1,6 +1,6 @@
 """The transports over real sockets: what reaches the server (method, path, query, JSON body),
-what comes back (status, content type, the body's bytes), and TLS that trusts only known
-certificate authorities, as real WeChat is reached."""
+what comes back (status, content type, the body's bytes), TLS that trusts only known
+certificate authorities, as real WeChat is reached, and the AppSecret kept out of logs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import datetime
 import ipaddress
 import json
+import logging
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,8 +21,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatError, send
+from minilogin.wechat.token_cache import AccessTokenCache
 from minilogin.wechat.transport import ReqwestTransport, WeChatHttp
+from minilogin.wechat.types import MiniProgram
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40
 
@@ -170,3 +175,20 @@ async def test_tls_is_checked_against_the_trusted_authorities(tmp_path: Path) ->
     assert caught.value.code == "wechat_unreachable"
     assert json.loads(reply.body)["errcode"] == 40029
     assert len(recorded.heads) == 1  # the untrusted server never saw the request
+
+
+async def test_the_appsecret_stays_out_of_every_log_and_error(
+    recorder: Recorder, network: WeChatHttp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    base = f"http://127.0.0.1:{recorder.port}"
+    secret = "0123456789abcdef0123456789abcdef"
+    client = WeChatClient(network, base, AccessTokenCache(MemoryStore(), network, base))
+
+    with pytest.raises(WeChatError) as caught:
+        await client.code_to_session(MiniProgram("wx1", secret), "js-code")
+
+    assert caught.value.errcode == 40029
+    assert f"secret={secret}" in recorder.heads[0]  # sent to WeChat, as code2Session asks
+    assert secret not in caplog.text
+    assert secret not in f"{caught.value} {caught.value.detail} {caught.value!r}"

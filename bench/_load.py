@@ -223,9 +223,12 @@ async def main(settings: dict[str, Any]) -> dict[str, Any]:
             except (StepFailed, OSError, ValueError, KeyError) as error:
                 if begun >= measured_from:
                     failures[reason(error)] += 1
-                # A connection may be left mid-answer: start the next login on new ones.
+                # A connection may be left mid-answer: the next login starts on new ones, after
+                # a moment for a struggling server (one that refuses connections included).
                 person.close()
-                await person.open()
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(OSError):
+                    await person.open()
                 continue
             ended = time.time()
             if measured_from <= ended <= until:

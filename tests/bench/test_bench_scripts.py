@@ -247,3 +247,16 @@ def test_workers_refuses_nonsense_settings() -> None:
 
     assert done.returncode == 2
     assert "--workers, --clients and --users must be ≥ 1" in done.stderr
+
+
+def test_login_round_trips_counts_what_a_login_asks_of_each_store(quick_run: str) -> None:
+    part = quick_run[quick_run.index("login_round_trips: Store round trips") :]
+    part = part[: part.index("=== login_round_trips")]
+    transactions = re.search(r"^PostgreSQL transactions\s+([\d.]+)$", part, re.M)
+    commands = re.search(r"^Redis commands\s+([\d.]+)$", part, re.M)
+
+    assert transactions is not None
+    assert float(transactions[1]) > 0
+    assert commands is not None
+    assert float(commands[1]) > 0
+    assert re.search(r"^  get\s+[\d.]+$", part, re.M), "each command is listed"

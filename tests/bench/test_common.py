@@ -52,7 +52,12 @@ def test_a_process_tree_counts_the_cpu_of_the_processes_under_it() -> None:
 
 
 def test_a_process_without_children_is_its_own_tree() -> None:
-    lone = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    lone = subprocess.Popen(
+        [sys.executable, "-c", "import time; print(flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE,
+    )
+    assert lone.stdout is not None
+    lone.stdout.readline()  # started, and asleep from now on: its CPU no longer moves
     try:
         assert descendants(lone.pid) == []
         assert tree_cpu_seconds(lone.pid) == cpu_seconds(lone.pid)

@@ -3,10 +3,11 @@ a conflict is reported as ``Conflict`` even when a concurrent write slips past t
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 from tests.storage.sql.given import a_pool, an_identity, raise_code
 
 from minilogin.core.entities import Pool, User
@@ -39,42 +40,55 @@ async def _create_existing_pool(store: SqlStores, pool: Pool) -> None:
     await a_pool(store)
 
 
+def _stale_first(check: Callable[..., object], checks: list[int]) -> Callable[..., object]:
+    """``check``, except that its first run sees nothing: the write slips past it."""
+    checks.append(0)
+
+    def stale_first(*context: object) -> object:
+        checks[-1] += 1
+        return check(*context) if checks[-1] > 1 else _nothing(check)
+
+    return stale_first
+
+
+def _nothing(check: Callable[..., object]) -> object:
+    # The ORM stores' checks are coroutine functions, the Core stores' plain ones.
+    if inspect.iscoroutinefunction(check):
+        return asyncio.sleep(0)
+    return None
+
+
+def _add_after_stale_check(real: Callable[..., Awaitable[object]], checks: list[int]) -> object:
+    async def add(self: Database, check: Callable[..., object], *rest: object) -> object:
+        return await real(self, _stale_first(check, checks), *rest)
+
+    return add
+
+
 @pytest.mark.parametrize(
-    ("write", "code"),
+    ("write", "method", "code"),
     [
-        (_register_existing_phone, "phone_in_use"),
-        (_register_existing_identity, "identity_linked"),
-        (_link_existing_identity, "identity_linked"),
-        (_create_existing_pool, "pool_exists"),
+        (_register_existing_phone, "add", "phone_in_use"),
+        (_register_existing_identity, "add", "identity_linked"),
+        (_link_existing_identity, "add", "identity_linked"),
+        (_create_existing_pool, "insert", "pool_exists"),
     ],
 )
 async def test_a_conflict_the_first_check_misses_is_still_reported(
     stores: SqlStores,
     monkeypatch: pytest.MonkeyPatch,
     write: Callable[[SqlStores, Pool], Awaitable[None]],
+    method: str,
     code: str,
 ) -> None:
     pool = await a_pool(stores)
     await stores.users.create_user(User(pool_id=pool.id, phone="+8613800138000"), an_identity(pool))
-    real_insert = Database.insert
-    checks_per_insert: list[int] = []
-
-    async def insert_after_stale_check(
-        self: Database, check: Callable[[AsyncSession], Awaitable[None]], *rows: object
-    ) -> None:
-        checks_per_insert.append(0)
-
-        async def stale_first(session: AsyncSession) -> None:
-            checks_per_insert[-1] += 1
-            if checks_per_insert[-1] > 1:
-                await check(session)
-
-        await real_insert(self, stale_first, *rows)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Database, "insert", insert_after_stale_check)
+    checks_per_write: list[int] = []
+    real = getattr(Database, method)
+    monkeypatch.setattr(Database, method, _add_after_stale_check(real, checks_per_write))
     await raise_code(write(stores, pool), Conflict, code)
     monkeypatch.undo()
     # The stale check let the row through, the database refused it, the check ran again.
-    assert checks_per_insert[-1] == 2
+    assert checks_per_write[-1] == 2
     assert await stores.users.find_user_by_phone(pool.id, "+8613800138000") is not None
     assert len(await stores.pools.list_pools()) == 1

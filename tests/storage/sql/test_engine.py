@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import make_url
 from tests.storage.sql.given import a_pool, raw_rows
 
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql import SqlStores
+from minilogin.storage.sql import SqlStores, make_engine
+from minilogin.storage.sql.engine import sqlite_file_engine
 
 
 async def test_a_url_without_the_async_driver_is_accepted(
@@ -29,3 +31,35 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     store = await SqlStores.open(database_url, SecretBox("k" * 32))
     await store.close()
     assert await raw_rows(database_url, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_the_stores_thread_engine_on_a_sqlite_file_is_set_up_alike(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}")
+    try:
+        threads = sqlite_file_engine(engine, 4)
+        assert threads is not None
+        try:
+            with threads.connect() as connection:
+                pragmas = [
+                    connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+                    for name in ("journal_mode", "synchronous", "foreign_keys")
+                ]
+        finally:
+            threads.dispose()
+    finally:
+        await engine.dispose()
+    # WAL, NORMAL (1), foreign keys enforced: as on the async engine's connections.
+    assert pragmas == ["wal", 1, 1]
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite+aiosqlite:///:memory:", "sqlite+aiosqlite://", "postgresql://u@localhost/db"]
+)
+async def test_no_thread_engine_where_a_second_engine_would_not_share_the_database(
+    url: str,
+) -> None:
+    engine = make_engine(url)
+    try:
+        assert sqlite_file_engine(engine, 4) is None
+    finally:
+        await engine.dispose()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+from sqlalchemy.exc import IntegrityError
 from tests.storage.sql.given import T0, a_pool, raise_code
 
 from minilogin.core.entities import Pool, RefreshToken, User
@@ -57,6 +59,17 @@ async def test_a_token_hash_is_unique(stores: SqlStores) -> None:
         Conflict,
         "refresh_token_exists",
     )
+
+
+async def test_a_token_of_an_unknown_user_is_refused_but_not_as_a_duplicate(
+    stores: SqlStores,
+) -> None:
+    # The insert is not looked before: its failure is named by what refused it.
+    pool, user = await a_user(stores)
+    user.id = "usr_gone"
+    with pytest.raises(IntegrityError):
+        await stores.refresh_tokens.add_refresh_token(a_token(pool, user, "hash-1"))
+    assert await stores.refresh_tokens.find_refresh_token("hash-1") is None
 
 
 async def test_rotating_marks_the_token_used_and_adds_its_successor(stores: SqlStores) -> None:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.errors import Conflict, NotFound
-from minilogin.storage.sql.common import Database, exists_where, new_id, require_pool, utc
+from minilogin.storage.sql.common import Database, exists_where, new_id, require_pool, table, utc
 from minilogin.storage.sql.models import ApplicationRow
+
+_applications = table(ApplicationRow)
+_IN_POOL = _applications.c.pool_id == bindparam("pool")
+# Read on every login whose application the configuration cache doesn't hold: Core, built once.
+_GET = select(_applications).where(_IN_POOL, _applications.c.client_id == bindparam("client"))
+_LIST = (
+    select(_applications).where(_IN_POOL).order_by(_applications.c.created_at, _applications.c.id)
+)
 
 
 def _changeable(application: Application) -> dict[str, object]:
@@ -54,22 +64,17 @@ class SqlApplicationStore:
         return application_entity(row)
 
     async def get_application(self, pool_id: str, client_id: str) -> Application | None:
-        async with self._db.reads() as session:
-            row = await session.scalar(
-                select(ApplicationRow).where(
-                    ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id
-                )
-            )
-        return None if row is None else application_entity(row)
+        def get(connection: Connection) -> Application | None:
+            row = connection.execute(_GET, {"pool": pool_id, "client": client_id}).first()
+            return None if row is None else application_entity(row)
+
+        return await self._db.read(get)
 
     async def list_applications(self, pool_id: str) -> list[Application]:
-        async with self._db.reads() as session:
-            rows = await session.scalars(
-                select(ApplicationRow)
-                .where(ApplicationRow.pool_id == pool_id)
-                .order_by(ApplicationRow.created_at, ApplicationRow.id)
-            )
-        return [application_entity(row) for row in rows]
+        def list_them(connection: Connection) -> list[Application]:
+            return [application_entity(row) for row in connection.execute(_LIST, {"pool": pool_id})]
+
+        return await self._db.read(list_them)
 
     async def update_application(self, application: Application) -> Application:
         async with self._db.transaction() as session:
@@ -95,7 +100,7 @@ class SqlApplicationStore:
         )
 
 
-def application_entity(row: ApplicationRow) -> Application:
+def application_entity(row: ApplicationRow | Row[Any]) -> Application:
     return Application(
         pool_id=row.pool_id,
         client_id=row.client_id,

@@ -1,15 +1,23 @@
-"""The audit log on SQL: ``AuditStore`` of ``minilogin.ports``."""
+"""The audit log on SQL: ``AuditStore`` of ``minilogin.ports``.
+
+Every login writes events, in batches (``storage/audit_log.py``): a batch is one INSERT of
+many rows, Core, built once (``common.py``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Connection, Row, Select, insert, or_, select
 
 from minilogin.core.entities import AuditEvent
-from minilogin.storage.sql.common import Database, new_id, utc
+from minilogin.storage.sql.common import Database, new_id, table, utc
 from minilogin.storage.sql.models import AuditEventRow
+
+_events = table(AuditEventRow)
+_INSERT = insert(_events)
 
 
 class SqlAuditStore:
@@ -19,32 +27,37 @@ class SqlAuditStore:
         self._db = db
 
     async def add_audit_events(self, events: Sequence[AuditEvent]) -> None:
+        if not events:
+            return
         rows = [
-            AuditEventRow(
-                id=event.id or new_id("evt"),
-                pool_id=event.pool_id,
-                action=event.action,
-                actor=event.actor,
-                subject=event.subject,
-                detail=dict(event.detail),
-                ip=event.ip,
-                created_at=utc(event.created_at),
-            )
+            {
+                "id": event.id or new_id("evt"),
+                "pool_id": event.pool_id,
+                "action": event.action,
+                "actor": event.actor,
+                "subject": event.subject,
+                "detail": dict(event.detail),
+                "ip": event.ip,
+                "created_at": utc(event.created_at),
+            }
             for event in events
         ]
-        async with self._db.transaction() as session:
-            session.add_all(rows)
+
+        def add(connection: Connection) -> None:
+            connection.execute(_INSERT, rows)
+
+        await self._db.write(add)
 
     async def list_audit_events(self, pool_id: str, limit: int = 100) -> list[AuditEvent]:
         """The pool's latest ``limit`` events, newest first."""
-        async with self._db.reads() as session:
-            rows = await session.scalars(
-                select(AuditEventRow)
-                .where(AuditEventRow.pool_id == pool_id)
-                .order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
+        return await self._db.read(
+            _events_of(
+                select(_events)
+                .where(_events.c.pool_id == pool_id)
+                .order_by(_events.c.created_at.desc(), _events.c.id.desc())
                 .limit(limit)
             )
-        return [_audit_event(row) for row in rows]
+        )
 
     async def search_audit_events(
         self,
@@ -55,31 +68,36 @@ class SqlAuditStore:
         since: datetime | None = None,
         limit: int | None = 100,
     ) -> list[AuditEvent]:
-        statement = select(AuditEventRow).where(
-            AuditEventRow.pool_id.is_(None) if pool_id is None else AuditEventRow.pool_id == pool_id
+        statement = select(_events).where(
+            _events.c.pool_id.is_(None) if pool_id is None else _events.c.pool_id == pool_id
         )
         if action_prefixes:
             statement = statement.where(
                 or_(
                     *(
-                        AuditEventRow.action.startswith(prefix, autoescape=True)
+                        _events.c.action.startswith(prefix, autoescape=True)
                         for prefix in action_prefixes
                     )
                 )
             )
         if subject is not None:
-            statement = statement.where(AuditEventRow.subject == subject)
+            statement = statement.where(_events.c.subject == subject)
         if since is not None:
-            statement = statement.where(AuditEventRow.created_at >= utc(since))
-        statement = statement.order_by(AuditEventRow.created_at.desc(), AuditEventRow.id.desc())
+            statement = statement.where(_events.c.created_at >= utc(since))
+        statement = statement.order_by(_events.c.created_at.desc(), _events.c.id.desc())
         if limit is not None:
             statement = statement.limit(limit)
-        async with self._db.reads() as session:
-            rows = await session.scalars(statement)
-            return [_audit_event(row) for row in rows]
+        return await self._db.read(_events_of(statement))
 
 
-def _audit_event(row: AuditEventRow) -> AuditEvent:
+def _events_of(statement: Select[Any]) -> Callable[[Connection], list[AuditEvent]]:
+    def events(connection: Connection) -> list[AuditEvent]:
+        return [_audit_event(row) for row in connection.execute(statement)]
+
+    return events
+
+
+def _audit_event(row: Row[Any]) -> AuditEvent:
     return AuditEvent(
         id=row.id,
         pool_id=row.pool_id,

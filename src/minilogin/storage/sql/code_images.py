@@ -1,15 +1,51 @@
-"""The code pool's images on SQL: ``CodeImageStore`` of ``minilogin.ports``."""
+"""The code pool's images on SQL: ``CodeImageStore`` of ``minilogin.ports``.
+
+Every code made, lent and retired passes here, so the statements are Core, built once
+(``common.py``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import Connection, Insert, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from minilogin.core.entities import CodeImage
-from minilogin.storage.sql.common import Database, utc
+from minilogin.storage.sql.common import Database, table, utc
 from minilogin.storage.sql.models import CodeImageRow
+
+_images = table(CodeImageRow)
+# Named apart from the columns: an UPDATE's own values take the columns' names.
+_THIS = (_images.c.app_id == bindparam("app"), _images.c.scene == bindparam("code"))
+
+_GET = select(_images.c.content_type, _images.c.image).where(*_THIS)
+
+
+def _upsert(statement: postgresql.Insert | sqlite.Insert) -> Insert:
+    """The image replaces the one stored for its scene, if any, in one statement."""
+    return statement.on_conflict_do_update(
+        index_elements=[_images.c.app_id, _images.c.scene],
+        set_={name: statement.excluded[name] for name in ("content_type", "image", "kept_until")},
+    )
+
+
+# Both backends have INSERT … ON CONFLICT, each dialect its own construct.
+_PUT = {
+    "postgresql": _upsert(postgresql.insert(_images)),
+    "sqlite": _upsert(sqlite.insert(_images)),
+}
+_KEEP = (
+    update(_images).where(*_THIS).values(kept_until=bindparam("until")).returning(_images.c.scene)
+)
+_DELETE_SCENES = delete(_images).where(
+    _images.c.app_id == bindparam("app"),
+    _images.c.scene.in_(bindparam("codes", expanding=True)),
+)
+_DELETE_UNTIL = (
+    delete(_images).where(_images.c.kept_until <= bindparam("now")).returning(_images.c.scene)
+)
 
 
 class SqlCodeImageStore:
@@ -17,57 +53,54 @@ class SqlCodeImageStore:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._put = _PUT[db.engine.dialect.name]
 
     async def put_code_image(
         self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
     ) -> None:
-        async with self._db.transaction() as session:
-            # Delete and insert in one transaction: an upsert every backend understands.
-            await session.execute(
-                delete(CodeImageRow).where(
-                    CodeImageRow.app_id == app_id, CodeImageRow.scene == scene
-                )
-            )
-            session.add(
-                CodeImageRow(
-                    app_id=app_id,
-                    scene=scene,
-                    content_type=image.content_type,
-                    image=image.data,
-                    kept_until=utc(kept_until),
-                )
-            )
+        row = {
+            "app_id": app_id,
+            "scene": scene,
+            "content_type": image.content_type,
+            "image": image.data,
+            "kept_until": utc(kept_until),
+        }
+        statement = self._put
+
+        def put(connection: Connection) -> None:
+            connection.execute(statement, row)
+
+        await self._db.write(put)
 
     async def get_code_image(self, app_id: str, scene: str) -> CodeImage | None:
-        async with self._db.reads() as session:
-            row = await session.get(CodeImageRow, (app_id, scene))
-        return None if row is None else CodeImage(row.content_type, row.image)
+        def get(connection: Connection) -> CodeImage | None:
+            row = connection.execute(_GET, {"app": app_id, "code": scene}).first()
+            return None if row is None else CodeImage(row.content_type, row.image)
+
+        return await self._db.read(get)
 
     async def keep_code_image(self, app_id: str, scene: str, kept_until: datetime) -> bool:
-        async with self._db.transaction() as session:
-            kept = await session.scalar(
-                update(CodeImageRow)
-                .where(CodeImageRow.app_id == app_id, CodeImageRow.scene == scene)
-                .values(kept_until=utc(kept_until))
-                .returning(CodeImageRow.scene)
-            )
-        return kept is not None
+        values = {"app": app_id, "code": scene, "until": utc(kept_until)}
+
+        def keep(connection: Connection) -> bool:
+            return connection.execute(_KEEP, values).first() is not None
+
+        return await self._db.write(keep)
 
     async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None:
         if not scenes:
             return
-        async with self._db.transaction() as session:
-            await session.execute(
-                delete(CodeImageRow).where(
-                    CodeImageRow.app_id == app_id, CodeImageRow.scene.in_(list(scenes))
-                )
-            )
+        values = {"app": app_id, "codes": list(scenes)}
+
+        def delete_them(connection: Connection) -> None:
+            connection.execute(_DELETE_SCENES, values)
+
+        await self._db.write(delete_them)
 
     async def delete_code_images_until(self, now: datetime) -> int:
-        async with self._db.transaction() as session:
-            gone = await session.scalars(
-                delete(CodeImageRow)
-                .where(CodeImageRow.kept_until <= utc(now))
-                .returning(CodeImageRow.scene)
-            )
-            return len(gone.all())
+        until = {"now": utc(now)}
+
+        def sweep(connection: Connection) -> int:
+            return len(connection.execute(_DELETE_UNTIL, until).all())
+
+        return await self._db.write(sweep)

@@ -1,10 +1,18 @@
 """What the SQL stores of one database share: its engine and sessions, the secret box, and how
 a write runs and reports a broken uniqueness rule.
 
-Each store method is one transaction. Uniqueness rules are checked before writing, so callers
-get a ``Conflict`` with a code they can act on; when a concurrent transaction slips in between
-the check and the write, the database's constraint refuses the row and the check runs again to
-name the conflict. Secrets are sealed with the ``SecretBox`` before they reach the database.
+Each store method is one transaction. The statements the login path runs are SQLAlchemy Core,
+built once at import with bound parameters so their compiled form is cached, and each
+transaction is one synchronous function of its connection (``read``, ``write``, ``add``): on a
+SQLite file it runs whole in a thread of the database's own with the sqlite3 driver (aiosqlite
+hands every cursor call to its thread and back), elsewhere inside the async connection through
+``run_sync``. The administration's stores use ORM sessions (``reads``, ``transaction``,
+``insert``).
+
+Uniqueness rules are checked before writing, so callers get a ``Conflict`` with a code they can
+act on; when a concurrent transaction slips in between the check and the write, the database's
+constraint refuses the row and the check runs again to name the conflict. Secrets are sealed
+with the ``SecretBox`` before they reach the database.
 
 The schema comes from the Alembic migrations (``migrate.py``), not from the stores.
 """
@@ -17,17 +25,37 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TypeVar, cast
 
-from sqlalchemy import ColumnElement, Delete, exists, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Delete,
+    Table,
+    bindparam,
+    exists,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from minilogin.core.errors import NotFound
 from minilogin.storage.crypto import SecretBox
-from minilogin.storage.sql.engine import for_reads, for_writes, make_engine
+from minilogin.storage.sql.engine import (
+    SQLITE_CONNECTIONS,
+    for_reads,
+    for_writes,
+    make_engine,
+    sqlite_file_engine,
+)
 from minilogin.storage.sql.models import Base, PoolRow
+from minilogin.storage.sql.threads import Threads
 
+T = TypeVar("T")
 Check = Callable[[AsyncSession], Awaitable[None]]
+#: Statements run in one transaction, as a synchronous function of its connection.
+Work = Callable[[Connection], T]
 
 
 class Database:
@@ -42,6 +70,11 @@ class Database:
         # keeps them from waking in SQLite's busy handler, whose growing sleeps (up to 100 ms
         # each) stalled logins and, past the busy timeout, failed them with "database is locked".
         self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._core_reads = for_reads(engine)
+        self._core_writes = for_writes(engine)
+        # Each thread keeps a connection for reads and one for writes.
+        file = sqlite_file_engine(engine, 2 * SQLITE_CONNECTIONS)
+        self._threads = None if file is None else Threads(file, SQLITE_CONNECTIONS)
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> Database:
@@ -56,7 +89,52 @@ class Database:
         return cls(engine, box)
 
     async def close(self) -> None:
+        if self._threads is not None:
+            self._threads.close()
         await self.engine.dispose()
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` outside any shared snapshot: each statement sees the latest commits."""
+        if self._threads is None:
+            async with self._core_reads.connect() as connection:
+                return await connection.run_sync(work)
+        return await self._threads.read(work)
+
+    async def write(self, work: Work[T]) -> T:
+        """Run ``work`` in one transaction, committed when it returns and rolled back when it
+        raises; on SQLite it holds the write lock throughout."""
+        if self._threads is None or self._write_turn is None:
+            async with contextlib.AsyncExitStack() as stack:
+                if self._write_turn is not None:
+                    await stack.enter_async_context(self._write_turn)
+                connection = await stack.enter_async_context(self._core_writes.begin())
+                return await connection.run_sync(work)
+        turn = self._write_turn
+        await turn.acquire()
+        try:
+            done = self._threads.write(work)
+        except BaseException:
+            turn.release()
+            raise
+        done.add_done_callback(lambda _: turn.release())
+        # A caller cancelled meanwhile leaves the transaction to finish in its thread: the
+        # next writer's turn comes when it has, not before.
+        return await asyncio.shield(done)
+
+    async def add(self, check: Work[None], work: Work[T]) -> T:
+        """Run ``work`` in one transaction, unless ``check`` raises first in it."""
+
+        def checked(connection: Connection) -> T:
+            check(connection)
+            return work(connection)
+
+        try:
+            return await self.write(checked)
+        except IntegrityError:
+            # A concurrent transaction wrote between our check and our write; its row now
+            # makes the check raise the error callers understand.
+            await self.read(check)
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -118,3 +196,15 @@ async def exists_where(session: AsyncSession, *where: ColumnElement[bool]) -> bo
 async def require_pool(session: AsyncSession, pool_id: str) -> None:
     if not await exists_where(session, PoolRow.id == pool_id):
         raise NotFound("unknown_pool")
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a model, for statements built once at import."""
+    return cast(Table, model.__table__)
+
+
+_POOL_EXISTS = select(exists().where(table(PoolRow).c.id == bindparam("pool_id")))
+
+
+def pool_exists(connection: Connection, pool_id: str) -> bool:
+    return bool(connection.scalar(_POOL_EXISTS, {"pool_id": pool_id}))

@@ -6,10 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # The async driver for each backend, for URLs that name only the backend ("postgresql://…").
@@ -21,6 +21,14 @@ _ASYNC_DRIVERS = {
 
 # An execution option telling how a connection's transactions are used; see _sqlite_begin.
 _ACCESS = "minilogin_access"
+
+#: Connections the async engine keeps open to a SQLite file, and threads running the stores'
+#: transactions on it (``threads.py``). Each new aiosqlite connection costs a thread start and
+#: three PRAGMAs: the pool keeps this many and opens no overflow connections, which were closed
+#: again as soon as they were returned. A caller beyond it waits its turn.
+SQLITE_CONNECTIONS = 4
+
+E = TypeVar("E", AsyncEngine, Engine)
 
 
 def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
@@ -39,11 +47,46 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         # gets a fresh connection instead of failing on a dead one.
         return create_async_engine(url, pool_pre_ping=True)
 
-    if url.database and url.database != ":memory:":
-        _private_file(Path(url.database))
-    engine = create_async_engine(url)
+    if _is_file(url):
+        _private_file(Path(str(url.database)))
+        engine = create_async_engine(url, pool_size=SQLITE_CONNECTIONS, max_overflow=0)
+    else:
+        # In memory: one connection for the process (SQLAlchemy's StaticPool), nothing to size.
+        engine = create_async_engine(url)
+    _set_up_sqlite(engine.sync_engine, foreign_keys=foreign_keys)
+    return engine
 
-    @event.listens_for(engine.sync_engine, "connect")
+
+def sqlite_file_engine(engine: AsyncEngine, connections: int) -> Engine | None:
+    """A synchronous engine on the SQLite file of ``engine`` (sqlite3 without aiosqlite),
+    keeping ``connections``, set up as ``make_engine`` sets up its own, for statements run in
+    threads of their own (``threads.py``); ``None`` for another database or an in-memory one,
+    which a second engine would not share.
+
+    aiosqlite hands each call (cursor, execute, fetch, close, commit) to its connection's
+    thread and back: on the login path those hand-overs cost more than the statements did.
+    Here a whole transaction is one hand-over.
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not _is_file(url):
+        return None
+    sync = create_engine(
+        url.set(drivername="sqlite"),
+        pool_size=connections,
+        max_overflow=0,
+        # Connections are taken and returned by the threads that run the statements.
+        connect_args={"check_same_thread": False},
+    )
+    _set_up_sqlite(sync, foreign_keys=True)
+    return sync
+
+
+def _is_file(url: URL) -> bool:
+    return bool(url.database) and url.database != ":memory:"
+
+
+def _set_up_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
         # ``Any``: the DBAPI protocol doesn't declare sqlite3's ``isolation_level``.
         dbapi_connection.isolation_level = None
@@ -55,8 +98,7 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.close()
 
-    event.listen(engine.sync_engine, "begin", _sqlite_begin)
-    return engine
+    event.listen(engine, "begin", _sqlite_begin)
 
 
 def _private_file(path: Path) -> None:
@@ -80,7 +122,7 @@ def _sqlite_begin(connection: Connection) -> None:
     # Reads: each SELECT runs in its own implicit transaction (see for_reads).
 
 
-def for_reads(engine: AsyncEngine) -> AsyncEngine:
+def for_reads(engine: E) -> E:
     """The engine for reads that need no snapshot shared by several statements.
 
     Each statement sees the latest committed data, without BEGIN/ROLLBACK round trips: the
@@ -91,6 +133,6 @@ def for_reads(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
-def for_writes(engine: AsyncEngine) -> AsyncEngine:
+def for_writes(engine: E) -> E:
     """The engine for transactions that write; on SQLite they hold the write lock throughout."""
     return engine.execution_options(**{_ACCESS: "write"})

@@ -3,20 +3,40 @@ of ``minilogin.ports``. AppSecrets are sealed with the database's ``SecretBox``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from minilogin.core.entities import Application, Association, EnvVersion, IdentitySource, LoginMode
 from minilogin.core.errors import Conflict, NotFound
 from minilogin.storage.sql.applications import application_entity
-from minilogin.storage.sql.common import Database, exists_where, new_id, require_pool, utc
+from minilogin.storage.sql.common import Database, exists_where, new_id, require_pool, table, utc
 from minilogin.storage.sql.models import (
     ApplicationIdentitySourceRow,
     ApplicationRow,
     IdentitySourceRow,
+)
+
+_sources = table(IdentitySourceRow)
+_links = table(ApplicationIdentitySourceRow)
+_applications = table(ApplicationRow)
+_IN_POOL = _sources.c.pool_id == bindparam("pool")
+_ORDER = (_sources.c.created_at, _sources.c.id)
+# Read on every login whose sources the configuration cache doesn't hold: Core, built once.
+_GET = select(_sources).where(_IN_POOL, _sources.c.unique_id == bindparam("unique"))
+_LIST = select(_sources).where(_IN_POOL).order_by(*_ORDER)
+_ENABLED = (
+    select(_sources)
+    .join(_links, _links.c.identity_source_id == _sources.c.id)
+    .join(_applications, _applications.c.id == _links.c.application_id)
+    .where(
+        _applications.c.pool_id == bindparam("pool"),
+        _applications.c.client_id == bindparam("client"),
+    )
+    .order_by(*_ORDER)
 )
 
 
@@ -61,22 +81,14 @@ class SqlIdentitySourceStore:
         return self._identity_source(row)
 
     async def get_identity_source(self, pool_id: str, unique_id: str) -> IdentitySource | None:
-        async with self._db.reads() as session:
-            row = await session.scalar(
-                select(IdentitySourceRow).where(
-                    IdentitySourceRow.pool_id == pool_id, IdentitySourceRow.unique_id == unique_id
-                )
-            )
-        return None if row is None else self._identity_source(row)
+        def get(connection: Connection) -> IdentitySource | None:
+            row = connection.execute(_GET, {"pool": pool_id, "unique": unique_id}).first()
+            return None if row is None else self._identity_source(row)
+
+        return await self._db.read(get)
 
     async def list_identity_sources(self, pool_id: str) -> list[IdentitySource]:
-        async with self._db.reads() as session:
-            rows = await session.scalars(
-                select(IdentitySourceRow)
-                .where(IdentitySourceRow.pool_id == pool_id)
-                .order_by(IdentitySourceRow.created_at, IdentitySourceRow.id)
-            )
-        return [self._identity_source(row) for row in rows]
+        return await self._db.read(self._sources_of(_LIST, {"pool": pool_id}))
 
     async def enable_identity_source(self, pool_id: str, client_id: str, unique_id: str) -> None:
         try:
@@ -98,21 +110,9 @@ class SqlIdentitySourceStore:
             await session.execute(delete(ApplicationIdentitySourceRow).where(*_link_matches(link)))
 
     async def enabled_identity_sources(self, pool_id: str, client_id: str) -> list[IdentitySource]:
-        async with self._db.reads() as session:
-            rows = await session.scalars(
-                select(IdentitySourceRow)
-                .join(
-                    ApplicationIdentitySourceRow,
-                    ApplicationIdentitySourceRow.identity_source_id == IdentitySourceRow.id,
-                )
-                .join(
-                    ApplicationRow,
-                    ApplicationRow.id == ApplicationIdentitySourceRow.application_id,
-                )
-                .where(ApplicationRow.pool_id == pool_id, ApplicationRow.client_id == client_id)
-                .order_by(IdentitySourceRow.created_at, IdentitySourceRow.id)
-            )
-        return [self._identity_source(row) for row in rows]
+        return await self._db.read(
+            self._sources_of(_ENABLED, {"pool": pool_id, "client": client_id})
+        )
 
     async def update_identity_source(self, source: IdentitySource) -> IdentitySource:
         values: dict[str, Any] = {
@@ -185,7 +185,15 @@ class SqlIdentitySourceStore:
             )
         return [application_entity(row) for row in rows]
 
-    def _identity_source(self, row: IdentitySourceRow) -> IdentitySource:
+    def _sources_of(
+        self, statement: Select[Any], values: dict[str, str]
+    ) -> Callable[[Connection], list[IdentitySource]]:
+        def sources(connection: Connection) -> list[IdentitySource]:
+            return [self._identity_source(row) for row in connection.execute(statement, values)]
+
+        return sources
+
+    def _identity_source(self, row: IdentitySourceRow | Row[Any]) -> IdentitySource:
         return IdentitySource(
             id=row.id,
             pool_id=row.pool_id,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from minilogin.core.entities import Pool
 from minilogin.core.errors import Conflict, NotFound
-from minilogin.storage.sql.common import Database, exists_where, new_id, utc
+from minilogin.storage.sql.common import Database, exists_where, new_id, table, utc
 from minilogin.storage.sql.models import PoolRow
+
+_pools = table(PoolRow)
+# Read on every login whose pool the configuration cache doesn't hold: Core, built once.
+_BY_SLUG = select(_pools).where(_pools.c.slug == bindparam("slug"))
+_ALL = select(_pools).order_by(_pools.c.created_at, _pools.c.id)
 
 
 class SqlPoolStore:
@@ -34,14 +41,17 @@ class SqlPoolStore:
         return _pool(row)
 
     async def get_pool(self, slug: str) -> Pool | None:
-        async with self._db.reads() as session:
-            row = await session.scalar(select(PoolRow).where(PoolRow.slug == slug))
-        return None if row is None else _pool(row)
+        def get(connection: Connection) -> Pool | None:
+            row = connection.execute(_BY_SLUG, {"slug": slug}).first()
+            return None if row is None else _pool(row)
+
+        return await self._db.read(get)
 
     async def list_pools(self) -> list[Pool]:
-        async with self._db.reads() as session:
-            rows = await session.scalars(select(PoolRow).order_by(PoolRow.created_at, PoolRow.id))
-        return [_pool(row) for row in rows]
+        def list_them(connection: Connection) -> list[Pool]:
+            return [_pool(row) for row in connection.execute(_ALL)]
+
+        return await self._db.read(list_them)
 
     async def update_pool(self, pool: Pool) -> Pool:
         async with self._db.transaction() as session:
@@ -60,7 +70,7 @@ class SqlPoolStore:
         await self._db.delete_one(delete(PoolRow).where(PoolRow.id == pool_id), "unknown_pool")
 
 
-def _pool(row: PoolRow) -> Pool:
+def _pool(row: PoolRow | Row[Any]) -> Pool:
     return Pool(
         id=row.id, slug=row.slug, name=row.name, logo_url=row.logo_url, created_at=row.created_at
     )

@@ -1,0 +1,124 @@
+"""Transactions on a SQLite file, each run whole in one of a few threads of the database's own.
+
+sqlite3 blocks, so its calls leave the event loop. aiosqlite hands every call (cursor, execute,
+fetch, close, begin, commit) to its connection's thread and back, each through an asyncio
+future: on the login path those hand-overs cost more CPU than the statements. Here a whole
+transaction, written as a synchronous function of a connection, is one hand-over; the threads
+take jobs from one queue and answer through ``call_soon_threadsafe``, without the futures and
+locks of ``run_in_executor``, whose ``submit`` alone held the event loop for 11 % of a login's
+profile (BENCHMARKS.md, "Issue 17").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from minilogin.storage.sql.engine import for_reads, for_writes
+
+T = TypeVar("T")
+_Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", bool, Callable[[Connection], Any]]
+
+
+class Threads:
+    """``count`` threads running transactions on ``engine``. Each keeps two connections of
+    its own, one for reads and one for writes, so the engine must keep ``2 * count``: a
+    transaction takes nothing from the engine's pool."""
+
+    def __init__(self, engine: Engine, count: int) -> None:
+        self.engine = engine
+        self._reads = for_reads(engine)
+        self._writes = for_writes(engine)
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Daemons: a process that exits without closing the database isn't held up by them;
+        # a transaction cut short by the exit is rolled back by SQLite.
+        self._threads = [
+            threading.Thread(target=self._serve, name=f"minilogin-sqlite-{n}", daemon=True)
+            for n in range(count)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def read(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """The outcome of ``work``, each statement of which sees the latest commits."""
+        return self._run(False, work)
+
+    def write(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        """The outcome of ``work`` in one transaction that holds SQLite's write lock throughout,
+        committed when ``work`` returns and rolled back when it raises."""
+        return self._run(True, work)
+
+    def _run(self, writes: bool, work: Callable[[Connection], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((loop, done, writes, work))
+        return done
+
+    def close(self) -> None:
+        """Stop the threads once the jobs already given are done, and close the connections."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join()
+        self.engine.dispose()
+
+    def _serve(self) -> None:
+        own: dict[bool, Connection] = {}
+        try:
+            while (job := self._jobs.get()) is not None:
+                loop, done, writes, work = job
+                try:
+                    outcome = _transact(self._connection(own, writes), writes, work)
+                except BaseException as error:  # the caller gets it, whatever it is
+                    _answer(loop, _fail, done, error)
+                else:
+                    _answer(loop, _succeed, done, outcome)
+        finally:
+            for connection in own.values():
+                connection.close()
+
+    def _connection(self, own: dict[bool, Connection], writes: bool) -> Connection:
+        """This thread's connection for reads or writes, opened at its first use. One the
+        driver reported broken is invalidated by SQLAlchemy, which opens a new one when it is
+        next used."""
+        if writes not in own:
+            own[writes] = (self._writes if writes else self._reads).connect()
+        return own[writes]
+
+
+def _transact(connection: Connection, writes: bool, work: Callable[[Connection], T]) -> T:
+    if writes:
+        with connection.begin():
+            return work(connection)
+    try:
+        return work(connection)
+    finally:
+        # Ends SQLAlchemy's transaction; no BEGIN was sent for reads (engine.for_reads).
+        connection.rollback()
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    settle: Callable[[asyncio.Future[Any], Any], None],
+    done: asyncio.Future[Any],
+    value: object,
+) -> None:
+    # A loop closed meanwhile has nobody waiting for the answer.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(settle, done, value)
+
+
+def _succeed(done: asyncio.Future[Any], outcome: object) -> None:
+    if not done.cancelled():
+        done.set_result(outcome)
+
+
+def _fail(done: asyncio.Future[Any], error: BaseException) -> None:
+    if not done.cancelled():
+        done.set_exception(error)

@@ -77,6 +77,9 @@ class Login:
     scene: str
     session: str
     user: str
+    #: Number matching (``MINILOGIN_CODE_POOL_RECYCLE``): the digits the PC shows, which the
+    #: phone picks; ``None`` with single-use codes.
+    match: str | None = None
     confirm_sent: float = 0.0
     announced: bool = False  # its browser is waiting
     taken: bool = False  # the phone has begun confirming it
@@ -221,7 +224,7 @@ class Phone:
         login.confirm_sent = time.perf_counter()
         response = await self.http.post(
             f"{self.public}/api/miniprogram/confirm",
-            json={"session": login.session, "phone_code": phone_code},
+            json={"session": login.session, "phone_code": phone_code, "match": login.match},
         )
         body = expect(response, 200, "confirm")
         if body != {"status": "authorized"}:
@@ -312,7 +315,9 @@ async def prepare(
     read_scene, _ = SCENE_SOURCES[scene_source]
     appid, scene = _scene_of(await read_scene(browser, server, created))
     session = await phone.scan(appid, scene, user)
-    return Login(created["id"], created["secret"], appid, scene, session, user)
+    return Login(
+        created["id"], created["secret"], appid, scene, session, user, created.get("match")
+    )
 
 
 # One mode -------------------------------------------------------------------------------------

@@ -121,6 +121,29 @@ def test_push_latency_reads_the_png_after_prefilling_the_code_pool() -> None:
     assert {mode: int(row["n"]) for mode, row in rows.items()} == dict.fromkeys(MODES, 2)
 
 
+def test_push_latency_confirms_recycled_codes_by_the_digits_the_pc_shows() -> None:
+    done = bench(
+        "bench/push_latency.py",
+        "--quick",
+        "--prefill-codes",
+        "5",
+        "--server-env",
+        "MINILOGIN_CODE_POOL_RECYCLE=true",
+        "--server-env",
+        "MINILOGIN_CODE_POOL_QUARANTINE=1",
+        "--logins",
+        "2",
+        "--warmup",
+        "0",
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = latency_rows(done.stdout)
+    assert {mode: (row["n"], row["missed"]) for mode, row in rows.items()} == dict.fromkeys(
+        MODES, ("2", "0")
+    )
+
+
 def test_every_benchmark_says_its_percentiles_are_over_successes_only(quick_run: str) -> None:
     assert "the percentiles are over these" in quick_run  # push_latency, waiting_browsers
     assert "the percentiles are over the completed logins only" in quick_run

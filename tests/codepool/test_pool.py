@@ -19,6 +19,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ from tests.conftest import PUBLIC, Clock, sandbox_settings
 from tests.support.actors import Browser, BrowserLogin, Phone
 from tests.support.redis_server import RedisServer, redis_server
 
-from minilogin.codepool import CodePool
+from minilogin.codepool import CodePool, keys
 from minilogin.codepool.keys import IMAGES_SWEPT
 from minilogin.codepool.policy import (
+    BUCKET,
     FILL_INTERVAL,
     MIN_FILL_RATE,
     PAGE_BACKOFF,
@@ -161,6 +163,35 @@ async def test_an_expired_logins_image_is_deleted_by_the_sweep(
     clock.advance(2)
     await by_hand.ephemeral.delete(IMAGES_SWEPT)
     await by_hand.codepool.refill()
+    assert await by_hand.code_images.get_code_image(appid, scene) is None
+
+
+@pool_settings(code_pool_min_size=1)
+async def test_a_lease_leaves_the_database_alone_and_its_images_end_is_written_back_later(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    """The taken code's image is shortened to its login's end off the creation's path: by the
+    filler's next pass, or by the shutdown when no pass came."""
+    source = await demo_source(by_hand)
+    await browser.create()  # the pool's first login: its code is made for it, and kept so long
+    await fill(by_hand.codepool, clock)
+    assert await by_hand.codepool.size(source) == 2  # one lease × 1.5 headroom
+    past_its_login = datetime.fromtimestamp(clock() + by_hand.codepool.hold(source) + 1, UTC)
+    assert await by_hand.code_images.delete_code_images_until(past_its_login) == 1
+
+    taken = await browser.create()  # takes the fresh code, kept for a week until then
+    appid, scene = await browser.read_code(taken)
+    assert await by_hand.code_images.delete_code_images_until(past_its_login) == 0
+    await by_hand.codepool.refill()
+    assert await by_hand.code_images.delete_code_images_until(past_its_login) == 1
+    assert await by_hand.code_images.get_code_image(appid, scene) is None
+
+    await fill(by_hand.codepool, clock)
+    taken = await browser.create()
+    appid, scene = await browser.read_code(taken)
+    await by_hand.codepool.close()  # shutting down before the filler's next pass
+    past_its_login = datetime.fromtimestamp(clock() + by_hand.codepool.hold(source) + 1, UTC)
+    assert await by_hand.code_images.delete_code_images_until(past_its_login) == 1
     assert await by_hand.code_images.get_code_image(appid, scene) is None
 
 
@@ -465,6 +496,24 @@ async def test_instances_sharing_redis_keep_one_pace_between_them(
     assert await sandbox_code_calls(first) == 10 + made_on_demand
     # Eight codes or more at 20 a second (below the minimum), however many instances fill.
     assert took >= 7 / 20
+
+
+async def test_the_leases_each_instance_counts_add_up_in_the_shared_store(
+    two_instances: tuple[Services, Services], clock: Clock
+) -> None:
+    first, second = two_instances
+    source = await demo_source(first)
+    generation = generation_key(source, first.mini_program(source).app_id, code_page(source))
+    counter = keys.leases(generation, int(clock() // BUCKET))
+    for n in range(3):
+        await first.codepool.lease(source, f"qrl_first_{n}")
+        await second.codepool.lease(source, f"qrl_second_{n}")
+    assert await first.ephemeral.get(counter) is None  # counted in memory, not yet written
+    await asyncio.gather(first.codepool.refill(), second.codepool.refill())
+    assert await first.ephemeral.get(counter) == "6"
+    await first.codepool.lease(source, "qrl_first_last")
+    await first.codepool.refill()
+    assert await second.ephemeral.get(counter) == "7"
 
 
 async def test_redis_holds_only_the_pools_keys_and_the_images_are_in_the_database(

@@ -28,6 +28,9 @@ MIN_FILL_RATE = 1.0
 #: The recent lease rate is measured over at least this many seconds, so that the first few
 #: leases of a generation do not read as a surge.
 RATE_SPAN_MIN = 5.0
+#: The taken codes whose images the filler shortens at its next pass, at most: beyond (the
+#: database out for long), an image simply lives its retention.
+MAX_TAKEN = 10_000
 #: How long the filler's lock on a generation lasts unless renewed.
 FILL_LOCK_TTL = 30.0
 #: A lease outlives the scene index of its login by this much, so a new login never finds the

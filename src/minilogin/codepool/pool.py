@@ -41,6 +41,17 @@ keys, shared by all instances (``keys.py`` names them). Codes are made by ``rend
 An image row lives until its code is retired or, when nobody retires it (a login that just
 expired, a pool lost from the ephemeral store), until its ``kept_until``; a sweep deletes the
 rows past it. Fresh codes and ring slots are kept ``RETENTION`` and renewed while in use.
+
+**A single-use lease is one ephemeral-store operation**, the pop of a fresh code (recycling
+probes the ring as before). What else it used to do on the request's path is written back by
+the filler at the start of its next pass (within ``FILL_INTERVAL`` of the last), off the
+creation's latency: the lease counted per bucket (one compare-and-set per bucket and pass
+rather than an increment per lease), and the taken code's image shortened from the fresh code's
+``RETENTION`` to its login's hold (a durable-store transaction, which waited for the database's
+write turn behind the filler's image inserts). Both are safe to defer: until the count is
+written the pool's target reads a few leases low, and until the image is shortened it lives
+longer, never shorter (``too_old_to_lend`` leaves it at least half its retention). A crash
+loses at most the write-back of a pass; the images then go at their ``RETENTION``.
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ from minilogin.codepool.policy import (
     FILL_LOCK_TTL,
     INVALID_PAGE,
     LEASE_MARGIN,
+    MAX_TAKEN,
     PROBES,
     RETENTION,
     SIZE_CACHE,
@@ -138,6 +150,11 @@ class CodePool:
         # could leave it running (and shutdown waiting on it) while Redis is down.
         self._closing = False
         self._owner = secrets.token_hex(8)
+        # Written back by the filler's next pass (``_write_back``): the leases counted per
+        # leases key, with the key's time to live, and the images of the fresh codes taken,
+        # with their logins' ends.
+        self._counted: dict[str, tuple[int, float]] = {}
+        self._taken: list[tuple[str, str, datetime]] = []
 
     @property
     def recycles(self) -> bool:
@@ -158,7 +175,7 @@ class CodePool:
         generation = self._register(source, app)
         hold = self.hold(source)
         bucket = int(self._clock() // BUCKET)
-        await self._store.incr(keys.leases(generation.key, bucket), hold + BUCKET)
+        self._count(keys.leases(generation.key, bucket), 1, hold + BUCKET)
         scene = (
             await self._lease_recycled(app, generation, login_id, hold)
             if self.recycles
@@ -179,15 +196,16 @@ class CodePool:
         self, app: MiniProgram, generation: Generation, hold: float
     ) -> str | None:
         """A fresh code off the list, now the login's alone; its image is kept as long as the
-        login can show it. A code that waited more than half its retention is retired
-        instead: its image may be swept before the login ends."""
+        login can show it (written back by the filler). A code that waited more than half its
+        retention is retired instead: its image may be swept before the login ends."""
         while (raw := await self._store.pop(keys.fresh(generation.key))) is not None:
             slot = Slot.parse(raw)
             now = self._clock()
             if policy.too_old_to_lend(slot.made_at, now):
                 await self._durable.delete_code_images(app.app_id, [slot.scene])
                 continue
-            await self._durable.keep_code_image(app.app_id, slot.scene, _when(now + hold))
+            if len(self._taken) < MAX_TAKEN:
+                self._taken.append((app.app_id, slot.scene, _when(now + hold)))
             return slot.scene
         return None
 
@@ -349,6 +367,41 @@ class CodePool:
         generation.last_used = now
         return generation
 
+    # Written back off the lease's path ---------------------------------------------------
+
+    def _count(self, key: str, leases: int, ttl: float) -> None:
+        counted, _ = self._counted.get(key, (0, ttl))
+        self._counted[key] = (counted + leases, ttl)
+
+    async def _write_back(self) -> None:
+        """Add the leases counted since the last pass to the shared counters, and shorten the
+        images of the fresh codes taken meanwhile to their logins' ends. What a store error
+        leaves unwritten stays for the next pass."""
+        counted, self._counted = self._counted, {}
+        items = list(counted.items())
+        for done, (key, (leases, ttl)) in enumerate(items):
+            try:
+                await self._add(key, leases, ttl)
+            except BaseException:
+                for left, (n, left_ttl) in items[done:]:
+                    self._count(left, n, left_ttl)
+                raise
+        while self._taken:
+            app_id, scene, kept_until = self._taken[0]
+            await self._durable.keep_code_image(app_id, scene, kept_until)
+            del self._taken[0]
+
+    async def _add(self, key: str, leases: int, ttl: float) -> None:
+        """``leases`` added to a shared counter, by compare-and-set (as ``_append`` grows the
+        ring): another instance may be adding its own at the same time."""
+        while True:
+            raw = await self._store.get(key)
+            if raw is None:
+                if await self._store.add(key, str(leases), ttl):
+                    return
+            elif await self._store.compare_and_set(key, raw, str(int(raw) + leases), ttl):
+                return
+
     # The background filler -----------------------------------------------------------------
 
     def start(self) -> None:
@@ -363,6 +416,12 @@ class CodePool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._filler
             self._filler = None
+        try:
+            await self._write_back()
+        except Exception as error:
+            # Shutting down with the store out: the counts are lost, the images go at their
+            # retention.
+            log.warning("the code pool could not write back its leases: %s", error)
 
     async def _run(self) -> None:
         due: float | None = None
@@ -396,6 +455,7 @@ class CodePool:
         no generation has one to make: each is at its target, filled by another instance,
         or out of budget. Once a sweep interval, across instances, the images nobody retired
         are deleted once their time has passed."""
+        await self._write_back()
         now = self._clock()
         if await self._store.add(keys.IMAGES_SWEPT, self._owner, SWEEP_INTERVAL):
             gone = await self._durable.delete_code_images_until(_when(now))

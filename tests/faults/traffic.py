@@ -181,6 +181,18 @@ class User:
         json_body = response.headers.get("content-type", "").startswith("application/json")
         return response.json() if json_body else None
 
+    @staticmethod
+    def confirmed_before(answer: tuple[httpx.Response, str | None, list[str]]) -> bool:
+        """A confirm sent again after an attempt met a transient failure, answered 409
+        ``qrlogin_authorized``: the earlier attempt did its work and only its answer was lost
+        (Redis stopping between a write and its reply). The mini program takes it as
+        authorized (``miniprogram/lib/errors.js``), and so does this phone."""
+        response, _, tried = answer
+        if response.status_code != 409 or not tried:
+            return False
+        error = response.json().get("error")
+        return error in ("qrlogin_authorized", "qrlogin_consumed")
+
     async def login(
         self, number: int, scanned: Callable[[], Awaitable[None]] | None = None
     ) -> None:
@@ -228,7 +240,8 @@ class User:
                 return {"session": session, "phone_code": code}
 
             answer = await self.lb.send("POST", "/api/miniprogram/confirm", prefer, confirming)
-            assert self.expect(answer, 200, "confirm")["status"] == "authorized"
+            if not self.confirmed_before(answer):
+                assert self.expect(answer, 200, "confirm")["status"] == "authorized"
             confirmed_in = self.record.phase
             try:
                 async with asyncio.timeout(CONFIRMED_TO_BROWSER):

@@ -22,7 +22,7 @@ import io
 import time
 from collections.abc import Callable
 
-from common import Summary, machine, parser, table
+from common import Summary, machine, parse, parser, say_if_quick, table
 from PIL import Image, ImageDraw
 
 from minilogin.images import CODE_QUALITY, _badge_for, compose_code, normalise_logo
@@ -64,11 +64,7 @@ def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--codes", type=int, default=500, help="codes composed per kind")
     p.add_argument("--width", type=int, default=430, help="the code's width in pixels")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 def uncached(code: bytes, badge_logo: bytes) -> Callable[[], object]:
@@ -84,10 +80,7 @@ def main() -> None:
     print(f"code_making: {(__doc__ or '').splitlines()[0]}")
     print(f"machine:  {machine()}")
     print(f"settings: {args.codes} codes per kind, width {args.width}, JPEG quality {CODE_QUALITY}")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     code = WeChatEmulator("http://127.0.0.1:8000").code_image(
         "wx0000000000sandbox", SCENE, args.width

@@ -37,7 +37,17 @@ from _drive import (
     reason,
     sandbox_calls,
 )
-from common import Server, Summary, machine, minilogin_dev_and_sandbox, parser, run, table
+from common import (
+    Server,
+    Summary,
+    machine,
+    minilogin_dev_and_sandbox,
+    parse,
+    parser,
+    run,
+    say_if_quick,
+    table,
+)
 
 QUICK = {"creates": 10, "logins": 3}
 PATHS = (
@@ -176,21 +186,14 @@ def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--creates", type=int, default=1000, help="creations timed per run")
     p.add_argument("--logins", type=int, default=200, help="complete logins counted per run")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"code_pool: {(__doc__ or '').splitlines()[0]}")
     print(f"machine:  {machine()}")
     print(f"settings: {args.creates} creations one at a time, then {args.logins} complete logins")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     warm = args.creates + args.logins + 20
     runs = {

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -421,3 +421,24 @@ def _wait_until_serving(
         if time.monotonic() > deadline:
             raise RuntimeError(f"the server did not start in {timeout:.0f} s:\n{log.read_text()}")
         time.sleep(0.1)
+
+
+# Arguments and the heading ---------------------------------------------------------------------
+
+QUICK_NOTE = "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
+
+
+def parse(p: argparse.ArgumentParser, quick: Mapping[str, Any]) -> argparse.Namespace:
+    """``p``'s arguments; under ``--quick`` the values of ``quick`` are the defaults (what the
+    command line names itself still wins)."""
+    args = p.parse_args()
+    if args.quick:
+        p.set_defaults(**quick)
+        args = p.parse_args()
+    return args
+
+
+def say_if_quick(args: argparse.Namespace) -> None:
+    """The heading's warning that a quick run's figures mean nothing."""
+    if args.quick:
+        print(QUICK_NOTE)

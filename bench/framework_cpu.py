@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 from _hello import app as hello_app
-from common import machine, parser, run, table
+from common import machine, parse, parser, run, say_if_quick, table
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message
 
@@ -116,21 +116,14 @@ def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--requests", type=int, default=2000, help="calls a round")
     p.add_argument("--rounds", type=int, default=5, help="rounds; the best is printed")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"framework_cpu: {(__doc__ or '').splitlines()[0]}")
     print(f"machine:  {machine()}")
     print(f"settings: {args.requests} calls a round, best of {args.rounds} rounds")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(public_url=PUBLIC, data_dir=Path(data), rate_limit_scale=1e6)

@@ -19,7 +19,7 @@ from collections import Counter
 import httpx
 import redis
 from _drive import Phone, SharedStores, complete_login, fill_pool, pool_settings, shared_stores
-from common import machine, minilogin_dev_and_sandbox, parser, run, table
+from common import machine, minilogin_dev_and_sandbox, parse, parser, run, table
 
 QUICK = {"logins": 5, "people": 2}
 DATABASE = "round_trips"  # as in TRANSACTIONS
@@ -72,10 +72,7 @@ def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--logins", type=int, default=100, help="logins counted")
     p.add_argument("--people", type=int, default=4, help="returning people, logged in first")
-    args = p.parse_args()
-    if args.quick:
-        vars(args).update(QUICK)
-    return args
+    return parse(p, QUICK)
 
 
 def main() -> None:

@@ -40,8 +40,10 @@ from common import (
     minilogin_dev,
     minilogin_dev_and_sandbox,
     minilogin_sandbox,
+    parse,
     parser,
     run,
+    say_if_quick,
     table,
 )
 
@@ -130,11 +132,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per deployment")
     p.add_argument("--warmup", type=float, default=3.0, help="unmeasured seconds first")
     p.add_argument("--pool", type=int, default=800, help="codes in the pool")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def benchmark(args: argparse.Namespace) -> None:
@@ -144,10 +142,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         f"settings: {args.users} people at once (closed loop), {args.seconds:g} s measured "
         f"after {args.warmup:g} s, a pool of {args.pool} codes"
     )
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     results: list[tuple[str, Outcome]] = []
 

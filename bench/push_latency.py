@@ -51,8 +51,10 @@ from common import (
     load_average,
     machine,
     minilogin_dev_and_sandbox,
+    parse,
     parser,
     run,
+    say_if_quick,
     table,
 )
 from PIL import Image
@@ -507,10 +509,7 @@ def arguments() -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a MINILOGIN_* setting for the server (repeatable)",
     )
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
+    args = parse(p, QUICK)
     if args.logins < 1 or args.browsers < 1 or args.rate <= 0 or args.warmup < 0:
         p.error("--logins and --browsers must be ≥ 1, --rate > 0, --warmup ≥ 0")
     if args.prefill_codes < 0:
@@ -558,10 +557,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         print(f"code pool: {args.prefill_codes} codes made before measuring")
     print("measured: just before POST /api/miniprogram/confirm is sent → the browser has parsed")
     print("          the authorized status (one monotonic clock); percentiles are nearest-rank")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
 
     hello = await hello_world_baseline(args.hello)

@@ -15,7 +15,7 @@ import argparse
 import time
 
 from _drive import redis_server
-from common import machine, parser, run, table
+from common import machine, parse, parser, run, say_if_quick, table
 from redis._parsers import _AsyncHiredisParser, _AsyncRESP2Parser
 
 from minilogin.storage.ephemeral.redis import RedisStore
@@ -48,21 +48,14 @@ async def cpu_a_command(url: str, parser_class: type, rounds: int) -> float:
 def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--rounds", type=int, default=20000, help="set + get + incr rounds per parser")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"redis_replies: {(__doc__ or '').splitlines()[0]}")
     print(f"machine:  {machine()}")
     print(f"settings: {args.rounds} rounds of set + get + incr per parser, one at a time")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     with redis_server() as redis:
         kinds = [("hiredis", _AsyncHiredisParser), ("redis-py (baseline)", _AsyncRESP2Parser)]

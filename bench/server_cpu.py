@@ -52,8 +52,10 @@ from common import (
     cpu_seconds,
     machine,
     minilogin_dev_and_sandbox,
+    parse,
     parser,
     run,
+    say_if_quick,
     table,
 )
 
@@ -198,11 +200,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--creates", type=int, default=1000, help="creations, one at a time")
     p.add_argument("--users", type=int, default=4, help="people logging in at once")
     p.add_argument("--seconds", type=float, default=20.0, help="seconds of re-polls, of logins")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 def hello_x(ms: float, hello: HelloWorld) -> str:
@@ -269,10 +267,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         f"{args.waiting} browsers re-polling (wait {args.wait:g} s); {args.creates} creations; "
         f"{args.users} people logging in at once; {args.seconds:g} s each"
     )
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
     env = {"MINILOGIN_CODE_POOL_QUARANTINE": "1", **pool_settings(args.pool)}

@@ -31,7 +31,16 @@ from dataclasses import dataclass, field
 
 import httpx
 from _drive import Phone, complete_login, reason, rss_kib, sandbox_calls
-from common import Server, machine, minilogin_dev_and_sandbox, parser, run, table
+from common import (
+    Server,
+    machine,
+    minilogin_dev_and_sandbox,
+    parse,
+    parser,
+    run,
+    say_if_quick,
+    table,
+)
 
 QUICK = {
     "users": 2,
@@ -145,11 +154,7 @@ def arguments() -> argparse.Namespace:
         "--quarantine", type=float, default=60.0, help="the code pool's quarantine, seconds"
     )
     p.add_argument("--pool-max", type=int, default=400, help="the code pool's largest size")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def benchmark(args: argparse.Namespace) -> None:
@@ -160,10 +165,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         f"{args.warmup:g} s, memory sampled every {args.sample:g} s, "
         f"code pool quarantine {args.quarantine:g} s and at most {args.pool_max} codes"
     )
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     env = {
         "MINILOGIN_CODE_POOL_QUARANTINE": f"{args.quarantine:g}",

@@ -85,8 +85,10 @@ from common import (
     machine,
     minilogin_dev,
     minilogin_sandbox,
+    parse,
     parser,
     run,
+    say_if_quick,
     table,
 )
 
@@ -580,10 +582,7 @@ def arguments() -> argparse.Namespace:
         action="store_true",
         help="a SQLite file and the in-process ephemeral store instead of PostgreSQL and Redis",
     )
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
+    args = parse(p, QUICK)
     args.sizes = [int(size) for size in args.sizes.split(",")]
     args.modes = args.modes.split(",")
     if set(args.modes) - {mode.key for mode in MODES}:
@@ -616,10 +615,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         f"settings: sizes {args.sizes}, {args.confirms} confirms per mode at {args.rate:g}/s "
         f"(open loop); open-files limit {limit}"
     )
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
     print(f"baseline: a hello-world request costs the server {hello.cpu_ms:.3f} ms of CPU")

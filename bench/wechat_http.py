@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
-from common import machine, minilogin_sandbox, parser, run, table
+from common import machine, minilogin_sandbox, parse, parser, run, say_if_quick, table
 
 from minilogin.config import SANDBOX_APP_ID, SANDBOX_APP_SECRET
 from minilogin.storage.ephemeral.memory import MemoryStore
@@ -117,11 +117,7 @@ def arguments() -> argparse.Namespace:
     p = parser(__doc__)
     p.add_argument("--calls", type=int, default=300, help="calls of each API per client a round")
     p.add_argument("--rounds", type=int, default=4, help="rounds of turns (after a warm-up)")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
-    return args
+    return parse(p, QUICK)
 
 
 async def phone_codes(control: httpx.AsyncClient, path: str, count: int) -> list[str]:
@@ -194,10 +190,7 @@ def main() -> None:
     print(f"wechat_http: {(__doc__ or '').splitlines()[0]}")
     print(f"machine:  {machine()}")
     print(f"settings: {args.calls} calls of each API per client a round, {args.rounds} rounds")
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     with minilogin_sandbox() as sandbox:
         figures = run(measure(args, sandbox.public))

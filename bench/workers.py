@@ -56,8 +56,10 @@ from common import (
     minilogin_dev,
     minilogin_sandbox,
     minilogin_serve,
+    parse,
     parser,
     run,
+    say_if_quick,
     table,
     tree_cpu_seconds,
     usable_cores,
@@ -206,10 +208,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds first")
     p.add_argument("--pool", type=int, default=300, help="codes in the pool (recycled)")
     p.add_argument("--hello", type=int, default=2000, help="hello-world requests (baseline)")
-    args = p.parse_args()
-    if args.quick:
-        p.set_defaults(**QUICK)
-        args = p.parse_args()
+    args = parse(p, QUICK)
     try:
         args.workers = [int(count) for count in args.workers.split(",")]
     except ValueError:
@@ -227,10 +226,7 @@ async def benchmark(args: argparse.Namespace) -> None:
         f"{args.clients} load processes × {args.users} people (closed loop); {args.seconds:g} s "
         f"measured after {args.warmup:g} s; a recycled pool of {args.pool} codes"
     )
-    if args.quick:
-        print(
-            "QUICK RUN: a tiny configuration to show the benchmark works; figures are meaningless"
-        )
+    say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
     outcomes = []

@@ -248,7 +248,9 @@ async def read_image(http: httpx.AsyncClient, login: Login) -> None:
     response = await answer("image", http.get(login.image_url))
     if response.status_code != 200:
         expect(response, 200, "image")  # raises, naming the status and the error
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
+    found = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(response.content)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     if not found:
         raise StepFailed("image", "without a QR code")
     query = parse_qs(urlparse(found[0].text).query)

@@ -107,7 +107,9 @@ class Person:
         digest = hashlib.sha256(image).digest()
         known = self.scenes.get(digest)
         if known is None:
-            found = zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))
+            found = zxingcpp.read_barcodes(
+                Image.open(io.BytesIO(image)), formats=zxingcpp.BarcodeFormat.QRCode
+            )
             if not found:
                 raise StepFailed("image", "without a QR code")
             query = parse_qs(urlparse(found[0].text).query)

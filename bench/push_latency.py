@@ -256,7 +256,9 @@ async def scene_from_png(
     response = await browser.get(created["image_url"])
     if response.status_code != 200:
         expect(response, 200, "image")  # raises, naming the status and the error
-    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(response.content)))
+    found = zxingcpp.read_barcodes(
+        Image.open(io.BytesIO(response.content)), formats=zxingcpp.BarcodeFormat.QRCode
+    )
     if not found:
         raise StepFailed("image", "without a QR code")
     return str(found[0].text)

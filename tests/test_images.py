@@ -37,7 +37,12 @@ def sandbox_code(width: int = 430) -> bytes:
 
 
 def decode(png: bytes) -> list[str]:
-    return [code.text for code in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))]
+    return [
+        code.text
+        for code in zxingcpp.read_barcodes(
+            Image.open(io.BytesIO(png)), formats=zxingcpp.BarcodeFormat.QRCode
+        )
+    ]
 
 
 def png_header_only(width: int, height: int) -> bytes:

@@ -381,7 +381,7 @@ class CodePool:
         items = list(counted.items())
         for done, (key, (leases, ttl)) in enumerate(items):
             try:
-                await self._add(key, leases, ttl)
+                await self._store.incr(key, ttl, by=leases)
             except BaseException:
                 for left, (n, left_ttl) in items[done:]:
                     self._count(left, n, left_ttl)
@@ -390,17 +390,6 @@ class CodePool:
             app_id, scene, kept_until = self._taken[0]
             await self._durable.keep_code_image(app_id, scene, kept_until)
             del self._taken[0]
-
-    async def _add(self, key: str, leases: int, ttl: float) -> None:
-        """``leases`` added to a shared counter, by compare-and-set (as ``_append`` grows the
-        ring): another instance may be adding its own at the same time."""
-        while True:
-            raw = await self._store.get(key)
-            if raw is None:
-                if await self._store.add(key, str(leases), ttl):
-                    return
-            elif await self._store.compare_and_set(key, raw, str(int(raw) + leases), ttl):
-                return
 
     # The background filler -----------------------------------------------------------------
 

@@ -336,6 +336,15 @@ class EphemeralStoreContract:
         assert [await store.incr(key("n"), LONG) for _ in range(5)] == [1, 2, 3, 4, 5]
         assert await store.incr(key("other"), LONG) == 1
 
+    async def test_incr_adds_what_it_is_given(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        """The code pool adds a pass's leases at once (``codepool/pool.py``)."""
+        assert await store.incr(key("n"), LONG, by=3) == 3
+        assert await store.incr(key("n"), LONG) == 4
+        assert await store.incr(key("n"), LONG, by=5) == 9
+        assert await store.get(key("n")) == "9"
+
     async def test_concurrent_incrs_count_every_one(
         self, store: EphemeralStore, key: Callable[[str], str]
     ) -> None:

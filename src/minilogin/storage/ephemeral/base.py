@@ -104,8 +104,9 @@ class EphemeralStore(Protocol):
 
     async def delete(self, key: str) -> None: ...
 
-    async def incr(self, key: str, ttl: float) -> int:
-        """Add one and return the new count; the time to live starts at the first increment."""
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
+        """Add ``by`` (one unless said) and return the new count; the time to live starts at
+        the first increment."""
         ...
 
     async def push(self, key: str, value: str, ttl: float) -> int:

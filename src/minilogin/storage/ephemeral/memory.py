@@ -88,13 +88,13 @@ class MemoryStore:
         self._values.pop(key, None)
         self._lists.pop(key, None)
 
-    async def incr(self, key: str, ttl: float) -> int:
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
         entry = self._values.get(key)
         current = self._live(key)
         if current is None or entry is None:
-            self._put(key, "1", ttl)
-            return 1
-        count = int(current) + 1
+            self._put(key, str(by), ttl)
+            return by
+        count = int(current) + by
         self._values[key] = (str(count), entry[1])
         return count
 

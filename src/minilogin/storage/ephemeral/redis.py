@@ -46,8 +46,8 @@ return 0
 
 #: Count, and start the window's time to live at the first increment only.
 _INCREMENT = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
 end
 return count
@@ -316,8 +316,8 @@ class RedisStore:
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._key(key))
 
-    async def incr(self, key: str, ttl: float) -> int:
-        count = await self._increment(keys=[self._key(key)], args=[_milliseconds(ttl)])
+    async def incr(self, key: str, ttl: float, by: int = 1) -> int:
+        count = await self._increment(keys=[self._key(key)], args=[_milliseconds(ttl), by])
         return int(count)
 
     async def push(self, key: str, value: str, ttl: float) -> int:

@@ -8,6 +8,7 @@ The server reaches the sandbox through the WeChat client's HTTP transport, here 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,11 +17,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from minilogin.app import create_app
 from minilogin.config import SANDBOX_API_PATH, Settings
 from minilogin.sandbox.app import create_sandbox_app
-from minilogin.storage.sql.migrate import upgrade_async
+from minilogin.storage.sql.migrate import upgrade, upgrade_async
 from minilogin.wiring import Services
 from tests.support.actors import Browser, Phone
 
@@ -57,9 +59,30 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the latest revision once a session: a test's own SQLite
+    database starts as a copy of it, the schema the migrations make for a file copy's CPU."""
+    path = tmp_path_factory.mktemp("migrated") / "minilogin.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def copy_migrated(database_url: str, migrated_sqlite: Path) -> bool:
+    """Make a test's new SQLite database the session's migrated copy; False, doing nothing, for
+    any other database (PostgreSQL, a file already there), which the caller migrates."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+        return False
+    Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_sqlite, url.database)
+    return True
+
+
 @pytest.fixture
-async def app(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
-    await upgrade_async(settings.database_url)
+async def app(settings: Settings, clock: Clock, migrated_sqlite: Path) -> AsyncIterator[FastAPI]:
+    if not copy_migrated(settings.database_url, migrated_sqlite):
+        await upgrade_async(settings.database_url)
     wechat = create_sandbox_app(settings.public_url)
     application = create_app(
         settings,

@@ -12,13 +12,11 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from minilogin.app import create_app
 from minilogin.cli.root import cli, print_json
 from minilogin.config import SANDBOX_API_PATH, SANDBOX_PHONE_PATH, Settings
 from minilogin.logs import log_config
 from minilogin.observability.logs import log_config as observed_log_config
 from minilogin.observability.metrics import prepare_multiprocess
-from minilogin.sandbox.app import create_sandbox_app
 from minilogin.seed import DEMO_POOL, DEV_ADMIN, seed_admin
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql import SqlStores
@@ -73,6 +71,11 @@ def dev(
 ) -> None:
     """Migrate, seed the demo and serve it, with a WeChat sandbox of its own on the same
     origin, unless MINILOGIN_WECHAT_API_URL names the WeChat (or the sandbox) to use."""
+    # The web applications are imported by the commands that serve them, not at the top: every
+    # `minilogin admin …` command, which shares this package, then starts in less CPU.
+    from minilogin.app import create_app
+    from minilogin.sandbox.app import create_sandbox_app
+
     settings = _settings_for(host, port)
     own_sandbox = None
     if "MINILOGIN_WECHAT_API_URL" not in os.environ:
@@ -193,6 +196,8 @@ def sandbox(
     """Run the WeChat sandbox alone: WeChat's server API, the simulated phones and the phone
     simulator page. Its state lives in this one process, shared by every minilogin instance
     whose MINILOGIN_WECHAT_API_URL points at it."""
+    from minilogin.sandbox.app import create_sandbox_app
+
     public = (public_url or _listening_url(host, port)).rstrip("/")
     typer.echo("minilogin sandbox · a fake WeChat: never serve real users with it")
     typer.echo(f"  WeChat API:      {public}{SANDBOX_API_PATH}  (MINILOGIN_WECHAT_API_URL)")

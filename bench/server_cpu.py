@@ -21,6 +21,10 @@ In order:
    code's image (decoded here to read its scene), scan, a long poll that sees the confirm,
    confirm, token. The pool's filler remakes the codes the logins use meanwhile; its CPU is
    in the figure, and the codes it made are printed beside the logins.
+
+``--recycle`` runs it all with ``MINILOGIN_CODE_POOL_RECYCLE=true``, the deployment that
+returns codes to the pool after their logins (each login then matches numbers): a steady-state
+login then remakes no code, which is the other end of the range a deployment chooses from.
 """
 
 from __future__ import annotations
@@ -200,6 +204,9 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--creates", type=int, default=1000, help="creations, one at a time")
     p.add_argument("--users", type=int, default=4, help="people logging in at once")
     p.add_argument("--seconds", type=float, default=20.0, help="seconds of re-polls, of logins")
+    p.add_argument(
+        "--recycle", action="store_true", help="codes return to the pool (number matching)"
+    )
     return parse(p, QUICK)
 
 
@@ -265,12 +272,15 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(
         f"settings: {args.hello} hello-world requests; a pool of {args.pool} codes; "
         f"{args.waiting} browsers re-polling (wait {args.wait:g} s); {args.creates} creations; "
-        f"{args.users} people logging in at once; {args.seconds:g} s each"
+        f"{args.users} people logging in at once; {args.seconds:g} s each; codes "
+        f"{'recycled (MINILOGIN_CODE_POOL_RECYCLE=true)' if args.recycle else 'single-use'}"
     )
     say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
     env = {"MINILOGIN_CODE_POOL_QUARANTINE": "1", **pool_settings(args.pool)}
+    if args.recycle:
+        env["MINILOGIN_CODE_POOL_RECYCLE"] = "true"
     with minilogin_dev_and_sandbox(**env) as (server, wechat):
         limits = httpx.Limits(max_connections=args.waiting + 4 * args.users + 8)
         async with httpx.AsyncClient(limits=limits, timeout=60) as http:

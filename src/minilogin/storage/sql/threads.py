@@ -7,6 +7,16 @@ transaction, written as a synchronous function of a connection, is one hand-over
 take jobs from one queue and answer through ``call_soon_threadsafe``, without the futures and
 locks of ``run_in_executor``, whose ``submit`` alone held the event loop for 11 % of a login's
 profile (BENCHMARKS.md, "Issue 17").
+
+A lookup, a read of a few rows by an index, skips even that hand-over: it runs on the event
+loop's own thread, on a connection kept for it whose busy timeout is zero, so it never waits
+there. Under WAL readers and the writer don't block each other, and a checkpoint runs beside
+readers (https://sqlite.org/wal.html, "Concurrency", "Checkpointing"): a read sees the last
+commit before it began. What can still make a reader busy (a connection in exclusive locking
+mode, the last connection cleaning up the WAL as it closes, the first one recovering it after
+a crash: wal.html, "Sometimes Queries Return SQLITE_BUSY In WAL Mode") fails the lookup at
+once with ``SQLITE_BUSY``, and it is then handed to the threads, whose connections wait. A
+schema changed by a migration meanwhile costs the lookup one re-prepare of its statement.
 """
 
 from __future__ import annotations
@@ -14,11 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from minilogin.storage.sql.engine import for_reads, for_writes
 
@@ -29,12 +41,17 @@ _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", bool, Callable[[C
 class Threads:
     """``count`` threads running transactions on ``engine``. Each keeps two connections of
     its own, one for reads and one for writes, so the engine must keep ``2 * count``: a
-    transaction takes nothing from the engine's pool."""
+    transaction takes nothing from the engine's pool. Lookups run on the caller's thread on
+    one connection of ``here``, an engine on the same file whose connections never wait for a
+    lock (``engine.sqlite_file_engine``'s ``wait=False``)."""
 
-    def __init__(self, engine: Engine, count: int) -> None:
+    def __init__(self, engine: Engine, count: int, *, here: Engine) -> None:
         self.engine = engine
         self._reads = for_reads(engine)
         self._writes = for_writes(engine)
+        self._here_engine = here
+        self._here = for_reads(here)
+        self._own: Connection | None = None
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         # Daemons: a process that exits without closing the database isn't held up by them;
         # a transaction cut short by the exit is rolled back by SQLite.
@@ -48,6 +65,20 @@ class Threads:
     def read(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work``, each statement of which sees the latest commits."""
         return self._run(False, work)
+
+    async def lookup(self, work: Callable[[Connection], T]) -> T:
+        """The outcome of ``work``, as ``read`` gives it, run on this thread at once; in a
+        thread of the database's when SQLite answers that a lock is held. For reads of a few
+        rows by an index: the event loop waits for the whole of ``work``."""
+        try:
+            # Opened at the first lookup; its PRAGMAs may find the file busy too.
+            if self._own is None:
+                self._own = self._here.connect()
+            return _transact(self._own, False, work)
+        except OperationalError as error:
+            if not _busy(error):
+                raise
+        return await self.read(work)
 
     def write(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work`` in one transaction that holds SQLite's write lock throughout,
@@ -66,6 +97,9 @@ class Threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
+        if self._own is not None:
+            self._own.close()
+        self._here_engine.dispose()
         self.engine.dispose()
 
     def _serve(self) -> None:
@@ -101,6 +135,13 @@ def _transact(connection: Connection, writes: bool, work: Callable[[Connection],
     finally:
         # Ends SQLAlchemy's transaction; no BEGIN was sent for reads (engine.for_reads).
         connection.rollback()
+
+
+def _busy(error: OperationalError) -> bool:
+    """Whether SQLite refused a statement because another connection holds a lock; the
+    extended codes (``SQLITE_BUSY_RECOVERY``…) keep the primary one in their low byte."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _answer(

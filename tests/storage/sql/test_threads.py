@@ -2,7 +2,8 @@
 errors reach the caller, a failed write leaves nothing, a caller that stops waiting or a
 connection that broke leaves the threads serving, and closing finishes the jobs already given.
 A lookup runs on the event loop's thread and, when SQLite answers busy, in a thread that waits
-instead of on the loop."""
+instead of on the loop; a write there is refused at once, with nothing written, when another
+connection holds the write lock, and the threads checkpoint the WAL such writes leave."""
 
 from __future__ import annotations
 
@@ -19,15 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from minilogin.storage.sql import make_engine
 from minilogin.storage.sql.engine import sqlite_file_engine
-from minilogin.storage.sql.threads import Threads
+from minilogin.storage.sql.threads import Busy, Threads
 
 
-def _running(engine: AsyncEngine, count: int) -> Threads:
+def _running(engine: AsyncEngine, count: int, checkpoint_every: int = 100) -> Threads:
     file = sqlite_file_engine(engine, 2 * count)
-    here = sqlite_file_engine(engine, 1, wait=False)
+    here = sqlite_file_engine(engine, 2, wait=False)
     assert file is not None
     assert here is not None
-    return Threads(file, count, here=here)
+    return Threads(file, count, here=here, checkpoint_every=checkpoint_every)
 
 
 @pytest.fixture
@@ -204,3 +205,75 @@ async def test_a_lookups_other_errors_reach_the_caller_without_a_second_try(
     with pytest.raises(OperationalError, match="no_such_table"):
         await threads.lookup(missing)
     assert tries == [1]
+
+
+async def test_a_write_here_commits_on_the_callers_thread(threads: Threads) -> None:
+    ran_in: list[int] = []
+
+    def mark_where(connection: Connection) -> None:
+        ran_in.append(threading.get_ident())
+        _mark(1)(connection)
+
+    threads.write_here(mark_where)
+    assert ran_in == [threading.get_ident()]
+    assert await threads.read(_marks) == [1]
+    with pytest.raises(IntegrityError):
+        threads.write_here(mark_where)
+    assert await threads.read(_marks) == [1]
+
+
+async def test_a_write_here_another_connection_holds_the_lock_for_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    running = _running(engine, 1)
+    try:
+        await running.write(_create)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO marks VALUES (5)")
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(Busy):
+            running.write_here(_mark(1))
+        # Refused at once, not after SQLite's busy timeout (5 s here).
+        assert asyncio.get_running_loop().time() - started < 1
+        other.execute("COMMIT")
+        other.close()
+        assert await running.read(_marks) == [5]
+        running.write_here(_mark(1))
+        assert await running.lookup(_marks) == [1, 5]
+    finally:
+        running.close()
+        await engine.dispose()
+
+
+async def test_the_threads_checkpoint_the_wal_the_writes_here_leave(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    # One thread: the read after the writes runs after the checkpoint they handed over.
+    running = _running(engine, 1, checkpoint_every=3)
+    try:
+        await running.write(_create)
+        await running.read(_checkpoint_now)
+
+        def marks_in_the_file() -> list[int]:
+            # ``immutable`` reads the database file alone, not the WAL beside it.
+            with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as file:
+                return [n for (n,) in file.execute("SELECT n FROM marks ORDER BY n")]
+
+        running.write_here(_mark(1))
+        running.write_here(_mark(2))
+        await running.read(_marks)
+        # Two commits on this thread: in the WAL only, not checkpointed by their commits.
+        assert marks_in_the_file() == []
+        running.write_here(_mark(3))
+        await running.read(_marks)
+        assert marks_in_the_file() == [1, 2, 3]
+    finally:
+        running.close()
+        await engine.dispose()
+
+
+def _checkpoint_now(connection: Connection) -> None:
+    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")

@@ -65,9 +65,11 @@ def sqlite_file_engine(
     threads of their own (``threads.py``); ``None`` for another database or an in-memory one,
     which a second engine would not share.
 
-    ``wait=False`` sets SQLite's busy timeout to zero: a statement that would wait for
-    another connection's lock fails at once with ``SQLITE_BUSY`` instead, as statements run
-    on the event loop's own thread must (``Threads.lookup``).
+    ``wait=False`` is for statements run on the event loop's own thread (``Threads.lookup``,
+    ``Threads.write_here``): SQLite's busy timeout is zero, so a statement that would wait for
+    another connection's lock fails at once with ``SQLITE_BUSY`` instead, and commits don't
+    checkpoint the WAL (``wal_autocheckpoint=0``), which syncs the files to disk; the threads
+    checkpoint instead.
 
     aiosqlite hands each call (cursor, execute, fetch, close, commit) to its connection's
     thread and back: on the login path those hand-overs cost more than the statements did.
@@ -85,7 +87,13 @@ def sqlite_file_engine(
         connect_args={"check_same_thread": False, **({} if wait else {"timeout": 0})},
     )
     _set_up_sqlite(sync, foreign_keys=True)
+    if not wait:
+        event.listen(sync, "connect", _no_checkpoints)
     return sync
+
+
+def _no_checkpoints(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _is_file(url: URL) -> bool:

@@ -81,9 +81,9 @@ def _json(request: Request, body: bytes | None, model: type[Model]) -> Model | N
     when the type is ``application/json``, validated in Python mode), or None for whatever it
     would refuse or read otherwise: the route answers that itself."""
     content_type = request.headers.get("content-type")
-    # ``email.message``'s reading of the type, which FastAPI uses: what precedes any ``;``.
     if not body or content_type is None:
         return None
+    # ``email.message``'s reading of the type, which FastAPI uses: what precedes any ``;``.
     if content_type.partition(";")[0].strip().lower() != "application/json":
         return None
     try:

@@ -72,6 +72,7 @@ def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) 
     ), "server CPU a login, in hello-worlds, beside the client's, the sandbox's and the others'"
     assert re.search(r"^  long poll: p99 [\d.]+ ms → (met|MISSED by [\d.]+ ms)$", quick_run, re.M)
     assert "goal (issue 17): push p99 ≤ 15 ms with 50 browsers waiting (here 3)" in quick_run
+    assert re.search(r"^  \(a hello-world request's p99 in this run: [\d.]+ ms\)$", quick_run, re.M)
     assert "target (issue 2): push p99 < 20 ms" in quick_run
 
 
@@ -152,9 +153,23 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     assert [row[0] for row in rows] == ["code made", "re-poll", "creation", "complete login"]
     assert all(int(n) > 0 for _, n, _, _ in rows)
     assert "  failed, by reason: none" in part
-    assert re.search(r"^QR-login creation\s+20\s", part, re.M)
+    assert re.search(r"^QR-login creation, back to back\s+20\s", part, re.M)
+    assert re.search(r"^QR-login creation, 20/s\s+20\s", part, re.M)
     assert re.search(r"^hello-world\s+50\s", part, re.M)
-    for goal in ("code making", "re-poll", "creation p99 over HTTP", "complete login"):
+    assert "  steady creations failed, by reason: none" in part
+    # The pool is read before the first steady creation and after the last.
+    sizes = re.search(
+        r"^  the pool's size during the steady creations \(every 50\): (.+)$", part, re.M
+    )
+    assert sizes is not None
+    assert re.fullmatch(r"\d+, \d+", sizes[1])
+    goals = (
+        "code making",
+        "re-poll",
+        "creation p99 over HTTP, 20/s",
+        "creation p99 over HTTP, back",
+    )
+    for goal in (*goals, "complete login"):
         assert re.search(rf"^  {goal}.*→ (met|MISSED by)", part, re.M)
 
 

@@ -17,11 +17,22 @@ In order:
    ``--seconds``, each browser on a keep-alive connection of its own (``RawHTTP``); the
    server's CPU over the re-polls answered, in hello-world requests sent the same way;
 3. **creation**: ``--creates`` QR logins created one at a time (``POST …/api/qrcodes``),
-   their latency over HTTP beside the hello-world's, one request at a time;
+   their latency over HTTP beside the hello-world's, one request at a time. Back to back,
+   they take codes far faster than the filler may remake them (``--pool`` codes, then about
+   40 a second: half of WeChat's 5,000 a minute): once the pool is dry a creation waits for
+   a code made on demand, a WeChat call (the sandbox draws it). So their latency is printed
+   twice: back to back, and **steady**: ``--steady-creates`` more, one at a time at
+   ``--create-rate`` a second, which the filler keeps up with, each creation's code remade
+   meanwhile; the pool's size as the filler last counted it (``minilogin_code_pool_size`` on
+   ``/metrics``) is read every ``SIZE_EVERY`` creations, to show that it never ran dry;
 4. **complete login**: ``--users`` people at once (closed loop) for ``--seconds``: create, the
    code's image (decoded here to read its scene), scan, a long poll that sees the confirm,
    confirm, token. The pool's filler remakes the codes the logins use meanwhile; its CPU is
    in the figure, and the codes it made are printed beside the logins.
+
+``--recycle`` runs it all with ``MINILOGIN_CODE_POOL_RECYCLE=true``, the deployment that
+returns codes to the pool after their logins (each login then matches numbers): a steady-state
+login then remakes no code, which is the other end of the range a deployment chooses from.
 """
 
 from __future__ import annotations
@@ -65,6 +76,7 @@ QUICK = {
     "waiting": 5,
     "wait": 0.2,
     "creates": 20,
+    "steady_creates": 20,
     "users": 2,
     "seconds": 2.0,
 }
@@ -74,6 +86,8 @@ LOGIN_GOAL = 15.0
 REPOLL_GOAL = 1.5
 CODE_GOAL_MS = 2.0
 CREATION_GOAL_MS = 2.0
+#: Steady creations between two readings of the pool's size.
+SIZE_EVERY = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +184,50 @@ async def creations(
     return latencies, failures
 
 
+async def pool_size(http: httpx.AsyncClient, server: Server) -> int | None:
+    """The smallest of the pools' sizes on ``/metrics`` (the demo's only, here), as the filler
+    last counted it; ``None`` before it has counted any."""
+    metrics = (await http.get(f"{server.public}/metrics")).text
+    sizes = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("minilogin_code_pool_size{")
+    ]
+    return int(min(sizes)) if sizes else None
+
+
+@dataclass(frozen=True, slots=True)
+class Steady:
+    """Creations at a steady rate: their latencies, failures, and the pool's sizes read."""
+
+    latencies: list[float]
+    failures: Counter[str]
+    sizes: list[int]
+
+
+async def steady_creations(
+    http: httpx.AsyncClient, server: Server, count: int, rate: float
+) -> Steady:
+    latencies, failures, sizes = [], Counter[str](), []
+    due = time.perf_counter()
+    for n in range(count):
+        if n % SIZE_EVERY == 0 and (size := await pool_size(http, server)) is not None:
+            sizes.append(size)
+        # A fixed schedule: a slow creation is not followed by a pause to make up for it.
+        due += 1 / rate
+        await asyncio.sleep(max(due - time.perf_counter(), 0.0))
+        started = time.perf_counter()
+        try:
+            await create(http, server.issuer())
+        except Exception as error:
+            failures[reason(error, "create")] += 1
+            continue
+        latencies.append((time.perf_counter() - started) * 1000)
+    if (size := await pool_size(http, server)) is not None:
+        sizes.append(size)
+    return Steady(latencies, failures, sizes)
+
+
 async def logins(
     http: httpx.AsyncClient, server: Server, wechat: str, args: argparse.Namespace
 ) -> Work:
@@ -203,8 +261,15 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--waiting", type=int, default=200, help="browsers re-polling")
     p.add_argument("--wait", type=float, default=1.0, help="each re-poll's wait, seconds")
     p.add_argument("--creates", type=int, default=1000, help="creations, one at a time")
+    p.add_argument(
+        "--steady-creates", type=int, default=600, help="creations at --create-rate, after"
+    )
+    p.add_argument("--create-rate", type=float, default=20.0, help="steady creations a second")
     p.add_argument("--users", type=int, default=4, help="people logging in at once")
     p.add_argument("--seconds", type=float, default=20.0, help="seconds of re-polls, of logins")
+    p.add_argument(
+        "--recycle", action="store_true", help="codes return to the pool (number matching)"
+    )
     return parse(p, QUICK)
 
 
@@ -218,7 +283,12 @@ def verdict(value: float, goal: float, unit: str) -> str:
 
 
 def report(
-    hello: HelloWorld, work: list[Work], created: list[float], create_failures: Counter[str]
+    hello: HelloWorld,
+    work: list[Work],
+    created: list[float],
+    create_failures: Counter[str],
+    steady: Steady | None,
+    rate: float,
 ) -> None:
     print(f"baseline: a hello-world request costs the server {hello.cpu_ms:.3f} ms of CPU")
     print(
@@ -246,24 +316,40 @@ def report(
         print(f"    {what}: {why}: {n}")
     print()
     mine, theirs = Summary.of(created), Summary.of(hello.latencies_ms)
+    summaries = [("QR-login creation, back to back", mine)]
+    if steady is not None:
+        summaries.append((f"QR-login creation, {rate:g}/s", Summary.of(steady.latencies)))
+    summaries.append(("hello-world", theirs))
     print("Latency over HTTP, one request at a time")
     print(
         table(
             ["request", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"],
             [
                 [label, str(s.n), f"{s.p50:.2f}", f"{s.p90:.2f}", f"{s.p99:.2f}", f"{s.max:.2f}"]
-                for label, s in (("QR-login creation", mine), ("hello-world", theirs))
+                for label, s in summaries
             ],
         )
     )
     print(f"  creations failed, by reason: {dict(create_failures) or 'none'}")
+    if steady is None:
+        print(
+            "  steady creations: not measured with --recycle (each creation holds its code until"
+            " its login expires, so the ring is soon lent out whatever the rate)"
+        )
+    else:
+        print(f"  steady creations failed, by reason: {dict(steady.failures) or 'none'}")
+        sizes = ", ".join(str(size) for size in steady.sizes) or "never counted"
+        print(f"  the pool's size during the steady creations (every {SIZE_EVERY}): {sizes}")
     print()
     code, poll, _, login = work
     print("goals (issue 17)")
     print(f"  code making, server CPU a code (no logo): {verdict(code.ms(), CODE_GOAL_MS, ' ms')}")
     repoll = poll.ms() / hello.light_cpu_ms
     print(f"  re-poll, in hello-worlds: {verdict(repoll, REPOLL_GOAL, '×')}")
-    print(f"  creation p99 over HTTP: {verdict(mine.p99, CREATION_GOAL_MS, ' ms')}")
+    if steady is not None:
+        p99 = Summary.of(steady.latencies).p99
+        print(f"  creation p99 over HTTP, {rate:g}/s: {verdict(p99, CREATION_GOAL_MS, ' ms')}")
+    print(f"  creation p99 over HTTP, back to back: {verdict(mine.p99, CREATION_GOAL_MS, ' ms')}")
     print(
         f"  complete login, in hello-worlds: {verdict(login.ms() / hello.cpu_ms, LOGIN_GOAL, '×')}"
     )
@@ -274,13 +360,17 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(f"machine:  {machine()}")
     print(
         f"settings: {args.hello} hello-world requests; a pool of {args.pool} codes; "
-        f"{args.waiting} browsers re-polling (wait {args.wait:g} s); {args.creates} creations; "
-        f"{args.users} people logging in at once; {args.seconds:g} s each"
+        f"{args.waiting} browsers re-polling (wait {args.wait:g} s); {args.creates} creations, "
+        f"then {args.steady_creates} at {args.create_rate:g}/s; "
+        f"{args.users} people logging in at once; {args.seconds:g} s each; codes "
+        f"{'recycled (MINILOGIN_CODE_POOL_RECYCLE=true)' if args.recycle else 'single-use'}"
     )
     say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
     env = {"MINILOGIN_CODE_POOL_QUARANTINE": "1", **pool_settings(args.pool)}
+    if args.recycle:
+        env["MINILOGIN_CODE_POOL_RECYCLE"] = "true"
     with minilogin_dev_and_sandbox(**env) as (server, wechat):
         limits = httpx.Limits(max_connections=args.waiting + 4 * args.users + 8)
         async with httpx.AsyncClient(limits=limits, timeout=60) as http:
@@ -295,8 +385,12 @@ async def benchmark(args: argparse.Namespace) -> None:
                 await codes_made(http, wechat.public) - codes,
                 create_failures,
             )
+            steady = None
+            if not args.recycle:
+                await settle(http, wechat.public)  # the pool is whole again first
+                steady = await steady_creations(http, server, args.steady_creates, args.create_rate)
             login = await logins(http, server, wechat.public, args)
-    report(hello, [code, poll, creating, login], created, create_failures)
+    report(hello, [code, poll, creating, login], created, create_failures, steady, args.create_rate)
 
 
 def main() -> None:

@@ -41,9 +41,10 @@ STATIC = Path(__file__).parent / "static"
 #: The collector's thresholds once started (``gc.set_threshold``; CPython's are 700, 10, 10).
 #: A waiting browser's request lives up to 25 s, so every object it holds outlives the young
 #: generations and is scanned again by each older collection: with 10,000 long polls waiting
-#: (an in-process count with ``gc.callbacks``, 30 s) the defaults made 8 full collections of
-#: up to 0.37 s of CPU each and spent 2.1 of the 3.9 s of CPU in the collector; these, none
-#: and 0.4 s. Cycles are still collected, after 50,000 allocations more than releases.
+#: (in-process, counted with ``gc.callbacks``, 30 s, twice) the defaults spent 2.1–2.3 s of
+#: CPU in the collector, in 8 full collections of up to 0.43 s each, every waiting browser
+#: paused meanwhile; these thresholds, 0.36 s in 15 young collections of at most 0.09 s.
+#: Cycles are still collected, after 50,000 allocations more than releases.
 GC_THRESHOLDS = (50_000, 20, 10)
 
 

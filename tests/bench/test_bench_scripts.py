@@ -72,6 +72,7 @@ def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) 
     ), "server CPU a login, in hello-worlds, beside the client's, the sandbox's and the others'"
     assert re.search(r"^  long poll: p99 [\d.]+ ms → (met|MISSED by [\d.]+ ms)$", quick_run, re.M)
     assert "goal (issue 17): push p99 ≤ 15 ms with 50 browsers waiting (here 3)" in quick_run
+    assert re.search(r"^  \(a hello-world request's p99 in this run: [\d.]+ ms\)$", quick_run, re.M)
     assert "target (issue 2): push p99 < 20 ms" in quick_run
 
 

@@ -379,9 +379,10 @@ async def hello_world_baseline(requests: int, connections: int = 4) -> HelloWorl
     then ``requests`` again over as many ``RawHTTP`` connections.
 
     The same requests cost the server about twice the CPU when httpx sends them as when
-    ``RawHTTP`` does (0.33 against 0.17 ms, one run): a slower client leaves the server idle
-    between requests, so each pays a wake-up of its own, where a faster one's arrive
-    together. A figure is only a ratio to a hello-world sent by the same client."""
+    ``RawHTTP`` does (0.33 and 0.34 against 0.18 and 0.17 ms, two rounds): a slower client
+    leaves the server idle between requests, so each pays a wake-up of its own, where a
+    faster one's arrive together. A figure is only a ratio to a hello-world sent by the same
+    client."""
     with hello_world() as server:
         limits = httpx.Limits(max_connections=connections)
         async with httpx.AsyncClient(limits=limits, timeout=60) as http:

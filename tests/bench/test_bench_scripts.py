@@ -5,47 +5,23 @@ is timed; the real figures are in BENCHMARKS.md."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from tests.support.bench import (
+    MODES,
+    QUICK_BROWSERS,
+    QUICK_CONFIRMS,
+    QUICK_LOGINS,
+    ROOT,
+    WAITING_ROW,
+    bench,
+    latency_rows,
+)
 
 # Every benchmark's quick run, one after another, each starting its own servers: on a machine
 # shared with other suites that alone can take more than the suite's 300 s per test (a server
 # process takes over 30 s to start when the two cores are shared by a dozen others).
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
-
-ROOT = Path(__file__).resolve().parents[2]
-QUICK_LOGINS = 6  # bench/push_latency.py's --quick configuration
-QUICK_BROWSERS, QUICK_CONFIRMS = 20, 6  # bench/waiting_browsers.py's
-MODES = ("long poll", "SSE", "poll every 800 ms")
-ROW = re.compile(
-    r"^(?P<mode>long poll|SSE|poll every 800 ms)\s+(?P<n>\d+)\s+(?P<missed>\d+)"
-    r"\s+(?P<p50>[\d.]+)\s+(?P<p90>[\d.]+)\s+(?P<p99>[\d.]+)\s+(?P<max>[\d.]+)"
-    r"\s+(?P<vs50>\d+)×\s+(?P<vs99>\d+)×\s",
-    re.MULTILINE,
-)
-WAITING_ROW = re.compile(
-    r"^(?P<mode>SSE|long poll|poll every 800 ms)\s+(?P<browsers>\d+)\s+(?P<n>\d+)"
-    r"\s+(?P<missed>\d+)\s+(?P<p50>[\d.]+)\s",
-    re.MULTILINE,
-)
-
-
-def bench(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-        check=False,
-    )
-
-
-def latency_rows(output: str) -> dict[str, re.Match[str]]:
-    return {row["mode"]: row for row in ROW.finditer(output)}
 
 
 @pytest.fixture(scope="module")
@@ -100,51 +76,6 @@ def test_push_latency_prints_each_mode_beside_the_800_ms_poller(quick_run: str) 
     assert "target (issue 2): push p99 < 20 ms" in quick_run
 
 
-def test_push_latency_reads_the_png_after_prefilling_the_code_pool() -> None:
-    done = bench(
-        "bench/push_latency.py",
-        "--quick",
-        "--scene-from",
-        "png",
-        "--prefill-codes",
-        "5",
-        "--logins",
-        "2",
-        "--warmup",
-        "0",
-    )
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "the code's PNG decoded with zxing-cpp" in done.stdout
-    assert "code pool: 5 codes made before measuring" in done.stdout
-    assert "MINILOGIN_CODE_POOL_MIN_SIZE=5" in done.stdout
-    rows = latency_rows(done.stdout)
-    assert {mode: int(row["n"]) for mode, row in rows.items()} == dict.fromkeys(MODES, 2)
-
-
-def test_push_latency_confirms_recycled_codes_by_the_digits_the_pc_shows() -> None:
-    done = bench(
-        "bench/push_latency.py",
-        "--quick",
-        "--prefill-codes",
-        "5",
-        "--server-env",
-        "MINILOGIN_CODE_POOL_RECYCLE=true",
-        "--server-env",
-        "MINILOGIN_CODE_POOL_QUARANTINE=1",
-        "--logins",
-        "2",
-        "--warmup",
-        "0",
-    )
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = latency_rows(done.stdout)
-    assert {mode: (row["n"], row["missed"]) for mode, row in rows.items()} == dict.fromkeys(
-        MODES, ("2", "0")
-    )
-
-
 def test_every_benchmark_says_its_percentiles_are_over_successes_only(quick_run: str) -> None:
     assert "the percentiles are over these" in quick_run  # push_latency, waiting_browsers
     assert "the percentiles are over the completed logins only" in quick_run
@@ -178,19 +109,6 @@ def test_waiting_browsers_prints_each_mode_with_its_misses(quick_run: str) -> No
     polls = waiting_only[2]
     assert float(polls[2]) > 0, "the 800 ms pollers ask while they wait"
     assert float(polls[3]) > 0, "and each request costs the server some CPU"
-
-
-def test_waiting_browsers_counts_failed_confirms_and_goes_on() -> None:
-    done = bench("bench/waiting_browsers.py", "--quick", "--fail-phone-calls", "2")
-
-    assert done.returncode == 0, done.stdout + done.stderr
-    rows = {row["mode"]: row for row in WAITING_ROW.finditer(done.stdout)}
-    assert set(rows) == set(MODES)
-    # The first mode's first two confirms fail (WeChat busy: 424); every other one is seen.
-    assert (rows["SSE"]["n"], rows["SSE"]["missed"]) == (str(QUICK_CONFIRMS - 2), "2")
-    assert "    SSE: confirm 424 wechat_busy: 2" in done.stdout
-    for mode in ("long poll", "poll every 800 ms"):
-        assert (rows[mode]["n"], rows[mode]["missed"]) == (str(QUICK_CONFIRMS), "0")
 
 
 @pytest.mark.parametrize(

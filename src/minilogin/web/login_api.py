@@ -80,9 +80,20 @@ async def _open(
         raise
 
 
-@router.post("", status_code=201, dependencies=[Depends(limits.per_ip("qrcode"))])
+#: Each creation counts against its IP (the route's dependency, and its lean lane's).
+count_creation = limits.per_ip("qrcode")
+
+
+@router.post("", status_code=201, dependencies=[Depends(count_creation)])
 async def create_qrlogin(pool: str, body: CreateBody, request: Request) -> dict[str, Any]:
-    svc = services_of(request)
+    return await creation_answer(request, services_of(request), pool, body)
+
+
+async def creation_answer(
+    request: Request, svc: Services, pool: str, body: CreateBody
+) -> dict[str, Any]:
+    """The creation route's work once its IP was counted and its body read: the route above
+    and its lean lane (``web/lane.py``) both answer with it."""
     await limits.check(svc, "qrcode.client", f"{pool}/{body.client_id}")
     created = await flow.create(
         qrlogin_ports(svc),
@@ -243,7 +254,12 @@ async def binding(
 @router.get("/{login_id}/image.png", response_class=Response)
 async def image(pool: str, login_id: str, request: Request) -> Response:
     """The code carries only the scene, so the image needs no secret: an ``<img>`` can load it."""
-    svc = services_of(request)
+    return await image_answer(services_of(request), pool, login_id)
+
+
+async def image_answer(svc: Services, pool: str, login_id: str) -> Response:
+    """The image route's work: the route above and its lean lane (``web/lane.py``) both
+    answer with it."""
     login = await svc.qrlogins.get(login_id)
     if login is None or login.pool != pool:
         raise NotFound("qrlogin_not_found")

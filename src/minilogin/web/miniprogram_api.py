@@ -13,6 +13,7 @@ from minilogin.web import limits
 from minilogin.web.deps import client_ip, services_of
 from minilogin.web.errors import error_responses
 from minilogin.web.login_ports import miniprogram_ports
+from minilogin.wiring import Services
 
 router = APIRouter(
     prefix="/api/miniprogram",
@@ -49,9 +50,20 @@ class CancelBody(BaseModel):
     )
 
 
-@router.post("/scan", dependencies=[Depends(limits.per_ip("scan"))])
+#: Each scan and confirm counts against its IP (the routes' dependencies, and their lean
+#: lanes').
+count_scan = limits.per_ip("scan")
+count_confirm = limits.per_ip("confirm")
+
+
+@router.post("/scan", dependencies=[Depends(count_scan)])
 async def scan(body: ScanBody, request: Request) -> dict[str, Any]:
-    svc = services_of(request)
+    return await scan_answer(request, services_of(request), body)
+
+
+async def scan_answer(request: Request, svc: Services, body: ScanBody) -> dict[str, Any]:
+    """The scan route's work once its IP was counted and its body read: the route above and
+    its lean lane (``web/lane.py``) both answer with it."""
     scanned = await flow.scan(miniprogram_ports(svc), body.scene, body.js_code)
     answer = flow.scan_body(scanned, svc.clock())
     # The phone warns before "Allow" when its network is in another region than the PC's.
@@ -61,9 +73,14 @@ async def scan(body: ScanBody, request: Request) -> dict[str, Any]:
     return answer
 
 
-@router.post("/confirm", dependencies=[Depends(limits.per_ip("confirm"))])
+@router.post("/confirm", dependencies=[Depends(count_confirm)])
 async def confirm(body: ConfirmBody, request: Request) -> dict[str, str]:
-    svc = services_of(request)
+    return await confirm_answer(request, services_of(request), body)
+
+
+async def confirm_answer(request: Request, svc: Services, body: ConfirmBody) -> dict[str, str]:
+    """The confirm route's work once its IP was counted and its body read: the route above
+    and its lean lane (``web/lane.py``) both answer with it."""
     profile = {
         key: value
         for key, value in (("nickname", body.nickname), ("avatar_url", body.avatar_url))

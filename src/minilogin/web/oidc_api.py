@@ -80,16 +80,24 @@ async def _count_guess(request: Request, error: MiniloginError) -> None:
         await limits.wrong_guess(request)
 
 
-@router.post(
-    "/oidc/token",
-    dependencies=[Depends(limits.per_ip("token")), Depends(limits.refuse_guesser)],
-)
+#: Each token request counts against its IP (the route's dependency, and its lean lane's).
+count_token = limits.per_ip("token")
+
+
+@router.post("/oidc/token", dependencies=[Depends(count_token), Depends(limits.refuse_guesser)])
 async def token(
     pool: str,
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    svc = services_of(request)
+    return await token_answer(request, services_of(request), pool, authorization)
+
+
+async def token_answer(
+    request: Request, svc: Services, pool: str, authorization: str | None
+) -> JSONResponse:
+    """The token route's work once its IP was counted and found no guesser: the route above
+    and its lean lane (``web/lane.py``) both answer with it."""
     try:
         form = await _form(request)
         client_id, _ = client_credentials(form, authorization)

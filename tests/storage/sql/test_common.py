@@ -1,18 +1,24 @@
 """What every SQL store shares (``storage/sql/common.py``), on every backend of ``stores``:
-a conflict is reported as ``Conflict`` even when a concurrent write slips past the check."""
+a conflict is reported as ``Conflict`` even when a concurrent write slips past the check. On a
+SQLite file, a write that another process's lock holds up waits for it without holding up
+the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import sqlite3
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from tests.storage.sql.given import a_pool, an_identity, raise_code
 
-from minilogin.core.entities import Pool, User
+from minilogin.core.entities import CodeImage, Pool, User
 from minilogin.core.errors import Conflict
-from minilogin.storage.sql import SqlStores
+from minilogin.storage.crypto import SecretBox
+from minilogin.storage.sql import SqlStores, upgrade_async
 from minilogin.storage.sql.common import Database
 
 
@@ -92,3 +98,28 @@ async def test_a_conflict_the_first_check_misses_is_still_reported(
     assert checks_per_write[-1] == 2
     assert await stores.users.find_user_by_phone(pool.id, "+8613800138000") is not None
     assert len(await stores.pools.list_pools()) == 1
+
+
+async def test_a_write_another_process_holds_up_waits_off_the_event_loop(
+    tmp_path: Path, secret_box: SecretBox
+) -> None:
+    path = tmp_path / "data" / "minilogin.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade_async(url)
+    stores = await SqlStores.open(url, secret_box)
+    image = CodeImage("image/png", b"\x89PNG\r\n\x1a\n")
+    until = datetime.now(UTC) + timedelta(hours=1)
+    try:
+        await stores.code_images.put_code_image("wx1", "before", image, until)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("DELETE FROM code_images")
+        # Committed from the event loop: a write that waited on the loop's thread for the
+        # lock would hold it until SQLite's busy timeout ran out, and fail.
+        asyncio.get_running_loop().call_later(0.2, other.execute, "COMMIT")
+        await stores.code_images.put_code_image("wx1", "after", image, until)
+        assert await stores.code_images.get_code_image("wx1", "before") is None
+        assert await stores.code_images.get_code_image("wx1", "after") == image
+        other.close()
+    finally:
+        await stores.close()

@@ -33,23 +33,37 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     assert await raw_rows(database_url, "PRAGMA journal_mode") == [("wal",)]
 
 
-async def test_the_stores_thread_engine_on_a_sqlite_file_is_set_up_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("wait", "busy_timeout_and_checkpoints"),
+    # sqlite3's default busy timeout of 5 s and SQLite's checkpoint every 1000 pages; none
+    # on the event loop's thread.
+    [(True, [5000, 1000]), (False, [0, 0])],
+)
+async def test_the_stores_thread_engine_on_a_sqlite_file_is_set_up_alike(
+    tmp_path: Path, wait: bool, busy_timeout_and_checkpoints: list[int]
+) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}")
     try:
-        threads = sqlite_file_engine(engine, 4)
+        threads = sqlite_file_engine(engine, 4, wait=wait)
         assert threads is not None
         try:
             with threads.connect() as connection:
                 pragmas = [
                     connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                    for name in ("journal_mode", "synchronous", "foreign_keys")
+                    for name in (
+                        "journal_mode",
+                        "synchronous",
+                        "foreign_keys",
+                        "busy_timeout",
+                        "wal_autocheckpoint",
+                    )
                 ]
         finally:
             threads.dispose()
     finally:
         await engine.dispose()
     # WAL, NORMAL (1), foreign keys enforced: as on the async engine's connections.
-    assert pragmas == ["wal", 1, 1]
+    assert pragmas == ["wal", 1, 1, *busy_timeout_and_checkpoints]
 
 
 @pytest.mark.parametrize(

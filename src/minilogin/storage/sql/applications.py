@@ -68,7 +68,7 @@ class SqlApplicationStore:
             row = connection.execute(_GET, {"pool": pool_id, "client": client_id}).first()
             return None if row is None else application_entity(row)
 
-        return await self._db.read(get)
+        return await self._db.lookup(get)
 
     async def list_applications(self, pool_id: str) -> list[Application]:
         def list_them(connection: Connection) -> list[Application]:

@@ -77,7 +77,7 @@ class SqlCodeImageStore:
             row = connection.execute(_GET, {"app": app_id, "code": scene}).first()
             return None if row is None else CodeImage(row.content_type, row.image)
 
-        return await self._db.read(get)
+        return await self._db.lookup(get)
 
     async def keep_code_image(self, app_id: str, scene: str, kept_until: datetime) -> bool:
         values = {"app": app_id, "code": scene, "until": utc(kept_until)}

@@ -6,8 +6,10 @@ built once at import with bound parameters so their compiled form is cached, and
 transaction is one synchronous function of its connection (``read``, ``write``, ``add``): on a
 SQLite file it runs whole in a thread of the database's own with the sqlite3 driver (aiosqlite
 hands every cursor call to its thread and back), elsewhere inside the async connection through
-``run_sync``. The administration's stores use ORM sessions (``reads``, ``transaction``,
-``insert``).
+``run_sync``. On a SQLite file a ``lookup``, a read of a few rows by an index, and a write that
+SQLite lets take its lock at once run on the event loop's own thread instead, never waiting for
+a lock there (``threads.py``). The administration's stores use ORM sessions (``reads``,
+``transaction``, ``insert``).
 
 Uniqueness rules are checked before writing, so callers get a ``Conflict`` with a code they can
 act on; when a concurrent transaction slips in between the check and the write, the database's
@@ -50,7 +52,7 @@ from minilogin.storage.sql.engine import (
     sqlite_file_engine,
 )
 from minilogin.storage.sql.models import Base, PoolRow
-from minilogin.storage.sql.threads import Threads
+from minilogin.storage.sql.threads import Busy, Threads
 
 T = TypeVar("T")
 Check = Callable[[AsyncSession], Awaitable[None]]
@@ -72,9 +74,13 @@ class Database:
         self._write_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._core_reads = for_reads(engine)
         self._core_writes = for_writes(engine)
-        # Each thread keeps a connection for reads and one for writes.
+        # Each thread keeps a connection for reads and one for writes, and so does the event
+        # loop's thread.
         file = sqlite_file_engine(engine, 2 * SQLITE_CONNECTIONS)
-        self._threads = None if file is None else Threads(file, SQLITE_CONNECTIONS)
+        here = sqlite_file_engine(engine, 2, wait=False)
+        self._threads = (
+            None if file is None or here is None else Threads(file, SQLITE_CONNECTIONS, here=here)
+        )
 
     @classmethod
     async def open(cls, database_url: str, box: SecretBox) -> Database:
@@ -100,6 +106,13 @@ class Database:
                 return await connection.run_sync(work)
         return await self._threads.read(work)
 
+    async def lookup(self, work: Work[T]) -> T:
+        """Run ``work``, a read of a few rows by an index, as ``read`` does; on a SQLite file
+        on the event loop's own thread, without handing it to another (``Threads.lookup``)."""
+        if self._threads is None:
+            return await self.read(work)
+        return await self._threads.lookup(work)
+
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in one transaction, committed when it returns and rolled back when it
         raises; on SQLite it holds the write lock throughout."""
@@ -112,7 +125,14 @@ class Database:
         turn = self._write_turn
         await turn.acquire()
         try:
-            done = self._threads.write(work)
+            try:
+                outcome = self._threads.write_here(work)
+            except Busy:
+                # Another process writes: wait for it in a thread, not here.
+                done = self._threads.write(work)
+            else:
+                turn.release()
+                return outcome
         except BaseException:
             turn.release()
             raise

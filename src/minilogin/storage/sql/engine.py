@@ -57,11 +57,19 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     return engine
 
 
-def sqlite_file_engine(engine: AsyncEngine, connections: int) -> Engine | None:
+def sqlite_file_engine(
+    engine: AsyncEngine, connections: int, *, wait: bool = True
+) -> Engine | None:
     """A synchronous engine on the SQLite file of ``engine`` (sqlite3 without aiosqlite),
     keeping ``connections``, set up as ``make_engine`` sets up its own, for statements run in
     threads of their own (``threads.py``); ``None`` for another database or an in-memory one,
     which a second engine would not share.
+
+    ``wait=False`` is for statements run on the event loop's own thread (``Threads.lookup``,
+    ``Threads.write_here``): SQLite's busy timeout is zero, so a statement that would wait for
+    another connection's lock fails at once with ``SQLITE_BUSY`` instead, and commits don't
+    checkpoint the WAL (``wal_autocheckpoint=0``), which syncs the files to disk; the threads
+    checkpoint instead.
 
     aiosqlite hands each call (cursor, execute, fetch, close, commit) to its connection's
     thread and back: on the login path those hand-overs cost more than the statements did.
@@ -75,10 +83,17 @@ def sqlite_file_engine(engine: AsyncEngine, connections: int) -> Engine | None:
         pool_size=connections,
         max_overflow=0,
         # Connections are taken and returned by the threads that run the statements.
-        connect_args={"check_same_thread": False},
+        # ``timeout`` is sqlite3's busy timeout, in seconds (5 by default).
+        connect_args={"check_same_thread": False, **({} if wait else {"timeout": 0})},
     )
     _set_up_sqlite(sync, foreign_keys=True)
+    if not wait:
+        event.listen(sync, "connect", _no_checkpoints)
     return sync
+
+
+def _no_checkpoints(dbapi_connection: Any, _record: object) -> None:
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def _is_file(url: URL) -> bool:

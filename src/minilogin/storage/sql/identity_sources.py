@@ -85,7 +85,7 @@ class SqlIdentitySourceStore:
             row = connection.execute(_GET, {"pool": pool_id, "unique": unique_id}).first()
             return None if row is None else self._identity_source(row)
 
-        return await self._db.read(get)
+        return await self._db.lookup(get)
 
     async def list_identity_sources(self, pool_id: str) -> list[IdentitySource]:
         return await self._db.read(self._sources_of(_LIST, {"pool": pool_id}))
@@ -110,7 +110,7 @@ class SqlIdentitySourceStore:
             await session.execute(delete(ApplicationIdentitySourceRow).where(*_link_matches(link)))
 
     async def enabled_identity_sources(self, pool_id: str, client_id: str) -> list[IdentitySource]:
-        return await self._db.read(
+        return await self._db.lookup(
             self._sources_of(_ENABLED, {"pool": pool_id, "client": client_id})
         )
 

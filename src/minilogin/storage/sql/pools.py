@@ -45,7 +45,7 @@ class SqlPoolStore:
             row = connection.execute(_BY_SLUG, {"slug": slug}).first()
             return None if row is None else _pool(row)
 
-        return await self._db.read(get)
+        return await self._db.lookup(get)
 
     async def list_pools(self) -> list[Pool]:
         def list_them(connection: Connection) -> list[Pool]:

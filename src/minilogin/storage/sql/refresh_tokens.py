@@ -56,7 +56,7 @@ class SqlRefreshTokenStore:
             # No look before the insert: the hash's unique constraint refuses a duplicate.
             await self._db.write(add)
         except IntegrityError:
-            if await self._db.read(taken):
+            if await self._db.lookup(taken):
                 raise Conflict("refresh_token_exists") from None
             raise
         return _refresh_token(values)
@@ -66,7 +66,7 @@ class SqlRefreshTokenStore:
             row = connection.execute(_BY_HASH, {"hash": token_hash}).first()
             return None if row is None else _refresh_token(row._mapping)
 
-        return await self._db.read(find)
+        return await self._db.lookup(find)
 
     async def rotate_refresh_token(
         self, used_id: str, replacement: RefreshToken, when: datetime

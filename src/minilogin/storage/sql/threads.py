@@ -7,34 +7,81 @@ transaction, written as a synchronous function of a connection, is one hand-over
 take jobs from one queue and answer through ``call_soon_threadsafe``, without the futures and
 locks of ``run_in_executor``, whose ``submit`` alone held the event loop for 11 % of a login's
 profile (BENCHMARKS.md, "Issue 17").
+
+A lookup, a read of a few rows by an index, skips even that hand-over: it runs on the event
+loop's own thread, on a connection kept for it whose busy timeout is zero, so it never waits
+there. Under WAL readers and the writer don't block each other, and a checkpoint runs beside
+readers (https://sqlite.org/wal.html, "Concurrency", "Checkpointing"): a read sees the last
+commit before it began. What can still make a reader busy (a connection in exclusive locking
+mode, the last connection cleaning up the WAL as it closes, the first one recovering it after
+a crash: wal.html, "Sometimes Queries Return SQLITE_BUSY In WAL Mode") fails the lookup at
+once with ``SQLITE_BUSY``, and it is then handed to the threads, whose connections wait. A
+schema changed by a migration meanwhile costs the lookup one re-prepare of its statement.
+
+A write, likewise, runs on the event loop's thread (``write_here``) when SQLite grants its
+write lock at once: the process's writers take turns before (``common.Database.write``), so
+only another process's writer can hold it, and then the write goes to the threads, which wait.
+Under WAL with ``synchronous=NORMAL`` a commit appends to the WAL without syncing it
+(https://sqlite.org/pragma.html#pragma_synchronous); the checkpoint, which syncs, is what
+could stall, so commits on the loop's thread don't checkpoint and every ``CHECKPOINT_EVERY``
+of them hand one to the threads (SQLite's own default is one per 1000 pages of WAL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from minilogin.storage.sql.engine import for_reads, for_writes
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: Commits on the event loop's thread between two checkpoints handed to the threads: a code
+#: image, the largest row written, takes about 8 pages of 4 KiB, so the WAL stays near the
+#: 1000 pages SQLite lets it grow to before checkpointing.
+CHECKPOINT_EVERY = 100
 _Job = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", bool, Callable[[Connection], Any]]
+
+
+class Busy(Exception):
+    """SQLite refused a transaction on the event loop's thread because another connection
+    holds a lock; nothing was written."""
 
 
 class Threads:
     """``count`` threads running transactions on ``engine``. Each keeps two connections of
     its own, one for reads and one for writes, so the engine must keep ``2 * count``: a
-    transaction takes nothing from the engine's pool."""
+    transaction takes nothing from the engine's pool. Lookups and writes on the caller's
+    thread run on two connections of ``here``, an engine on the same file whose connections
+    never wait for a lock nor checkpoint (``engine.sqlite_file_engine``'s ``wait=False``)."""
 
-    def __init__(self, engine: Engine, count: int) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        count: int,
+        *,
+        here: Engine,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
         self.engine = engine
         self._reads = for_reads(engine)
         self._writes = for_writes(engine)
+        self._here_engine = here
+        self._here_reads = for_reads(here)
+        self._here_writes = for_writes(here)
+        self._own: dict[bool, Connection] = {}
+        self._checkpoint_every = checkpoint_every
+        self._commits_here = 0
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         # Daemons: a process that exits without closing the database isn't held up by them;
         # a transaction cut short by the exit is rolled back by SQLite.
@@ -48,6 +95,36 @@ class Threads:
     def read(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work``, each statement of which sees the latest commits."""
         return self._run(False, work)
+
+    async def lookup(self, work: Callable[[Connection], T]) -> T:
+        """The outcome of ``work``, as ``read`` gives it, run on this thread at once; in a
+        thread of the database's when SQLite answers that a lock is held. For reads of a few
+        rows by an index: the event loop waits for the whole of ``work``."""
+        try:
+            return self._here(False, work)
+        except Busy:
+            return await self.read(work)
+
+    def write_here(self, work: Callable[[Connection], T]) -> T:
+        """The outcome of ``work``, as ``write`` gives it, run on this thread at once; ``Busy``
+        when SQLite answers that another connection holds its write lock. The caller must
+        hold the process's turn to write (``common.Database.write``)."""
+        outcome = self._here(True, work)
+        self._commits_here += 1
+        if self._commits_here % self._checkpoint_every == 0:
+            self._run(False, _checkpoint).add_done_callback(_checkpointed)
+        return outcome
+
+    def _here(self, writes: bool, work: Callable[[Connection], T]) -> T:
+        try:
+            # Opened at first use: its PRAGMAs may find the file busy too.
+            if writes not in self._own:
+                self._own[writes] = (self._here_writes if writes else self._here_reads).connect()
+            return _transact(self._own[writes], writes, work)
+        except OperationalError as error:
+            if _busy(error):
+                raise Busy from error
+            raise
 
     def write(self, work: Callable[[Connection], T]) -> asyncio.Future[T]:
         """The outcome of ``work`` in one transaction that holds SQLite's write lock throughout,
@@ -66,6 +143,9 @@ class Threads:
             self._jobs.put(None)
         for thread in self._threads:
             thread.join()
+        for connection in self._own.values():
+            connection.close()
+        self._here_engine.dispose()
         self.engine.dispose()
 
     def _serve(self) -> None:
@@ -101,6 +181,24 @@ def _transact(connection: Connection, writes: bool, work: Callable[[Connection],
     finally:
         # Ends SQLAlchemy's transaction; no BEGIN was sent for reads (engine.for_reads).
         connection.rollback()
+
+
+def _checkpoint(connection: Connection) -> None:
+    # PASSIVE: copies what no reader still needs, waiting for no one.
+    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+def _checkpointed(done: asyncio.Future[None]) -> None:
+    # A checkpoint that failed leaves the WAL longer until the next one.
+    if not done.cancelled() and (error := done.exception()) is not None:
+        log.warning("checkpointing the SQLite WAL failed: %r", error)
+
+
+def _busy(error: OperationalError) -> bool:
+    """Whether SQLite refused a statement because another connection holds a lock; the
+    extended codes (``SQLITE_BUSY_RECOVERY``…) keep the primary one in their low byte."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _answer(

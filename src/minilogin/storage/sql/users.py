@@ -148,18 +148,18 @@ class SqlUserStore:
         self._db = db
 
     async def get_user(self, pool_id: str, user_id: str) -> User | None:
-        return await self._db.read(_one_user(_GET_USER, {"pool": pool_id, "user": user_id}))
+        return await self._db.lookup(_one_user(_GET_USER, {"pool": pool_id, "user": user_id}))
 
     async def find_user_by_phone(self, pool_id: str, phone: str) -> User | None:
-        return await self._db.read(_one_user(_USER_BY_PHONE, {"pool": pool_id, "phone": phone}))
+        return await self._db.lookup(_one_user(_USER_BY_PHONE, {"pool": pool_id, "phone": phone}))
 
     async def find_user_by_username(self, pool_id: str, username: str) -> User | None:
         values = {"pool": pool_id, "username": username.lower()}
-        return await self._db.read(_one_user(_USER_BY_USERNAME, values))
+        return await self._db.lookup(_one_user(_USER_BY_USERNAME, values))
 
     async def find_identity(self, pool_id: str, app_id: str, openid: str) -> WeChatIdentity | None:
         values = {"pool": pool_id, "app": app_id, "openid": openid}
-        return await self._db.read(_one_identity(_FIND_IDENTITY, values))
+        return await self._db.lookup(_one_identity(_FIND_IDENTITY, values))
 
     async def list_identities(self, pool_id: str, user_id: str) -> list[WeChatIdentity]:
         values = {"pool": pool_id, "user": user_id}
@@ -167,12 +167,12 @@ class SqlUserStore:
         def list_them(connection: Connection) -> list[WeChatIdentity]:
             return [_identity(row) for row in connection.execute(_LIST_IDENTITIES, values)]
 
-        return await self._db.read(list_them)
+        return await self._db.lookup(list_them)
 
     async def find_identity_by_unionid(self, pool_id: str, unionid: str) -> WeChatIdentity | None:
         """The oldest identity with this UnionID: one per mini program, all of the same person."""
         values = {"pool": pool_id, "union": unionid}
-        return await self._db.read(_one_identity(_IDENTITY_BY_UNIONID, values))
+        return await self._db.lookup(_one_identity(_IDENTITY_BY_UNIONID, values))
 
     async def create_user(
         self,

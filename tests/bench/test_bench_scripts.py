@@ -145,6 +145,7 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     assert re.search(
         r"^baseline: a hello-world request costs the server [\d.]+ ms of CPU$", part, re.M
     )
+    assert re.search(r"^          \([\d.]+ ms sent as the re-polls are, by RawHTTP", part, re.M)
     rows = re.findall(
         r"^(code made|re-poll|creation|complete login)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s+([\d.]+)×",
         part,

@@ -386,10 +386,13 @@ class CodePool:
                 for left, (n, left_ttl) in items[done:]:
                     self._count(left, n, left_ttl)
                 raise
-        while self._taken:
-            app_id, scene, kept_until = self._taken[0]
-            await self._durable.keep_code_image(app_id, scene, kept_until)
-            del self._taken[0]
+        taken, self._taken = self._taken, []
+        try:
+            await self._durable.keep_code_images(taken)
+        except BaseException:
+            # Leases taken meanwhile joined the empty list; the next pass writes them all.
+            self._taken = taken + self._taken
+            raise
 
     # The background filler -----------------------------------------------------------------
 

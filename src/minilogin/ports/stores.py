@@ -216,6 +216,10 @@ class CodeImageStore(Protocol):
         """Move the image's end to ``kept_until``; ``False`` when there is no such image."""
         ...
 
+    async def keep_code_images(self, kept: Sequence[tuple[str, str, datetime]]) -> None:
+        """``keep_code_image`` of each (mini program, scene, end), in one transaction."""
+        ...
+
     async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None: ...
 
     async def delete_code_images_until(self, now: datetime) -> int:

@@ -25,7 +25,6 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, TypeAdapter
 from starlette._utils import get_route_path
@@ -46,8 +45,9 @@ _CONFIRM = re.compile(r"^/api/miniprogram/confirm$")
 _TOKEN = re.compile(r"^/pools/([^/]+)/oidc/token$")
 #: What the lane reads as the route would (a float ``0 ≤ wait ≤ MAX_WAIT``; a status name of at
 #: most 32 characters); anything else, even what the route accepts, is left to the route.
-_WAIT = re.compile(r"^[0-9]{1,2}(?:\.[0-9]{1,6})?$")
-_LAST = re.compile(r"^[a-z_]{1,32}$")
+#: Neither holds ``%`` or ``+``, so the query's raw bytes are what Starlette would decode.
+_WAIT = re.compile(rb"[0-9]{1,2}(?:\.[0-9]{1,6})?")
+_LAST = re.compile(rb"[a-z_]{1,32}")
 #: How FastAPI serializes the routes' answers, by their return annotations.
 _BODY = TypeAdapter(dict[str, Any])
 _STRINGS = TypeAdapter(dict[str, str])
@@ -59,18 +59,25 @@ Answer = Callable[[Request, Services, tuple[str, ...], bytes | None], Awaitable[
 
 
 def _parameters(query_string: bytes) -> tuple[float, str | None] | None:
-    """``wait`` and ``last`` when the query holds nothing else, each once, in plain form."""
+    """``wait`` and ``last`` when the query holds nothing else, each once, in plain form.
+
+    Read from the raw bytes, split at ``&`` and the first ``=`` as Starlette's reading of a
+    query (``parse_qsl``) splits them: a re-poll's query is the lane's most frequent input,
+    and decoding it the general way cost two and a half times as much (6.7 against 2.7 µs).
+    A name or value in any other form (escaped, empty, without ``=``) is left to the route."""
     wait, last = 0.0, None
-    seen: set[str] = set()
-    # Starlette's own reading of a query (``QueryParams``).
-    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name in seen:
+    if not query_string:
+        return wait, last
+    seen: set[bytes] = set()
+    for pair in query_string.split(b"&"):
+        name, equals, value = pair.partition(b"=")
+        if not equals or name in seen:
             return None
         seen.add(name)
-        if name == "wait" and _WAIT.match(value) and float(value) <= MAX_WAIT:
+        if name == b"wait" and _WAIT.fullmatch(value) and float(value) <= MAX_WAIT:
             wait = float(value)
-        elif name == "last" and _LAST.match(value):
-            last = value
+        elif name == b"last" and _LAST.fullmatch(value):
+            last = value.decode()
         else:
             return None
     return wait, last

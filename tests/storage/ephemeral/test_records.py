@@ -1,5 +1,6 @@
 """The typed records: the rate limiter's windows, aligned to the clock, with the time left to
-wait; a QR login's change that stands once written."""
+wait; a QR login's change that stands once written; a stored login decoded once while it is
+unchanged."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.core.test_qrlogin import ALICE, BOB, T0, new_login
 from minilogin.core import qrlogin
 from minilogin.core.errors import Conflict
 from minilogin.core.qrlogin import Status
+from minilogin.storage.ephemeral import records
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.records import QRLogins, RateLimiter
 
@@ -122,3 +124,27 @@ async def test_a_copy_the_stored_login_moved_on_from_is_not_what_the_change_is_d
         "qrl_other", lambda cur: qrlogin.scan(cur, T0, ALICE), seen=scanned_copy
     )
     assert changed.scanner == ALICE
+
+
+async def test_a_login_read_again_unchanged_is_not_decoded_again_and_a_change_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logins = QRLogins(MemoryStore(), lambda: T0)
+    assert await logins.create(new_login())
+    first = await logins.get("qrl_test")
+    assert first is not None
+    assert await logins.get("qrl_test") is first
+
+    changed = await logins.update("qrl_test", lambda cur: qrlogin.scan(cur, T0, ALICE))
+    again = await logins.get("qrl_test")
+    assert again == changed
+    assert again is not None
+    assert again.status is Status.SCANNED
+
+    # Only the last few texts are kept: the oldest is decoded afresh.
+    monkeypatch.setattr(records, "DECODED", 2)
+    for n in range(2):
+        assert await logins.create(new_login(id=f"qrl_{n}", scene=f"s-{n}"))
+        await logins.get(f"qrl_{n}")
+    assert await logins.get("qrl_test") == again
+    assert await logins.get("qrl_test") is not again

@@ -222,3 +222,16 @@ async def test_a_closed_store_refuses_new_subscriptions(redis: RedisServer) -> N
     with pytest.raises(RuntimeError, match="closed"):
         async with store.subscribe("c"):
             pass
+
+
+async def test_replies_are_parsed_by_hiredis(redis: RedisServer, prefix: str) -> None:
+    store = RedisStore(redis.url(), prefix=prefix)
+    try:
+        await store.set("k", "v", LONG)
+        assert await store.get("k") == "v"
+        # The connection that carried them, back in the pool: redis-py chose its parser.
+        pool = store._redis.connection_pool
+        parsers = {type(conn._parser).__name__ for conn in pool._available_connections}
+    finally:
+        await store.close()
+    assert parsers == {"_AsyncHiredisParser"}

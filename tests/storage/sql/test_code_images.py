@@ -43,3 +43,22 @@ async def test_code_images_past_their_time_are_swept_unless_kept_longer(
     assert await stores.code_images.get_code_image("wx1", "kept") == image
     assert await stores.code_images.get_code_image("wx1", "young") == image
     assert await stores.code_images.delete_code_images_until(now + timedelta(minutes=2)) == 0
+
+
+async def test_many_images_are_kept_longer_in_one_call(stores: SqlStores) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    image = CodeImage("image/png", b"\x89PNG\r\n\x1a\n")
+    for app_id, scene in (("wx1", "a"), ("wx1", "b"), ("wx2", "a"), ("wx1", "c")):
+        await stores.code_images.put_code_image(app_id, scene, image, now + timedelta(minutes=1))
+    later = now + timedelta(days=1)
+    await stores.code_images.keep_code_images(
+        [("wx1", "a", later), ("wx2", "a", later), ("wx1", "missing", later)]
+    )
+    await stores.code_images.keep_code_images([])
+
+    assert await stores.code_images.delete_code_images_until(now + timedelta(minutes=2)) == 2
+    assert await stores.code_images.get_code_image("wx1", "a") == image
+    assert await stores.code_images.get_code_image("wx2", "a") == image
+    assert await stores.code_images.get_code_image("wx1", "b") is None
+    assert await stores.code_images.get_code_image("wx1", "c") is None
+    assert await stores.code_images.delete_code_images_until(later) == 2

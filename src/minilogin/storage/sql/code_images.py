@@ -36,9 +36,8 @@ _PUT = {
     "postgresql": _upsert(postgresql.insert(_images)),
     "sqlite": _upsert(sqlite.insert(_images)),
 }
-_KEEP = (
-    update(_images).where(*_THIS).values(kept_until=bindparam("until")).returning(_images.c.scene)
-)
+_KEEP_MANY = update(_images).where(*_THIS).values(kept_until=bindparam("until"))
+_KEEP = _KEEP_MANY.returning(_images.c.scene)
 _DELETE_SCENES = delete(_images).where(
     _images.c.app_id == bindparam("app"),
     _images.c.scene.in_(bindparam("codes", expanding=True)),
@@ -86,6 +85,19 @@ class SqlCodeImageStore:
             return connection.execute(_KEEP, values).first() is not None
 
         return await self._db.write(keep)
+
+    async def keep_code_images(self, kept: Sequence[tuple[str, str, datetime]]) -> None:
+        if not kept:
+            return
+        values = [
+            {"app": app_id, "code": scene, "until": utc(until)} for app_id, scene, until in kept
+        ]
+
+        def keep_them(connection: Connection) -> None:
+            # One UPDATE run for every row (the driver's executemany), in one transaction.
+            connection.execute(_KEEP_MANY, values)
+
+        await self._db.write(keep_them)
 
     async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None:
         if not scenes:

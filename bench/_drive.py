@@ -232,6 +232,20 @@ async def create(http: httpx.AsyncClient, issuer: str) -> Login:
     )
 
 
+async def timed_create(
+    http: httpx.AsyncClient, issuer: str, latencies: list[float], failures: Counter[str]
+) -> None:
+    """One QR login created: its latency in milliseconds added to ``latencies``, or its
+    failure counted in ``failures`` by reason."""
+    started = time.perf_counter()
+    try:
+        await create(http, issuer)
+    except Exception as error:
+        failures[reason(error, "create")] += 1
+        return
+    latencies.append((time.perf_counter() - started) * 1000)
+
+
 async def read_scene(http: httpx.AsyncClient, public: str, login: Login) -> None:
     """The scene the code shows, from the sandbox demo's helper (the holder of the secret may
     ask): what a phone would read from the PNG, without decoding one per login here."""

@@ -31,11 +31,11 @@ import httpx
 from _drive import (
     Phone,
     complete_login,
-    create,
     fill_pool,
     pool_settings,
     reason,
     sandbox_calls,
+    timed_create,
 )
 from common import (
     Server,
@@ -63,15 +63,9 @@ async def creation_latencies(
 ) -> list[float]:
     """The latency of each of ``count`` creations that succeeded; the others are counted in
     ``failures`` by reason."""
-    latencies = []
+    latencies: list[float] = []
     for _ in range(count):
-        started = time.perf_counter()
-        try:
-            await create(http, server.issuer())
-        except Exception as error:
-            failures[reason(error, "create")] += 1
-            continue
-        latencies.append((time.perf_counter() - started) * 1000)
+        await timed_create(http, server.issuer(), latencies, failures)
     return latencies
 
 

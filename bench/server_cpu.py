@@ -56,6 +56,7 @@ from _drive import (
     pool_settings,
     reason,
     sandbox_calls,
+    timed_create,
 )
 from common import (
     Server,
@@ -172,15 +173,10 @@ async def re_polls(
 async def creations(
     http: httpx.AsyncClient, server: Server, count: int
 ) -> tuple[list[float], Counter[str]]:
-    latencies, failures = [], Counter[str]()
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
     for _ in range(count):
-        started = time.perf_counter()
-        try:
-            await create(http, server.issuer())
-        except Exception as error:
-            failures[reason(error, "create")] += 1
-            continue
-        latencies.append((time.perf_counter() - started) * 1000)
+        await timed_create(http, server.issuer(), latencies, failures)
     return latencies, failures
 
 
@@ -208,7 +204,9 @@ class Steady:
 async def steady_creations(
     http: httpx.AsyncClient, server: Server, count: int, rate: float
 ) -> Steady:
-    latencies, failures, sizes = [], Counter[str](), []
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    sizes: list[int] = []
     due = time.perf_counter()
     for n in range(count):
         if n % SIZE_EVERY == 0 and (size := await pool_size(http, server)) is not None:
@@ -216,13 +214,7 @@ async def steady_creations(
         # A fixed schedule: a slow creation is not followed by a pause to make up for it.
         due += 1 / rate
         await asyncio.sleep(max(due - time.perf_counter(), 0.0))
-        started = time.perf_counter()
-        try:
-            await create(http, server.issuer())
-        except Exception as error:
-            failures[reason(error, "create")] += 1
-            continue
-        latencies.append((time.perf_counter() - started) * 1000)
+        await timed_create(http, server.issuer(), latencies, failures)
     if (size := await pool_size(http, server)) is not None:
         sizes.append(size)
     return Steady(latencies, failures, sizes)

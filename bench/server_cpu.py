@@ -70,6 +70,7 @@ from common import (
     say_if_quick,
     table,
 )
+from tests.support.metrics import samples
 
 QUICK = {
     "hello": 200,
@@ -183,12 +184,8 @@ async def creations(
 async def pool_size(http: httpx.AsyncClient, server: Server) -> int | None:
     """The smallest of the pools' sizes on ``/metrics`` (the demo's only, here), as the filler
     last counted it; ``None`` before it has counted any."""
-    metrics = (await http.get(f"{server.public}/metrics")).text
-    sizes = [
-        float(line.rsplit(" ", 1)[1])
-        for line in metrics.splitlines()
-        if line.startswith("minilogin_code_pool_size{")
-    ]
+    exposed = samples((await http.get(f"{server.public}/metrics")).text)
+    sizes = [value for (name, _), value in exposed.items() if name == "minilogin_code_pool_size"]
     return int(min(sizes)) if sizes else None
 
 

@@ -45,10 +45,11 @@ rows past it. Fresh codes and ring slots are kept ``RETENTION`` and renewed whil
 **A single-use lease is one ephemeral-store operation**, the pop of a fresh code (recycling
 probes the ring as before). What else it used to do on the request's path is written back by
 the filler at the start of its next pass (within ``FILL_INTERVAL`` of the last), off the
-creation's latency: the lease counted per bucket (one compare-and-set per bucket and pass
-rather than an increment per lease), and the taken code's image shortened from the fresh code's
-``RETENTION`` to its login's hold (a durable-store transaction, which waited for the database's
-write turn behind the filler's image inserts). Both are safe to defer: until the count is
+creation's latency: the lease counted per bucket (one increment by the pass's count per
+bucket rather than one per lease), and the taken code's image shortened from the fresh code's
+``RETENTION`` to its login's hold (one durable-store transaction for all the pass's codes,
+where each lease's own waited for the database's write turn behind the filler's image
+inserts). Both are safe to defer: until the count is
 written the pool's target reads a few leases low, and until the image is shortened it lives
 longer, never shorter (``too_old_to_lend`` leaves it at least half its retention). A crash
 loses at most the write-back of a pass; the images then go at their ``RETENTION``.

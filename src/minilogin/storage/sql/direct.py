@@ -1,0 +1,205 @@
+"""The stores' hot statements on a SQLite file run straight on the sqlite3 driver, with what
+SQLAlchemy would have done around them kept.
+
+SQLAlchemy's execution of a Core statement (options merged, its compiled form looked up,
+an execution context built, the parameters processed, a cursor result set up) is a few
+hundred Python steps: in a server's profile of logins it held 13 % of the CPU where the
+driver's own ``execute`` held 1 % (BENCHMARKS.md, "Issue 17, third pass"). A statement object
+the stores run again and again (they build theirs once, at import) is compiled here once, by
+SQLAlchemy, for the names of the parameters it is given; each run after that processes the
+parameters with the compiled form's own types, runs its SQL on the driver's cursor, and
+answers SQLAlchemy's ``Row`` objects in a ``Result``, each value through its column type's
+result processor, as SQLAlchemy's execution does. What the driver raises is raised as
+SQLAlchemy raises it (``Connection._handle_dbapi_exception``: wrapped in its
+``IntegrityError``, ``OperationalError``…, the connection invalidated when the driver says it
+is gone), so the stores' conflict handling and the outage answers (``storage/errors.py``) see
+the same errors.
+
+Everything else runs through SQLAlchemy's execution as before: a statement's first run, a
+statement object built for one call, several parameter sets (``executemany``), execution
+options, expanding (``IN``) or literal parameters, Python-side column defaults, columns of a
+result that are not a table's own, events listened to, a connection outside an active
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, cast
+
+from sqlalchemy import Column, Connection, CursorResult, Delete, Engine, Insert, Select, Update
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.cursor import _NO_RESULT_METADATA
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.sql.compiler import SQLCompiler
+
+#: Statement objects remembered at most, with their compiled forms: the stores' own are a few
+#: dozen; past this the memory starts again (statements built for one call fill it).
+REMEMBERED = 512
+
+_Key = tuple[int, tuple[str, ...]]
+
+
+class DirectConnection(Connection):
+    """A SQLAlchemy ``Connection`` that runs the statements it has run before on the driver
+    directly. The engine's connections are of this class once ``use_direct`` has set it."""
+
+    def execute(
+        self,
+        statement: Any,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> CursorResult[Any]:
+        if execution_options is None and type(parameters) is dict:
+            plan = _plan(self, statement, parameters)
+            if plan is not None:
+                return plan.run(self, parameters)
+        return super().execute(statement, parameters, execution_options=execution_options)
+
+
+def use_direct(engine: Engine) -> None:
+    """Give ``engine`` (a synchronous one on a SQLite file) connections of ``DirectConnection``,
+    with a memory of statements of its own."""
+
+    class Direct(DirectConnection):
+        _plans = _Plans(engine.dialect)
+
+    engine._connection_cls = Direct
+
+
+class _Plans:
+    """The statements one engine has run, each with its compiled form once it runs again."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        # A statement is kept here while remembered, so its id names no other object.
+        self.seen: dict[_Key, tuple[Any, _Plan | None]] = {}
+
+
+class _Result(IteratorResult[Any]):
+    """The rows of a statement run directly, with what a cursor result tells beside them: the
+    driver's row count and whether it returns rows at all (a result without raises as
+    SQLAlchemy's does when asked for rows)."""
+
+    rowcount: int
+    returns_rows: bool
+
+
+class _Plan:
+    """A statement compiled for a set of parameter names, run on the driver."""
+
+    def __init__(
+        self,
+        compiled: SQLCompiler,
+        processors: Mapping[str, Callable[[Any], Any]],
+        metadata: SimpleResultMetaData | None,
+    ) -> None:
+        self.sql = compiled.string
+        self.names = tuple(compiled.positiontup or ())
+        self.construct = compiled.construct_params
+        self.processors = processors
+        self.metadata = metadata
+
+    def run(self, connection: Connection, parameters: dict[str, Any]) -> CursorResult[Any]:
+        # What SQLAlchemy's errors show: the parameters given until they are processed.
+        values: Sequence[Any] = [parameters]
+        cursor = None
+        try:
+            bound = self.construct(parameters, escape_names=False)
+            processors = self.processors
+            values = [
+                processors[name](bound[name]) if name in processors else bound[name]
+                for name in self.names
+            ]
+            cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            cursor.execute(self.sql, values)
+            rows: Iterator[Any] = iter(cursor.fetchall() if self.metadata is not None else ())
+            count = cursor.rowcount
+            cursor.close()
+        except BaseException as error:
+            connection._handle_dbapi_exception(error, self.sql, values, cursor, None)
+        result = _Result(self.metadata or _NO_RESULT_METADATA, rows)
+        result.rowcount = count
+        result.returns_rows = self.metadata is not None
+        return cast(CursorResult[Any], result)
+
+
+def _plan(connection: DirectConnection, statement: Any, parameters: dict[str, Any]) -> _Plan | None:
+    """The compiled form to run ``statement`` directly with these parameters' names, or None
+    where SQLAlchemy must run it."""
+    if (
+        connection._has_events
+        or connection.engine._has_events
+        or connection.dialect._has_events
+        or connection.in_nested_transaction()
+    ):
+        return None
+    transaction = connection.get_transaction()
+    if transaction is None or not transaction.is_active or connection.invalidated:
+        return None
+    plans: _Plans = connection._plans  # type: ignore[attr-defined]
+    key = (id(statement), tuple(parameters))
+    seen = plans.seen.get(key)
+    if seen is None or seen[0] is not statement:
+        if len(plans.seen) >= REMEMBERED:
+            plans.seen.clear()
+        # Its first run: SQLAlchemy's, and remembered for the next.
+        plans.seen[key] = (statement, None)
+        return None
+    plan = seen[1]
+    if plan is None:
+        plan = _compile(statement, plans.dialect, parameters) or _SQLALCHEMY
+        plans.seen[key] = (statement, plan)
+    return None if plan is _SQLALCHEMY else plan
+
+
+def _compile(statement: Any, dialect: Dialect, parameters: dict[str, Any]) -> _Plan | None:
+    """``statement``'s plan, or None when it is one SQLAlchemy must run."""
+    if not isinstance(statement, Select | Insert | Update | Delete):
+        return None
+    # The parameters' names sorted, as SQLAlchemy compiles for them.
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(parameters))
+    if (
+        not isinstance(compiled, SQLCompiler)
+        or not compiled.positional
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.escaped_bind_names
+        or compiled.implicit_returning
+    ):
+        return None
+    processors = {}
+    for name in compiled.positiontup or ():
+        bind = compiled.binds[name]
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    if isinstance(statement, Select):
+        columns: Sequence[Any] = list(statement.selected_columns)
+    else:
+        columns = list(compiled.effective_returning or ())
+        if not columns:
+            return _Plan(compiled, processors, None)
+    if not columns or not all(
+        isinstance(column, Column) and column.table is not None and column.key == column.name
+        for column in columns
+    ):
+        return None
+    keys = [column.key for column in columns]
+    if len(set(keys)) != len(keys):
+        # SQLAlchemy would tell the columns apart by labels of its own.
+        return None
+    metadata = SimpleResultMetaData(
+        keys,
+        _processors=[
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ],
+    )
+    return _Plan(compiled, processors, metadata)
+
+
+#: Remembered for a statement SQLAlchemy must run.
+_SQLALCHEMY = cast(_Plan, object())

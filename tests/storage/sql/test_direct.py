@@ -83,13 +83,14 @@ async def file(tmp_path: Path) -> AsyncIterator[tuple[Path, SqliteFile]]:
 def direct_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The SQL of each statement run directly, in order."""
     runs: list[str] = []
-    real = direct_module._Plan.run
+    for method in ("run", "run_many"):
+        real = getattr(direct_module._Plan, method)
 
-    def run(plan: direct_module._Plan, *args: Any) -> Any:
-        runs.append(plan.sql)
-        return real(plan, *args)
+        def run(plan: direct_module._Plan, *args: Any, real: Any = real) -> Any:
+            runs.append(plan.sql)
+            return real(plan, *args)
 
-    monkeypatch.setattr(direct_module._Plan, "run", run)
+        monkeypatch.setattr(direct_module._Plan, method, run)
     return runs
 
 
@@ -97,6 +98,10 @@ def _write(engines: SqliteFile, statement: Any, parameters: Any) -> list[Any]:
     with engines.writes.connect() as connection, connection.begin():
         result = connection.execute(statement, parameters)
         return list(result) if result.returns_rows else []
+
+
+def _sql(engines: SqliteFile, statement: Any) -> str:
+    return str(statement.compile(dialect=engines.reads.dialect))
 
 
 def _in_transaction(connection: Any, work: Any) -> None:
@@ -235,27 +240,58 @@ async def test_a_connection_invalidated_meanwhile_reconnects_as_before(
     assert len(direct_runs) == 2
 
 
+async def test_an_expanding_in_and_several_parameter_sets_run_directly(
+    file: tuple[Path, SqliteFile], direct_runs: list[str]
+) -> None:
+    _, engines = file
+    ids = select(_things.c.id).where(_things.c.id.in_(bindparam("ids", expanding=True)))
+    _write(engines, _INSERT, [_thing("one"), _thing("two")])
+    _write(engines, _INSERT, [_thing("three"), _thing("four", at=None), _thing("five")])
+    assert direct_runs == [_sql(engines, _INSERT)]
+    found = [
+        sorted(row.id for row in _read(engines, ids, {"ids": wanted}))
+        for wanted in (["one"], ["one", "four", "none"], ["two", "five"], [])
+    ]
+    assert found == [["one"], ["four", "one"], ["five", "two"], []]
+    assert len(direct_runs) == 4
+    # Its statement as SQLAlchemy compiled it: the expansion is SQLAlchemy's, for each run.
+    assert direct_runs[1:] == [_sql(engines, ids)] * 3
+    assert _read(engines, _BY_ID, {"id": "four"})[0].at is None
+
+    def again_with_a_duplicate(connection: Any) -> None:
+        connection.execute(_INSERT, [_thing("six"), _thing("one")])
+
+    with engines.writes.connect() as connection, pytest.raises(IntegrityError) as broken:
+        _in_transaction(connection, again_with_a_duplicate)
+    assert isinstance(broken.value.orig, sqlite3.IntegrityError)
+    assert len(direct_runs) == 5
+    assert _read(engines, ids, {"ids": ["six"]}) == []
+
+
 async def test_what_sqlalchemy_must_run_still_runs_there(
     file: tuple[Path, SqliteFile], direct_runs: list[str]
 ) -> None:
     _, engines = file
-    many = [_thing("one"), _thing("two"), _thing("three")]
-    expanding = select(_things.c.id).where(_things.c.id.in_(bindparam("ids", expanding=True)))
-    for _ in range(2):
-        # Several parameter sets: the driver's executemany, by SQLAlchemy.
-        _write(engines, _INSERT, many)
-        assert sorted(
-            row.id for row in _read(engines, expanding, {"ids": ["one", "three", "four"]})
-        ) == ["one", "three"]
+    returning = insert(_things).returning(_things.c.id)
+    count = select(func.count()).select_from(_things)
+    for n in range(2):
+        _write(engines, _INSERT, _thing(f"one-{n}"))
+        direct_runs.clear()
         # A statement built for one run.
-        assert _read(engines, select(_things.c.n).where(_things.c.id == "two"), {}) == [(1,)]
+        assert _read(engines, select(_things.c.n).where(_things.c.id == "one-0"), {}) == [(1,)]
         # Columns of the result that are no table's own.
-        assert _read(engines, select(func.count()).select_from(_things), {}) == [(3,)]
+        assert _read(engines, count, {}) == [(3 * n + 1,)]
         with engines.reads.connect() as connection, connection.begin():
-            options = connection.execute(_BY_ID, {"id": "two"}, execution_options={"a": 1})
-            assert [row.id for row in options] == ["two"]
-        _write(engines, _things.delete(), {})
-    assert direct_runs == []
+            options = connection.execute(_BY_ID, {"id": "one-0"}, execution_options={"a": 1})
+            assert [row.id for row in options] == ["one-0"]
+        # Several parameter sets with a RETURNING (SQLAlchemy batches them), or whose names
+        # differ.
+        assert sorted(
+            row.id for row in _write(engines, returning, [_thing(f"a{n}"), _thing(f"b{n}")])
+        ) == [f"a{n}", f"b{n}"]
+        with pytest.raises(StatementError, match="A value is required for bind parameter"):
+            _write(engines, _INSERT, [_thing(f"c{n}"), {"id": f"d{n}", "n": 5}])
+        assert direct_runs == []
 
 
 async def test_the_stores_statements_give_the_same_entities_directly(

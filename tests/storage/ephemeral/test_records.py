@@ -12,10 +12,10 @@ from tests.core.test_qrlogin import ALICE, BOB, T0, new_login
 
 from minilogin.core import qrlogin
 from minilogin.core.errors import Conflict
-from minilogin.core.qrlogin import Status
+from minilogin.core.qrlogin import MiniProgramSession, Status
 from minilogin.storage.ephemeral import keys, records
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.storage.ephemeral.records import QRLogins, RateLimiter
+from minilogin.storage.ephemeral.records import MiniProgramSessions, QRLogins, RateLimiter
 
 WINDOW = 60.0
 
@@ -198,3 +198,12 @@ async def test_a_login_read_or_written_here_is_compared_as_its_text_not_serializ
             "qrl_test", lambda cur: qrlogin.scan(cur, T0, BOB), seen=replace(scanned)
         )
     assert serialized == ["qrl_test"]
+
+
+async def test_a_mini_program_session_is_kept_by_its_token_alone() -> None:
+    sessions = MiniProgramSessions(MemoryStore())
+    session = MiniProgramSession("qrl_test", "wx_app", "o-alice")
+    await sessions.put("the-token", session, 60)
+
+    assert await sessions.get("the-token") == session
+    assert await sessions.get("another-token") is None

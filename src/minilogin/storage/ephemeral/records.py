@@ -283,9 +283,11 @@ class MiniProgramSessions:
         self._store = store
 
     async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None:
-        await self._store.set(
-            keys.miniprogram_session(digest(token)), json.dumps(asdict(session)), ttl
+        # Field by field: ``asdict`` deep-copies, for three strings.
+        text = json.dumps(
+            {"qrlogin_id": session.qrlogin_id, "app_id": session.app_id, "openid": session.openid}
         )
+        await self._store.set(keys.miniprogram_session(digest(token)), text, ttl)
 
     async def get(self, token: str) -> MiniProgramSession | None:
         text = await self._store.get(keys.miniprogram_session(digest(token)))

@@ -224,12 +224,18 @@ class QRLogins:
         return self._decode(message)
 
 
+_GRANT_FIELDS = tuple(field.name for field in fields(AuthorizationCode))
+
+
 class AuthorizationCodes:
     def __init__(self, store: EphemeralStore) -> None:
         self._store = store
 
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
-        await self._store.set(keys.authorization_code(digest(code)), json.dumps(asdict(grant)), ttl)
+        # Field by field, as a QR login is (``_qrlogin_to_json``): ``asdict`` deep-copies.
+        data = {name: getattr(grant, name) for name in _GRANT_FIELDS}
+        text = json.dumps(data, separators=(",", ":"))
+        await self._store.set(keys.authorization_code(digest(code)), text, ttl)
 
     async def peek(self, code: str) -> AuthorizationCode | None:
         """The grant, left in place."""
@@ -242,9 +248,9 @@ class AuthorizationCodes:
         return None if text is None else AuthorizationCode(**json.loads(text))
 
     async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None:
-        await self._store.set(
-            keys.used_authorization_code(digest(code)), json.dumps(asdict(issued)), ttl
-        )
+        data = {"access_token_ids": issued.access_token_ids, "expires_at": issued.expires_at}
+        text = json.dumps(data, separators=(",", ":"))
+        await self._store.set(keys.used_authorization_code(digest(code)), text, ttl)
 
     async def issued_for_used(self, code: str) -> IssuedTokens | None:
         text = await self._store.get(keys.used_authorization_code(digest(code)))

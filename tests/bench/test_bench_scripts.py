@@ -200,6 +200,16 @@ def test_workers_compares_two_workers_with_one_in_logins_and_server_cpu(quick_ru
         part,
         re.M,
     )
+    ceiling = re.search(
+        r"the machine's ceiling: (\d+) cores over the CPU a login costs everything on it "
+        r"\(([\d.]+) ms,\s+of which the server ([\d.]+) ms\) = ([\d.]+) logins/s",
+        part,
+    )
+    assert ceiling is not None
+    cores, everything, server, most = map(float, ceiling.groups())
+    assert 0 < server <= everything
+    assert ceiling.group(3) == rows[1][5]
+    assert most == pytest.approx(1000 * cores / everything, rel=0.01)
 
 
 def test_workers_refuses_nonsense_settings() -> None:

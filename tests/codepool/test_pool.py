@@ -35,6 +35,7 @@ from minilogin.codepool import CodePool, keys
 from minilogin.codepool.keys import IMAGES_SWEPT
 from minilogin.codepool.policy import (
     BUCKET,
+    BUDGET_WINDOW,
     FILL_INTERVAL,
     MIN_FILL_RATE,
     PAGE_BACKOFF,
@@ -361,6 +362,46 @@ async def test_a_pool_below_its_minimum_fills_at_the_fill_rate(
     assert await code_calls(http) == 40
     # 39 codes at 20 a second, not at the load's pace.
     assert 38 / 20 <= took < 38 / MIN_FILL_RATE
+
+
+@pool_settings(code_pool_min_size=40, code_pool_fill_rate=40)
+async def test_the_filler_makes_a_quarter_seconds_codes_together_none_before_its_turn(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    await browser.create()  # made on demand: the pool's fresh codes are all the filler's
+    made, calls, started = [], await code_calls(http), clock()
+    while (due := await pool.refill()) is not None:
+        made.append(await code_calls(http) - calls)
+        calls += made[-1]
+        clock.advance(max(0.0, due - clock()))
+    made.append(await code_calls(http) - calls)
+    took = clock() - started
+    # The first code at once, as a pass after a quiet while always makes it; then the codes
+    # that 40 a second spaces over a quarter of a second, ten a pass.
+    assert [n for n in made if n] == [1, 10, 10, 10, 9]
+    assert await pool.size(await demo_source(by_hand)) == 40
+    # Each batch made when its last code is due: the 39 after the first no faster than 40 a
+    # second.
+    assert took >= 39 / 40
+
+
+@pool_settings(code_pool_min_size=10, code_pool_fill_rate=40, code_pool_budget_per_minute=8)
+async def test_the_codes_a_batch_made_before_the_budget_ran_out_are_kept(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    clock.advance(BUDGET_WINDOW - clock() % BUDGET_WINDOW)  # the test runs in one budget minute
+    await browser.create()  # one call on demand, of the minute's 8
+    await fill(pool, clock)  # the filler's share is 4 a minute: its first code, then a batch
+    assert await code_calls(http) == 4  # of nine that stopped at the third
+    source = await demo_source(by_hand)
+    assert await pool.size(source) == 3
+    for _ in range(3):
+        login = await browser.create()
+        assert await scene_shown(browser, login)  # a code the pool kept, image and all
+    assert await code_calls(http) == 4
+    assert await pool.size(source) == 0
 
 
 async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(

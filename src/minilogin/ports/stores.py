@@ -213,6 +213,10 @@ class CodeImageStore(Protocol):
         """Store (or replace) the image of the code for ``scene``."""
         ...
 
+    async def put_code_images(self, images: Sequence[tuple[str, str, CodeImage, datetime]]) -> None:
+        """``put_code_image`` of each (mini program, scene, image, end), in one transaction."""
+        ...
+
     async def get_code_image(self, app_id: str, scene: str) -> CodeImage | None: ...
 
     async def keep_code_image(self, app_id: str, scene: str, kept_until: datetime) -> bool:

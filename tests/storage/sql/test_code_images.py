@@ -48,6 +48,22 @@ async def test_more_images_than_a_statement_names_are_deleted_in_one_call(
     ]
 
 
+async def test_several_code_images_are_stored_in_one_call(stores: SqlStores) -> None:
+    until = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+    png = CodeImage("image/png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40)
+    jpeg = CodeImage("image/jpeg", b"\xff\xd8\xff" + b"\x00\xff" * 5000)
+    await stores.code_images.put_code_image("wx1", "old", png, until)
+    await stores.code_images.put_code_images(
+        [("wx1", "a", png, until), ("wx1", "b", jpeg, until), ("wx1", "old", jpeg, until)]
+    )
+    assert await stores.code_images.get_code_image("wx1", "a") == png
+    assert await stores.code_images.get_code_image("wx1", "b") == jpeg
+    assert await stores.code_images.get_code_image("wx1", "old") == jpeg  # replaced
+    await stores.code_images.put_code_images([])
+    # Kept until the end given: the sweep at that time takes all three.
+    assert await stores.code_images.delete_code_images_until(until) == 3
+
+
 async def test_code_images_past_their_time_are_swept_unless_kept_longer(
     stores: SqlStores,
 ) -> None:

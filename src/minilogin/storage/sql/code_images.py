@@ -61,17 +61,26 @@ class SqlCodeImageStore:
     async def put_code_image(
         self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
     ) -> None:
-        row = {
-            "app_id": app_id,
-            "scene": scene,
-            "content_type": image.content_type,
-            "image": image.data,
-            "kept_until": utc(kept_until),
-        }
+        await self.put_code_images([(app_id, scene, image, kept_until)])
+
+    async def put_code_images(self, images: Sequence[tuple[str, str, CodeImage, datetime]]) -> None:
+        if not images:
+            return
+        rows = [
+            {
+                "app_id": app_id,
+                "scene": scene,
+                "content_type": image.content_type,
+                "image": image.data,
+                "kept_until": utc(kept_until),
+            }
+            for app_id, scene, image, kept_until in images
+        ]
         statement = self._put
 
         def put(connection: Connection) -> None:
-            connection.execute(statement, row)
+            # One upsert run for every row (the driver's executemany), in one transaction.
+            connection.execute(statement, rows)
 
         await self._db.write(put)
 

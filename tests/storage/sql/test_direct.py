@@ -119,7 +119,8 @@ async def test_a_statement_run_again_runs_directly_with_sqlalchemys_rows(
 ) -> None:
     _, engines = file
     _write(engines, _INSERT, _thing("one"))
-    _write(engines, _INSERT, _thing("two", at=None, tags=[], flag=False, data=None, n=7))
+    # One parameter set in a list is that set alone: the same statement, run directly.
+    _write(engines, _INSERT, [_thing("two", at=None, tags=[], flag=False, data=None, n=7)])
     assert len(direct_runs) == 1
     by_sqlalchemy = _read(engines, _BY_ID, {"id": "two"})
     directly = [_read(engines, _BY_ID, {"id": id_}) for id_ in ("two", "one", "none")]

@@ -56,11 +56,15 @@ class DirectConnection(Connection):
     ) -> CursorResult[Any]:
         if execution_options is None:
             kind = type(parameters)
+            if kind is list and len(parameters) == 1:
+                # One parameter set in a list runs as that set alone, as SQLAlchemy runs it.
+                [parameters] = parameters
+                kind = type(parameters)
             if kind is dict:
                 plan = _plan(self, statement, parameters, False)
                 if plan is not None:
                     return plan.run(self, parameters)
-            elif kind is list and len(parameters) > 1 and type(parameters[0]) is dict:
+            elif kind is list and parameters and type(parameters[0]) is dict:
                 plan = _plan(self, statement, parameters[0], True)
                 if plan is not None and plan.takes(parameters):
                     return plan.run_many(self, parameters)

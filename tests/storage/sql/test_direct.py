@@ -28,7 +28,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
+from sqlalchemy.exc import (
+    IntegrityError,
+    OperationalError,
+    ResourceClosedError,
+    StatementError,
+)
 
 from minilogin.core.entities import CodeImage, Pool, RefreshToken, User, WeChatIdentity
 from minilogin.storage.crypto import SecretBox
@@ -141,6 +146,19 @@ async def test_a_statement_run_again_runs_directly_with_sqlalchemys_rows(
     assert one.at.tzinfo is UTC
     assert type(one.flag) is bool
     assert directly[2] == []
+
+
+async def test_a_result_without_rows_refuses_rows_as_sqlalchemys_does(
+    file: tuple[Path, SqliteFile], direct_runs: list[str]
+) -> None:
+    _, engines = file
+    for n in range(2):
+        with engines.writes.connect() as connection, connection.begin():
+            result = connection.execute(_INSERT, _thing(f"t{n}"))
+            assert (result.returns_rows, result.rowcount) == (False, 1)
+            with pytest.raises(ResourceClosedError):
+                result.first()
+    assert len(direct_runs) == 1
 
 
 async def test_an_update_returning_runs_directly_in_its_transaction(

@@ -163,6 +163,9 @@ class _Plan:
         result = _Result(self.metadata or _NO_RESULT_METADATA, iter(rows))
         result.rowcount = count
         result.returns_rows = self.metadata is not None
+        if not result.returns_rows:
+            # Closed, as SQLAlchemy closes a result without rows: asked for rows, it raises.
+            result.close()
         return cast(CursorResult[Any], result)
 
 

@@ -96,7 +96,8 @@ def sqlite_file_engines(
     makes SQLAlchemy dispatch every event of every statement and transaction, and with the
     ``BEGIN`` it sent as a statement of its own that cost a write transaction about a quarter
     of its CPU (BENCHMARKS.md, "Issue 17, third pass"). The writes' engine begins its
-    transactions in its dialect's ``do_begin`` instead (``_ImmediateSQLite``).
+    transactions in its dialect's ``do_begin`` instead (``_ImmediateSQLite``). Their
+    connections run a statement they ran before straight on the driver (``direct.py``).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or not _is_file(url):

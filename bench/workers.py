@@ -317,6 +317,28 @@ def report(outcomes: list[Outcome], hello: HelloWorld) -> None:
                 f"  server CPU a login, --workers {outcome.workers} against "
                 f"--workers {base.workers}: {mine / theirs:.2f}×"
             )
+        ceiling(outcome, base)
+
+
+def ceiling(outcome: Outcome, base: Outcome) -> None:
+    """What the machine allows: with every core busy, the logins a second are at most the
+    cores over the CPU a login costs everything on the machine (the server, the load, the
+    sandbox, PostgreSQL, Redis and the rest), as this run measured it. When the processes
+    beside the server cost a login about as much as the server does, two workers cannot give
+    twice one worker's logins on two cores, however well they scale."""
+    logins = len(outcome.latencies_ms)
+    if not logins:
+        return
+    everything_ms = 1000 * sum(outcome.cpu.values()) / logins
+    server_ms = 1000 * outcome.cpu["server"] / logins
+    most = 1000 * usable_cores() / everything_ms
+    needed = 1000 * usable_cores() / (GOAL * base.rate())
+    print(
+        f"  the machine's ceiling: {usable_cores()} cores over the CPU a login costs everything "
+        f"on it ({everything_ms:.2f} ms,\n  of which the server {server_ms:.2f} ms) = "
+        f"{most:.1f} logins/s = {most / base.rate():.2f}× --workers {base.workers}; "
+        f"{GOAL:g}× needs everything\n  to cost at most {needed:.2f} ms a login"
+    )
 
 
 def main() -> None:

@@ -158,7 +158,9 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     assert "  failed, by reason: none" in part
     assert re.search(r"^QR-login creation, back to back\s+20\s", part, re.M)
     assert re.search(r"^QR-login creation, 20/s\s+20\s", part, re.M)
-    assert re.search(r"^hello-world\s+50\s", part, re.M)
+    assert re.search(r"^hello-world, back to back\s+50\s", part, re.M)
+    # As many hello-worlds as steady creations, sent the same way: what the latter are judged by.
+    assert re.search(r"^hello-world, 20/s\s+20\s", part, re.M)
     assert "  steady creations failed, by reason: none" in part
     # The pool is read before the first steady creation and after the last.
     sizes = re.search(
@@ -169,7 +171,8 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     goals = (
         "code making",
         "re-poll",
-        "creation p99 over HTTP, 20/s",
+        r"creation p99 over HTTP, 20/s:",
+        r"creation p99 over HTTP, 20/s, above a hello-world's p99 sent the same way \([\d.]+ ms\):",
         "creation p99 over HTTP, back",
     )
     for goal in (*goals, "complete login"):
@@ -202,6 +205,16 @@ def test_workers_compares_two_workers_with_one_in_logins_and_server_cpu(quick_ru
         part,
         re.M,
     )
+    ceiling = re.search(
+        r"the machine's ceiling: (\d+) cores over the CPU a login costs everything on it "
+        r"\(([\d.]+) ms,\s+of which the server ([\d.]+) ms\) = ([\d.]+) logins/s",
+        part,
+    )
+    assert ceiling is not None
+    cores, everything, server, most = map(float, ceiling.groups())
+    assert 0 < server <= everything
+    assert ceiling.group(3) == rows[1][5]
+    assert most == pytest.approx(1000 * cores / everything, rel=0.01)
 
 
 def test_workers_refuses_nonsense_settings() -> None:

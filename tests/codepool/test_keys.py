@@ -20,7 +20,7 @@ def test_every_kind_of_key_is_its_own() -> None:
         keys.cursor(generation),
         keys.leases(generation, 0),
         keys.fill_lock(generation),
-        keys.fill_due(generation),
+        keys.fill_next(generation),
         keys.swept(generation),
         keys.page_error(SOURCE),
         keys.lease("wx0123", "scene0"),

@@ -8,7 +8,9 @@ import pytest
 
 from minilogin.codepool import policy
 from minilogin.codepool.policy import (
+    BATCH_SPAN,
     BUCKET,
+    MAX_BATCH,
     MIN_FILL_RATE,
     PAGE_BACKOFF,
     PAGE_BACKOFF_MAX,
@@ -16,6 +18,7 @@ from minilogin.codepool.policy import (
     RETENTION,
     SWEEP_INTERVAL,
     Demand,
+    FillPlan,
     PageError,
     PoolSettings,
     Slot,
@@ -106,6 +109,19 @@ def test_the_pace_is_the_ceiling_below_the_minimum_else_the_headroom_over_the_lo
     assert policy.pace(SETTINGS, quiet, size=5) == MIN_FILL_RATE
     assert policy.pace(SETTINGS, busy, size=5) == pytest.approx(6.0)
     assert policy.pace(SETTINGS, surge, size=5) == SETTINGS.fill_rate
+
+
+def test_a_batch_is_the_codes_the_pace_spaces_over_its_span_within_the_deficit() -> None:
+    assert policy.batch(40.0, deficit=100) == int(40.0 * BATCH_SPAN) == 10
+    assert policy.batch(40.0, deficit=3) == 3
+    assert policy.batch(40.0, deficit=0) == 1  # the code after a full pool's, as before
+    assert policy.batch(3.0, deficit=100) == 1  # a slow pace: one code at a time
+    assert policy.batch(10_000.0, deficit=10_000) == MAX_BATCH
+
+
+def test_a_fill_plan_reads_back_as_written() -> None:
+    plan = FillPlan(1_700_000_000.123456, 7)
+    assert FillPlan.parse(plan.dump()) == plan
 
 
 def test_the_filler_spends_its_share_of_the_budget_and_at_least_one_call() -> None:

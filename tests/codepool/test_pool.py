@@ -35,6 +35,7 @@ from minilogin.codepool import CodePool, keys
 from minilogin.codepool.keys import IMAGES_SWEPT
 from minilogin.codepool.policy import (
     BUCKET,
+    BUDGET_WINDOW,
     FILL_INTERVAL,
     MIN_FILL_RATE,
     PAGE_BACKOFF,
@@ -136,16 +137,48 @@ async def test_a_code_of_an_ended_login_never_reaches_a_later_login(
         f"{browser.issuer}/api/qrcodes/{collected.id}", headers=collected.auth
     )
     assert cancelled.status_code == 204
-    assert await by_hand.code_images.get_code_image(appid, scene) is None  # retired: image gone
 
     clock.advance(3600)  # long past any quarantine
     await fill(by_hand.codepool, clock)
+    assert await by_hand.code_images.get_code_image(appid, scene) is None  # retired: image gone
     victims = [await browser.create() for _ in range(5)]
     assert scene not in [await scene_shown(browser, victim) for victim in victims]
     late = await phone.scan(appid, scene)
     assert late.status_code in (404, 409, 410)
     for victim in victims:
         assert (await browser.status(victim))["status"] == "pending"
+
+
+async def test_ended_logins_images_are_deleted_together_by_a_later_pass_or_the_shutdown(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    """Not by each login's last request: the filler's first pass once the oldest has waited
+    ``FILL_INTERVAL`` deletes them all; the shutdown deletes those still waiting. Meanwhile
+    an ended login's code is not served."""
+    ended = [await browser.create() for _ in range(3)]
+    codes = [await browser.read_code(login) for login in ended]
+    for login in ended[:2]:
+        gone = await http.delete(f"{browser.issuer}/api/qrcodes/{login.id}", headers=login.auth)
+        assert gone.status_code == 204
+        clock.advance(FILL_INTERVAL / 4)
+
+    async def stored() -> list[bool]:
+        return [await by_hand.code_images.get_code_image(*code) is not None for code in codes]
+
+    await by_hand.codepool.refill()
+    assert await stored() == [True, True, True]
+    image = await http.get(ended[0].image_url)
+    assert image.status_code == 409
+    assert image.json()["error"] == "qrlogin_cancelled"
+
+    clock.advance(FILL_INTERVAL / 2)
+    await by_hand.codepool.refill()
+    assert await stored() == [False, False, True]
+
+    gone = await http.delete(f"{browser.issuer}/api/qrcodes/{ended[2].id}", headers=ended[2].auth)
+    assert gone.status_code == 204
+    await by_hand.codepool.close()
+    assert await stored() == [False, False, False]
 
 
 @pool_settings(code_pool_min_size=1)
@@ -329,6 +362,46 @@ async def test_a_pool_below_its_minimum_fills_at_the_fill_rate(
     assert await code_calls(http) == 40
     # 39 codes at 20 a second, not at the load's pace.
     assert 38 / 20 <= took < 38 / MIN_FILL_RATE
+
+
+@pool_settings(code_pool_min_size=40, code_pool_fill_rate=40)
+async def test_the_filler_makes_a_quarter_seconds_codes_together_none_before_its_turn(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    await browser.create()  # made on demand: the pool's fresh codes are all the filler's
+    made, calls, started = [], await code_calls(http), clock()
+    while (due := await pool.refill()) is not None:
+        made.append(await code_calls(http) - calls)
+        calls += made[-1]
+        clock.advance(max(0.0, due - clock()))
+    made.append(await code_calls(http) - calls)
+    took = clock() - started
+    # The first code at once, as a pass after a quiet while always makes it; then the codes
+    # that 40 a second spaces over a quarter of a second, ten a pass.
+    assert [n for n in made if n] == [1, 10, 10, 10, 9]
+    assert await pool.size(await demo_source(by_hand)) == 40
+    # Each batch made when its last code is due: the 39 after the first no faster than 40 a
+    # second.
+    assert took >= 39 / 40
+
+
+@pool_settings(code_pool_min_size=10, code_pool_fill_rate=40, code_pool_budget_per_minute=8)
+async def test_the_codes_a_batch_made_before_the_budget_ran_out_are_kept(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    pool = by_hand.codepool
+    clock.advance(BUDGET_WINDOW - clock() % BUDGET_WINDOW)  # the test runs in one budget minute
+    await browser.create()  # one call on demand, of the minute's 8
+    await fill(pool, clock)  # the filler's share is 4 a minute: its first code, then a batch
+    assert await code_calls(http) == 4  # of nine that stopped at the third
+    source = await demo_source(by_hand)
+    assert await pool.size(source) == 3
+    for _ in range(3):
+        login = await browser.create()
+        assert await scene_shown(browser, login)  # a code the pool kept, image and all
+    assert await code_calls(http) == 4
+    assert await pool.size(source) == 0
 
 
 async def test_a_new_logo_makes_new_codes_and_the_codes_on_screen_keep_theirs(

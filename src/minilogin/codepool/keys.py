@@ -8,9 +8,9 @@
 - ``codepool:{gen}:leases:{minute}`` leases per minute, all instances together: the load the
   target and the filler's pace follow;
 - ``codepool:{gen}:fill-lock`` the instance filling the generation now, and
-  ``codepool:{gen}:fill-due`` when the filler may make its next code: one pace for all
-  instances, whichever of them holds the lock; ``codepool:{gen}:swept`` when the generation
-  was last swept;
+  ``codepool:{gen}:fill-next`` when the filler may make its next batch of codes and how many
+  (``policy.FillPlan``): one pace for all instances, whichever of them holds the lock;
+  ``codepool:{gen}:swept`` when the generation was last swept;
 - ``codepool:lease:{appid}:{scene}`` (recycling) the QR login holding the scene, taken with
   ``add`` (so two instances can never lease one scene) for the login's longest life plus the
   quarantine, and shortened to the quarantine when the login is consumed or cancelled. A
@@ -54,8 +54,8 @@ def fill_lock(generation: str) -> str:
     return f"codepool:{generation}:fill-lock"
 
 
-def fill_due(generation: str) -> str:
-    return f"codepool:{generation}:fill-due"
+def fill_next(generation: str) -> str:
+    return f"codepool:{generation}:fill-next"
 
 
 def swept(generation: str) -> str:

@@ -22,6 +22,10 @@ SWEEP_INTERVAL = 3600.0
 PROBES = 8
 #: The filler's longest pause between passes, when no code is due sooner and no lease wakes it.
 FILL_INTERVAL = 2.0
+#: The filler makes together the codes its pace spaces over this many seconds (at most
+#: ``MAX_BATCH``): one pass, one transaction for their images, rather than one of each a code.
+BATCH_SPAN = 0.25
+MAX_BATCH = 16
 #: The filler's slowest pace (codes a second) while a pool is short of its target, however
 #: quiet the load: a pool that needs a few codes has them within seconds.
 MIN_FILL_RATE = 1.0
@@ -153,6 +157,13 @@ def pace(settings: PoolSettings, load: Demand, size: int) -> float:
     return min(settings.fill_rate, max(MIN_FILL_RATE, wanted))
 
 
+def batch(pace_per_second: float, deficit: int) -> int:
+    """How many codes the filler makes together at ``pace_per_second``: those the pace spaces
+    over ``BATCH_SPAN``, no more than the pool lacks (``deficit``) nor ``MAX_BATCH``, and at
+    least one."""
+    return max(1, min(deficit, MAX_BATCH, int(pace_per_second * BATCH_SPAN)))
+
+
 def filler_budget(settings: PoolSettings) -> int:
     """The calls a minute the filler may spend: its share of the budget, at least one."""
     return max(1, int(settings.budget_per_minute * FILLER_SHARE))
@@ -205,6 +216,23 @@ class Slot:
     def parse(cls, raw: str) -> Slot:
         scene, _, made_at = raw.partition(" ")
         return cls(scene, float(made_at or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class FillPlan:
+    """The filler's next batch, one for all instances: ``codes`` codes made ``at`` the time
+    the last of them is due by the pace, so that no code starts before its turn."""
+
+    at: float
+    codes: int
+
+    def dump(self) -> str:
+        return f"{self.at!r} {self.codes}"
+
+    @classmethod
+    def parse(cls, raw: str) -> FillPlan:
+        at, codes = raw.split(" ")
+        return cls(float(at), int(codes))
 
 
 @dataclass(frozen=True, slots=True)

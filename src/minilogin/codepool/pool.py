@@ -22,13 +22,18 @@ two digits the PC shows. Recycling saves WeChat calls where their quota is the c
 In both modes the filler keeps the pool at its **target**: the leases of the recent past
 (how many logins a lease's lifetime holds at once) times a headroom factor, between the
 settings' bounds, so the pool follows the load. It is **paced**: each code costs a WeChat call
-(and, in the sandbox, some 30 ms of CPU drawing it), so it makes one code at a time, spaced by
-sleeps, rather than the whole deficit at once. Its pace, in codes a second, is the headroom
+(and, in the sandbox, some 30 ms of CPU drawing it), so it makes codes a few at a time, spaced
+by sleeps, rather than the whole deficit at once. Its pace, in codes a second, is the headroom
 times the **recent lease rate** (the leases of the current and the previous bucket, over the
 time they cover), at least ``MIN_FILL_RATE`` and at most ``code_pool_fill_rate``; while the
 pool is below ``code_pool_min_size`` (an operator prefilling it) the pace is
 ``code_pool_fill_rate`` itself. The pace spaces the starts of codes: one that takes longer
-than its interval delays the next, never overlaps it.
+than its interval delays the next, never overlaps it. The codes the pace spaces over
+``BATCH_SPAN`` are made as one **batch**, when the last of them is due (so none starts before
+its turn): their WeChat calls one after another, their images stored in one transaction, one
+pass of the filler for them all, where a transaction and a pass of its own were about half a
+code's CPU (BENCHMARKS.md, "Issue 17, third pass: code making and creation"). At a pace below
+``1 / BATCH_SPAN`` a batch is one code.
 
 One pool per **generation** = (AppID, page, env version, identity source, logo version):
 changing the logo or the AppID starts a new generation for the next logins, while the codes
@@ -53,6 +58,10 @@ inserts). Both are safe to defer: until the count is
 written the pool's target reads a few leases low, and until the image is shortened it lives
 longer, never shorter (``too_old_to_lend`` leaves it at least half its retention). A crash
 loses at most the write-back of a pass; the images then go at their ``RETENTION``.
+Likewise the images of ended logins' retired scenes are deleted by the filler, all those of
+the last ``FILL_INTERVAL`` in one statement per AppID, rather than by one transaction of each
+login's last request: an ended login's image is never served again (``login/qrlogin.py``), so
+only the row lives those seconds longer; a crash leaves it to the sweep.
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ from minilogin.codepool.policy import (
     RETENTION,
     SIZE_CACHE,
     SWEEP_INTERVAL,
+    FillPlan,
     PageError,
     PoolSettings,
     Slot,
@@ -156,6 +166,10 @@ class CodePool:
         # with their logins' ends.
         self._counted: dict[str, tuple[int, float]] = {}
         self._taken: list[tuple[str, str, datetime]] = []
+        # The AppIDs and scenes of the ended logins whose images are to be deleted, and since
+        # when (by the clock) the oldest of them waits.
+        self._retired: list[tuple[str, str]] = []
+        self._retired_since = math.inf
 
     @property
     def recycles(self) -> bool:
@@ -226,14 +240,18 @@ class CodePool:
 
     async def release(self, login: QRLogin) -> None:
         """The login ended (consumed or cancelled). Single use: its scene is retired and its
-        image deleted. Recycling: the scene returns to the pool once the quarantine has
-        passed; nothing changes when the lease already went to someone else."""
+        image deleted (by the filler's next pass after ``FILL_INTERVAL``). Recycling: the
+        scene returns to the pool once the quarantine has passed; nothing changes when the
+        lease already went to someone else."""
         if login.status not in (Status.CONSUMED, Status.CANCELLED):
             return
         quarantine = self._settings.quarantine
         await self._qrlogins.retire_scene(login, quarantine)
         if not self.recycles:
-            await self._durable.delete_code_images(login.app_id, [login.scene])
+            if not self._retired:
+                self._retired_since = self._clock()
+            if len(self._retired) < MAX_TAKEN:
+                self._retired.append((login.app_id, login.scene))
             return
         await self._store.compare_and_set(
             keys.lease(login.app_id, login.scene),
@@ -305,28 +323,72 @@ class CodePool:
         budget = self._budget() if lent_to is not None else self._filler_budget()
         scene = new_scene()
         image = await self._renderer.render(source, app, scene, budget)
+        await self._keep(source, app, generation, [(scene, image)], lent_to=lent_to, index=index)
+        return scene
+
+    async def _make_batch(
+        self, source: IdentitySource, app: MiniProgram, generation: Generation, count: int
+    ) -> None:
+        """The filler's ``count`` codes: one WeChat call after another (a refused page or the
+        budget spent stops the batch at the first), their images stored in one transaction.
+        The codes made before a call fails are kept before its error is raised."""
+        made: list[tuple[str, CodeImage]] = []
+        lock = keys.fill_lock(generation.key)
+        renewed = self._clock()
+        try:
+            for _ in range(count):
+                if self._clock() - renewed > FILL_LOCK_TTL / 3:
+                    # WeChat slow to answer: the lock must outlive the batch.
+                    await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
+                    renewed = self._clock()
+                scene = new_scene()
+                image = await self._renderer.render(source, app, scene, self._filler_budget())
+                made.append((scene, image))
+        except Exception:
+            if made:
+                await self._keep(source, app, generation, made)
+            raise
+        await self._keep(source, app, generation, made)
+
+    async def _keep(
+        self,
+        source: IdentitySource,
+        app: MiniProgram,
+        generation: Generation,
+        made: list[tuple[str, CodeImage]],
+        *,
+        lent_to: tuple[str, float] | None = None,
+        index: int | None = None,
+    ) -> None:
+        """Store codes just made (``_make``'s ``lent_to`` and ``index`` go with one code), their
+        images first in one transaction: a login that finds a code finds its image."""
         now = self._clock()
         if not self.recycles:
-            kept = lent_to[1] if lent_to is not None else RETENTION
-            await self._durable.put_code_image(app.app_id, scene, image, _when(now + kept))
+            until = _when(now + (lent_to[1] if lent_to is not None else RETENTION))
+            await self._durable.put_code_images(
+                [(app.app_id, scene, image, until) for scene, image in made]
+            )
             if lent_to is None:
-                # Written last: a login that takes the code finds its image.
-                dump = Slot(scene, now).dump()
-                await self._store.push(keys.fresh(generation.key), dump, RETENTION)
-            return scene
+                for scene, _ in made:
+                    dump = Slot(scene, now).dump()
+                    await self._store.push(keys.fresh(generation.key), dump, RETENTION)
+            return
         if lent_to is not None:
             login_id, hold = lent_to
-            await self._store.set(keys.lease(app.app_id, scene), login_id, hold)
-        if index is None:
-            index = await self._append(generation)
-        # A code beyond the maximum is kept only as long as its login can show it.
-        kept = RETENTION if index is not None else self.hold(source)
-        await self._durable.put_code_image(app.app_id, scene, image, _when(now + kept))
-        if index is not None:
-            # Written last: a lease that finds the slot finds its image too.
+            await self._store.set(keys.lease(app.app_id, made[0][0]), login_id, hold)
+        images: list[tuple[str, str, CodeImage, datetime]] = []
+        slots: list[tuple[int, str]] = []
+        for scene, image in made:
+            at = index if index is not None else await self._append(generation)
+            # A code beyond the maximum is kept only as long as its login can show it.
+            kept = RETENTION if at is not None else self.hold(source)
+            images.append((app.app_id, scene, image, _when(now + kept)))
+            if at is not None:
+                slots.append((at, scene))
+        await self._durable.put_code_images(images)
+        for at, scene in slots:
             slot = Slot(scene, now).dump()
-            await self._store.set(keys.slot(generation.key, index), slot, RETENTION)
-        return scene
+            await self._store.set(keys.slot(generation.key, at), slot, RETENTION)
 
     async def _append(self, generation: Generation) -> int | None:
         """The index of a new slot at the end of the ring, or ``None`` at the maximum."""
@@ -374,10 +436,11 @@ class CodePool:
         counted, _ = self._counted.get(key, (0, ttl))
         self._counted[key] = (counted + leases, ttl)
 
-    async def _write_back(self) -> None:
-        """Add the leases counted since the last pass to the shared counters, and shorten the
-        images of the fresh codes taken meanwhile to their logins' ends. What a store error
-        leaves unwritten stays for the next pass."""
+    async def _write_back(self, *, everything: bool = False) -> None:
+        """Add the leases counted since the last pass to the shared counters, shorten the
+        images of the fresh codes taken meanwhile to their logins' ends, and delete those of
+        the ended logins once the oldest has waited ``FILL_INTERVAL`` (or ``everything``, at
+        shutdown). What a store error leaves unwritten stays for the next pass."""
         counted, self._counted = self._counted, {}
         items = list(counted.items())
         for done, (key, (leases, ttl)) in enumerate(items):
@@ -393,6 +456,22 @@ class CodePool:
         except BaseException:
             # Leases taken meanwhile joined the empty list; the next pass writes them all.
             self._taken = taken + self._taken
+            raise
+        if not self._retired:
+            return
+        if not everything and self._clock() < self._retired_since + FILL_INTERVAL:
+            return
+        retired, since = self._retired, self._retired_since
+        self._retired, self._retired_since = [], math.inf
+        scenes: dict[str, list[str]] = {}
+        for app_id, scene in retired:
+            scenes.setdefault(app_id, []).append(scene)
+        try:
+            for app_id, of_app in scenes.items():
+                await self._durable.delete_code_images(app_id, of_app)
+        except BaseException:
+            # All again at the next pass: deleting an image twice deletes nothing.
+            self._retired, self._retired_since = retired + self._retired, since
             raise
 
     # The background filler -----------------------------------------------------------------
@@ -410,7 +489,7 @@ class CodePool:
                 await self._filler
             self._filler = None
         try:
-            await self._write_back()
+            await self._write_back(everything=True)
         except Exception as error:
             # Shutting down with the store out: the counts are lost, the images go at their
             # retention.
@@ -495,9 +574,13 @@ class CodePool:
     async def _fill(
         self, source: IdentitySource, app: MiniProgram, generation: Generation
     ) -> float | None:
-        """Make the generation's codes that are due, one at a time, while it is short of its
-        target; when the next one is due, or ``None`` when none is to be made (at the target
-        or the maximum, or another instance holds the lock)."""
+        """Make the generation's codes that are due, a batch at a time, while it is short of
+        its target; when the next batch is due, or ``None`` when none is to be made (at the
+        target or the maximum, or another instance holds the lock)."""
+        plan_key = keys.fill_next(generation.key)
+        plan = await self._plan(plan_key)
+        if plan.at > self._clock():
+            return plan.at  # read again under the lock before anything is made
         demand = await self._demand(source, generation)
         lock = keys.fill_lock(generation.key)
         if not await self._store.add(lock, self._owner, FILL_LOCK_TTL):
@@ -508,29 +591,37 @@ class CodePool:
             size = await self._current_size(generation)
             if size >= demand.target:
                 return None
-            due_key = keys.fill_due(generation.key)
-            raw = await self._store.get(due_key)
-            due = float(raw) if raw is not None else -math.inf
+            plan = await self._plan(plan_key)
             while size < demand.target:
                 now = self._clock()
-                if due > now:
-                    return due
-                # The interval runs from this code's start, and is taken before the call: a
-                # call that fails counts against the pace too. Time left idle earns nothing,
-                # so the filler never catches up in a burst.
-                interval = 1 / policy.pace(self._settings, demand, size)
-                due = now + interval
-                await self._store.set(due_key, repr(due), interval + FILL_LOCK_TTL)
-                await self._make(source, app, generation)
+                if plan.at > now:
+                    return plan.at
+                count = min(plan.codes, demand.target - size)
+                # The pace spaces the starts of codes, from this batch's (whose last code is due
+                # now) to the next one's, made when its last code is due: no code starts before
+                # its turn, and time left idle earns nothing, so the filler never catches up in
+                # a burst. The plan is written before the calls: a call that fails counts
+                # against the pace too.
+                per_second = policy.pace(self._settings, demand, size)
+                following = policy.batch(per_second, demand.target - size - count)
+                plan = FillPlan(now + following / per_second, following)
+                ttl = following / per_second + FILL_LOCK_TTL
+                await self._store.set(plan_key, plan.dump(), ttl)
+                await self._make_batch(source, app, generation, count)
                 await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
                 grown = await self._current_size(generation)
-                if self.recycles and grown <= size:
-                    return None  # at the maximum: what was just made serves no slot
+                if self.recycles and grown < size + count:
+                    return None  # at the maximum: what was just made beyond it serves no slot
                 size = grown
             return None
         finally:
             if await self._store.get(lock) == self._owner:
                 await self._store.delete(lock)
+
+    async def _plan(self, key: str) -> FillPlan:
+        """The generation's next batch; one code at once when none is planned."""
+        raw = await self._store.get(key)
+        return FillPlan.parse(raw) if raw is not None else FillPlan(-math.inf, 1)
 
     async def _current_size(self, generation: Generation) -> int:
         """The fresh codes (single use), or the ring's slots (recycling), as of now."""

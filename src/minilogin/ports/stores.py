@@ -164,7 +164,10 @@ class UserStore(Protocol):
 class RefreshTokenStore(Protocol):
     """Refresh tokens, kept by hash, rotated within families (RFC 9700 §4.14.2)."""
 
-    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken: ...
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken | None:
+        """The token added; ``None`` (nothing written) when its user is no longer in its pool
+        or is blocked: the code exchange's check that the user may still log in."""
+        ...
 
     async def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 
@@ -208,6 +211,10 @@ class CodeImageStore(Protocol):
         self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
     ) -> None:
         """Store (or replace) the image of the code for ``scene``."""
+        ...
+
+    async def put_code_images(self, images: Sequence[tuple[str, str, CodeImage, datetime]]) -> None:
+        """``put_code_image`` of each (mini program, scene, image, end), in one transaction."""
         ...
 
     async def get_code_image(self, app_id: str, scene: str) -> CodeImage | None: ...

@@ -42,6 +42,10 @@ _DELETE_SCENES = delete(_images).where(
     _images.c.app_id == bindparam("app"),
     _images.c.scene.in_(bindparam("codes", expanding=True)),
 )
+#: Scenes a DELETE names at most: the code pool's filler deletes the images of all the logins
+#: that ended since its last deletion at once, and SQLite before 3.32 binds at most 999
+#: parameters a statement.
+DELETE_CHUNK = 500
 _DELETE_UNTIL = (
     delete(_images).where(_images.c.kept_until <= bindparam("now")).returning(_images.c.scene)
 )
@@ -57,17 +61,26 @@ class SqlCodeImageStore:
     async def put_code_image(
         self, app_id: str, scene: str, image: CodeImage, kept_until: datetime
     ) -> None:
-        row = {
-            "app_id": app_id,
-            "scene": scene,
-            "content_type": image.content_type,
-            "image": image.data,
-            "kept_until": utc(kept_until),
-        }
+        await self.put_code_images([(app_id, scene, image, kept_until)])
+
+    async def put_code_images(self, images: Sequence[tuple[str, str, CodeImage, datetime]]) -> None:
+        if not images:
+            return
+        rows = [
+            {
+                "app_id": app_id,
+                "scene": scene,
+                "content_type": image.content_type,
+                "image": image.data,
+                "kept_until": utc(kept_until),
+            }
+            for app_id, scene, image, kept_until in images
+        ]
         statement = self._put
 
         def put(connection: Connection) -> None:
-            connection.execute(statement, row)
+            # One upsert run for every row (the driver's executemany), in one transaction.
+            connection.execute(statement, rows)
 
         await self._db.write(put)
 
@@ -100,12 +113,17 @@ class SqlCodeImageStore:
         await self._db.write(keep_them)
 
     async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None:
+        """The images of ``scenes``, gone, in one transaction however many they are."""
         if not scenes:
             return
-        values = {"app": app_id, "codes": list(scenes)}
+        chunks = [
+            {"app": app_id, "codes": list(scenes[start : start + DELETE_CHUNK])}
+            for start in range(0, len(scenes), DELETE_CHUNK)
+        ]
 
         def delete_them(connection: Connection) -> None:
-            connection.execute(_DELETE_SCENES, values)
+            for values in chunks:
+                connection.execute(_DELETE_SCENES, values)
 
         await self._db.write(delete_them)
 

@@ -145,7 +145,9 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     assert re.search(
         r"^baseline: a hello-world request costs the server [\d.]+ ms of CPU$", part, re.M
     )
-    assert re.search(r"^          \([\d.]+ ms sent as the re-polls are, by RawHTTP", part, re.M)
+    assert re.search(r"^          [\d.]+ ms sent back to back by RawHTTP", part, re.M)
+    paced = r"^          [\d.]+ ms sent as the re-polls are, by RawHTTP \(5 connections, each"
+    assert re.search(paced, part, re.M)
     rows = re.findall(
         r"^(code made|re-poll|creation|complete login)\s+(\d+)\s+[\d.]+\s+([\d.]+)\s+([\d.]+)×",
         part,
@@ -175,6 +177,9 @@ def test_server_cpu_prints_each_kind_of_work_in_hello_world_requests(quick_run: 
     )
     for goal in (*goals, "complete login"):
         assert re.search(rf"^  {goal}.*→ (met|MISSED by)", part, re.M)
+    # The re-poll is judged against the hello-world sent as it is, the other shown beside it.
+    assert re.search(r"^  re-poll, in hello-worlds sent as the re-polls are \(judged", part, re.M)
+    assert re.search(r"^    in hello-worlds sent back to back by RawHTTP .*: [\d.]+×$", part, re.M)
 
 
 def test_workers_compares_two_workers_with_one_in_logins_and_server_cpu(quick_run: str) -> None:

@@ -137,16 +137,48 @@ async def test_a_code_of_an_ended_login_never_reaches_a_later_login(
         f"{browser.issuer}/api/qrcodes/{collected.id}", headers=collected.auth
     )
     assert cancelled.status_code == 204
-    assert await by_hand.code_images.get_code_image(appid, scene) is None  # retired: image gone
 
     clock.advance(3600)  # long past any quarantine
     await fill(by_hand.codepool, clock)
+    assert await by_hand.code_images.get_code_image(appid, scene) is None  # retired: image gone
     victims = [await browser.create() for _ in range(5)]
     assert scene not in [await scene_shown(browser, victim) for victim in victims]
     late = await phone.scan(appid, scene)
     assert late.status_code in (404, 409, 410)
     for victim in victims:
         assert (await browser.status(victim))["status"] == "pending"
+
+
+async def test_ended_logins_images_are_deleted_together_by_a_later_pass_or_the_shutdown(
+    http: httpx.AsyncClient, browser: Browser, clock: Clock, by_hand: Services
+) -> None:
+    """Not by each login's last request: the filler's first pass once the oldest has waited
+    ``FILL_INTERVAL`` deletes them all; the shutdown deletes those still waiting. Meanwhile
+    an ended login's code is not served."""
+    ended = [await browser.create() for _ in range(3)]
+    codes = [await browser.read_code(login) for login in ended]
+    for login in ended[:2]:
+        gone = await http.delete(f"{browser.issuer}/api/qrcodes/{login.id}", headers=login.auth)
+        assert gone.status_code == 204
+        clock.advance(FILL_INTERVAL / 4)
+
+    async def stored() -> list[bool]:
+        return [await by_hand.code_images.get_code_image(*code) is not None for code in codes]
+
+    await by_hand.codepool.refill()
+    assert await stored() == [True, True, True]
+    image = await http.get(ended[0].image_url)
+    assert image.status_code == 409
+    assert image.json()["error"] == "qrlogin_cancelled"
+
+    clock.advance(FILL_INTERVAL / 2)
+    await by_hand.codepool.refill()
+    assert await stored() == [False, False, True]
+
+    gone = await http.delete(f"{browser.issuer}/api/qrcodes/{ended[2].id}", headers=ended[2].auth)
+    assert gone.status_code == 204
+    await by_hand.codepool.close()
+    assert await stored() == [False, False, False]
 
 
 @pool_settings(code_pool_min_size=1)

@@ -240,6 +240,9 @@ async def test_who_gets_logged_in(
         assert info["sub"] != existing
         assert info["phone_number"] == PHONE
         assert info["phone_number_verified"] is True
+        created = await services.users.get_user(pool.id, info["sub"])
+        assert created is not None
+        assert (created.login_count, created.last_login_at is not None) == (1, True)
         if state == "phone_unverified":
             assert existing is not None
             stripped = await services.users.get_user(pool.id, existing)

@@ -50,7 +50,14 @@ async def test_the_login_gets_a_code_for_its_user_and_the_audit_log_says_so() ->
     login = await scanned_login(qrlogins)
     requests = AuthorizationRequests(store, lambda: NOW)
     ports = AuthorizationPorts(codes, qrlogins, requests, audit, lambda: NOW)
-    user = User(pool_id=login.pool_id, id="usr_alice")
+    user = User(
+        pool_id=login.pool_id,
+        id="usr_alice",
+        phone="+8613800138000",
+        phone_verified=True,
+        nickname="Alice",
+        email="alice@example.com",
+    )
 
     authorized = await authorize(ports, login, user, ip="192.0.2.7", created=True)
 
@@ -70,6 +77,13 @@ async def test_the_login_gets_a_code_for_its_user_and_the_audit_log_says_so() ->
         amr=[AMR_WECHAT_MP_QRCODE],
         nonce=login.nonce,
         qrlogin_id=login.id,
+        # What the login's scope releases ("openid profile phone"), for the exchange.
+        claims={
+            "sub": "usr_alice",
+            "name": "Alice",
+            "phone_number": "+8613800138000",
+            "phone_number_verified": True,
+        },
     )
     [event] = audit.events
     assert (event.action, event.subject, event.ip) == ("login.authorized", "usr_alice", "192.0.2.7")
@@ -97,7 +111,9 @@ async def test_a_login_of_the_hosted_page_issues_the_relying_partys_grant() -> N
     ports = AuthorizationPorts(codes, qrlogins, requests, Events(), lambda: NOW)
     profile = replace(ALICE, nickname="Alice Liddell")
 
-    authorized = await authorize(ports, login, User(pool_id="pool-1", id="u1"), profile, ip=None)
+    user = User(pool_id="pool-1", id="u1", phone="+8613800138000", nickname="Alice")
+
+    authorized = await authorize(ports, login, user, profile, ip=None)
 
     assert authorized.scanner == profile  # the nickname the phone sent with its confirmation
     assert authorized.code is not None
@@ -106,6 +122,12 @@ async def test_a_login_of_the_hosted_page_issues_the_relying_partys_grant() -> N
     assert (grant.redirect_uri, grant.nonce) == ("https://rp.example/callback", "rp-nonce")
     assert (grant.scope, grant.code_challenge) == ("openid phone", "rp-challenge")
     assert grant.qrlogin_id == login.id
+    # What the relying party's scope releases: no name, which the login's own scope would.
+    assert grant.claims == {
+        "sub": "u1",
+        "phone_number": "+8613800138000",
+        "phone_number_verified": False,
+    }
 
 
 async def test_a_redeemed_code_consumes_its_login() -> None:

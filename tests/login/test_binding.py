@@ -189,6 +189,7 @@ async def test_create_a_new_account(
     user = await services.users.find_user_by_phone(pool_id, PHONE)
     assert user is not None
     assert user.phone_verified
+    assert (user.login_count, user.last_login_at is not None) == (1, True)
     await services.audit.flush()  # events are written after answering
     assert "binding.created" in [
         e.action for e in await services.audit_events.list_audit_events(pool_id)

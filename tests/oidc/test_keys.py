@@ -6,6 +6,8 @@ ends, and then the old kid leaves the key set."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +45,30 @@ def test_each_algorithm_signs_with_its_own_key_and_everything_verifies() -> None
     assert signer.sign({"sub": "u1"}).count(".") == 2
     assert {k["kty"] for k in signer.jwks()["keys"]} == {"EC", "RSA"}  # type: ignore[index]
     assert all("d" not in k for k in signer.jwks()["keys"])  # type: ignore[union-attr]
+
+
+def test_a_token_is_the_compact_serialization_of_its_header_and_claims() -> None:
+    """RFC 7515 §7.1: three BASE64URL segments without padding; the claims as UTF-8 JSON;
+    an ES256 signature as R and S of 32 octets each (RFC 7518 §3.4), an RS256 one of the
+    modulus' 256 (RFC 7518 §3.3)."""
+    ec, rsa = generate_key("ES256"), generate_key("RS256")
+    signer = Signer([ec, rsa])
+    claims = {"sub": "u1", "name": "小明", "amr": ["wechat_mp_qrcode"], "phone_verified": True}
+    for alg, typ, key, octets in (("ES256", "at+jwt", ec, 64), ("RS256", "JWT", rsa, 256)):
+        token = signer.sign(claims, typ=typ, alg=alg)
+        segments = token.split(".")
+        assert len(segments) == 3
+        assert all("=" not in segment for segment in segments)
+        header, payload, signature = (
+            base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)) for segment in segments
+        )
+        assert json.loads(header) == {"alg": alg, "kid": key.kid, "typ": typ}
+        assert json.loads(payload.decode("utf-8")) == claims
+        assert len(signature) == octets
+        public = KeySet.import_key_set(signer.jwks())  # type: ignore[arg-type]
+        assert jwt.decode(token, public, algorithms=[alg]).claims == claims
+        # The header is encoded once; a second token of the same type still verifies.
+        assert signer.verify(signer.sign({"sub": "u2"}, typ=typ, alg=alg))["sub"] == "u2"
 
 
 def test_a_token_signed_by_another_key_is_refused() -> None:

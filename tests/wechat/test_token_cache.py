@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from minilogin.storage.ephemeral.memory import MemoryStore
+from minilogin.wechat.client import WeChatClient
 from minilogin.wechat.errors import WeChatError
 from minilogin.wechat.token_cache import AccessTokenCache, CachedToken, lock_key, token_key
 from minilogin.wechat.types import MiniProgram
@@ -84,6 +86,57 @@ async def test_the_refresh_margin_is_configurable(store, transport, program, clo
     await cache.get(program)
 
     assert cache.fetches == 2
+
+
+class CountingStore(MemoryStore):
+    """Counts the reads of each key."""
+
+    def __init__(self, clock) -> None:
+        super().__init__(clock=clock)
+        self.reads: dict[str, int] = {}
+
+    async def get(self, key: str) -> str | None:
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return await super().get(key)
+
+
+async def test_a_held_token_answers_without_the_store_until_it_is_due(
+    transport, program, clock
+) -> None:
+    store = CountingStore(clock)
+    cache = AccessTokenCache(store, transport, BASE, clock=clock)
+    key = token_key(program)
+    first = await cache.get(program)
+    read = store.reads[key]
+
+    clock.advance(7200 - 300 - 1)
+    assert [await cache.get(program) for _ in range(3)] == [first] * 3
+    assert store.reads[key] == read
+
+    clock.advance(1)  # due: the store is asked, then WeChat
+    second = await cache.get(program)
+    assert second != first
+    assert store.reads[key] > read
+    assert cache.fetches == 2
+
+
+async def test_a_token_another_instance_replaced_costs_this_one_a_refused_call(
+    store, transport, program, clock, http, wx
+) -> None:
+    """Another instance holds the old token until WeChat refuses it there too; then it takes
+    the current one from the store, asking WeChat for no token."""
+    here, there = (AccessTokenCache(store, transport, BASE, clock=clock) for _ in range(2))
+    old = await here.get(program)
+    assert await there.get(program) == old
+    theirs = await force_refresh(http, program)  # another system sharing the AppID
+
+    await WeChatClient(transport, BASE, here).get_phone_number(program, await wx.phone_code())
+    assert await here.get(program) == theirs
+    await WeChatClient(transport, BASE, there).get_phone_number(program, await wx.phone_code())
+
+    assert await there.get(program) == theirs
+    assert (here.fetches, there.fetches) == (2, 0)
+    assert await wx.calls("wxa/business/getuserphonenumber") == 4
 
 
 async def test_an_expired_or_damaged_entry_is_replaced(tokens, program, store, clock) -> None:

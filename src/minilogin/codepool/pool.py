@@ -58,6 +58,10 @@ inserts). Both are safe to defer: until the count is
 written the pool's target reads a few leases low, and until the image is shortened it lives
 longer, never shorter (``too_old_to_lend`` leaves it at least half its retention). A crash
 loses at most the write-back of a pass; the images then go at their ``RETENTION``.
+Likewise the images of ended logins' retired scenes are deleted by the filler, all those of
+the last ``FILL_INTERVAL`` in one statement per AppID, rather than by one transaction of each
+login's last request: an ended login's image is never served again (``login/qrlogin.py``), so
+only the row lives those seconds longer; a crash leaves it to the sweep.
 """
 
 from __future__ import annotations
@@ -163,6 +167,10 @@ class CodePool:
         # with their logins' ends.
         self._counted: dict[str, tuple[int, float]] = {}
         self._taken: list[tuple[str, str, datetime]] = []
+        # The AppIDs and scenes of the ended logins whose images are to be deleted, and since
+        # when (by the clock) the oldest of them waits.
+        self._retired: list[tuple[str, str]] = []
+        self._retired_since = math.inf
 
     @property
     def recycles(self) -> bool:
@@ -233,14 +241,18 @@ class CodePool:
 
     async def release(self, login: QRLogin) -> None:
         """The login ended (consumed or cancelled). Single use: its scene is retired and its
-        image deleted. Recycling: the scene returns to the pool once the quarantine has
-        passed; nothing changes when the lease already went to someone else."""
+        image deleted (by the filler's next pass after ``FILL_INTERVAL``). Recycling: the
+        scene returns to the pool once the quarantine has passed; nothing changes when the
+        lease already went to someone else."""
         if login.status not in (Status.CONSUMED, Status.CANCELLED):
             return
         quarantine = self._settings.quarantine
         await self._qrlogins.retire_scene(login, quarantine)
         if not self.recycles:
-            await self._durable.delete_code_images(login.app_id, [login.scene])
+            if not self._retired:
+                self._retired_since = self._clock()
+            if len(self._retired) < MAX_TAKEN:
+                self._retired.append((login.app_id, login.scene))
             return
         await self._store.compare_and_set(
             keys.lease(login.app_id, login.scene),
@@ -432,10 +444,11 @@ class CodePool:
         counted, _ = self._counted.get(key, (0, ttl))
         self._counted[key] = (counted + leases, ttl)
 
-    async def _write_back(self) -> None:
-        """Add the leases counted since the last pass to the shared counters, and shorten the
-        images of the fresh codes taken meanwhile to their logins' ends. What a store error
-        leaves unwritten stays for the next pass."""
+    async def _write_back(self, *, everything: bool = False) -> None:
+        """Add the leases counted since the last pass to the shared counters, shorten the
+        images of the fresh codes taken meanwhile to their logins' ends, and delete those of
+        the ended logins once the oldest has waited ``FILL_INTERVAL`` (or ``everything``, at
+        shutdown). What a store error leaves unwritten stays for the next pass."""
         counted, self._counted = self._counted, {}
         items = list(counted.items())
         for done, (key, (leases, ttl)) in enumerate(items):
@@ -451,6 +464,22 @@ class CodePool:
         except BaseException:
             # Leases taken meanwhile joined the empty list; the next pass writes them all.
             self._taken = taken + self._taken
+            raise
+        if not self._retired:
+            return
+        if not everything and self._clock() < self._retired_since + FILL_INTERVAL:
+            return
+        retired, since = self._retired, self._retired_since
+        self._retired, self._retired_since = [], math.inf
+        scenes: dict[str, list[str]] = {}
+        for app_id, scene in retired:
+            scenes.setdefault(app_id, []).append(scene)
+        try:
+            for app_id, of_app in scenes.items():
+                await self._durable.delete_code_images(app_id, of_app)
+        except BaseException:
+            # All again at the next pass: deleting an image twice deletes nothing.
+            self._retired, self._retired_since = retired + self._retired, since
             raise
 
     # The background filler -----------------------------------------------------------------
@@ -468,7 +497,7 @@ class CodePool:
                 await self._filler
             self._filler = None
         try:
-            await self._write_back()
+            await self._write_back(everything=True)
         except Exception as error:
             # Shutting down with the store out: the counts are lost, the images go at their
             # retention.

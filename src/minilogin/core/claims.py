@@ -56,7 +56,14 @@ class TokenContext:
 
 def id_token_claims(user: User, ctx: TokenContext, lifetime: int) -> dict[str, object]:
     """OIDC Core §2: the ID Token."""
-    claims = user_claims(user, ctx.scope)
+    return id_token_of(user_claims(user, ctx.scope), ctx, lifetime)
+
+
+def id_token_of(
+    released: Mapping[str, object], ctx: TokenContext, lifetime: int
+) -> dict[str, object]:
+    """The ID Token around the claims about its user that ``user_claims`` released."""
+    claims = dict(released)
     claims.update(
         iss=ctx.issuer,
         aud=ctx.client_id,
@@ -72,12 +79,12 @@ def id_token_claims(user: User, ctx: TokenContext, lifetime: int) -> dict[str, o
 
 
 def access_token_claims(
-    user: User, ctx: TokenContext, lifetime: int, token_id: str
+    subject: str, ctx: TokenContext, lifetime: int, token_id: str
 ) -> dict[str, object]:
     """RFC 9068 §2.2: a JWT access token for this provider's own UserInfo endpoint."""
     return {
         "iss": ctx.issuer,
-        "sub": user.id,
+        "sub": subject,
         "aud": ctx.issuer,
         "client_id": ctx.client_id,
         "scope": ctx.scope,

@@ -21,6 +21,10 @@ class AuthorizationCode:
     nonce: str | None = None
     redirect_uri: str | None = None
     qrlogin_id: str | None = None
+    #: The claims about the user that ``scope`` releases, as the login left the user
+    #: (``core.claims.user_claims``), so that the exchange reads no user. ``None`` in a code
+    #: an earlier version wrote.
+    claims: dict[str, object] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,8 @@ async def create(
     *,
     take_from: User | None = None,
 ) -> User:
-    """A new account with the phone number WeChat verified, linked to the scanner."""
+    """A new account with the phone number WeChat verified, linked to the scanner, and its
+    first login counted: one transaction where creating it and counting the login took two."""
     user = await ports.users.create_user(
         User(
             pool_id=pool_id,
@@ -97,6 +98,8 @@ async def create(
             phone_verified=True,
             nickname=profile.get("nickname"),
             avatar_url=profile.get("avatar_url"),
+            login_count=1,
+            last_login_at=_now(ports),
         ),
         identity_of(pool_id, "", scanner),
         take_unverified_phone=take_from is not None,
@@ -153,5 +156,5 @@ async def resolve(
         except Conflict:
             # Another scan created this phone's account a moment ago: decide again with it.
             return await resolve(ports, source, scanner, phone, profile)
-        return Resolution(decision, await log_in(ports, user, profile), created=True)
+        return Resolution(decision, user, created=True)
     return Resolution(decision)

@@ -7,7 +7,7 @@ import contextlib
 from dataclasses import dataclass, replace
 
 from minilogin.core import qrlogin as machine
-from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
+from minilogin.core.claims import AMR_WECHAT_MP_QRCODE, user_claims
 from minilogin.core.entities import User
 from minilogin.core.errors import Conflict, Gone, NotFound
 from minilogin.core.grants import AuthorizationCode
@@ -64,6 +64,8 @@ async def authorize(
     )
     # A login of the hosted page answers the relying party's authorization request.
     grant = await bound_grant(ports.requests, login.id, grant)
+    # What its scope releases about the user just logged in: the exchange reads no user.
+    grant = replace(grant, claims=user_claims(user, grant.scope))
     await ports.codes.put(code, grant, machine.CODE_LIFETIME)
 
     def change(current: QRLogin) -> QRLogin:

@@ -134,7 +134,6 @@ async def create(ports: BindingPorts, login: QRLogin, ip: str | None) -> QRLogin
     user = await accounts.create(
         ports.accounts, login.pool_id, login.scanner, login.phone, _profile(login)
     )
-    user = await accounts.log_in(ports.accounts, user, _profile(login))
     authorized = await ports.authorize(
         login, user, ip=ip, created=True, linked=False, via="binding"
     )

@@ -8,11 +8,12 @@ access token issued beside it (revoked with the family).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from minilogin.core.claims import TokenContext, access_token_claims, id_token_claims
-from minilogin.core.entities import Application, RefreshToken, User
+from minilogin.core.claims import TokenContext, access_token_claims, id_token_of
+from minilogin.core.entities import Application, RefreshToken
 from minilogin.core.tokens import digest, new_id, new_secret
 from minilogin.ports import Clock, PoolSigners, RefreshTokenStore, RevokedTokenStore
 
@@ -33,25 +34,29 @@ async def mint(
     keys: PoolSigners,
     pool_id: str,
     application: Application,
-    user: User,
+    user_id: str,
+    released: Mapping[str, object],
     ctx: TokenContext,
     family_id: str,
 ) -> Minted:
-    """The token response; the caller stores ``refresh`` (added or rotated in)."""
+    """The token response for the user ``user_id`` with the claims about them that the scope
+    released (``core.claims.user_claims``); the caller stores ``refresh`` (added or rotated
+    in)."""
     token_id = new_id("at")
     signer = await keys.signer(pool_id)
     access_token = signer.sign(
-        access_token_claims(user, ctx, application.access_token_lifetime, token_id), typ="at+jwt"
+        access_token_claims(user_id, ctx, application.access_token_lifetime, token_id),
+        typ="at+jwt",
     )
     id_token = signer.sign(
-        id_token_claims(user, ctx, application.id_token_lifetime),
+        id_token_of(released, ctx, application.id_token_lifetime),
         alg=application.id_token_signed_response_alg,
     )
     refresh_token = new_secret()
     refresh = RefreshToken(
         pool_id=pool_id,
         client_id=application.client_id,
-        user_id=user.id,
+        user_id=user_id,
         family_id=family_id,
         token_hash=digest(refresh_token),
         scope=ctx.scope,

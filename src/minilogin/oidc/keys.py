@@ -14,10 +14,17 @@ The key set holds one current key per algorithm: ES256 (P-256, RFC 7518 §3.4), 
 access tokens and the ID tokens of applications that ask for it, and RS256 (RSA 2048,
 RFC 7518 §3.3), which OpenID Connect Discovery 1.0 §3 requires every provider to offer for ID
 tokens and which many relying parties assume (Spring Security's default decoder, for one).
+
+Tokens are signed with ``cryptography`` directly, in JWS Compact Serialization (RFC 7515 §7.1),
+the protected header encoded once per key and type: each code exchange signs two tokens, and
+``joserfc.jwt.encode`` nearly doubled an ES256 token's CPU (0.046 ms against 0.026 ms for the
+signature alone, measured here) checking and copying a header that never changes. Verifying
+stays with ``joserfc``.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
@@ -25,6 +32,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.hashes import SHA256
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
@@ -81,20 +92,32 @@ class Signer:
         if not keys:
             raise ValueError("a signer needs at least one key")
         self._current: dict[str, tuple[str, ECKey | RSAKey]] = {}
+        self._signatures: dict[str, Callable[[bytes], bytes]] = {}
         for algorithm in dict.fromkeys(k.algorithm for k in keys):
             mine = [k for k in keys if k.algorithm == algorithm]
             newest = max(mine, key=lambda k: (k.active, k.serial))
             known = parsed.get(newest.kid) if parsed is not None else None
             key = known if known is not None else _import_private(newest)
             self._current[algorithm] = (newest.kid, key)
+            self._signatures[algorithm] = _signature(key)
+        # By (alg, typ): the encoded protected header and its dot, the same for every token.
+        self._headers: dict[tuple[str, str], bytes] = {}
         self._algorithms = list(self._current)
         self._public = KeySet.import_key_set({"keys": [json.loads(k.public_jwk) for k in keys]})
         self._jwks: dict[str, object] = {"keys": [json.loads(k.public_jwk) for k in keys]}
 
     def sign(self, claims: Mapping[str, object], typ: str = "JWT", alg: str = ALGORITHM) -> str:
-        kid, key = self._current[alg]
-        header = {"alg": alg, "kid": kid, "typ": typ}
-        return jwt.encode(header, dict(claims), key)
+        """The JWS Compact Serialization (RFC 7515 §7.1) of ``claims`` as a JWT (RFC 7519 §7.1)
+        signed with the current key of ``alg``."""
+        header = self._headers.get((alg, typ))
+        if header is None:
+            kid = self._current[alg][0]
+            protected = json.dumps({"alg": alg, "kid": kid, "typ": typ}, separators=(",", ":"))
+            header = self._headers[alg, typ] = _segment(protected.encode()) + b"."
+        payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
+        signing_input = header + _segment(payload)
+        signature = _segment(self._signatures[alg](signing_input))
+        return (signing_input + b"." + signature).decode("ascii")
 
     def verify(self, token: str) -> dict[str, object]:
         """The claims of a token this provider signed; ``Unauthorized`` for anything else."""
@@ -117,6 +140,33 @@ class Signer:
 def _import_private(key: SigningKey) -> ECKey | RSAKey:
     private = json.loads(key.private_jwk)
     return RSAKey.import_key(private) if key.algorithm == RS256 else ECKey.import_key(private)
+
+
+def _segment(data: bytes) -> bytes:
+    """BASE64URL (RFC 7515 §2): URL-safe base64 without its padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _signature(key: ECKey | RSAKey) -> Callable[[bytes], bytes]:
+    """The JWS Signature of a signing input with ``key``: RS256, RSASSA-PKCS1-v1_5 with
+    SHA-256 (RFC 7518 §3.3); ES256, ECDSA on P-256 with SHA-256 as R and S, each as many
+    octets as the curve's order (32), big-endian (RFC 7518 §3.4), where ``cryptography``
+    answers a DER sequence."""
+    sha256 = SHA256()
+    if isinstance(key, RSAKey):
+        rsa = key.private_key
+        assert rsa is not None, "a signing key has its private half"
+        pkcs1 = PKCS1v15()
+        return lambda data: rsa.sign(data, pkcs1, sha256)
+    ec = key.private_key
+    assert ec is not None, "a signing key has its private half"
+    ecdsa, size = ECDSA(sha256), (ec.curve.key_size + 7) // 8
+
+    def es256(data: bytes) -> bytes:
+        r, s = decode_dss_signature(ec.sign(data, ecdsa))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+    return es256
 
 
 class KeySource(Protocol):

@@ -164,7 +164,10 @@ class UserStore(Protocol):
 class RefreshTokenStore(Protocol):
     """Refresh tokens, kept by hash, rotated within families (RFC 9700 §4.14.2)."""
 
-    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken: ...
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken | None:
+        """The token added; ``None`` (nothing written) when its user is no longer in its pool
+        or is blocked: the code exchange's check that the user may still log in."""
+        ...
 
     async def find_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 

@@ -26,11 +26,18 @@ refreshes it ``refresh_margin`` seconds before it expires. One refresh per mini 
 flight at a time: one shared task within the process, and ``wechat:token-lock:{same}`` (taken
 with ``add``) across instances. Whoever does not hold
 the lock re-reads the cache until the holder has written the new token.
+
+Each instance also holds the last entry it read or wrote, parsed, and answers from it without
+reading the store until it is due for a refresh (a call to ``getPhoneNumber`` then costs no
+store round trip). A token that another instance found rejected is served here until WeChat
+rejects it here too: the client then hands it back and retries once with the current token, as
+it does for any rejection, at the cost of that one refused call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import secrets
@@ -110,6 +117,8 @@ class AccessTokenCache:
         # One refresh per mini program in this process; every caller that needs it awaits the same
         # task, so a failure reaches them all at once instead of one timeout after another.
         self._inflight: dict[str, asyncio.Task[str]] = {}
+        # The entry last read or written under each key, parsed.
+        self._held: dict[str, CachedToken] = {}
         self.fetches = 0
         self.forced = 0
         redact_http_logs()
@@ -118,7 +127,10 @@ class AccessTokenCache:
         """A token for ``app``; never ``rejected``, the token WeChat just refused."""
         key = token_key(app)
         if rejected is not None:
+            self._held.pop(key, None)
             await self._reject(app, key, rejected)
+        elif (held := self._held.get(key)) is not None and self._answers(held, fresh=True):
+            return held.token
         cached = await self._read(key)
         if cached is not None and self._answers(cached, fresh=True):
             return cached.token
@@ -187,6 +199,7 @@ class AccessTokenCache:
         refresh_in = max(expires_in - self._margin, expires_in / 2)
         cached = CachedToken(token, now + expires_in, now + refresh_in)
         await self._store.set(key, cached.dump(), expires_in)
+        self._held[key] = cached
         return token
 
     async def _may_force(self, app: MiniProgram) -> None:
@@ -231,7 +244,12 @@ class AccessTokenCache:
         return token, expires_in
 
     async def _read(self, key: str) -> CachedToken | None:
-        return CachedToken.load(await self._store.get(key))
+        cached = CachedToken.load(await self._store.get(key))
+        if cached is None:
+            self._held.pop(key, None)
+        else:
+            self._held[key] = cached
+        return cached
 
 
 def token_key(app: MiniProgram) -> str:
@@ -246,6 +264,7 @@ def rejected_key(app: MiniProgram, token: str) -> str:
     return keys.wechat_token_rejected(_name(app), hashlib.sha256(token.encode()).hexdigest()[:16])
 
 
+@functools.lru_cache(maxsize=1024)
 def _name(app: MiniProgram) -> str:
     """The AppID and a fingerprint of the AppSecret: a token fetched with the right secret
     must not serve someone who configured the same AppID with a wrong one."""

@@ -52,8 +52,17 @@ class Users:
 @dataclass
 class RefreshTokens:
     tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    #: Whose tokens they are: as in the real store, none is added for a user gone or blocked.
+    users: Users = field(default_factory=Users)
 
-    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken:
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken | None:
+        # In one statement with the insert, as the real store does: no read of the user.
+        user = self.users.users.get(token.user_id)
+        if user is None or user.pool_id != token.pool_id or user.blocked:
+            return None
+        return self._add(token)
+
+    def _add(self, token: RefreshToken) -> RefreshToken:
         stored = replace(token, id=new_id("rt"))
         self.tokens[stored.id] = stored
         return stored
@@ -68,7 +77,7 @@ class RefreshTokens:
         if used.used_at is not None or used.revoked_at is not None:
             return None
         self.tokens[used_id] = replace(used, used_at=when)
-        return await self.add_refresh_token(replacement)
+        return self._add(replacement)
 
     async def revoke_refresh_family(self, family_id: str, when: datetime) -> list[RefreshToken]:
         family = [t for t in self.tokens.values() if t.family_id == family_id]
@@ -168,6 +177,7 @@ class Ports:
 
     def __post_init__(self) -> None:
         self.keys = Keys(self.signer)
+        self.refresh_tokens.users = self.users
 
     def code_grant(self) -> AuthorizationCodeGrant:
         return AuthorizationCodeGrant(

@@ -10,7 +10,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from minilogin.core.claims import AMR_WECHAT_MP_QRCODE
+from minilogin.core.claims import AMR_WECHAT_MP_QRCODE, user_claims
 from minilogin.core.entities import Application, ApplicationType
 from minilogin.core.errors import OAuthError
 from minilogin.core.grants import AuthorizationCode
@@ -26,6 +26,7 @@ CODE = "the-one-time-code"
 
 
 def grant(**changes: Any) -> AuthorizationCode:
+    """The grant as ``login/authorization.py`` writes it, with the claims the scope released."""
     base = AuthorizationCode(
         pool=POOL.slug,
         client_id=SPA.client_id,
@@ -36,6 +37,7 @@ def grant(**changes: Any) -> AuthorizationCode:
         amr=[AMR_WECHAT_MP_QRCODE],
         nonce="n-0S6",
         qrlogin_id="qr_1",
+        claims=user_claims(ALICE, "openid phone"),
     )
     return replace(base, **changes)
 
@@ -142,23 +144,56 @@ async def test_an_unknown_code_revokes_nothing(ports: Ports) -> None:
     assert ports.audit.actions == ["token.code_rejected"]
 
 
-async def test_a_user_blocked_since_the_scan_gets_nothing(ports: Ports) -> None:
-    ports.users.users[ALICE.id] = replace(ALICE, blocked=True)
+async def test_the_tokens_say_what_the_code_carries_without_reading_the_user(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await issue(ports)
+    # Changed since the login: the tokens carry the claims as the login left them.
+    ports.users.users[ALICE.id] = replace(ALICE, phone="+8613900139000")
+
+    async def never(pool_id: str, user_id: str) -> None:
+        raise AssertionError("the exchange reads no user")
+
+    monkeypatch.setattr(ports.users, "get_user", never)
+    body = await ports.code_grant()(request())
+    id_token = claims(ports, body["id_token"])
+    assert (id_token["phone_number"], id_token["phone_number_verified"]) == (ALICE.phone, True)
+    assert "name" not in id_token, "only what the scope released"
+
+
+async def test_a_user_blocked_since_the_scan_gets_nothing(ports: Ports) -> None:
+    await issue(ports)
+    ports.users.users[ALICE.id] = replace(ALICE, blocked=True)
+    error = await refused(ports, request())
+    assert isinstance(error, UserCannotLogIn)
+    assert ports.refresh_tokens.tokens == {}
+    assert ports.qrlogins.logins["qr_1"].status is Status.AUTHORIZED
+    assert ports.codes.issued == {}
+    assert ports.audit.actions == []
+    # The failed check used the code up: unblocked, the user's retry is too late.
+    ports.users.users[ALICE.id] = ALICE
+    await refused(ports, request())
+    assert ports.refresh_tokens.tokens == {}
+
+
+async def test_a_deleted_user_gets_nothing(ports: Ports) -> None:
+    await issue(ports)
+    del ports.users.users[ALICE.id]
+    error = await refused(ports, request())
+    assert isinstance(error, UserCannotLogIn)
+    assert ports.refresh_tokens.tokens == {}
+
+
+async def test_a_code_an_earlier_version_wrote_reads_its_users_claims(ports: Ports) -> None:
+    await issue(ports, grant(claims=None))
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["phone_number"] == ALICE.phone
+    await issue(ports, grant(claims=None))
+    ports.users.users[ALICE.id] = replace(ALICE, blocked=True)
     error = await refused(ports, request())
     assert isinstance(error, UserCannotLogIn)
     assert error.user is not None
     assert error.user.blocked
-    assert ports.refresh_tokens.tokens == {}
-    assert ports.qrlogins.logins["qr_1"].status is Status.AUTHORIZED
-
-
-async def test_a_deleted_user_gets_nothing(ports: Ports) -> None:
-    del ports.users.users[ALICE.id]
-    await issue(ports)
-    error = await refused(ports, request())
-    assert isinstance(error, UserCannotLogIn)
-    assert error.user is None
 
 
 async def test_a_code_of_another_client_is_refused(ports: Ports) -> None:
@@ -188,13 +223,36 @@ async def test_a_store_down_before_the_code_is_taken_leaves_it_for_the_retry(
 ) -> None:
     await issue(ports)
 
-    async def down(pool_id: str, user_id: str) -> None:
+    async def down(pool_id: str) -> None:
         raise Outage
 
     with monkeypatch.context() as outage:
-        outage.setattr(ports.users, "get_user", down)
+        outage.setattr(ports.keys, "signer", down)
         with pytest.raises(Outage):
             await ports.code_grant()(request())
+
+    body = await ports.code_grant()(request())
+    assert claims(ports, body["id_token"])["sub"] == ALICE.id
+
+
+@pytest.mark.parametrize("claims_in_code", [True, False])
+async def test_a_user_read_that_fails_puts_the_code_back_for_the_retry(
+    ports: Ports, monkeypatch: pytest.MonkeyPatch, claims_in_code: bool
+) -> None:
+    """The console's check of a code reads its user, and so does the exchange of a code an
+    earlier version wrote."""
+    await issue(ports, grant() if claims_in_code else grant(claims=None))
+
+    async def down(pool_id: str, user_id: str) -> None:
+        raise Outage
+
+    grants = ports.code_grant()
+    check = grants.accept if claims_in_code else grants
+    with monkeypatch.context() as outage:
+        outage.setattr(ports.users, "get_user", down)
+        with pytest.raises(Outage):
+            await check(request())
+    assert ports.qrlogins.logins["qr_1"].status is Status.AUTHORIZED
 
     body = await ports.code_grant()(request())
     assert claims(ports, body["id_token"])["sub"] == ALICE.id

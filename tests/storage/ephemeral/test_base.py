@@ -1,13 +1,15 @@
 """The mailbox every subscription of the ephemeral stores queues its messages in: first in
-first out, a wait that ends on a timer with ``None``, and a wait that cancelling ends."""
+first out, a wait that ends on a timer with ``None`` (on the event loop's next tick), and a
+wait that cancelling ends."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
-from minilogin.storage.ephemeral.base import Mailbox
+from minilogin.storage.ephemeral.base import TICK, Mailbox
 
 
 async def test_a_wait_with_nothing_put_ends_with_none_when_the_time_is_up() -> None:
@@ -18,6 +20,31 @@ async def test_a_wait_with_nothing_put_ends_with_none_when_the_time_is_up() -> N
     assert await mailbox.get(0.05) is None
     assert loop.time() - started >= 0.05
     assert mailbox.empty()
+
+
+async def test_a_wait_that_runs_out_ends_on_the_loops_next_tick_not_before() -> None:
+    # Waits running out within one tick are woken together (one wake-up of the process).
+    mailbox = Mailbox()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    assert await mailbox.get(0.001) is None
+    assert loop.time() >= math.ceil((started + 0.001) / TICK) * TICK
+
+
+async def test_two_waits_running_out_within_one_tick_end_in_the_same_wake_up() -> None:
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    tick = math.ceil(now / TICK) * TICK
+    if tick - now < TICK / 2:
+        tick += TICK
+    # Both run out a few milliseconds apart, before the same tick.
+    first = asyncio.create_task(Mailbox().get(tick - now - TICK / 2))
+    second = asyncio.create_task(Mailbox().get(tick - now - TICK / 4))
+
+    done, _ = await asyncio.wait({first, second}, return_when=asyncio.FIRST_COMPLETED)
+
+    assert done == {first, second}
 
 
 async def test_messages_come_out_in_the_order_they_were_put() -> None:

@@ -12,10 +12,10 @@ from tests.core.test_qrlogin import ALICE, BOB, T0, new_login
 
 from minilogin.core import qrlogin
 from minilogin.core.errors import Conflict
-from minilogin.core.qrlogin import Status
-from minilogin.storage.ephemeral import records
+from minilogin.core.qrlogin import MiniProgramSession, Status
+from minilogin.storage.ephemeral import keys, records
 from minilogin.storage.ephemeral.memory import MemoryStore
-from minilogin.storage.ephemeral.records import QRLogins, RateLimiter
+from minilogin.storage.ephemeral.records import MiniProgramSessions, QRLogins, RateLimiter
 
 WINDOW = 60.0
 
@@ -148,3 +148,62 @@ async def test_a_login_read_again_unchanged_is_not_decoded_again_and_a_change_is
         await logins.get(f"qrl_{n}")
     assert await logins.get("qrl_test") == again
     assert await logins.get("qrl_test") is not again
+
+
+async def test_a_login_read_or_written_here_is_compared_as_its_text_not_serialized_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    serialized: list[str] = []
+    decoded: list[str] = []
+
+    def to_json(login: qrlogin.QRLogin) -> str:
+        serialized.append(login.id)
+        return encode(login)
+
+    def from_json(text: str) -> qrlogin.QRLogin:
+        decoded.append(text)
+        return decode(text)
+
+    encode, decode = records._qrlogin_to_json, records._qrlogin_from_json
+    monkeypatch.setattr(records, "_qrlogin_to_json", to_json)
+    monkeypatch.setattr(records, "_qrlogin_from_json", from_json)
+    store = MemoryStore()
+    logins = QRLogins(store, lambda: T0)
+    assert await logins.create(new_login())
+    read = await logins.get("qrl_test")
+    assert read is not None
+    serialized.clear()
+
+    # The caller's copy as read: only the changed login is serialized, once.
+    scanned = await logins.update("qrl_test", lambda cur: qrlogin.scan(cur, T0, ALICE), seen=read)
+    assert serialized == ["qrl_test"]
+    # What this instance wrote is read back without decoding, as the same login...
+    decoded.clear()
+    assert await logins.get("qrl_test") is scanned
+    assert decoded == []
+    # ...and a change that starts from it is compared as the text written.
+    serialized.clear()
+    cancelled = await logins.update(
+        "qrl_test", lambda cur: qrlogin.cancel(cur, T0, "cancelled_by_user"), seen=scanned
+    )
+    assert serialized == ["qrl_test"]
+    assert cancelled.status is Status.CANCELLED
+    assert await store.get(keys.qrlogin("qrl_test")) == encode(cancelled)
+
+    # A copy of the caller's making is serialized to be compared, and is stale here: the
+    # stored login decides, and refuses.
+    serialized.clear()
+    with pytest.raises(Conflict):
+        await logins.update(
+            "qrl_test", lambda cur: qrlogin.scan(cur, T0, BOB), seen=replace(scanned)
+        )
+    assert serialized == ["qrl_test"]
+
+
+async def test_a_mini_program_session_is_kept_by_its_token_alone() -> None:
+    sessions = MiniProgramSessions(MemoryStore())
+    session = MiniProgramSession("qrl_test", "wx_app", "o-alice")
+    await sessions.put("the-token", session, 60)
+
+    assert await sessions.get("the-token") == session
+    assert await sessions.get("another-token") is None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from minilogin.core.entities import CodeImage
-from minilogin.storage.sql import SqlStores
+from minilogin.storage.sql import SqlStores, code_images
 
 
 async def test_code_images_are_kept_replaced_and_deleted(stores: SqlStores) -> None:
@@ -25,6 +27,25 @@ async def test_code_images_are_kept_replaced_and_deleted(stores: SqlStores) -> N
     assert await stores.code_images.get_code_image("wx1", "scene-a") is None
     assert await stores.code_images.get_code_image("wx2", "scene-a") == jpeg
     await stores.code_images.delete_code_images("wx1", [])
+
+
+async def test_more_images_than_a_statement_names_are_deleted_in_one_call(
+    stores: SqlStores, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The code pool's filler deletes the images of every login ended since its last
+    deletion at once: more scenes than one DELETE may bind go in several."""
+    monkeypatch.setattr(code_images, "DELETE_CHUNK", 2)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    image = CodeImage("image/png", b"\x89PNG\r\n\x1a\n")
+    scenes = [f"scene-{n}" for n in range(6)]
+    for scene in scenes:
+        await stores.code_images.put_code_image("wx1", scene, image, now + timedelta(hours=1))
+
+    await stores.code_images.delete_code_images("wx1", [*scenes[:5], "missing"])
+    assert [await stores.code_images.get_code_image("wx1", scene) for scene in scenes] == [
+        *[None] * 5,
+        image,
+    ]
 
 
 async def test_several_code_images_are_stored_in_one_call(stores: SqlStores) -> None:

@@ -44,6 +44,7 @@ async def test_a_token_keeps_every_field_and_is_found_by_its_hash(stores: SqlSto
     pool, user = await a_user(stores)
     given = a_token(pool, user, "hash-1")
     added = await stores.refresh_tokens.add_refresh_token(given)
+    assert added is not None
     assert added.id.startswith("rt_")
     given.id = added.id
     assert added == given
@@ -61,14 +62,33 @@ async def test_a_token_hash_is_unique(stores: SqlStores) -> None:
     )
 
 
-async def test_a_token_of_an_unknown_user_is_refused_but_not_as_a_duplicate(
+async def test_a_token_of_a_user_gone_blocked_or_of_another_pool_is_not_added(
     stores: SqlStores,
 ) -> None:
-    # The insert is not looked before: its failure is named by what refused it.
+    # The insert is the code exchange's check that the user may still log in.
     pool, user = await a_user(stores)
-    user.id = "usr_gone"
+    other = await stores.pools.create_pool(Pool(slug="other", name="Other"))
+    gone = User(pool_id=pool.id, id="usr_gone")
+    blocked = await stores.users.create_user(User(pool_id=pool.id, blocked=True))
+    for n, who in enumerate((gone, blocked)):
+        assert await stores.refresh_tokens.add_refresh_token(a_token(pool, who, f"h{n}")) is None
+        assert await stores.refresh_tokens.find_refresh_token(f"h{n}") is None
+    elsewhere = a_token(pool, user, "h2")
+    elsewhere.pool_id = other.id
+    assert await stores.refresh_tokens.add_refresh_token(elsewhere) is None
+    assert await stores.refresh_tokens.find_refresh_token("h2") is None
+    assert await stores.refresh_tokens.add_refresh_token(a_token(pool, user, "h3")) is not None
+
+
+async def test_a_failed_insert_is_named_by_what_refused_it_not_taken_for_a_duplicate(
+    stores: SqlStores,
+) -> None:
+    # The insert is not looked before: a refusal other than the hash's is raised as it came.
+    pool, user = await a_user(stores)
+    token = a_token(pool, user, "hash-1")
+    token.scope = None  # type: ignore[assignment]
     with pytest.raises(IntegrityError):
-        await stores.refresh_tokens.add_refresh_token(a_token(pool, user, "hash-1"))
+        await stores.refresh_tokens.add_refresh_token(token)
     assert await stores.refresh_tokens.find_refresh_token("hash-1") is None
 
 

@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from minilogin.storage.sql import make_engine
-from minilogin.storage.sql.engine import sqlite_file_engine
+from minilogin.storage.sql.engine import sqlite_file_engines
 from minilogin.storage.sql.threads import Busy, Threads
 
 
 def _running(engine: AsyncEngine, count: int, checkpoint_every: int = 100) -> Threads:
-    file = sqlite_file_engine(engine, 2 * count)
-    here = sqlite_file_engine(engine, 2, wait=False)
+    file = sqlite_file_engines(engine, count)
+    here = sqlite_file_engines(engine, 1, wait=False)
     assert file is not None
     assert here is not None
     return Threads(file, count, here=here, checkpoint_every=checkpoint_every)
@@ -108,9 +108,9 @@ async def test_closing_finishes_the_jobs_given_and_stops_the_threads(tmp_path: P
     assert not {name for name in before if name.startswith("minilogin-sqlite-")} & {
         thread.name for thread in threading.enumerate()
     }
-    reopened = sqlite_file_engine(engine, 4)
+    reopened = sqlite_file_engines(engine, 4)
     assert reopened is not None
-    with reopened.connect() as connection:
+    with reopened.reads.connect() as connection:
         assert _marks(connection) == [0, 1, 2, 3, 4]
     reopened.dispose()
     await engine.dispose()

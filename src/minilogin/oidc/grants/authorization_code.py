@@ -8,6 +8,11 @@ or fails a check, never by one that a store's outage cut short: what reads a sto
 before the code is taken, and a failure after it puts the code back, so that the client's
 retry of a 503 is not refused as a replay.
 
+The exchange reads no user: the code carries the claims the login left (``AuthorizationCode.
+claims``), and the refresh token's insert is the check that the user is still in the pool and
+not blocked (``RefreshTokenStore.add_refresh_token``). A code an earlier version wrote, without
+claims, has its user read as before.
+
 ``accept`` is the whole check of a code, shared with the console's "Experience login"
 (``admin/experience.py``), which shows what the exchange would give without issuing it.
 """
@@ -16,11 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from minilogin.core.claims import TokenContext
+from minilogin.core.claims import TokenContext, user_claims
 from minilogin.core.entities import User
 from minilogin.core.errors import OAuthError
 from minilogin.core.grants import AuthorizationCode, IssuedTokens
@@ -45,7 +50,8 @@ PUT_BACK_PAUSES = (0.1, 0.2, 0.4, 0.8, 1.5, 2.0)
 
 
 class UserCannotLogIn(OAuthError):
-    """The code's user was deleted (``user`` None) or blocked since the code was issued."""
+    """The code's user was deleted or blocked since the code was issued: ``user`` as read
+    (None when deleted), or None when the exchange's refresh-token insert refused it."""
 
     def __init__(self, user: User | None) -> None:
         super().__init__("invalid_grant", "the user can no longer log in")
@@ -79,33 +85,41 @@ class AuthorizationCodeGrant:
     async def __call__(self, request: TokenRequest) -> dict[str, object]:
         # The pool's keys are read before the code is used up (see the module's docstring).
         await self.keys.signer(request.pool.id)
-        accepted = await self.accept(request)
+        grant = await self._take(request)
         client, code = request.client, request.form["code"]
-        async with self._put_back_on_failure(code, accepted.grant):
+        released = await self._released(request, code, grant)
+        context = self._context(request, grant)
+        async with self._put_back_on_failure(code, grant):
             minted = await mint(
                 self.keys,
                 request.pool.id,
                 client,
-                accepted.user,
-                accepted.context,
+                grant.user_id,
+                released,
+                context,
                 family_for_code(code),
             )
-            await self.refresh_tokens.add_refresh_token(minted.refresh)
-            expires_at = float(accepted.context.now + client.access_token_lifetime)
-            await self.codes.remember_issued(
-                code,
-                IssuedTokens([minted.access_token_id], expires_at),
-                client.access_token_lifetime,
-            )
+            added = await self.refresh_tokens.add_refresh_token(minted.refresh)
+            if added is not None:
+                await self.redeemed(grant)
+                expires_at = float(context.now + client.access_token_lifetime)
+                await self.codes.remember_issued(
+                    code,
+                    IssuedTokens([minted.access_token_id], expires_at),
+                    client.access_token_lifetime,
+                )
+        if added is None:
+            # Blocked or deleted since the login: a failed check, which used the code up.
+            raise UserCannotLogIn(None)
         await emit(
             self.audit,
             "token.issued",
             pool_id=request.pool.id,
             actor=client.client_id,
-            subject=accepted.user.id,
+            subject=grant.user_id,
             ip=request.ip,
             grant_type="authorization_code",
-            qrlogin=accepted.grant.qrlogin_id,
+            qrlogin=grant.qrlogin_id,
         )
         return minted.body
 
@@ -113,17 +127,24 @@ class AuthorizationCodeGrant:
         """Check the code against the client, its redirect URI (§4.1.3), its PKCE challenge
         and its user, using it up; the product hears that it was redeemed (its QR login
         ends, ``consumed``)."""
-        pool, code = request.pool, request.form.get("code")
+        grant = await self._take(request)
+        code = request.form["code"]
+        user = await self._user(request, code, grant)
+        async with self._put_back_on_failure(code, grant):
+            await self.redeemed(grant)
+        return Accepted(grant, user, self._context(request, grant))
+
+    async def _take(self, request: TokenRequest) -> AuthorizationCode:
+        """The code's grant, checked against the request and used up."""
+        code = request.form.get("code")
         if not code:
             raise OAuthError("invalid_request", "code is required")
+        # Read, then taken: a take whose answer is lost can put back only what was read.
         grant = await self.codes.peek(code)
         if grant is None:
             await self._refuse_unknown(request, code)
         try:
             self._check(request, grant)
-            user = await self.users.get_user(pool.id, grant.user_id)
-            if user is None or user.blocked:
-                raise UserCannotLogIn(user)
         except OAuthError:
             # A failed check uses the code up, as a guess must.
             await self.codes.take(code)
@@ -133,9 +154,26 @@ class AuthorizationCodeGrant:
             taken = await self.codes.take(code)
         if taken is None:  # another exchange of it won the race
             await self._refuse_unknown(request, code)
+        return grant
+
+    async def _user(self, request: TokenRequest, code: str, grant: AuthorizationCode) -> User:
+        """The code's user, who may still log in; the code, taken, goes back if the read
+        fails, and stays used up if the user may not."""
         async with self._put_back_on_failure(code, grant):
-            await self.redeemed(grant)
-        context = TokenContext(
+            user = await self.users.get_user(request.pool.id, grant.user_id)
+        if user is None or user.blocked:
+            raise UserCannotLogIn(user)
+        return user
+
+    async def _released(
+        self, request: TokenRequest, code: str, grant: AuthorizationCode
+    ) -> Mapping[str, object]:
+        if grant.claims is not None:
+            return grant.claims
+        return user_claims(await self._user(request, code, grant), grant.scope)
+
+    def _context(self, request: TokenRequest, grant: AuthorizationCode) -> TokenContext:
+        return TokenContext(
             issuer=request.issuer,
             client_id=request.client.client_id,
             scope=grant.scope,
@@ -144,7 +182,6 @@ class AuthorizationCodeGrant:
             amr=tuple(grant.amr),
             nonce=grant.nonce,
         )
-        return Accepted(grant, user, context)
 
     async def _refuse_unknown(self, request: TokenRequest, code: str) -> NoReturn:
         """Refuse a code that is unknown, expired or used; a used one's tokens are revoked."""

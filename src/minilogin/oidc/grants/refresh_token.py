@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
-from minilogin.core.claims import TokenContext
+from minilogin.core.claims import TokenContext, user_claims
 from minilogin.core.entities import RefreshToken
 from minilogin.core.errors import OAuthError
 from minilogin.core.tokens import digest
@@ -87,7 +87,9 @@ class RefreshTokenGrant:
             now=int(now),
             amr=tuple(stored.amr),
         )
-        minted = await mint(self.keys, pool.id, client, user, context, stored.family_id)
+        minted = await mint(
+            self.keys, pool.id, client, user.id, user_claims(user, scope), context, stored.family_id
+        )
         rotated = await self.refresh_tokens.rotate_refresh_token(
             stored.id, minted.refresh, datetime.fromtimestamp(now, UTC)
         )

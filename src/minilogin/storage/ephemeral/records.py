@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 
 from minilogin.core.errors import NotFound
@@ -78,6 +78,10 @@ class QRLogins:
         self._ended = ended
         self._observe = observe
         self._decoded: dict[str, QRLogin] = {}
+        # Each login's last text decoded or written here, with the login it holds: a
+        # caller's copy (``update``'s ``seen``) is then compared as the very text it came
+        # from, not serialized again.
+        self._texts: dict[str, tuple[QRLogin, str]] = {}
 
     def _decode(self, text: str) -> QRLogin:
         """The login a stored text holds. A waiting browser's every re-poll reads the same
@@ -87,10 +91,25 @@ class QRLogins:
         login = self._decoded.get(text)
         if login is None:
             login = _qrlogin_from_json(text)
-            if len(self._decoded) >= DECODED:
-                del self._decoded[next(iter(self._decoded))]
-            self._decoded[text] = login
+            self._keep(text, login)
         return login
+
+    def _keep(self, text: str, login: QRLogin) -> None:
+        """Remember that ``text`` holds ``login``, both ways. A text this instance wrote is
+        kept too: the waiters it is published to and the next transition's read then find
+        it decoded."""
+        if len(self._decoded) >= DECODED:
+            del self._decoded[next(iter(self._decoded))]
+        self._decoded[text] = login
+        if login.id not in self._texts and len(self._texts) >= DECODED:
+            del self._texts[next(iter(self._texts))]
+        self._texts[login.id] = (login, text)
+
+    def _text_of(self, login: QRLogin) -> str:
+        """The stored text ``login`` was decoded from or written as; serialized when this
+        ``QRLogins`` did neither (a copy of the caller's making)."""
+        known = self._texts.get(login.id)
+        return known[1] if known is not None and known[0] is login else _qrlogin_to_json(login)
 
     def _ttl(self, login: QRLogin) -> float:
         return max(1.0, login.expires_at - self._clock()) + AFTERLIFE
@@ -141,7 +160,7 @@ class QRLogins:
         """
         key = keys.qrlogin(login_id)
         if seen is not None and seen.id == login_id:
-            written = await self._write(key, _qrlogin_to_json(seen), change, trusted=False)
+            written = await self._write(key, self._text_of(seen), change, trusted=False)
             if written is not None:
                 return written
         while True:
@@ -170,6 +189,7 @@ class QRLogins:
         new_text = _qrlogin_to_json(after)
         if not await self._store.compare_and_set(key, text, new_text, self._ttl(after)):
             return None
+        self._keep(new_text, after)
         if self._observe is not None and after.status is not before.status:
             self._observe(after, after.status.value)
         await self._after_change(after.id, new_text, after)
@@ -204,12 +224,18 @@ class QRLogins:
         return self._decode(message)
 
 
+_GRANT_FIELDS = tuple(field.name for field in fields(AuthorizationCode))
+
+
 class AuthorizationCodes:
     def __init__(self, store: EphemeralStore) -> None:
         self._store = store
 
     async def put(self, code: str, grant: AuthorizationCode, ttl: float) -> None:
-        await self._store.set(keys.authorization_code(digest(code)), json.dumps(asdict(grant)), ttl)
+        # Field by field, as a QR login is (``_qrlogin_to_json``): ``asdict`` deep-copies.
+        data = {name: getattr(grant, name) for name in _GRANT_FIELDS}
+        text = json.dumps(data, separators=(",", ":"))
+        await self._store.set(keys.authorization_code(digest(code)), text, ttl)
 
     async def peek(self, code: str) -> AuthorizationCode | None:
         """The grant, left in place."""
@@ -222,9 +248,9 @@ class AuthorizationCodes:
         return None if text is None else AuthorizationCode(**json.loads(text))
 
     async def remember_issued(self, code: str, issued: IssuedTokens, ttl: float) -> None:
-        await self._store.set(
-            keys.used_authorization_code(digest(code)), json.dumps(asdict(issued)), ttl
-        )
+        data = {"access_token_ids": issued.access_token_ids, "expires_at": issued.expires_at}
+        text = json.dumps(data, separators=(",", ":"))
+        await self._store.set(keys.used_authorization_code(digest(code)), text, ttl)
 
     async def issued_for_used(self, code: str) -> IssuedTokens | None:
         text = await self._store.get(keys.used_authorization_code(digest(code)))
@@ -263,9 +289,11 @@ class MiniProgramSessions:
         self._store = store
 
     async def put(self, token: str, session: MiniProgramSession, ttl: float) -> None:
-        await self._store.set(
-            keys.miniprogram_session(digest(token)), json.dumps(asdict(session)), ttl
+        # Field by field: ``asdict`` deep-copies, for three strings.
+        text = json.dumps(
+            {"qrlogin_id": session.qrlogin_id, "app_id": session.app_id, "openid": session.openid}
         )
+        await self._store.set(keys.miniprogram_session(digest(token)), text, ttl)
 
     async def get(self, token: str) -> MiniProgramSession | None:
         text = await self._store.get(keys.miniprogram_session(digest(token)))

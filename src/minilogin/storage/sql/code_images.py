@@ -42,6 +42,10 @@ _DELETE_SCENES = delete(_images).where(
     _images.c.app_id == bindparam("app"),
     _images.c.scene.in_(bindparam("codes", expanding=True)),
 )
+#: Scenes a DELETE names at most: the code pool's filler deletes the images of all the logins
+#: that ended since its last deletion at once, and SQLite before 3.32 binds at most 999
+#: parameters a statement.
+DELETE_CHUNK = 500
 _DELETE_UNTIL = (
     delete(_images).where(_images.c.kept_until <= bindparam("now")).returning(_images.c.scene)
 )
@@ -109,12 +113,17 @@ class SqlCodeImageStore:
         await self._db.write(keep_them)
 
     async def delete_code_images(self, app_id: str, scenes: Sequence[str]) -> None:
+        """The images of ``scenes``, gone, in one transaction however many they are."""
         if not scenes:
             return
-        values = {"app": app_id, "codes": list(scenes)}
+        chunks = [
+            {"app": app_id, "codes": list(scenes[start : start + DELETE_CHUNK])}
+            for start in range(0, len(scenes), DELETE_CHUNK)
+        ]
 
         def delete_them(connection: Connection) -> None:
-            connection.execute(_DELETE_SCENES, values)
+            for values in chunks:
+                connection.execute(_DELETE_SCENES, values)
 
         await self._db.write(delete_them)
 

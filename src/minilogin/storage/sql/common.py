@@ -49,7 +49,7 @@ from minilogin.storage.sql.engine import (
     for_reads,
     for_writes,
     make_engine,
-    sqlite_file_engine,
+    sqlite_file_engines,
 )
 from minilogin.storage.sql.models import Base, PoolRow
 from minilogin.storage.sql.threads import Busy, Threads
@@ -76,8 +76,8 @@ class Database:
         self._core_writes = for_writes(engine)
         # Each thread keeps a connection for reads and one for writes, and so does the event
         # loop's thread.
-        file = sqlite_file_engine(engine, 2 * SQLITE_CONNECTIONS)
-        here = sqlite_file_engine(engine, 2, wait=False)
+        file = sqlite_file_engines(engine, SQLITE_CONNECTIONS)
+        here = sqlite_file_engines(engine, 1, wait=False)
         self._threads = (
             None if file is None or here is None else Threads(file, SQLITE_CONNECTIONS, here=here)
         )

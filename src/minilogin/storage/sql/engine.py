@@ -6,9 +6,11 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -57,10 +59,23 @@ def make_engine(database_url: str, *, foreign_keys: bool = True) -> AsyncEngine:
     return engine
 
 
-def sqlite_file_engine(
+class SqliteFile(NamedTuple):
+    """Synchronous engines on a SQLite file: one whose connections read, each statement
+    outside any transaction, and one whose transactions write, each beginning with
+    ``BEGIN IMMEDIATE``."""
+
+    reads: Engine
+    writes: Engine
+
+    def dispose(self) -> None:
+        self.reads.dispose()
+        self.writes.dispose()
+
+
+def sqlite_file_engines(
     engine: AsyncEngine, connections: int, *, wait: bool = True
-) -> Engine | None:
-    """A synchronous engine on the SQLite file of ``engine`` (sqlite3 without aiosqlite),
+) -> SqliteFile | None:
+    """Synchronous engines on the SQLite file of ``engine`` (sqlite3 without aiosqlite), each
     keeping ``connections``, set up as ``make_engine`` sets up its own, for statements run in
     threads of their own (``threads.py``); ``None`` for another database or an in-memory one,
     which a second engine would not share.
@@ -74,22 +89,57 @@ def sqlite_file_engine(
     aiosqlite hands each call (cursor, execute, fetch, close, commit) to its connection's
     thread and back: on the login path those hand-overs cost more than the statements did.
     Here a whole transaction is one hand-over.
+
+    These engines listen to no connection event: one listener (``make_engine``'s ``begin``)
+    makes SQLAlchemy dispatch every event of every statement and transaction, and with the
+    ``BEGIN`` it sent as a statement of its own that cost a write transaction about a quarter
+    of its CPU (BENCHMARKS.md, "Issue 17, third pass"). The writes' engine begins its
+    transactions in its dialect's ``do_begin`` instead (``_ImmediateSQLite``).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or not _is_file(url):
         return None
+    # ``timeout`` is sqlite3's busy timeout, in seconds (5 by default).
+    timeout = {} if wait else {"timeout": 0}
+    reads = _sqlite_file_engine(url.set(drivername="sqlite"), connections, timeout, wait)
+    writes = _sqlite_file_engine(url.set(drivername=_IMMEDIATE), connections, timeout, wait)
+    return SqliteFile(reads, writes)
+
+
+def _sqlite_file_engine(url: URL, connections: int, timeout: dict[str, int], wait: bool) -> Engine:
     sync = create_engine(
-        url.set(drivername="sqlite"),
+        url,
         pool_size=connections,
         max_overflow=0,
         # Connections are taken and returned by the threads that run the statements.
-        # ``timeout`` is sqlite3's busy timeout, in seconds (5 by default).
-        connect_args={"check_same_thread": False, **({} if wait else {"timeout": 0})},
+        connect_args={"check_same_thread": False, **timeout},
     )
-    _set_up_sqlite(sync, foreign_keys=True)
+    _set_up_connections(sync, foreign_keys=True)
     if not wait:
         event.listen(sync, "connect", _no_checkpoints)
     return sync
+
+
+class _ImmediateSQLite(SQLiteDialect_pysqlite):
+    """sqlite3 whose transactions take SQLite's write lock as they begin.
+
+    SQLAlchemy calls ``do_begin`` as a transaction begins and wraps what the driver raises
+    there as it wraps a statement's errors: a lock held past the busy timeout is an
+    ``OperationalError``, whose ``orig`` keeps SQLite's error code (``threads._busy``) and
+    which ``storage/errors.py`` answers as an outage. The driver's own ``execute`` spares
+    ``BEGIN`` the whole of SQLAlchemy's execution of a statement.
+    """
+
+    # Compiled statements are cached for a dialect only when its class says so.
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: PoolProxiedConnection) -> None:
+        dbapi_connection.cursor().execute("BEGIN IMMEDIATE")
+
+
+#: The driver name under which SQLAlchemy finds ``_ImmediateSQLite`` (its dialect registry).
+_IMMEDIATE = "sqlite+minilogin_immediate"
+registry.register(_IMMEDIATE.replace("+", "."), __name__, _ImmediateSQLite.__name__)
 
 
 def _no_checkpoints(dbapi_connection: Any, _record: object) -> None:
@@ -101,6 +151,11 @@ def _is_file(url: URL) -> bool:
 
 
 def _set_up_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    _set_up_connections(engine, foreign_keys=foreign_keys)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def _set_up_connections(engine: Engine, *, foreign_keys: bool) -> None:
     @event.listens_for(engine, "connect")
     def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
         # ``Any``: the DBAPI protocol doesn't declare sqlite3's ``isolation_level``.
@@ -112,8 +167,6 @@ def _set_up_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cursor.close()
-
-    event.listen(engine, "begin", _sqlite_begin)
 
 
 def _private_file(path: Path) -> None:

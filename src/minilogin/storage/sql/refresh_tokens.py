@@ -1,7 +1,8 @@
 """Refresh tokens on SQL: ``RefreshTokenStore`` of ``minilogin.ports``.
 
 A token is added at every code exchange and rotated at every refresh, so the statements are
-Core, built once (``common.py``).
+Core, built once (``common.py``). The exchange's insert is also its check that the user may
+still log in, so that the exchange reads no user (``oidc/grants/authorization_code.py``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,28 @@ from sqlalchemy.exc import IntegrityError
 from minilogin.core.entities import RefreshToken
 from minilogin.core.errors import Conflict
 from minilogin.storage.sql.common import Database, new_id, table, utc, utc_or_none
-from minilogin.storage.sql.models import RefreshTokenRow
+from minilogin.storage.sql.models import RefreshTokenRow, UserRow
 
 _tokens = table(RefreshTokenRow)
+_users = table(UserRow)
 
 _INSERT = insert(_tokens)
+_VALUES = {column.name: bindparam(column.name, type_=column.type) for column in _tokens.c}
+# One statement: the token, only while its user is in its pool and not blocked.
+_INSERT_FOR_ALLOWED_USER = (
+    insert(_tokens)
+    .from_select(
+        list(_VALUES),
+        select(*_VALUES.values()).where(
+            exists().where(
+                _users.c.id == _VALUES["user_id"],
+                _users.c.pool_id == _VALUES["pool_id"],
+                ~_users.c.blocked,
+            )
+        ),
+    )
+    .returning(_tokens.c.id)
+)
 _BY_HASH = select(_tokens).where(_tokens.c.token_hash == bindparam("hash"))
 _HASH_EXISTS = select(exists().where(_tokens.c.token_hash == bindparam("hash")))
 # The conditional UPDATE is the one place a token turns used: of two concurrent rotations of
@@ -43,23 +61,23 @@ class SqlRefreshTokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken:
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken | None:
         values = _refresh_token_values(token)
 
-        def add(connection: Connection) -> None:
-            connection.execute(_INSERT, values)
+        def add(connection: Connection) -> bool:
+            return connection.execute(_INSERT_FOR_ALLOWED_USER, values).first() is not None
 
         def taken(connection: Connection) -> bool:
             return bool(connection.scalar(_HASH_EXISTS, {"hash": values["token_hash"]}))
 
         try:
             # No look before the insert: the hash's unique constraint refuses a duplicate.
-            await self._db.write(add)
+            added = await self._db.write(add)
         except IntegrityError:
             if await self._db.lookup(taken):
                 raise Conflict("refresh_token_exists") from None
             raise
-        return _refresh_token(values)
+        return _refresh_token(values) if added else None
 
     async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         def find(connection: Connection) -> RefreshToken | None:

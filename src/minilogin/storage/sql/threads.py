@@ -38,10 +38,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 
-from minilogin.storage.sql.engine import for_reads, for_writes
+from minilogin.storage.sql.engine import SqliteFile
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -59,26 +59,23 @@ class Busy(Exception):
 
 
 class Threads:
-    """``count`` threads running transactions on ``engine``. Each keeps two connections of
-    its own, one for reads and one for writes, so the engine must keep ``2 * count``: a
-    transaction takes nothing from the engine's pool. Lookups and writes on the caller's
-    thread run on two connections of ``here``, an engine on the same file whose connections
-    never wait for a lock nor checkpoint (``engine.sqlite_file_engine``'s ``wait=False``)."""
+    """``count`` threads running transactions on ``file``. Each keeps two connections of
+    its own, one of ``file.reads`` and one of ``file.writes``, so each engine must keep
+    ``count``: a transaction takes nothing from an engine's pool. Lookups and writes on the
+    caller's thread run on a connection of each of ``here``'s engines, on the same file, whose
+    connections never wait for a lock nor checkpoint (``engine.sqlite_file_engines``'s
+    ``wait=False``)."""
 
     def __init__(
         self,
-        engine: Engine,
+        file: SqliteFile,
         count: int,
         *,
-        here: Engine,
+        here: SqliteFile,
         checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> None:
-        self.engine = engine
-        self._reads = for_reads(engine)
-        self._writes = for_writes(engine)
-        self._here_engine = here
-        self._here_reads = for_reads(here)
-        self._here_writes = for_writes(here)
+        self.file = file
+        self.here = here
         self._own: dict[bool, Connection] = {}
         self._checkpoint_every = checkpoint_every
         self._commits_here = 0
@@ -119,7 +116,7 @@ class Threads:
         try:
             # Opened at first use: its PRAGMAs may find the file busy too.
             if writes not in self._own:
-                self._own[writes] = (self._here_writes if writes else self._here_reads).connect()
+                self._own[writes] = (self.here.writes if writes else self.here.reads).connect()
             return _transact(self._own[writes], writes, work)
         except OperationalError as error:
             if _busy(error):
@@ -145,8 +142,8 @@ class Threads:
             thread.join()
         for connection in self._own.values():
             connection.close()
-        self._here_engine.dispose()
-        self.engine.dispose()
+        self.here.dispose()
+        self.file.dispose()
 
     def _serve(self) -> None:
         own: dict[bool, Connection] = {}
@@ -168,18 +165,19 @@ class Threads:
         driver reported broken is invalidated by SQLAlchemy, which opens a new one when it is
         next used."""
         if writes not in own:
-            own[writes] = (self._writes if writes else self._reads).connect()
+            own[writes] = (self.file.writes if writes else self.file.reads).connect()
         return own[writes]
 
 
 def _transact(connection: Connection, writes: bool, work: Callable[[Connection], T]) -> T:
     if writes:
+        # BEGIN IMMEDIATE: the writes' engine begins so (engine._ImmediateSQLite).
         with connection.begin():
             return work(connection)
     try:
         return work(connection)
     finally:
-        # Ends SQLAlchemy's transaction; no BEGIN was sent for reads (engine.for_reads).
+        # Ends SQLAlchemy's transaction; the reads' engine sent no BEGIN.
         connection.rollback()
 
 

@@ -35,7 +35,9 @@ In order:
 4. **complete login**: ``--users`` people at once (closed loop) for ``--seconds``: create, the
    code's image (decoded here to read its scene), scan, a long poll that sees the confirm,
    confirm, token. The pool's filler remakes the codes the logins use meanwhile; its CPU is
-   in the figure, and the codes it made are printed beside the logins.
+   in the figure, and the codes it made are printed beside the logins. The pool's signing
+   keys, which its first token would make and import (once a process), are made and
+   imported before the clock starts, by a request for its JWKS.
 
 ``--recycle`` runs it all with ``MINILOGIN_CODE_POOL_RECYCLE=true``, the deployment that
 returns codes to the pool after their logins (each login then matches numbers): a steady-state
@@ -315,6 +317,9 @@ async def logins(
     http: httpx.AsyncClient, server: Server, wechat: str, args: argparse.Namespace
 ) -> Work:
     await settle(http, wechat)  # the codes the creations took are remade first
+    # The pool's signing keys are made on its first use and imported once a process (an RSA
+    # key's import checks it): a cost of the first token, not of a steady login's.
+    (await http.get(f"{server.issuer()}/oidc/jwks")).raise_for_status()
     phone = Phone(http, wechat)
     failures: Counter[str] = Counter()
     completed = 0

@@ -27,11 +27,11 @@ In order:
    twice: back to back, and **steady**: ``--steady-creates`` more, one at a time at
    ``--create-rate`` a second, which the filler keeps up with, each creation's code remade
    meanwhile; the pool's size as the filler last counted it (``minilogin_code_pool_size`` on
-   ``/metrics``) is read every ``SIZE_EVERY`` creations, to show that it never ran dry. Just
-   before them as many hello-world requests are sent the same way (the same client, one at a
-   time, the same rate): a request that finds client and server idle pays their wake-ups,
-   which a request sent back to back doesn't, so the steady creations' latency is judged
-   beside the hello-world's at their rate, the least any request sent so can take here;
+   ``/metrics``) is read every ``SIZE_EVERY`` creations, to show that it never ran dry.
+   Half-way between each two a hello-world request is sent (the same client, one at a time,
+   the same rate): a request that finds client and server idle pays their wake-ups, which a
+   request sent back to back doesn't, so the steady creations' latency is judged beside the
+   hello-world's sent so at the same moments, the least such a request takes here;
 4. **complete login**: ``--users`` people at once (closed loop) for ``--seconds``: create, the
    code's image (decoded here to read its scene), scan, a long poll that sees the confirm,
    confirm, token, after one unmeasured login each (the first token request imports the
@@ -50,7 +50,6 @@ import argparse
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -248,7 +247,7 @@ async def pool_size(http: httpx.AsyncClient, server: Server) -> int | None:
 @dataclass(frozen=True, slots=True)
 class Steady:
     """Creations at a steady rate: their latencies, failures, and the pool's sizes read; and
-    the latencies of as many hello-world requests sent the same way just before."""
+    the latencies of as many hello-world requests sent between them."""
 
     latencies: list[float]
     failures: Counter[str]
@@ -256,58 +255,36 @@ class Steady:
     hello_latencies: list[float]
 
 
-async def paced(
-    count: int,
-    rate: float,
-    send: Callable[[], Awaitable[None]],
-    before: Callable[[int], Awaitable[None]] | None = None,
-) -> None:
-    """``send()`` ``count`` times, one at a time, ``rate`` a second on a fixed schedule: a
-    slow request is not followed by a pause to make up for it. ``before(n)``, when given, runs
-    ahead of the ``n``-th request's wait for its time."""
-    due = time.perf_counter()
-    for n in range(count):
-        if before is not None:
-            await before(n)
-        due += 1 / rate
-        await asyncio.sleep(max(due - time.perf_counter(), 0.0))
-        await send()
-
-
-async def steady_hello(
-    http: httpx.AsyncClient, hello: Server, count: int, rate: float
-) -> list[float]:
-    """The latencies of ``count`` hello-world requests sent as the steady creations are."""
-    latencies: list[float] = []
-    url = f"{hello.public}/hello"
-
-    async def send() -> None:
-        started = time.perf_counter()
-        expect(await answer("hello", http.get(url)), 200, "hello")
-        latencies.append((time.perf_counter() - started) * 1000)
-
-    await paced(SIZE_EVERY, rate, send)  # the connection made and the server warm first
-    latencies.clear()
-    await paced(count, rate, send)
-    return latencies
-
-
 async def steady_creations(
     http: httpx.AsyncClient, server: Server, hello: Server, count: int, rate: float
 ) -> Steady:
-    hello_latencies = await steady_hello(http, hello, count, rate)
+    """``count`` creations one at a time, ``rate`` a second on a fixed schedule (a slow one
+    is not followed by a pause to make up for it), and a hello-world request half-way between
+    each two, the same client at the same rate: what disturbs the machine meanwhile disturbs
+    both alike."""
     latencies: list[float] = []
     failures: Counter[str] = Counter()
     sizes: list[int] = []
+    hello_latencies: list[float] = []
+    url = f"{hello.public}/hello"
 
-    async def read_size(n: int) -> None:
+    async def say_hello(into: list[float]) -> None:
+        started = time.perf_counter()
+        expect(await answer("hello", http.get(url)), 200, "hello")
+        into.append((time.perf_counter() - started) * 1000)
+
+    for _ in range(SIZE_EVERY):
+        await say_hello([])  # the hello-world's connection made and its server warm first
+    due = time.perf_counter()
+    for n in range(count):
         if n % SIZE_EVERY == 0 and (size := await pool_size(http, server)) is not None:
             sizes.append(size)
-
-    async def send() -> None:
+        due += 1 / rate / 2
+        await asyncio.sleep(max(due - time.perf_counter(), 0.0))
+        await say_hello(hello_latencies)
+        due += 1 / rate / 2
+        await asyncio.sleep(max(due - time.perf_counter(), 0.0))
         await timed_create(http, server.issuer(), latencies, failures)
-
-    await paced(count, rate, send, read_size)
     if (size := await pool_size(http, server)) is not None:
         sizes.append(size)
     return Steady(latencies, failures, sizes, hello_latencies)
@@ -454,7 +431,7 @@ def report(
         floor = Summary.of(steady.hello_latencies).p99
         print(f"  creation p99 over HTTP, {rate:g}/s: {verdict(p99, CREATION_GOAL_MS, ' ms')}")
         print(
-            f"  creation p99 over HTTP, {rate:g}/s, above a hello-world's p99 sent the same way"
+            f"  creation p99 over HTTP, {rate:g}/s, above the p99 of the hello-worlds between them"
             f" ({floor:.2f} ms): {verdict(p99 - floor, CREATION_GOAL_MS, ' ms')}"
         )
     print(f"  creation p99 over HTTP, back to back: {verdict(mine.p99, CREATION_GOAL_MS, ' ms')}")
@@ -469,7 +446,7 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(
         f"settings: {args.hello} hello-world requests; a pool of {args.pool} codes; "
         f"{args.waiting} browsers re-polling (wait {args.wait:g} s); {args.creates} creations, "
-        f"then {args.steady_creates} at {args.create_rate:g}/s (and as many hello-worlds); "
+        f"then {args.steady_creates} at {args.create_rate:g}/s (a hello-world between each two); "
         f"{args.users} people logging in at once; {args.seconds:g} s each; codes "
         f"{'recycled (MINILOGIN_CODE_POOL_RECYCLE=true)' if args.recycle else 'single-use'}"
     )

@@ -30,10 +30,10 @@ pool is below ``code_pool_min_size`` (an operator prefilling it) the pace is
 ``code_pool_fill_rate`` itself. The pace spaces the starts of codes: one that takes longer
 than its interval delays the next, never overlaps it. The codes the pace spaces over
 ``BATCH_SPAN`` are made as one **batch**, when the last of them is due (so none starts before
-its turn): their WeChat calls one after another, their images stored in one transaction, one
-pass of the filler for them all, where a transaction and a pass of its own were about half a
-code's CPU (BENCHMARKS.md, "Issue 17, third pass: code making and creation"). At a pace below
-``1 / BATCH_SPAN`` a batch is one code.
+its turn): their WeChat calls one after another, their images stored a few to a transaction
+(``IMAGES_PER_WRITE``), one pass of the filler for them all, where a transaction and a pass of
+its own were about half a code's CPU (BENCHMARKS.md, "Issue 17, third pass: code making and
+creation"). At a pace below ``1 / BATCH_SPAN`` a batch is one code.
 
 One pool per **generation** = (AppID, page, env version, identity source, logo version):
 changing the logo or the AppID starts a new generation for the next logins, while the codes
@@ -80,6 +80,7 @@ from minilogin.codepool.policy import (
     BUCKET,
     FILL_INTERVAL,
     FILL_LOCK_TTL,
+    IMAGES_PER_WRITE,
     INVALID_PAGE,
     LEASE_MARGIN,
     MAX_TAKEN,
@@ -330,25 +331,32 @@ class CodePool:
         self, source: IdentitySource, app: MiniProgram, generation: Generation, count: int
     ) -> None:
         """The filler's ``count`` codes: one WeChat call after another (a refused page or the
-        budget spent stops the batch at the first), their images stored in one transaction.
-        The codes made before a call fails are kept before its error is raised."""
+        budget spent stops the batch at the first), their images stored ``IMAGES_PER_WRITE``
+        to a transaction as they come. The codes made before a call fails are kept before its
+        error is raised."""
         made: list[tuple[str, CodeImage]] = []
+        failed: Exception | None = None
         lock = keys.fill_lock(generation.key)
         renewed = self._clock()
-        try:
-            for _ in range(count):
-                if self._clock() - renewed > FILL_LOCK_TTL / 3:
-                    # WeChat slow to answer: the lock must outlive the batch.
-                    await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
-                    renewed = self._clock()
-                scene = new_scene()
+        for _ in range(count):
+            if self._clock() - renewed > FILL_LOCK_TTL / 3:
+                # WeChat slow to answer: the lock must outlive the batch.
+                await self._store.compare_and_set(lock, self._owner, self._owner, FILL_LOCK_TTL)
+                renewed = self._clock()
+            scene = new_scene()
+            try:
                 image = await self._renderer.render(source, app, scene, self._filler_budget())
-                made.append((scene, image))
-        except Exception:
-            if made:
+            except Exception as error:
+                failed = error
+                break
+            made.append((scene, image))
+            if len(made) == IMAGES_PER_WRITE:
                 await self._keep(source, app, generation, made)
-            raise
-        await self._keep(source, app, generation, made)
+                made = []
+        if made:
+            await self._keep(source, app, generation, made)
+        if failed is not None:
+            raise failed
 
     async def _keep(
         self,

@@ -350,7 +350,7 @@ def verdict(value: float, goal: float, unit: str) -> str:
 
 def report(
     hello: HelloWorld,
-    paced: Work,
+    like: Work,
     args: argparse.Namespace,
     work: list[Work],
     created: list[float],
@@ -361,8 +361,8 @@ def report(
     print(f"baseline: a hello-world request costs the server {hello.cpu_ms:.3f} ms of CPU")
     print(f"          {hello.light_cpu_ms:.3f} ms sent back to back by RawHTTP (4 connections)")
     print(
-        f"          {paced.ms():.3f} ms sent as the re-polls are, by RawHTTP ({args.waiting}"
-        f" connections, each idle {args.wait:g} s between requests; {paced.units} in"
+        f"          {like.ms():.3f} ms sent as the re-polls are, by RawHTTP ({args.waiting}"
+        f" connections, each idle {args.wait:g} s between requests; {like.units} in"
         f" {args.seconds:g} s):"
     )
     print("          the unit of the re-poll's row and of its goal")
@@ -372,7 +372,7 @@ def report(
             str(item.units),
             f"{item.cpu:.2f}",
             f"{item.ms():.3f}",
-            hello_x(item.ms(), paced.ms() if item.what == "re-poll" else hello.cpu_ms),
+            hello_x(item.ms(), like.ms() if item.what == "re-poll" else hello.cpu_ms),
             f"{item.codes / item.units:.2f}" if item.units else "-",
             str(sum(item.failures.values())),
         ]
@@ -382,7 +382,7 @@ def report(
     print(table(headers, rows))
     print("  failed, by reason:", end="")
     failures = [
-        (item.what, why, n) for item in (paced, *work) for why, n in sorted(item.failures.items())
+        (item.what, why, n) for item in (like, *work) for why, n in sorted(item.failures.items())
     ]
     print(" none" if not failures else "")
     for what, why, n in failures:
@@ -417,7 +417,7 @@ def report(
     code, poll, _, login = work
     print("goals (issue 17)")
     print(f"  code making, server CPU a code (no logo): {verdict(code.ms(), CODE_GOAL_MS, ' ms')}")
-    repoll = poll.ms() / paced.ms()
+    repoll = poll.ms() / like.ms()
     print(
         "  re-poll, in hello-worlds sent as the re-polls are (judged on this one):"
         f" {verdict(repoll, REPOLL_GOAL, '×')}"
@@ -453,7 +453,7 @@ async def benchmark(args: argparse.Namespace) -> None:
     say_if_quick(args)
     print(flush=True)
     hello = await hello_world_baseline(args.hello)
-    paced = await paced_hello(args)
+    like = await paced_hello(args)
     env = {"MINILOGIN_CODE_POOL_QUARANTINE": "1", **pool_settings(args.pool)}
     if args.recycle:
         env["MINILOGIN_CODE_POOL_RECYCLE"] = "true"
@@ -481,7 +481,7 @@ async def benchmark(args: argparse.Namespace) -> None:
             login = await logins(http, server, wechat.public, args)
     report(
         hello,
-        paced,
+        like,
         args,
         [code, poll, creating, login],
         created,

@@ -7,9 +7,12 @@ each ``--logins`` times): the code's image read (lookup), the returning person's
 login's audit events added, the used code's image deleted, and a new code's image stored (about
 30 KB). This process's CPU a login (``time.process_time``: every thread, the database's
 included) with the stores as minilogin runs them, lookups and writes on the event loop's own
-thread (``storage/sql/threads.py``), beside the same run with every transaction handed to one
-of the database's threads and back, as before (the baseline). SQLite's CPU runs in this process
-either way; the figure is the SQL path's whole cost.
+thread (``storage/sql/threads.py``), their statements straight on the driver once run before
+(``storage/sql/direct.py``), beside the same run in two baselines: the engines as the second
+pass of issue 17 left them (a ``begin`` listener sending ``BEGIN IMMEDIATE`` as a statement of
+its own, every statement through SQLAlchemy's execution), and every transaction handed to one
+of the database's threads and back (the first baseline, from before that pass). SQLite's CPU
+runs in this process either way; the figure is the SQL path's whole cost.
 """
 
 from __future__ import annotations
@@ -24,12 +27,22 @@ from pathlib import Path
 from typing import TypeVar
 
 from common import machine, parse, parser, run, say_if_quick, table
+from sqlalchemy import create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from minilogin.core.entities import AuditEvent, CodeImage, Pool, RefreshToken, User, WeChatIdentity
 from minilogin.storage.crypto import SecretBox
 from minilogin.storage.sql import SqlStores, upgrade_async
+from minilogin.storage.sql import engine as engines
 from minilogin.storage.sql.common import Database, Work
-from minilogin.storage.sql.engine import make_engine
+from minilogin.storage.sql.engine import (
+    SQLITE_CONNECTIONS,
+    SqliteFile,
+    for_reads,
+    for_writes,
+    make_engine,
+)
+from minilogin.storage.sql.threads import Threads
 
 QUICK = {"logins": 50, "people": 2}
 T = TypeVar("T")
@@ -50,6 +63,36 @@ class HandedOver(Database):
         assert turn is not None
         async with turn:
             return await threads.write(work)
+
+
+class SecondPass(Database):
+    """The second pass's engines: lookups and writes on the loop's thread as now, on engines
+    with SQLAlchemy's ``begin`` listener (``engine._sqlite_begin``, which sends ``BEGIN
+    IMMEDIATE`` through SQLAlchemy's execution and makes it dispatch every event), each
+    statement run by SQLAlchemy."""
+
+    def __init__(self, engine: AsyncEngine, box: SecretBox) -> None:
+        super().__init__(engine, box)
+        assert self._threads is not None, "a SQLite file"
+        self._threads.close()
+        self._threads = Threads(
+            _with_begin_listener(engine, SQLITE_CONNECTIONS),
+            SQLITE_CONNECTIONS,
+            here=_with_begin_listener(engine, 1, wait=False),
+        )
+
+
+def _with_begin_listener(engine: AsyncEngine, connections: int, wait: bool = True) -> SqliteFile:
+    sync = create_engine(
+        engine.url.set(drivername="sqlite"),
+        pool_size=2 * connections,
+        max_overflow=0,
+        connect_args={"check_same_thread": False, **({} if wait else {"timeout": 0})},
+    )
+    engines._set_up_sqlite(sync, foreign_keys=True)
+    if not wait:
+        event.listen(sync, "connect", engines._no_checkpoints)
+    return SqliteFile(for_reads(sync), for_writes(sync))
 
 
 async def one_login(stores: SqlStores, pool: Pool, person: int, n: int) -> None:
@@ -131,30 +174,35 @@ async def benchmark(args: argparse.Namespace) -> None:
     print(f"machine:  {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"settings: {args.people} people at once, {args.logins} logins each a round, "
-        f"{args.rounds} rounds, both ways in each"
+        f"{args.rounds} rounds, each way in each"
     )
     say_if_quick(args)
     print(flush=True)
     kinds: list[tuple[str, type[Database]]] = [
-        ("on the loop's thread (minilogin)", Database),
+        ("minilogin: loop's thread, direct", Database),
+        ("second pass: loop's thread", SecondPass),
         ("handed to the threads (baseline)", HandedOver),
     ]
     figures: dict[str, list[float]] = {label: [] for label, _ in kinds}
     for _ in range(args.rounds):
         for label, kind in kinds:
             figures[label].append(await cpu_a_login(kind, args))
-    baseline = figures["handed to the threads (baseline)"]
+    baselines = [figures["handed to the threads (baseline)"], figures[kinds[1][0]]]
+
+    def ratios(values: list[float], baseline: list[float]) -> str:
+        return " ".join(f"{ms / base:.2f}×" for ms, base in zip(values, baseline, strict=True))
+
     rows = [
         [
             label,
             *(f"{ms:.3f}" for ms in values),
-            " ".join(f"{ms / base:.2f}×" for ms, base in zip(values, baseline, strict=True)),
+            *(ratios(values, baseline) for baseline in baselines),
         ]
         for label, values in figures.items()
     ]
     rounds = [f"round {n + 1} ms" for n in range(args.rounds)]
     print("CPU a login's store calls (this process, every thread)")
-    print(table(["stores", *rounds, "vs baseline, each round"], rows))
+    print(table(["stores", *rounds, "vs baseline, each round", "vs second pass"], rows))
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 

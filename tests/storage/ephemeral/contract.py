@@ -101,6 +101,28 @@ class EphemeralStoreContract:
         assert await store.get(key("a")) == "1"
         assert await store.get(key("b")) == "2"
 
+    async def test_get_many_reads_each_key_in_order_none_for_a_missing_one(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        await store.set(key("a"), "1", LONG)
+        await store.set(key("b"), "扫码 2", LONG)
+        await store.incr(key("count"), LONG, 3)
+
+        read = await store.get_many([key("b"), key("missing"), key("a"), key("count")])
+
+        assert read == ["扫码 2", None, "1", "3"]
+        assert await store.get_many([]) == []
+
+    async def test_get_many_reads_an_expired_key_as_missing(
+        self, store: EphemeralStore, key: Callable[[str], str]
+    ) -> None:
+        await store.set(key("short"), "soon gone", 0.2)
+        await store.set(key("long"), "stays", LONG)
+
+        await asyncio.sleep(0.4)
+
+        assert await store.get_many([key("short"), key("long")]) == [None, "stays"]
+
     async def test_values_round_trip_unchanged(
         self, store: EphemeralStore, key: Callable[[str], str]
     ) -> None:

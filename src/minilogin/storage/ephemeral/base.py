@@ -106,6 +106,11 @@ class Subscription(Protocol):
 class EphemeralStore(Protocol):
     async def get(self, key: str) -> str | None: ...
 
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        """The values of ``keys``, in their order (``None`` for a missing one), in one
+        operation: one round trip to a shared store, where ``get`` each costs one."""
+        ...
+
     async def set(self, key: str, value: str, ttl: float) -> None:
         """Store ``value`` for ``ttl`` seconds, replacing what was there."""
         ...

@@ -337,6 +337,7 @@ class RateLimiter:
         counts them). The window before counts too, so failures just before and after a
         window's edge add up: guessing never gets twice the limit."""
         index = int(now // window)
-        counts = [await self._store.get(keys.rate_limit_window(key, i)) for i in (index - 1, index)]
-        count = sum(int(value or 0) for value in counts)
+        # One read of both windows: every long poll checks its IP first (``web/limits.py``).
+        windows = [keys.rate_limit_window(key, i) for i in (index - 1, index)]
+        count = sum(int(value or 0) for value in await self._store.get_many(windows))
         return 0.0 if count < limit else (index + 1) * window - now

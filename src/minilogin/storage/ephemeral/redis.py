@@ -2,9 +2,9 @@
 
 Every operation of ``EphemeralStore`` is one Redis command or one Lua script, so each is atomic
 across every instance sharing the server: ``add`` is ``SET NX``, ``take`` is ``GETDEL``
-(Redis ≥ 6.2), ``pop`` is ``LPOP``, ``compare_and_set``, ``incr`` and ``push`` are scripts.
-Every key is written with a time to live and under the ``prefix`` setting, so several
-deployments can share one server.
+(Redis ≥ 6.2), ``pop`` is ``LPOP``, ``get_many`` is ``MGET``; ``compare_and_set``, ``incr``
+and ``push`` are scripts. Every key is written with a time to live and under the ``prefix``
+setting, so several deployments can share one server.
 
 Publish/subscribe runs over **one** connection per store (per process): local subscribers of a
 channel share one server-side subscription, and one reader task fans each message out to them.
@@ -295,6 +295,12 @@ class RedisStore:
     async def get(self, key: str) -> str | None:
         value = await self._redis.get(self._key(key))
         return None if value is None else str(value)
+
+    async def get_many(self, keys: list[str]) -> list[str | None]:
+        if not keys:
+            return []  # MGET needs a key
+        values = await self._redis.mget([self._key(key) for key in keys])
+        return [None if value is None else str(value) for value in values]
 
     async def set(self, key: str, value: str, ttl: float) -> None:
         await self._redis.set(self._key(key), value, px=_milliseconds(ttl))

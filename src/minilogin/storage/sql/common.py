@@ -8,7 +8,8 @@ SQLite file it runs whole in a thread of the database's own with the sqlite3 dri
 hands every cursor call to its thread and back), elsewhere inside the async connection through
 ``run_sync``. On a SQLite file a ``lookup``, a read of a few rows by an index, and a write that
 SQLite lets take its lock at once run on the event loop's own thread instead, never waiting for
-a lock there (``threads.py``). The administration's stores use ORM sessions (``reads``,
+a lock there (``threads.py``), and a statement run before runs straight on the driver
+(``direct.py``). The administration's stores use ORM sessions (``reads``,
 ``transaction``, ``insert``).
 
 Uniqueness rules are checked before writing, so callers get a ``Conflict`` with a code they can

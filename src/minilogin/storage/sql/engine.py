@@ -14,6 +14,8 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from minilogin.storage.sql.direct import use_direct
+
 # The async driver for each backend, for URLs that name only the backend ("postgresql://…").
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -117,6 +119,7 @@ def _sqlite_file_engine(url: URL, connections: int, timeout: dict[str, int], wai
     _set_up_connections(sync, foreign_keys=True)
     if not wait:
         event.listen(sync, "connect", _no_checkpoints)
+    use_direct(sync)
     return sync
 
 

@@ -25,6 +25,8 @@ Under WAL with ``synchronous=NORMAL`` a commit appends to the WAL without syncin
 (https://sqlite.org/pragma.html#pragma_synchronous); the checkpoint, which syncs, is what
 could stall, so commits on the loop's thread don't checkpoint and every ``CHECKPOINT_EVERY``
 of them hand one to the threads (SQLite's own default is one per 1000 pages of WAL).
+
+Their connections run a statement they have run before straight on the driver (``direct.py``).
 """
 
 from __future__ import annotations
@@ -174,10 +176,12 @@ def _transact(connection: Connection, writes: bool, work: Callable[[Connection],
         # BEGIN IMMEDIATE: the writes' engine begins so (engine._ImmediateSQLite).
         with connection.begin():
             return work(connection)
+    # The reads' engine sends no BEGIN: each statement reads the latest commit. SQLAlchemy's
+    # transaction is begun all the same, which lets its statements run directly (direct.py).
+    connection.begin()
     try:
         return work(connection)
     finally:
-        # Ends SQLAlchemy's transaction; the reads' engine sent no BEGIN.
         connection.rollback()
 
 

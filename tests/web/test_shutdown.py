@@ -79,13 +79,15 @@ async def test_sigterm_answers_every_waiting_browser_and_exits(tmp_path: Path) -
                 assert 500 <= int(hints[-1].removeprefix("retry:")) <= 2000
 
             # It accepts no new work, and goes: the waiters may be answered a moment before
-            # uvicorn closes its socket, so new connections are refused soon, not at once.
+            # uvicorn closes its socket, so new connections are refused soon, not at once. A
+            # connection the kernel queued just before that socket closed is reset unanswered
+            # (a read error, not a refusal): either way no request was taken.
             discovery = f"{server.issuer()}/.well-known/openid-configuration"
             async with asyncio.timeout(5), httpx.AsyncClient() as fresh:
                 while True:
                     try:
                         answer = await fresh.get(discovery, headers={"Connection": "close"})
-                    except httpx.ConnectError:
+                    except (httpx.ConnectError, httpx.ReadError):
                         break
                     assert answer.status_code < 500, answer.text
                     await asyncio.sleep(0.05)

@@ -584,7 +584,8 @@ class CodePool:
     ) -> float | None:
         """Make the generation's codes that are due, a batch at a time, while it is short of
         its target; when the next batch is due, or ``None`` when none is to be made (at the
-        target or the maximum, or another instance holds the lock)."""
+        target or the maximum, or another instance holds the lock). Before the planned batch's
+        time a pass reads nothing else and answers that time."""
         plan_key = keys.fill_next(generation.key)
         plan = await self._plan(plan_key)
         if plan.at > self._clock():

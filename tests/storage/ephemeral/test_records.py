@@ -1,6 +1,6 @@
 """The typed records: the rate limiter's windows, aligned to the clock, with the time left to
 wait; a QR login's change that stands once written; a stored login decoded once while it is
-unchanged."""
+unchanged; an authorization code's grant as written, and as an earlier version wrote it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from tests.core.test_qrlogin import ALICE, BOB, T0, new_login
 
 from minilogin.core import qrlogin
 from minilogin.core.errors import Conflict
+from minilogin.core.grants import AuthorizationCode, IssuedTokens
 from minilogin.core.qrlogin import MiniProgramSession, Status
+from minilogin.core.tokens import digest
 from minilogin.storage.ephemeral import keys, records
 from minilogin.storage.ephemeral.memory import MemoryStore
 from minilogin.storage.ephemeral.records import MiniProgramSessions, QRLogins, RateLimiter
@@ -207,3 +209,40 @@ async def test_a_mini_program_session_is_kept_by_its_token_alone() -> None:
 
     assert await sessions.get("the-token") == session
     assert await sessions.get("another-token") is None
+
+
+async def test_a_code_keeps_its_grant_and_what_its_exchange_issued() -> None:
+    store = MemoryStore()
+    codes = records.AuthorizationCodes(store)
+    grant = AuthorizationCode(
+        pool="acme",
+        client_id="shop",
+        user_id="usr_1",
+        code_challenge="challenge",
+        scope="openid profile phone",
+        auth_time=1_800_000_000,
+        amr=["wechat_mp_qrcode"],
+        nonce="n-1",
+        redirect_uri="https://shop.example/cb",
+        qrlogin_id="qr_1",
+        claims={"sub": "usr_1", "name": "小明", "phone_number_verified": True},
+    )
+    await codes.put("the-code", grant, 60)
+    assert await codes.peek("the-code") == grant
+    assert await codes.take("the-code") == grant
+    assert await codes.take("the-code") is None
+    await codes.remember_issued("the-code", IssuedTokens(["at_1"], 1_800_003_600.0), 60)
+    assert await codes.issued_for_used("the-code") == IssuedTokens(["at_1"], 1_800_003_600.0)
+
+
+async def test_a_code_an_earlier_version_wrote_reads_back_without_claims() -> None:
+    store = MemoryStore()
+    written = (
+        '{"pool": "acme", "client_id": "shop", "user_id": "usr_1", "code_challenge": null, '
+        '"scope": "openid", "auth_time": 1800000000, "amr": ["wechat_mp_qrcode"], '
+        '"nonce": null, "redirect_uri": null, "qrlogin_id": "qr_1"}'
+    )
+    await store.set(keys.authorization_code(digest("the-code")), written, 60)
+    grant = await records.AuthorizationCodes(store).peek("the-code")
+    assert grant is not None
+    assert (grant.user_id, grant.qrlogin_id, grant.claims) == ("usr_1", "qr_1", None)

@@ -201,6 +201,11 @@ def load_average() -> str:
 # Figures -------------------------------------------------------------------------------------
 
 
+def round_ratios(values: Sequence[float], baseline: Sequence[float]) -> str:
+    """Each round's figure over the baseline's of the same round, as ``0.71× 0.68×``."""
+    return " ".join(f"{value / base:.2f}×" for value, base in zip(values, baseline, strict=True))
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank percentile: the smallest value with at least ``q`` % of the values at
     or below it. No interpolation, so every figure printed is one that was measured."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import secrets
 import tempfile
 import time
@@ -32,7 +31,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import machine, parse, parser, run, say_if_quick, table
+from common import (
+    load_average,
+    machine,
+    parse,
+    parser,
+    round_ratios,
+    run,
+    say_if_quick,
+    table,
+)
 
 from minilogin.config import Settings
 from minilogin.core import qrlogin as machine_of
@@ -221,7 +229,7 @@ def arguments() -> argparse.Namespace:
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"miniprogram_side: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine:  {machine()}; load average {load_average()}")
     print(
         f"settings: {args.logins} logins a round, each way; images deleted {args.batch} at once "
         f"(minilogin) or one at a time (baseline); {args.rounds} rounds, both ways in each"
@@ -233,12 +241,13 @@ async def benchmark(args: argparse.Namespace) -> None:
     for piece, ways in figures.items():
         baseline = ways["baseline"]
         for way, values in ways.items():
-            ratios = (f"{us / base:.2f}×" for us, base in zip(values, baseline, strict=True))
-            rows.append([f"{piece}, {way}", *(f"{us:.1f}" for us in values), " ".join(ratios)])
+            rows.append(
+                [f"{piece}, {way}", *(f"{us:.1f}" for us in values), round_ratios(values, baseline)]
+            )
     rounds = [f"round {n + 1} µs" for n in range(args.rounds)]
     print("CPU a login (this process, every thread)")
     print(table(["piece, way", *rounds, "vs baseline, each round"], rows))
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print(f"load average {load_average()} at the end")
 
 
 def main() -> None:

@@ -26,7 +26,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from common import machine, parse, parser, run, say_if_quick, table
+from common import (
+    load_average,
+    machine,
+    parse,
+    parser,
+    round_ratios,
+    run,
+    say_if_quick,
+    table,
+)
 from sqlalchemy import create_engine, event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -171,7 +180,7 @@ def arguments() -> argparse.Namespace:
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"sql_handover: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine:  {machine()}; load average {load_average()}")
     print(
         f"settings: {args.people} people at once, {args.logins} logins each a round, "
         f"{args.rounds} rounds, each way in each"
@@ -189,21 +198,18 @@ async def benchmark(args: argparse.Namespace) -> None:
             figures[label].append(await cpu_a_login(kind, args))
     baselines = [figures["handed to the threads (baseline)"], figures[kinds[1][0]]]
 
-    def ratios(values: list[float], baseline: list[float]) -> str:
-        return " ".join(f"{ms / base:.2f}×" for ms, base in zip(values, baseline, strict=True))
-
     rows = [
         [
             label,
             *(f"{ms:.3f}" for ms in values),
-            *(ratios(values, baseline) for baseline in baselines),
+            *(round_ratios(values, baseline) for baseline in baselines),
         ]
         for label, values in figures.items()
     ]
     rounds = [f"round {n + 1} ms" for n in range(args.rounds)]
     print("CPU a login's store calls (this process, every thread)")
     print(table(["stores", *rounds, "vs baseline, each round", "vs second pass"], rows))
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print(f"load average {load_average()} at the end")
 
 
 def main() -> None:

@@ -21,14 +21,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import secrets
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from common import machine, parse, parser, run, say_if_quick, table
+from common import (
+    load_average,
+    machine,
+    parse,
+    parser,
+    round_ratios,
+    run,
+    say_if_quick,
+    table,
+)
 from joserfc import jwt
 
 from minilogin.config import Settings
@@ -149,7 +157,7 @@ def arguments() -> argparse.Namespace:
 
 async def benchmark(args: argparse.Namespace) -> None:
     print(f"token_exchange: {(__doc__ or '').splitlines()[0]}")
-    print(f"machine:  {machine()}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine:  {machine()}; load average {load_average()}")
     print(
         f"settings: {args.people} people at once, {args.exchanges} exchanges each a round, "
         f"{args.rounds} rounds, both ways in each; scope {SCOPE!r}; ID token RS256"
@@ -162,14 +170,14 @@ async def benchmark(args: argparse.Namespace) -> None:
         [
             way,
             *(f"{ms:.3f}" for ms in values),
-            " ".join(f"{ms / base:.2f}×" for ms, base in zip(values, baseline, strict=True)),
+            round_ratios(values, baseline),
         ]
         for way, values in figures.items()
     ]
     rounds = [f"round {n + 1} ms" for n in range(args.rounds)]
     print("CPU an exchange (this process, every thread)")
     print(table(["way", *rounds, "vs baseline, each round"], rows))
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print(f"load average {load_average()} at the end")
 
 
 def main() -> None:

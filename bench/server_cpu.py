@@ -50,6 +50,7 @@ import argparse
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -140,33 +141,52 @@ async def code_making(http: httpx.AsyncClient, server: Server, wechat: str, pool
     return Work("code made", made, cpu_seconds(server.pid) - before, made, Counter())
 
 
+async def keep_asking(
+    conns: list[RawHTTP],
+    spread: float,
+    seconds: float,
+    ask: Callable[[int, RawHTTP], Awaitable[None]],
+    step: str,
+) -> tuple[int, Counter[str]]:
+    """Each connection a browser of its own: it asks first after its share of ``spread`` (as
+    browsers that arrived at different moments do), then again as soon as ``ask`` returns, for
+    ``seconds``; a failure stops it, its connection's state unknown. The answers, and the
+    failures by reason."""
+    failures: Counter[str] = Counter()
+    answered = 0
+    until = time.perf_counter() + seconds
+
+    async def browser(n: int, conn: RawHTTP) -> None:
+        nonlocal answered
+        await asyncio.sleep(spread * n / len(conns))
+        while time.perf_counter() < until:
+            try:
+                await ask(n, conn)
+            except Exception as error:
+                failures[reason(error, step)] += 1
+                return
+            answered += 1
+
+    await asyncio.gather(*(browser(n, conn) for n, conn in enumerate(conns)))
+    return answered, failures
+
+
 async def re_polls(
     http: httpx.AsyncClient, server: Server, wechat: str, args: argparse.Namespace
 ) -> Work:
     logins = [await create(http, server.issuer()) for _ in range(args.waiting)]
     await settle(http, wechat)  # the filler remakes the codes these logins took
-    failures: Counter[str] = Counter()
-    answered = 0
-    until = time.perf_counter() + args.seconds
+    paths = [
+        f"/pools/demo/api/qrcodes/{login.id}?wait={args.wait:g}&last=pending" for login in logins
+    ]
 
-    async def browser(n: int, conn: RawHTTP) -> None:
-        nonlocal answered
-        login = logins[n]
-        path = f"/pools/demo/api/qrcodes/{login.id}?wait={args.wait:g}&last=pending"
-        # Spread over one wait, as browsers that arrived at different moments are.
-        await asyncio.sleep(args.wait * n / len(logins))
-        while time.perf_counter() < until:
-            try:
-                conn.send(path, login.auth)
-                status, body = await asyncio.wait_for(conn.json(), args.wait + 30)
-                if status != 200:
-                    raise StepFailed("re-poll", str(status))
-                if body.get("status") != "pending":
-                    raise StepFailed("re-poll", f"saw {body.get('status')}")
-            except Exception as error:
-                failures[reason(error, "re-poll")] += 1
-                return  # the connection's state is unknown: this browser stops
-            answered += 1
+    async def re_poll(n: int, conn: RawHTTP) -> None:
+        conn.send(paths[n], logins[n].auth)
+        status, body = await asyncio.wait_for(conn.json(), args.wait + 30)
+        if status != 200:
+            raise StepFailed("re-poll", str(status))
+        if body.get("status") != "pending":
+            raise StepFailed("re-poll", f"saw {body.get('status')}")
 
     # One connection per browser, each kept alive, as a browser keeps its own; sent by
     # ``RawHTTP`` rather than httpx, whose pool of 200 connections held the re-polls to about
@@ -175,7 +195,7 @@ async def re_polls(
     codes = await codes_made(http, wechat)
     before = cpu_seconds(server.pid)
     try:
-        await asyncio.gather(*(browser(n, conn) for n, conn in enumerate(conns)))
+        answered, failures = await keep_asking(conns, args.wait, args.seconds, re_poll, "re-poll")
     finally:
         cpu = cpu_seconds(server.pid) - before
         for conn in conns:
@@ -192,33 +212,22 @@ async def paced_hello(args: argparse.Namespace) -> Work:
     A request that finds the server and its client idle pays both their wake-ups (the
     server's event loop, and in the server's system time the client it answers), which
     requests sent back to back share; a re-poll always arrives so."""
-    failures: Counter[str] = Counter()
-    answered = 0
+
+    async def hello(_: int, conn: RawHTTP) -> None:
+        conn.send("/hello", {})
+        status, _ = await asyncio.wait_for(conn.raw(), 30)
+        if status != 200:
+            raise StepFailed("hello", str(status))
+        await asyncio.sleep(args.wait)
+
     with hello_world() as server:
         conns = [await RawHTTP.open(server.public) for _ in range(args.waiting)]
-        until = time.perf_counter() + args.seconds
-
-        async def browser(n: int, conn: RawHTTP) -> None:
-            nonlocal answered
-            await asyncio.sleep(args.wait * n / len(conns))
-            while time.perf_counter() < until:
-                try:
-                    conn.send("/hello", {})
-                    status, _ = await asyncio.wait_for(conn.raw(), 30)
-                    if status != 200:
-                        raise StepFailed("hello", str(status))
-                except Exception as error:
-                    failures[reason(error, "hello")] += 1
-                    return
-                answered += 1
-                await asyncio.sleep(args.wait)
-
         try:
             for conn in conns:  # imports and first-request work, not the steady cost
                 conn.send("/hello", {})
                 await conn.raw()
             before = cpu_seconds(server.pid)
-            await asyncio.gather(*(browser(n, conn) for n, conn in enumerate(conns)))
+            answered, failures = await keep_asking(conns, args.wait, args.seconds, hello, "hello")
             cpu = cpu_seconds(server.pid) - before
         finally:
             for conn in conns:
